@@ -1,0 +1,118 @@
+"""channelsync: keep stock, prices and orders consistent across sales channels.
+
+::
+
+    import channelsync as cs
+
+    store = cs.open_store("sqlite:///channelsync.db")
+    engine = cs.SyncEngine(store, channels=[...], rules={"ebay-de": cs.Rule(buffer=2)})
+    engine.set_on_hand("SKU-1", 10)
+    report = engine.run_once()
+"""
+
+from channelsync.core.allocation import AllocationStep, Rule
+from channelsync.core.channel import (
+    Channel,
+    ChannelLimits,
+    PriceUpdate,
+    PushResult,
+    RateLimit,
+    StockUpdate,
+    WebhookEvent,
+)
+from channelsync.core.engine import SyncEngine
+from channelsync.core.errors import (
+    AuthError,
+    ChannelError,
+    ChannelsyncError,
+    ConfigError,
+    Conflict,
+    ItemError,
+    NotFound,
+    PermanentError,
+    RateLimited,
+    Rejected,
+    TransientError,
+    Unavailable,
+    UnknownAccount,
+    UnknownOrder,
+    WebhookVerificationError,
+)
+from channelsync.core.ledger import JournalEntry
+from channelsync.core.models import (
+    Address,
+    Customer,
+    Listing,
+    Money,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Product,
+    Refund,
+    Shipment,
+    StockLevel,
+    Variant,
+)
+from channelsync.core.reports import (
+    AccountReport,
+    ChannelStock,
+    CycleReport,
+    Explanation,
+    PlannedPush,
+    StockView,
+)
+from channelsync.core.retry import RetryPolicy
+from channelsync.core.store import Store, open_store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccountReport",
+    "Address",
+    "AllocationStep",
+    "AuthError",
+    "Channel",
+    "ChannelError",
+    "ChannelLimits",
+    "ChannelStock",
+    "ChannelsyncError",
+    "ConfigError",
+    "Conflict",
+    "Customer",
+    "CycleReport",
+    "Explanation",
+    "ItemError",
+    "JournalEntry",
+    "Listing",
+    "Money",
+    "NotFound",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "PermanentError",
+    "PlannedPush",
+    "PriceUpdate",
+    "Product",
+    "PushResult",
+    "RateLimit",
+    "RateLimited",
+    "Refund",
+    "Rejected",
+    "RetryPolicy",
+    "Rule",
+    "Shipment",
+    "StockLevel",
+    "StockUpdate",
+    "StockView",
+    "Store",
+    "SyncEngine",
+    "TransientError",
+    "Unavailable",
+    "UnknownAccount",
+    "UnknownOrder",
+    "Variant",
+    "WebhookEvent",
+    "WebhookVerificationError",
+    "__version__",
+    "open_store",
+]

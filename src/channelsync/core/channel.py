@@ -1,0 +1,186 @@
+"""The ``Channel`` protocol every adapter implements, and the values that cross it.
+
+An adapter is one class built from a config model (and an optional transport or base
+URL); the engine only ever talks to it through these members. Write your own adapter
+for a channel channelsync does not ship, and check it with
+``channelsync.testing.ChannelContract``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from channelsync.core.errors import ItemError
+from channelsync.core.models import Listing, Money, Order, Shipment
+
+__all__ = [
+    "Channel",
+    "ChannelLimits",
+    "PriceUpdate",
+    "PushResult",
+    "RateLimit",
+    "StockUpdate",
+    "WebhookEvent",
+    "WebhookEventKind",
+]
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RateLimit(_Value):
+    """A published rate limit of one operation: a steady rate and a burst (token bucket)."""
+
+    operation: str
+    per_second: float = Field(gt=0)
+    burst: int = Field(default=1, ge=1)
+    note: str | None = None
+
+
+class ChannelLimits(_Value):
+    """What the engine plans with: batch sizes and rate limits of one channel.
+
+    Attributes:
+        stock_batch: most stock items one write call accepts (Shopify 250, eBay Trading 4).
+        price_batch: most price items one write call accepts.
+        page_size: orders per page when reading.
+        rate_limits: the published limits per operation, for planning and documentation.
+        min_poll_interval: the shortest sensible interval between order polls, in seconds
+            (Amazon asks for about 3 minutes).
+        supports_compare_and_set: stock writes can carry the expected current quantity.
+    """
+
+    stock_batch: int = Field(ge=1)
+    price_batch: int = Field(ge=1)
+    page_size: int = Field(ge=1)
+    rate_limits: tuple[RateLimit, ...] = ()
+    min_poll_interval: float = Field(default=0.0, ge=0)
+    supports_compare_and_set: bool = False
+
+
+class StockUpdate(_Value):
+    """Set the quantity a listing shows to an absolute value.
+
+    ``expected`` is the quantity channelsync believes the channel shows now (its last
+    acknowledged value); channels with compare-and-set send it so a sale the channel
+    counted meanwhile is not overwritten. ``idempotency_key`` is fixed before the first
+    attempt and reused for retries.
+    """
+
+    sku: str = Field(min_length=1)
+    quantity: int = Field(ge=0)
+    listing: Listing | None = None
+    expected: int | None = None
+    idempotency_key: str | None = None
+
+
+class PriceUpdate(_Value):
+    """Set a listing's price."""
+
+    sku: str = Field(min_length=1)
+    price: Money
+    listing: Listing | None = None
+    idempotency_key: str | None = None
+
+
+class PushResult(_Value):
+    """The outcome of one item of a push: ``ok``, or the ``error`` that item got."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    sku: str
+    ok: bool
+    error: ItemError | None = None
+    quantity: int | None = None
+    """The value the channel now shows, when it said so."""
+
+    @classmethod
+    def success(cls, sku: str, quantity: int | None = None) -> PushResult:
+        """An item that went through."""
+        return cls(sku=sku, ok=True, quantity=quantity)
+
+    @classmethod
+    def failure(cls, error: ItemError) -> PushResult:
+        """An item that failed with ``error`` (its ``key`` is the SKU)."""
+        return cls(sku=error.key, ok=False, error=error)
+
+
+WebhookEventKind = Literal[
+    "order", "stock", "product", "customer_redact", "customer_data_request", "shop_redact", "ping"
+]
+
+
+class WebhookEvent(_Value):
+    """One event out of a verified webhook delivery.
+
+    ``order`` is set for ``order`` events. ``stock`` events carry ``sku`` and ``quantity``
+    where the channel says them. Privacy events carry the customer in ``customer_ids`` and
+    ``customer_emails`` and the affected orders in ``order_ids``.
+    """
+
+    kind: WebhookEventKind
+    event_id: str | None = None
+    topic: str | None = None
+    order: Order | None = None
+    order_id: str | None = None
+    sku: str | None = None
+    quantity: int | None = None
+    customer_ids: tuple[str, ...] = ()
+    customer_emails: tuple[str, ...] = ()
+    order_ids: tuple[str, ...] = ()
+    response: str | None = None
+    """A body the receiver must answer with (eBay's challenge response), else None."""
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """One sales channel account, as the engine sees it."""
+
+    @property
+    def kind(self) -> str:
+        """The channel kind: ``"shopify"``, ``"woocommerce"``, ``"amazon"``, ``"ebay"``..."""
+        ...
+
+    @property
+    def account(self) -> str:
+        """The merchant's name for this account (``"shopify-main"``, ``"ebay-de"``)."""
+        ...
+
+    @property
+    def limits(self) -> ChannelLimits:
+        """Batch sizes and rate limits the engine plans with."""
+        ...
+
+    def fetch_orders(self, updated_after: datetime) -> Iterator[Order]:
+        """Every order changed at or after ``updated_after``, oldest change first, all pages."""
+        ...
+
+    def fetch_listings(self) -> Iterator[Listing]:
+        """Every listing of the account with its SKU, channel ids, quantity and price."""
+        ...
+
+    def push_stock(self, updates: Sequence[StockUpdate]) -> list[PushResult]:
+        """Set absolute quantities, batched by the channel's limits; one result per item."""
+        ...
+
+    def push_prices(self, updates: Sequence[PriceUpdate]) -> list[PushResult]:
+        """Set prices, batched by the channel's limits; one result per item."""
+        ...
+
+    def push_fulfillment(self, order_id: str, shipment: Shipment) -> None:
+        """Mark the shipment's lines shipped on the channel, with carrier and tracking."""
+        ...
+
+    def cancel_order(self, order_id: str, reason: str | None = None) -> None:
+        """Cancel the order on the channel, where the channel allows it."""
+        ...
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
+        """Verify a delivery and return its events, or raise ``WebhookVerificationError``."""
+        ...

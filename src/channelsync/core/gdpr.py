@@ -1,0 +1,120 @@
+"""Personal data in the store: export on request, redact on request or after retention.
+
+Orders keep their figures (SKUs, quantities, amounts: the merchant's books need them)
+while the customer, both addresses and the raw channel payload are removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from channelsync.core import schema as t
+from channelsync.core.models import Order
+from channelsync.core.store import Store
+
+__all__ = ["Privacy"]
+
+REDACTED = {"redacted": True}
+
+
+class Privacy:
+    """Customer-data requests against the store (GDPR art. 15 and 17)."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.clock = clock
+
+    def _match(
+        self,
+        account: str | None,
+        customer_ids: Iterable[str],
+        emails: Iterable[str],
+        order_ids: Iterable[str],
+    ) -> sa.ColumnElement[bool]:
+        o = t.orders.c
+        ids, mails, orders = list(customer_ids), [e.lower() for e in emails], list(order_ids)
+        if not (ids or mails or orders):
+            raise ValueError("name the customer: customer_ids, emails or order_ids")
+        clauses = []
+        if ids:
+            clauses.append(o.customer_id.in_(ids))
+        if mails:
+            clauses.append(sa.func.lower(o.customer_email).in_(mails))
+        if orders:
+            clauses.append(o.order_id.in_(orders))
+        cond = sa.or_(*clauses)
+        return sa.and_(o.account == account, cond) if account else cond
+
+    def export(
+        self,
+        *,
+        account: str | None = None,
+        customer_ids: Iterable[str] = (),
+        emails: Iterable[str] = (),
+    ) -> dict[str, Any]:
+        """Everything the store holds about a customer, as JSON-ready data."""
+        with self.store.read() as conn:
+            rows = conn.execute(
+                sa.select(t.orders.c.doc)
+                .where(self._match(account, customer_ids, emails, ()))
+                .order_by(t.orders.c.created_at)
+            ).all()
+        orders = [Order.model_validate_json(r.doc) for r in rows]
+        return {
+            "customers": sorted({o.customer.model_dump_json() for o in orders if o.customer}),
+            "orders": [o.model_dump(mode="json", exclude={"raw"}) for o in orders],
+        }
+
+    def redact(
+        self,
+        *,
+        account: str | None = None,
+        customer_ids: Iterable[str] = (),
+        emails: Iterable[str] = (),
+        order_ids: Iterable[str] = (),
+    ) -> int:
+        """Remove a customer's personal data from their orders; returns orders redacted."""
+        cond = self._match(account, customer_ids, emails, order_ids)
+        return self.store.run(lambda conn: self._redact_where(conn, cond))
+
+    def redact_account(self, account: str) -> int:
+        """Remove every customer's personal data of one account (a shop uninstalled)."""
+        return self.store.run(lambda conn: self._redact_where(conn, t.orders.c.account == account))
+
+    def redact_older_than(self, age: timedelta) -> int:
+        """Retention: remove personal data from orders created more than ``age`` ago."""
+        cutoff = self.clock() - age
+        return self.store.run(lambda conn: self._redact_where(conn, t.orders.c.created_at < cutoff))
+
+    def _redact_where(self, conn: Connection, cond: sa.ColumnElement[bool]) -> int:
+        o = t.orders.c
+        rows = conn.execute(
+            sa.select(o.account, o.order_id, o.doc).where(cond, o.redacted_at.is_(None))
+        ).all()
+        now = self.clock()
+        for row in rows:
+            order = Order.model_validate_json(row.doc)
+            clean = order.model_copy(
+                update={
+                    "customer": None,
+                    "shipping_address": None,
+                    "billing_address": None,
+                    "raw": dict(REDACTED),
+                }
+            )
+            conn.execute(
+                t.orders.update()
+                .where(o.account == row.account, o.order_id == row.order_id)
+                .values(
+                    doc=clean.model_dump_json(),
+                    customer_id=None,
+                    customer_email=None,
+                    redacted_at=now,
+                )
+            )
+        return len(rows)

@@ -1,0 +1,469 @@
+"""One lane per channel account: pull its orders, push its stock, prices and shipments.
+
+Lanes run on their own threads, so a slow or throttled account never holds up the others,
+and every failure stays inside its lane: recorded, reported and retried later.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from channelsync.core import schema as t
+from channelsync.core.channel import Channel, PriceUpdate, PushResult, StockUpdate
+from channelsync.core.errors import ChannelError, PermanentError, RateLimited, TransientError
+from channelsync.core.ledger import ApplyResult, Ledger
+from channelsync.core.models import Listing, Order
+from channelsync.core.outbox import Outbox
+from channelsync.core.planner import Planner
+from channelsync.core.reports import AccountReport
+from channelsync.core.retry import RetryPolicy
+from channelsync.core.store import Store
+
+__all__ = ["AccountLane", "ImportResult", "LaneSettings"]
+
+log = logging.getLogger(__name__)
+ORDERS = "orders"
+
+
+@dataclass(frozen=True)
+class LaneSettings:
+    """Tunables shared by every lane of an engine."""
+
+    order_lag: timedelta = timedelta(minutes=5)
+    initial_lookback: timedelta = timedelta(days=7)
+    apply_batch: int = 500
+    push_rounds: int = 50
+    push_calls_per_claim: int = 10
+
+
+@dataclass
+class ImportResult:
+    """What ``import_listings`` found on one account."""
+
+    account: str
+    listings: int = 0
+    duplicates: list[str] = field(default_factory=list)
+    unmanaged: list[str] = field(default_factory=list)
+    channel_fulfilled: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class AccountLane:
+    """Everything the engine does with one channel account."""
+
+    def __init__(
+        self,
+        channel: Channel,
+        store: Store,
+        ledger: Ledger,
+        planner: Planner,
+        outbox: Outbox,
+        policy: RetryPolicy,
+        clock: Callable[[], datetime],
+        settings: LaneSettings,
+    ) -> None:
+        self.channel = channel
+        self.account = channel.account
+        self.store = store
+        self.ledger = ledger
+        self.planner = planner
+        self.outbox = outbox
+        self.policy = policy
+        self.clock = clock
+        self.settings = settings
+
+    # -- the cycle ------------------------------------------------------------------------
+
+    def cycle(
+        self, report: AccountReport, applied: ApplyResult, *, force_pull: bool = False
+    ) -> None:
+        """Import listings if never done, pull orders, push stock, prices and shipments."""
+        started = time.monotonic()
+        try:
+            if self._needs_import():
+                report.listings_imported = self.import_listings().listings
+            if force_pull or self._pull_due():
+                applied.merge(self.pull_orders(report))
+            conflicts = self.push_stock(report)
+            if conflicts:
+                # The channel counted sales we have not seen: read them, then push again.
+                applied.merge(self.pull_orders(report))
+                self.push_stock(report)
+            self.push_prices(report)
+            self.push_shipments(report)
+        except Exception as exc:
+            level = logging.WARNING if isinstance(exc, ChannelError) else logging.ERROR
+            log.log(
+                level,
+                "account %s: cycle stopped: %s",
+                self.account,
+                _describe(exc),
+                exc_info=not isinstance(exc, ChannelError),
+            )
+            report.errors.append(_describe(exc))
+        finally:
+            report.seconds += time.monotonic() - started
+
+    def _account_row(self, conn: Connection) -> Any:
+        a = t.accounts.c
+        return conn.execute(
+            sa.select(a.listings_imported_at, a.last_pull_at, a.needs_repull).where(
+                a.account == self.account
+            )
+        ).first()
+
+    def _needs_import(self) -> bool:
+        with self.store.read() as conn:
+            row = self._account_row(conn)
+        return row is None or row[0] is None
+
+    def _pull_due(self) -> bool:
+        interval = self.channel.limits.min_poll_interval
+        if not interval:
+            return True
+        with self.store.read() as conn:
+            row = self._account_row(conn)
+        if row is None or row[1] is None or row[2]:
+            return True
+        return bool((self.clock() - row[1]).total_seconds() >= interval)
+
+    def _touch_account(self, conn: Connection, **values: object) -> None:
+        self.store.upsert(
+            conn,
+            t.accounts,
+            [{"account": self.account, "kind": self.channel.kind}],
+            keys=("account",),
+            update=(),
+        )
+        conn.execute(
+            t.accounts.update().where(t.accounts.c.account == self.account).values(**values)
+        )
+
+    # -- listings -------------------------------------------------------------------------
+
+    def import_listings(self) -> ImportResult:
+        """Fetch every listing of the account and bind its SKUs (diff-only from then on)."""
+        listings: list[Listing] = self.policy.call(lambda: list(self.channel.fetch_listings()))
+        result = ImportResult(self.account)
+        by_sku: dict[str, Listing] = {}
+        for listing in listings:
+            if listing.sku in by_sku:
+                result.duplicates.append(listing.sku)
+                continue
+            by_sku[listing.sku] = listing
+            if not listing.manages_stock:
+                result.unmanaged.append(listing.sku)
+            if listing.fulfilled_by == "channel":
+                result.channel_fulfilled.append(listing.sku)
+        if result.duplicates:
+            log.warning(
+                "account %s: %d SKUs listed more than once; the first listing is synced",
+                self.account,
+                len(result.duplicates),
+            )
+        result.listings = len(by_sku)
+        now = self.clock()
+
+        def work(conn: Connection) -> None:
+            known = {
+                r.sku
+                for r in conn.execute(
+                    sa.select(t.listings.c.sku).where(t.listings.c.account == self.account)
+                )
+            }
+            result.removed = sorted(known - set(by_sku))
+            if result.removed:
+                conn.execute(
+                    t.listings.delete().where(
+                        t.listings.c.account == self.account, t.listings.c.sku.in_(result.removed)
+                    )
+                )
+                conn.execute(
+                    t.outbox.delete().where(
+                        t.outbox.c.account == self.account, t.outbox.c.sku.in_(result.removed)
+                    )
+                )
+            rows = [
+                {
+                    "account": self.account,
+                    "sku": lst.sku,
+                    "kind": lst.kind,
+                    "listing_id": lst.listing_id,
+                    "quantity": lst.quantity,
+                    "price_amount": str(lst.price.amount) if lst.price else None,
+                    "price_currency": lst.price.currency if lst.price else None,
+                    "title": lst.title,
+                    "manages_stock": lst.manages_stock,
+                    "fulfilled_by": lst.fulfilled_by,
+                    "ids": dict(lst.ids),
+                    "updated_at": now,
+                }
+                for lst in by_sku.values()
+            ]
+            for start in range(0, len(rows), 500):
+                self.store.upsert(
+                    conn, t.listings, rows[start : start + 500], keys=("account", "sku")
+                )
+            # What the channel shows now is what it has acknowledged.
+            shown = [
+                {"b_sku": lst.sku, "b_qty": lst.quantity}
+                for lst in by_sku.values()
+                if lst.quantity is not None
+            ]
+            if shown:
+                conn.execute(
+                    t.outbox.update()
+                    .where(
+                        t.outbox.c.account == self.account, t.outbox.c.sku == sa.bindparam("b_sku")
+                    )
+                    .values(acked=sa.bindparam("b_qty")),
+                    shown,
+                )
+            self.planner.recompute(conn, by_sku)
+            self._touch_account(conn, listings_imported_at=now)
+
+        self.store.run(work)
+        return result
+
+    # -- orders ---------------------------------------------------------------------------
+
+    def cursor(self) -> datetime | None:
+        """Where the order stream of this account stands (the newest change applied)."""
+        with self.store.read() as conn:
+            return conn.execute(
+                sa.select(t.cursors.c.position).where(
+                    t.cursors.c.account == self.account, t.cursors.c.stream == ORDERS
+                )
+            ).scalar()
+
+    def apply(self, orders: list[Order], *, advance_cursor: bool) -> ApplyResult:
+        """Apply ``orders`` in one transaction, moving the cursor with them when polled."""
+        for order in orders:
+            if order.account != self.account:
+                raise ValueError(
+                    f"order {order.order_id!r} belongs to {order.account!r}, not {self.account!r}"
+                )
+        newest = max(o.updated_at for o in orders)
+        now = self.clock()
+
+        def work(conn: Connection) -> ApplyResult:
+            result = self.ledger.apply_orders(conn, orders)
+            if advance_cursor:
+                c = t.cursors.c
+                current = conn.execute(
+                    sa.select(c.position).where(c.account == self.account, c.stream == ORDERS)
+                ).scalar()
+                if current is None or newest > current:
+                    self.store.upsert(
+                        conn,
+                        t.cursors,
+                        [
+                            {
+                                "account": self.account,
+                                "stream": ORDERS,
+                                "position": newest,
+                                "updated_at": now,
+                            }
+                        ],
+                        keys=("account", "stream"),
+                    )
+            return result
+
+        return self.store.run(work)
+
+    def pull_orders(self, report: AccountReport) -> ApplyResult:
+        """Read every order changed since the cursor (minus the lag window) and apply it."""
+        total = ApplyResult()
+        attempt = 0
+        while True:
+            position = self.cursor()
+            since = (
+                (position - self.settings.order_lag)
+                if position
+                else self.clock() - self.settings.initial_lookback
+            )
+            batch: list[Order] = []
+            try:
+                for order in self.channel.fetch_orders(since):
+                    batch.append(order)
+                    report.orders_seen += 1
+                    if len(batch) >= self.settings.apply_batch:
+                        total.merge(self.apply(batch, advance_cursor=True))
+                        batch = []
+                if batch:
+                    total.merge(self.apply(batch, advance_cursor=True))
+                break
+            except TransientError as exc:
+                if batch:  # keep what was read before the failure
+                    total.merge(self.apply(batch, advance_cursor=True))
+                attempt += 1
+                if attempt >= self.policy.attempts:
+                    raise
+                wait = self.policy.wait_for(attempt, exc)
+                log.info(
+                    "account %s: order read failed (%s); again in %.1fs", self.account, exc, wait
+                )
+                self.policy.sleep(wait)
+        report.orders_new += len(total.new)
+        report.orders_changed += len(total.changed)
+        report.pulled = True
+        self.store.run(
+            lambda conn: self._touch_account(conn, last_pull_at=self.clock(), needs_repull=False)
+        )
+        return total
+
+    # -- stock ----------------------------------------------------------------------------
+
+    def push_stock(self, report: AccountReport) -> int:
+        """Push every pending stock row of the account; returns the number of conflicts."""
+        limits = self.channel.limits
+        claim = limits.stock_batch * self.settings.push_calls_per_claim
+        conflicts = 0
+        for _ in range(self.settings.push_rounds):
+            claimed = self.outbox.claim_stock(self.account, claim)
+            if not claimed:
+                break
+            unbound = [c.sku for c in claimed if c.listing is None]
+            self.outbox.fail_stock(
+                self.account, [(s, "no listing bound on this account", None, None) for s in unbound]
+            )
+            report.pushes_failed += len(unbound)
+            todo = [c for c in claimed if c.listing is not None]
+            updates = [
+                StockUpdate(
+                    sku=c.sku,
+                    quantity=c.desired,
+                    listing=c.listing,
+                    expected=c.acked if limits.supports_compare_and_set else None,
+                    idempotency_key=f"{self.account}:{c.sku}:v{c.version}",
+                )
+                for c in todo
+            ]
+            try:
+                results = (
+                    self.policy.call(partial(self.channel.push_stock, updates)) if updates else []
+                )
+            except ChannelError as exc:
+                delay = (
+                    timedelta(seconds=exc.retry_after)
+                    if isinstance(exc, RateLimited) and exc.retry_after
+                    else None
+                )
+                self.outbox.fail_stock(
+                    self.account, [(u.sku, str(exc), delay, None) for u in updates]
+                )
+                report.pushes_failed += len(updates)
+                raise
+            conflicts += self._settle_stock(updates, results, report)
+        return conflicts
+
+    def _settle_stock(
+        self, updates: list[StockUpdate], results: list[PushResult], report: AccountReport
+    ) -> int:
+        sent = {u.sku: u.quantity for u in updates}
+        by_sku = {r.sku: r for r in results}
+        acks: list[tuple[str, int]] = []
+        failures: list[tuple[str, str, timedelta | None, int | None]] = []
+        conflicts = 0
+        for sku, qty in sent.items():
+            res = by_sku.get(sku)
+            if res is None:
+                failures.append((sku, "the channel returned no result for this item", None, None))
+            elif res.ok:
+                acks.append((sku, res.quantity if res.quantity is not None else qty))
+            elif res.error is not None and res.error.conflict:
+                conflicts += 1
+                failures.append(
+                    (sku, f"conflict: {res.error.message}", timedelta(0), res.error.current)
+                )
+            else:
+                failures.append((sku, str(res.error) if res.error else "failed", None, None))
+        self.outbox.ack_stock(self.account, acks)
+        self.outbox.fail_stock(self.account, failures)
+        report.pushes_ok += len(acks)
+        report.pushes_failed += len(failures) - conflicts
+        report.conflicts += conflicts
+        if conflicts:
+            self.store.run(lambda conn: self._touch_account(conn, needs_repull=True))
+        return conflicts
+
+    # -- prices ---------------------------------------------------------------------------
+
+    def push_prices(self, report: AccountReport) -> None:
+        """Push every pending price of the account."""
+        for _ in range(self.settings.push_rounds):
+            claimed = self.outbox.claim_prices(
+                self.account, self.channel.limits.price_batch * self.settings.push_calls_per_claim
+            )
+            if not claimed:
+                return
+            updates = [
+                PriceUpdate(
+                    sku=c.sku,
+                    price=c.price,
+                    listing=c.listing,
+                    idempotency_key=f"{self.account}:{c.sku}:p{c.version}",
+                )
+                for c in claimed
+                if c.listing is not None
+            ]
+            failures = [
+                (c.sku, "no listing bound on this account") for c in claimed if c.listing is None
+            ]
+            try:
+                results = (
+                    self.policy.call(partial(self.channel.push_prices, updates)) if updates else []
+                )
+            except ChannelError as exc:
+                self.outbox.finish_prices(
+                    self.account, [], failures + [(u.sku, str(exc)) for u in updates]
+                )
+                report.prices_failed += len(updates) + len(failures)
+                raise
+            by_sku = {r.sku: r for r in results}
+            acks = [
+                (u.sku, str(u.price.amount))
+                for u in updates
+                if u.sku in by_sku and by_sku[u.sku].ok
+            ]
+            failures += [
+                (u.sku, str(by_sku[u.sku].error) if u.sku in by_sku else "no result for this item")
+                for u in updates
+                if u.sku not in by_sku or not by_sku[u.sku].ok
+            ]
+            self.outbox.finish_prices(self.account, acks, failures)
+            report.prices_ok += len(acks)
+            report.prices_failed += len(failures)
+
+    # -- shipments ------------------------------------------------------------------------
+
+    def push_shipments(self, report: AccountReport) -> None:
+        """Send every pending shipment of the account to the channel."""
+        for pending in self.outbox.claim_shipments(self.account):
+            try:
+                self.policy.call(
+                    partial(self.channel.push_fulfillment, pending.order_id, pending.shipment)
+                )
+            except ChannelError as exc:
+                self.outbox.finish_shipment(
+                    pending.id, str(exc), permanent=isinstance(exc, PermanentError)
+                )
+                report.shipments_failed += 1
+                if isinstance(exc, TransientError):
+                    raise
+                continue
+            self.outbox.finish_shipment(pending.id, None)
+            report.shipments_ok += 1

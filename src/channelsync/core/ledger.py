@@ -1,0 +1,526 @@
+"""The stock ledger: on_hand and committed per SKU, changed only through the journal.
+
+Each order line remembers what it currently contributes to the ledger (open units and
+shipped units, per SKU it touches). A new version of the order computes what the line
+should contribute now; the difference is journalled under an idempotency key made of the
+line and the order version, and applied. So however often, in whatever order and through
+however many workers the same order arrives, each transition applies once, and an older
+version never undoes a newer one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from channelsync.core import schema as t
+from channelsync.core.models import Order, OrderLine, OrderStatus, Shipment
+from channelsync.core.planner import Planner
+from channelsync.core.store import Store
+
+__all__ = ["ApplyResult", "JournalEntry", "Ledger", "line_targets", "order_version"]
+
+Contribution = dict[str, list[int]]  # sku -> [open_units, shipped_units]
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One row of the append-only journal: a change of one SKU's figures and why."""
+
+    id: int
+    at: datetime
+    sku: str
+    d_on_hand: int
+    d_committed: int
+    on_hand_after: int
+    committed_after: int
+    reason: str
+    source: str
+    account: str | None
+    order_id: str | None
+    line_id: str | None
+    note: str | None
+    idempotency_key: str
+
+
+@dataclass
+class ApplyResult:
+    """What applying a batch of orders did."""
+
+    new: list[tuple[str, str]] = field(default_factory=list)
+    changed: list[tuple[str, str]] = field(default_factory=list)
+    unchanged: int = 0
+    journal_rows: int = 0
+    touched_skus: set[str] = field(default_factory=set)
+    unknown_skus: set[str] = field(default_factory=set)
+    oversold: dict[str, int] = field(default_factory=dict)
+
+    def merge(self, other: ApplyResult) -> None:
+        """Fold ``other`` into this result."""
+        self.new += other.new
+        self.changed += other.changed
+        self.unchanged += other.unchanged
+        self.journal_rows += other.journal_rows
+        self.touched_skus |= other.touched_skus
+        self.unknown_skus |= other.unknown_skus
+        self.oversold.update(other.oversold)
+
+
+def order_version(order: Order) -> str:
+    """A sortable version of an order: its change time, then a digest of its stock content.
+
+    Two deliveries of the same state have the same version; of two states with the same
+    ``updated_at`` the one with the larger digest wins, on every worker alike.
+    """
+    content = repr(
+        (
+            order.status.value,
+            order.raw_status,
+            tuple(
+                (
+                    ln.line_id,
+                    ln.sku,
+                    ln.quantity,
+                    ln.quantity_shipped,
+                    ln.quantity_cancelled,
+                    ln.fulfilled_by_channel,
+                )
+                for ln in order.lines
+            ),
+        )
+    )
+    digest = hashlib.blake2b(content.encode(), digest_size=8).hexdigest()
+    return f"{order.updated_at.isoformat(timespec='microseconds')}|{digest}"
+
+
+def line_targets(
+    status: OrderStatus,
+    line: OrderLine | None,
+    local_shipped: int,
+    bundles: Mapping[str, Mapping[str, int]],
+) -> Contribution:
+    """What a line should contribute to the ledger in ``status``: SKU -> [open, shipped].
+
+    Lines without a SKU and lines the channel fulfils itself contribute nothing. Units
+    shipped through ``engine.ship`` count as shipped even before the channel reports them.
+    A bundle line contributes to each component, times the component quantity.
+    """
+    if line is None or line.sku is None or line.fulfilled_by_channel:
+        return {}
+    live = line.quantity - line.quantity_cancelled
+    shipped = max(line.quantity_shipped, local_shipped)
+    if status is OrderStatus.SHIPPED:
+        shipped = live
+    shipped = min(shipped, live)
+    open_units = live - shipped if status.commits_stock else 0
+    components = bundles.get(line.sku) or {line.sku: 1}
+    return {sku: [open_units * k, shipped * k] for sku, k in components.items()}
+
+
+class Ledger:
+    """Applies orders, counts and adjustments to the ledger inside the caller's transaction."""
+
+    def __init__(self, store: Store, planner: Planner, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.planner = planner
+        self.clock = clock
+
+    # -- orders ---------------------------------------------------------------------------
+
+    def apply_orders(self, conn: Connection, orders: Sequence[Order]) -> ApplyResult:
+        """Apply the newest version of each order in ``orders``; older versions are ignored."""
+        result = ApplyResult()
+        latest: dict[tuple[str, str], tuple[str, Order]] = {}
+        for order in orders:
+            key = (order.account, order.order_id)
+            version = order_version(order)
+            if key not in latest or version > latest[key][0]:
+                latest[key] = (version, order)
+        result.unchanged += len(orders) - len(latest)
+        by_account: dict[str, list[tuple[str, Order]]] = defaultdict(list)
+        for (account, _), item in sorted(latest.items()):
+            by_account[account].append(item)
+        pending: list[_Row] = []
+        for account, items in by_account.items():
+            pending += self._apply_account(conn, account, items, result)
+        self._commit_rows(conn, pending, result)
+        return result
+
+    def _apply_account(
+        self, conn: Connection, account: str, items: list[tuple[str, Order]], result: ApplyResult
+    ) -> list[_Row]:
+        ids = [o.order_id for _, o in items]
+        stored: dict[str, str] = {}
+        redacted: set[str] = set()
+        for r in conn.execute(
+            self.store.for_update(
+                sa.select(t.orders.c.order_id, t.orders.c.version, t.orders.c.redacted_at)
+                .where(t.orders.c.account == account, t.orders.c.order_id.in_(ids))
+                .order_by(t.orders.c.order_id)
+            )
+        ):
+            stored[r.order_id] = r.version
+            if r.redacted_at is not None:
+                redacted.add(r.order_id)
+        todo = [(v, o) for v, o in items if o.order_id not in stored or v > stored[o.order_id]]
+        result.unchanged += len(items) - len(todo)
+        if not todo:
+            return []
+        lines: dict[str, dict[str, Any]] = defaultdict(dict)
+        for r in conn.execute(
+            sa.select(
+                t.order_lines.c.order_id,
+                t.order_lines.c.line_id,
+                t.order_lines.c.applied,
+                t.order_lines.c.local_shipped,
+            ).where(
+                t.order_lines.c.account == account,
+                t.order_lines.c.order_id.in_([o.order_id for _, o in todo]),
+            )
+        ):
+            lines[r.order_id][r.line_id] = r
+        skus = {ln.sku for _, o in todo for ln in o.lines if ln.sku}
+        bundles = self.planner.bundles(conn, skus)
+        now = self.clock()
+        order_rows: list[dict[str, Any]] = []
+        line_rows: list[dict[str, Any]] = []
+        changes: list[_Row] = []
+        for version, order in todo:
+            is_new = order.order_id not in stored
+            (result.new if is_new else result.changed).append((account, order.order_id))
+            old_lines = lines.get(order.order_id, {})
+            for line in order.lines:
+                old = old_lines.get(line.line_id)
+                applied: Contribution = dict(old.applied) if old is not None else {}
+                local = old.local_shipped if old is not None else 0
+                target = line_targets(order.status, line, local, bundles)
+                changes += _diff(account, order, line.line_id, version, applied, target)
+                line_rows.append(
+                    {
+                        "account": account,
+                        "order_id": order.order_id,
+                        "line_id": line.line_id,
+                        "sku": line.sku,
+                        "quantity": line.quantity,
+                        "fulfilled_by_channel": line.fulfilled_by_channel,
+                        "applied": target,
+                        "local_shipped": local,
+                    }
+                )
+            present = {ln.line_id for ln in order.lines}
+            for line_id, old in old_lines.items():
+                if line_id not in present:  # the line was removed from the order
+                    changes += _diff(account, order, line_id, version, dict(old.applied), {})
+                    line_rows.append(
+                        {
+                            "account": account,
+                            "order_id": order.order_id,
+                            "line_id": line_id,
+                            "sku": None,
+                            "quantity": 0,
+                            "fulfilled_by_channel": False,
+                            "applied": {},
+                            "local_shipped": old.local_shipped,
+                        }
+                    )
+            if order.order_id in redacted:  # erased on the customer's request: stays erased
+                order = order.model_copy(
+                    update={
+                        "customer": None,
+                        "shipping_address": None,
+                        "billing_address": None,
+                        "raw": {"redacted": True},
+                    }
+                )
+            order_rows.append(_order_row(order, version, now))
+        self.store.upsert(
+            conn, t.orders, order_rows, keys=("account", "order_id"), update=_ORDER_UPDATE
+        )
+        self.store.upsert(
+            conn,
+            t.order_lines,
+            line_rows,
+            keys=("account", "order_id", "line_id"),
+            update=_LINE_UPDATE,
+        )
+        return changes
+
+    # -- merchant-side changes ------------------------------------------------------------
+
+    def set_on_hand(
+        self,
+        conn: Connection,
+        sku: str,
+        quantity: int,
+        *,
+        source: str,
+        key: str | None,
+        note: str | None,
+    ) -> ApplyResult:
+        """Journal a physical count: on_hand becomes ``quantity``."""
+        current = self._levels(conn, [sku], track=True)[sku]
+        row = _Row(
+            sku,
+            quantity - current[0],
+            0,
+            "set_on_hand",
+            source,
+            None,
+            None,
+            None,
+            note,
+            key or f"set:{uuid.uuid4()}",
+        )
+        result = ApplyResult()
+        self._commit_rows(conn, [row], result, levels={sku: current})
+        return result
+
+    def adjust(
+        self, conn: Connection, sku: str, delta: int, reason: str, *, source: str, key: str | None
+    ) -> ApplyResult:
+        """Journal a receipt, restocked return or write-off: on_hand += ``delta``."""
+        current = self._levels(conn, [sku], track=True)[sku]
+        row = _Row(
+            sku,
+            delta,
+            0,
+            "adjust",
+            source,
+            None,
+            None,
+            None,
+            reason,
+            key or f"adjust:{uuid.uuid4()}",
+        )
+        result = ApplyResult()
+        self._commit_rows(conn, [row], result, levels={sku: current})
+        return result
+
+    def ship(self, conn: Connection, account: str, order: Order, shipment: Shipment) -> ApplyResult:
+        """Record units shipped through the engine: committed -= qty, on_hand -= qty."""
+        wanted = dict(shipment.lines) or {ln.line_id: ln.quantity for ln in order.lines}
+        unknown = sorted(set(wanted) - {ln.line_id for ln in order.lines})
+        if unknown:
+            raise KeyError(f"order {order.order_id!r} on {account!r} has no line {unknown[0]!r}")
+        rows = {
+            r.line_id: r
+            for r in conn.execute(
+                self.store.for_update(
+                    sa.select(t.order_lines).where(
+                        t.order_lines.c.account == account,
+                        t.order_lines.c.order_id == order.order_id,
+                    )
+                )
+            )
+        }
+        bundles = self.planner.bundles(conn, {ln.sku for ln in order.lines if ln.sku})
+        stamp = self.clock().isoformat(timespec="microseconds")
+        changes: list[_Row] = []
+        for line in order.lines:
+            if line.line_id not in wanted or line.line_id not in rows:
+                continue
+            row = rows[line.line_id]
+            local = min(
+                line.quantity - line.quantity_cancelled, row.local_shipped + wanted[line.line_id]
+            )
+            target = line_targets(order.status, line, local, bundles)
+            changes += _diff(
+                account,
+                order,
+                line.line_id,
+                f"ship@{stamp}",
+                dict(row.applied),
+                target,
+                reason="shipped (engine.ship)",
+            )
+            conn.execute(
+                t.order_lines.update()
+                .where(
+                    t.order_lines.c.account == account,
+                    t.order_lines.c.order_id == order.order_id,
+                    t.order_lines.c.line_id == line.line_id,
+                )
+                .values(local_shipped=local, applied=target)
+            )
+        result = ApplyResult()
+        self._commit_rows(conn, changes, result)
+        return result
+
+    # -- shared write path ----------------------------------------------------------------
+
+    def _levels(
+        self, conn: Connection, skus: Iterable[str], *, track: bool = False
+    ) -> dict[str, list[int]]:
+        """Current [on_hand, committed] of ``skus``, creating and locking their rows."""
+        skus = sorted(set(skus))
+        now = self.clock()
+        self.store.upsert(
+            conn,
+            t.ledger,
+            [
+                {"sku": s, "on_hand": 0, "committed": 0, "tracked": track, "updated_at": now}
+                for s in skus
+            ],
+            keys=("sku",),
+            update=(),
+        )
+        if track:
+            conn.execute(
+                t.ledger.update()
+                .where(t.ledger.c.sku.in_(skus), t.ledger.c.tracked.is_(False))
+                .values(tracked=True)
+            )
+        return {
+            r.sku: [r.on_hand, r.committed, r.tracked]
+            for r in conn.execute(
+                self.store.for_update(
+                    sa.select(
+                        t.ledger.c.sku, t.ledger.c.on_hand, t.ledger.c.committed, t.ledger.c.tracked
+                    )
+                    .where(t.ledger.c.sku.in_(skus))
+                    .order_by(t.ledger.c.sku)
+                )
+            )
+        }
+
+    def _commit_rows(
+        self,
+        conn: Connection,
+        rows: Sequence[_Row],
+        result: ApplyResult,
+        levels: dict[str, list[int]] | None = None,
+    ) -> None:
+        if not rows:
+            return
+        skus = {r.sku for r in rows}
+        if levels is None:
+            levels = self._levels(conn, skus)
+        now = self.clock()
+        journal_rows = []
+        for r in rows:
+            level = levels[r.sku]
+            level[0] += r.d_on_hand
+            level[1] += r.d_committed
+            journal_rows.append(
+                {
+                    "at": now,
+                    "sku": r.sku,
+                    "d_on_hand": r.d_on_hand,
+                    "d_committed": r.d_committed,
+                    "on_hand_after": level[0],
+                    "committed_after": level[1],
+                    "reason": r.reason,
+                    "source": r.source,
+                    "account": r.account,
+                    "order_id": r.order_id,
+                    "line_id": r.line_id,
+                    "note": r.note,
+                    "idempotency_key": r.key,
+                }
+            )
+        # A duplicate key raises IntegrityError: the whole transaction is repeated by
+        # Store.run and then finds the transition already applied.
+        conn.execute(t.journal.insert(), journal_rows)
+        conn.execute(
+            t.ledger.update()
+            .where(t.ledger.c.sku == sa.bindparam("b_sku"))
+            .values(
+                on_hand=sa.bindparam("on_hand"), committed=sa.bindparam("committed"), updated_at=now
+            ),
+            [
+                {"b_sku": s, "on_hand": levels[s][0], "committed": levels[s][1]}
+                for s in sorted(skus)
+            ],
+        )
+        result.journal_rows += len(journal_rows)
+        result.touched_skus |= skus
+        for s in skus:
+            if not levels[s][2]:
+                result.unknown_skus.add(s)
+            if levels[s][0] - levels[s][1] < 0:
+                result.oversold[s] = levels[s][0] - levels[s][1]
+        self.planner.recompute(conn, skus)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    sku: str
+    d_on_hand: int
+    d_committed: int
+    reason: str
+    source: str
+    account: str | None
+    order_id: str | None
+    line_id: str | None
+    note: str | None
+    key: str
+
+
+def _diff(
+    account: str,
+    order: Order,
+    line_id: str,
+    version: str,
+    applied: Contribution,
+    target: Contribution,
+    reason: str | None = None,
+) -> list[_Row]:
+    out = []
+    for sku in sorted(set(applied) | set(target)):
+        a_open, a_ship = applied.get(sku, (0, 0))
+        t_open, t_ship = target.get(sku, (0, 0))
+        d_committed = t_open - a_open
+        d_on_hand = -(t_ship - a_ship)
+        if not d_committed and not d_on_hand:
+            continue
+        out.append(
+            _Row(
+                sku,
+                d_on_hand,
+                d_committed,
+                reason or f"order {order.status.value}",
+                f"{account}/{order.order_id}/{line_id}",
+                account,
+                order.order_id,
+                line_id,
+                order.raw_status,
+                f"order:{account}:{order.order_id}:{line_id}:{sku}:{version}",
+            )
+        )
+    return out
+
+
+def _order_row(order: Order, version: str, now: datetime) -> dict[str, Any]:
+    return {
+        "account": order.account,
+        "order_id": order.order_id,
+        "kind": order.kind,
+        "number": order.number,
+        "status": order.status.value,
+        "raw_status": order.raw_status,
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+        "currency": order.currency or (order.total.currency if order.total else None),
+        "total_amount": str(order.total.amount) if order.total else None,
+        "customer_id": order.customer.customer_id if order.customer else None,
+        "customer_email": order.customer.email if order.customer else None,
+        "version": version,
+        "doc": order.model_dump_json(),
+        "first_seen_at": now,
+        "last_seen_at": now,
+    }
+
+
+_ORDER_UPDATE = (
+    "number", "status", "raw_status", "updated_at", "currency", "total_amount",
+    "customer_id", "customer_email", "version", "doc", "last_seen_at",
+)  # fmt: skip
+_LINE_UPDATE = ("sku", "quantity", "fulfilled_by_channel", "applied")

@@ -1,0 +1,173 @@
+"""What the engine returns: cycle reports, stock views and explanations (plain dataclasses)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from channelsync.core.allocation import AllocationStep
+from channelsync.core.ledger import JournalEntry
+
+__all__ = [
+    "AccountReport",
+    "ChannelStock",
+    "CycleReport",
+    "Explanation",
+    "PlannedPush",
+    "StockView",
+]
+
+
+@dataclass
+class AccountReport:
+    """What one cycle did on one channel account."""
+
+    account: str
+    kind: str
+    orders_seen: int = 0
+    orders_new: int = 0
+    orders_changed: int = 0
+    listings_imported: int = 0
+    pushes_ok: int = 0
+    pushes_failed: int = 0
+    conflicts: int = 0
+    prices_ok: int = 0
+    prices_failed: int = 0
+    shipments_ok: int = 0
+    shipments_failed: int = 0
+    pulled: bool = False
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """No error stopped this account's cycle."""
+        return not self.errors
+
+
+@dataclass
+class CycleReport:
+    """What one ``run_once`` did, per account and in total."""
+
+    started_at: datetime
+    finished_at: datetime | None = None
+    accounts: dict[str, AccountReport] = field(default_factory=dict)
+    unknown_skus: set[str] = field(default_factory=set)
+    oversold: dict[str, int] = field(default_factory=dict)
+
+    def _sum(self, name: str) -> int:
+        return sum(int(getattr(a, name)) for a in self.accounts.values())
+
+    @property
+    def orders_seen(self) -> int:
+        """Orders read from every channel (webhooks excluded)."""
+        return self._sum("orders_seen")
+
+    @property
+    def orders_new(self) -> int:
+        """Orders seen for the first time."""
+        return self._sum("orders_new")
+
+    @property
+    def orders_changed(self) -> int:
+        """Orders seen before whose state changed."""
+        return self._sum("orders_changed")
+
+    @property
+    def pushes_ok(self) -> int:
+        """Stock items the channels acknowledged."""
+        return self._sum("pushes_ok")
+
+    @property
+    def pushes_failed(self) -> int:
+        """Stock items that failed (they stay pending and are retried with backoff)."""
+        return self._sum("pushes_failed")
+
+    @property
+    def ok(self) -> bool:
+        """Every account ran without an error."""
+        return all(a.ok for a in self.accounts.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return {
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "orders_seen": self.orders_seen,
+            "orders_new": self.orders_new,
+            "orders_changed": self.orders_changed,
+            "pushes_ok": self.pushes_ok,
+            "pushes_failed": self.pushes_failed,
+            "unknown_skus": sorted(self.unknown_skus),
+            "oversold": dict(sorted(self.oversold.items())),
+            "accounts": {k: asdict(v) for k, v in sorted(self.accounts.items())},
+        }
+
+
+@dataclass(frozen=True)
+class ChannelStock:
+    """One listing of a SKU: what it should show, what the channel last confirmed."""
+
+    account: str
+    desired: int | None
+    acked: int | None
+    listed: int | None
+    last_error: str | None
+    attempts: int
+    note: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        """A push is still owed to this listing."""
+        return self.desired is not None and self.desired != self.acked
+
+
+@dataclass(frozen=True)
+class StockView:
+    """A SKU's ledger figures and every channel listing of it."""
+
+    sku: str
+    on_hand: int
+    committed: int
+    tracked: bool
+    channels: tuple[ChannelStock, ...] = ()
+    bundle: dict[str, int] | None = None
+
+    @property
+    def available(self) -> int:
+        """``on_hand - committed``; negative means oversold."""
+        return self.on_hand - self.committed
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a SKU's figures are what they are: the journal rows and allocation steps."""
+
+    sku: str
+    on_hand: int
+    committed: int
+    entries: tuple[JournalEntry, ...]
+    allocation: dict[str, tuple[AllocationStep, ...]]
+
+    @property
+    def available(self) -> int:
+        """``on_hand - committed``."""
+        return self.on_hand - self.committed
+
+    def __iter__(self) -> Any:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+@dataclass(frozen=True)
+class PlannedPush:
+    """One push the next cycle would make (``engine.plan()``)."""
+
+    account: str
+    sku: str
+    quantity: int
+    acked: int | None
+    steps: tuple[AllocationStep, ...]

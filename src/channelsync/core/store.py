@@ -1,0 +1,266 @@
+"""Opening the SQL store: SQLite by default, PostgreSQL (psycopg 3) for several workers.
+
+``open_store(url)`` creates the database schema or migrates it to the newest revision
+(Alembic) and returns a ``Store``. SQLite runs in WAL mode with a busy timeout and takes
+its write lock at the start of every transaction (``BEGIN IMMEDIATE``), so concurrent
+writers queue instead of failing half-way; PostgreSQL transactions lock the rows they
+change (``SELECT ... FOR UPDATE``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from channelsync.core.errors import ConfigError
+
+__all__ = ["DEFAULT_URL", "Store", "open_store"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DEFAULT_URL = "sqlite:///channelsync.db"
+_SQLITE_BUSY_MS = 30_000
+_MIGRATION_LOCK = 0x63_73_79_6E  # pg advisory lock id ("csyn")
+
+
+def _redacted(url: sa.URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+class Store:
+    """The SQL store the engine keeps its ledger, journal, orders and outbox in.
+
+    Build it with ``open_store``. ``transaction()`` gives a connection inside one
+    transaction that retries the whole block on a lost race (deadlock, serialization
+    failure, unique-key collision between two workers) when used through ``run``.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect: str = engine.dialect.name
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        return _redacted(self.engine.url)
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A connection in a transaction: committed on success, rolled back on error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reading (no write lock taken on SQLite)."""
+        with self.engine.connect() as conn:
+            conn.info["read_only"] = True
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+
+    def run(self, work: Callable[[Connection], T], *, attempts: int = 8) -> T:
+        """Run ``work`` in one transaction, repeating it when it lost a race to another worker.
+
+        Races show up as deadlocks, serialization failures or unique-key violations on the
+        idempotency keys; on repeat the work sees the winner's rows and does nothing twice.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction() as conn:
+                    return work(conn)
+            except (IntegrityError, OperationalError, DBAPIError) as exc:
+                if attempt == attempts or not _is_race(exc):
+                    raise
+                log.debug("transaction lost a race (%s); repeating", type(exc.orig).__name__)
+                time.sleep(min(0.5, 0.01 * 2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def upsert(
+        self,
+        conn: Connection,
+        table: sa.Table,
+        rows: Sequence[dict[str, Any]],
+        keys: Sequence[str],
+        update: Sequence[str] | None = None,
+    ) -> None:
+        """Insert ``rows`` into ``table``, updating ``update`` columns where ``keys`` exist.
+
+        With ``update=()`` existing rows are left alone (insert-or-ignore).
+        """
+        if not rows:
+            return
+        stmt: Any
+        stmt = postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
+        columns = list(rows[0]) if update is None else list(update)
+        columns = [c for c in columns if c not in keys]
+        if columns:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(keys), set_={c: stmt.excluded[c] for c in columns}
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+        conn.execute(stmt, list(rows))
+
+    def for_update(self, select: sa.Select[Any]) -> sa.Select[Any]:
+        """``select`` with ``FOR UPDATE`` where the backend has row locks (PostgreSQL)."""
+        return select.with_for_update() if self.dialect == "postgresql" else select
+
+    def for_update_skip_locked(self, select: sa.Select[Any]) -> sa.Select[Any]:
+        """``select`` with ``FOR UPDATE SKIP LOCKED`` where supported (PostgreSQL)."""
+        if self.dialect == "postgresql":
+            return select.with_for_update(skip_locked=True)
+        return select
+
+    def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _is_race(exc: DBAPIError) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if code in {"40001", "40P01", "55P03"}:  # serialization failure, deadlock, lock not available
+        return True
+    return "database is locked" in str(exc.orig)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy (not the sqlite3 module) decide when transactions begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_MS}")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Take the write lock up front: two writers queue on busy_timeout instead of
+        # failing at their first write with "database is locked".
+        conn.exec_driver_sql("BEGIN" if conn.info.get("read_only") else "BEGIN IMMEDIATE")
+
+
+def _make_engine(url: str, echo: bool) -> Engine:
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ConfigError(f"store URL {url!r} is not a database URL: {exc}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            folder = Path(parsed.database).expanduser().resolve().parent
+            if not folder.is_dir():
+                raise ConfigError(f"store URL {url!r}: folder {folder} does not exist")
+        engine = sa.create_engine(
+            parsed, echo=echo, connect_args={"timeout": _SQLITE_BUSY_MS / 1000}
+        )
+        _configure_sqlite(engine)
+        return engine
+    if backend == "postgresql":
+        if parsed.get_driver_name() not in ("psycopg", "psycopg2"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            return sa.create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=10)
+        except ModuleNotFoundError as exc:
+            raise ConfigError(
+                "PostgreSQL needs psycopg 3: pip install 'channelsync[postgres]'"
+            ) from exc
+    raise ConfigError(
+        f"store URL {_redacted(parsed)!r}: unsupported database {backend!r};"
+        " use sqlite:///path.db or postgresql+psycopg://..."
+    )
+
+
+def _migrate(engine: Engine) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "channelsync.core:migrations")
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Two workers starting at once: one migrates, the other waits and finds it done.
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def open_store(url: str = DEFAULT_URL, *, migrate: bool = True, echo: bool = False) -> Store:
+    """Open (and create or migrate) the store at ``url``.
+
+    Args:
+        url: ``sqlite:///channelsync.db`` (the default, a file beside the caller),
+            ``sqlite:///:memory:`` or ``postgresql+psycopg://user@host/db``.
+        migrate: bring the schema to the newest revision (default). With False, a store
+            that is behind raises ``ConfigError`` instead.
+        echo: log every SQL statement (debugging).
+
+    Raises:
+        ConfigError: the URL is malformed, the backend unsupported or unreachable.
+    """
+    engine = _make_engine(url, echo)
+    if engine.url.database == ":memory:":
+        # One shared connection, or every pooled connection would see its own empty database.
+        engine.dispose()
+        engine = sa.create_engine(
+            "sqlite://", poolclass=sa.pool.StaticPool, connect_args={"check_same_thread": False}
+        )
+        _configure_sqlite(engine)
+    try:
+        if migrate:
+            _migrate(engine)
+        else:
+            _check_current(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        raise ConfigError(f"cannot open store {_redacted(engine.url)}: {exc.orig}") from exc
+    return Store(engine)
+
+
+def _check_current(engine: Engine) -> None:
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "channelsync.core:migrations")
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current != head:
+        raise ConfigError(
+            f"store {_redacted(engine.url)} is at schema revision {current}, the code needs"
+            f" {head}: open it with migrate=True (or run `channelsync sync` once)"
+        )

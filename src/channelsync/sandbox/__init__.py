@@ -1,0 +1,19 @@
+"""Faithful fakes of Shopify, WooCommerce, Amazon SP-API and eBay on loopback.
+
+``Sandbox`` starts them (uvicorn on 127.0.0.1, ephemeral ports, background threads) for
+tests, the demo, benchmarks and anyone developing shop code offline. Needs the
+``channelsync[sandbox]`` extra.
+"""
+
+from channelsync.sandbox._base import CallLog, CallRecord, FakeMarketplace, Faults, WebhookDelivery
+from channelsync.sandbox._runner import FAKES, Sandbox
+
+__all__ = [
+    "FAKES",
+    "CallLog",
+    "CallRecord",
+    "FakeMarketplace",
+    "Faults",
+    "Sandbox",
+    "WebhookDelivery",
+]

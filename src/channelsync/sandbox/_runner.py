@@ -1,0 +1,203 @@
+"""``Sandbox``: serves the fakes on 127.0.0.1 ephemeral ports, each on a uvicorn thread."""
+
+from __future__ import annotations
+
+import importlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from channelsync.core.errors import ConfigError
+from channelsync.core.models import utcnow
+from channelsync.sandbox._base import FakeMarketplace, FaultKind
+
+if TYPE_CHECKING:  # pragma: no cover
+    import uvicorn
+
+__all__ = ["FAKES", "FakeServer", "Sandbox"]
+
+#: The marketplaces the sandbox fakes, and where each fake lives.
+FAKES: dict[str, str] = {
+    "shopify": "channelsync.sandbox.shopify:ShopifyFake",
+    "woocommerce": "channelsync.sandbox.woocommerce:WooCommerceFake",
+    "amazon": "channelsync.sandbox.amazon:AmazonFake",
+    "ebay": "channelsync.sandbox.ebay:EbayFake",
+}
+
+
+class FakeServer:
+    """One fake served by uvicorn on its own thread and port."""
+
+    def __init__(self, fake: FakeMarketplace) -> None:
+        self.fake = fake
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    def start(self, timeout: float = 10.0) -> str:
+        """Serve the fake; returns its base URL."""
+        try:
+            import uvicorn
+        except ModuleNotFoundError as exc:  # pragma: no cover - depends on the extra
+            raise ConfigError(
+                "the sandbox needs its extra: pip install 'channelsync[sandbox]'"
+            ) from exc
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.fake.asgi(),
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_keep_alive=30,
+            limit_concurrency=1000,
+        )
+        server = uvicorn.Server(config)
+        # uvicorn installs no signal handlers off the main thread: the embedding program
+        # keeps its own.
+        thread = threading.Thread(
+            target=server.run,
+            kwargs={"sockets": [sock]},
+            name=f"sandbox-{self.fake.name}",
+            daemon=True,
+        )
+        thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the {self.fake.name} fake did not start")
+            time.sleep(0.01)
+        self._server, self._thread, self._socket = server, thread, sock
+        self.fake.url = f"http://127.0.0.1:{port}"
+        return self.fake.url
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._socket is not None:
+            self._socket.close()
+        self.fake.close()
+        self._server = self._thread = self._socket = None
+
+
+class Sandbox:
+    """Faithful fakes of the marketplaces on loopback, for tests, demos and offline work.
+
+    ::
+
+        with Sandbox() as sb:
+            shop = sb.shopify.channel(account="shopify-main")
+            sb.shopify.seed_listing("SKU-1", quantity=5, price="19.99")
+
+    Args:
+        latency_ms: added to every request of every fake.
+        channels: which fakes to start (default: all four).
+        clock: the fakes' clock (aware UTC).
+    """
+
+    def __init__(
+        self,
+        *,
+        latency_ms: float = 0.0,
+        channels: Iterable[str] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        names = list(channels) if channels is not None else list(FAKES)
+        unknown = [n for n in names if n not in FAKES]
+        if unknown:
+            raise ConfigError(f"no sandbox fake for {unknown[0]!r}; known: {', '.join(FAKES)}")
+        self.latency_ms = latency_ms
+        self.clock = clock
+        self._names = names
+        self._servers: dict[str, FakeServer] = {}
+
+    def _build(self, name: str) -> FakeMarketplace:
+        module, _, cls = FAKES[name].partition(":")
+        fake_cls: Any = getattr(importlib.import_module(module), cls)
+        fake = fake_cls(latency_ms=self.latency_ms, clock=self.clock)
+        assert isinstance(fake, FakeMarketplace)
+        return fake
+
+    def start(self) -> Sandbox:
+        """Start every fake (``with Sandbox() as sb`` does this)."""
+        try:
+            for name in self._names:
+                if name not in self._servers:
+                    server = FakeServer(self._build(name))
+                    server.start()
+                    self._servers[name] = server
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop every fake."""
+        for server in self._servers.values():
+            server.stop()
+        self._servers.clear()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def fake(self, name: str) -> FakeMarketplace:
+        """The running fake of ``name``."""
+        try:
+            return self._servers[name].fake
+        except KeyError:
+            raise ConfigError(
+                f"the {name} fake is not running in this sandbox (channels={self._names})"
+            ) from None
+
+    @property
+    def fakes(self) -> dict[str, FakeMarketplace]:
+        """Every running fake by name."""
+        return {name: server.fake for name, server in self._servers.items()}
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """Base URL of every running fake."""
+        return {name: server.fake.url or "" for name, server in self._servers.items()}
+
+    def inject(self, kind: FaultKind, times: int = 1, *, channel: str | None = None) -> None:
+        """Inject a fault into one fake, or into every fake."""
+        for name, fake in self.fakes.items():
+            if channel in (None, name):
+                fake.inject(kind, times)
+
+    @property
+    def shopify(self) -> Any:
+        """The Shopify fake (``ShopifyFake``)."""
+        return self.fake("shopify")
+
+    @property
+    def woocommerce(self) -> Any:
+        """The WooCommerce fake (``WooCommerceFake``)."""
+        return self.fake("woocommerce")
+
+    @property
+    def amazon(self) -> Any:
+        """The Amazon SP-API fake (``AmazonFake``)."""
+        return self.fake("amazon")
+
+    @property
+    def ebay(self) -> Any:
+        """The eBay fake (``EbayFake``)."""
+        return self.fake("ebay")
