@@ -14,7 +14,7 @@ class TestFakeChannelContract(ChannelContract):
     @pytest.fixture(autouse=True)
     def _fake(self) -> Iterator[None]:
         self.fake = FakeChannel("fake-contract", compare_and_set=True)
-        yield
+        return
 
     def make_channel(self) -> FakeChannel:
         return self.fake

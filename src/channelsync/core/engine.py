@@ -479,7 +479,10 @@ class SyncEngine:
 
         self.store.run(work)
         if push:
-            lane.push_shipments(AccountReport(account=account, kind=lane.channel.kind))
+            try:
+                lane.push_shipments(AccountReport(account=account, kind=lane.channel.kind))
+            except ChannelError as exc:  # recorded on the shipment; the next cycle retries
+                log.warning("account %s: shipment of %s not pushed yet: %s", account, order_id, exc)
         with self.store.read() as conn:
             return str(
                 conn.execute(

@@ -368,6 +368,10 @@ class AccountLane:
                 report.pushes_failed += len(updates)
                 raise
             conflicts += self._settle_stock(updates, results, report)
+            if conflicts:
+                # Stop here: pushing the conflicted rows again before re-reading the orders
+                # would overwrite the sale the channel counted.
+                break
         return conflicts
 
     def _settle_stock(

@@ -1,0 +1,136 @@
+"""The SQL store: creation, migration, SQLite settings, PostgreSQL and concurrent workers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from tests.core.helpers import line, make_order
+
+import channelsync as cs
+from channelsync.core.schema import metadata
+
+
+def test_open_creates_and_reopens(sqlite_url: str) -> None:
+    with cs.open_store(sqlite_url) as store:
+        cs.SyncEngine(store).set_on_hand("A", 3)
+    with cs.open_store(sqlite_url) as again:
+        assert cs.SyncEngine(again).stock("A").on_hand == 3
+        with again.read() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == "0001"
+
+
+def test_sqlite_runs_in_wal_with_a_busy_timeout(store: cs.Store) -> None:
+    with store.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_schema_matches_the_migrations(store: cs.Store) -> None:
+    with store.read() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_migrate_false_refuses_an_old_store(tmp_path: Path) -> None:
+    with pytest.raises(cs.ConfigError, match="schema revision None, the code needs 0001"):
+        cs.open_store(f"sqlite:///{tmp_path / 'empty.db'}", migrate=False)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", "is not a database URL"),
+        ("mysql://root@localhost/x", "unsupported database 'mysql'"),
+        ("sqlite:////nonexistent-folder/x.db", "folder /nonexistent-folder does not exist"),
+    ],
+)
+def test_bad_urls_name_the_problem(url: str, message: str) -> None:
+    with pytest.raises(cs.ConfigError, match=message):
+        cs.open_store(url)
+
+
+def test_password_never_shown() -> None:
+    with pytest.raises(cs.ConfigError) as caught:
+        cs.open_store("postgresql+psycopg://user:hunter2@127.0.0.1:1/db")
+    assert "hunter2" not in str(caught.value)
+
+
+def test_memory_store_is_shared_between_threads() -> None:
+    import threading
+
+    with cs.open_store("sqlite:///:memory:") as store:
+        engine = cs.SyncEngine(store)
+        th = threading.Thread(target=engine.set_on_hand, args=("A", 4))
+        th.start()
+        th.join()
+        assert engine.stock("A").on_hand == 4
+
+
+@pytest.mark.postgres
+class TestPostgres:
+    def test_ledger_semantics_on_postgres(self, pg_url: str) -> None:
+        with cs.open_store(pg_url) as store:
+            assert store.dialect == "postgresql"
+            engine = cs.SyncEngine(store)
+            engine.set_on_hand("SKU-1", 10)
+            engine.record_order(make_order(lines=[line(qty=3)]))
+            engine.record_order(make_order(lines=[line(qty=3)]))
+            engine.record_order(
+                make_order(status=cs.OrderStatus.SHIPPED, minute=1, lines=[line(qty=3)])
+            )
+            view = engine.stock("SKU-1")
+            assert (view.on_hand, view.committed) == (7, 0)
+            with store.read() as conn:
+                diff = compare_metadata(MigrationContext.configure(conn), metadata)
+            assert diff == []
+
+    def test_two_processes_ingesting_the_same_orders_commit_once(self, pg_url: str) -> None:
+        with cs.open_store(pg_url) as store:
+            cs.SyncEngine(store).set_on_hand("SKU-1", 1000)
+        worker = textwrap.dedent(
+            """
+            import sys
+            from datetime import UTC, datetime, timedelta
+            import channelsync as cs
+            url, reverse = sys.argv[1], sys.argv[2] == "1"
+            t0 = datetime(2026, 11, 1, tzinfo=UTC)
+            orders = [
+                cs.Order(kind="fake", account="shop", order_id=str(i), status="open",
+                         created_at=t0, updated_at=t0 + timedelta(seconds=i),
+                         lines=[cs.OrderLine(line_id="1", sku="SKU-1", quantity=1),
+                                cs.OrderLine(line_id="2", sku=f"S{i % 7}", quantity=2)])
+                for i in range(300)
+            ]
+            if reverse:
+                orders.reverse()
+            store = cs.open_store(url)
+            engine = cs.SyncEngine(store)
+            for start in range(0, len(orders), 25):
+                store.run(lambda conn: engine.ledger.apply_orders(conn, orders[start:start + 25]))
+            """
+        )
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", worker, pg_url, rev], stderr=subprocess.PIPE, text=True
+            )
+            for rev in ("0", "1", "0")
+        ]
+        for p in procs:
+            _, err = p.communicate(timeout=120)
+            assert p.returncode == 0, err
+        with cs.open_store(pg_url) as store:
+            engine = cs.SyncEngine(store)
+            assert engine.stock("SKU-1").committed == 300
+            assert sum(engine.stock(f"S{k}").committed for k in range(7)) == 600
+            with store.read() as conn:
+                rows = conn.execute(
+                    sa.text("SELECT count(*) FROM journal WHERE order_id IS NOT NULL")
+                ).scalar()
+            assert rows == 600
