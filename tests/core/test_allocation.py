@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import channelsync as cs
-from channelsync.core.allocation import allocate, bundle_available
+from channelsync.core.allocation import allocate, bundle_available, shown
 from channelsync.testing import FakeChannel
 
 
@@ -95,3 +97,17 @@ def test_bundle_listing_shows_what_components_allow(store: cs.Store) -> None:
     engine.run_once()
     assert shop.quantities == {"CUP": 4, "SAUCER": 3, "SET": 2}
     assert engine.explain("SET", "shop").allocation["shop"][0].step == "bundle"
+
+
+@given(
+    available=st.integers(-50, 500),
+    buffer=st.integers(0, 20),
+    share=st.sampled_from([0.0, 0.1, 0.25, 0.29, 1 / 3, 0.5, 0.7, 0.99, 1.0]),
+    cap=st.none() | st.integers(0, 100),
+    min_to_list=st.integers(0, 10),
+)
+def test_fast_path_equals_recorded_steps(
+    available: int, buffer: int, share: float, cap: int | None, min_to_list: int
+) -> None:
+    rule = cs.Rule(buffer=buffer, share=share, cap=cap, min_to_list=min_to_list)
+    assert shown(available, rule) == allocate(available, rule)[-1].quantity

@@ -16,7 +16,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["AllocationStep", "Rule", "allocate", "bundle_available"]
+__all__ = ["AllocationStep", "Rule", "allocate", "bundle_available", "shown"]
 
 
 class Rule(BaseModel):
@@ -70,6 +70,22 @@ def bundle_available(components: Mapping[str, int], available: Mapping[str, int]
     if not components:
         return 0
     return min(available.get(sku, 0) // qty for sku, qty in components.items())
+
+
+def shown(available: int, rule: Rule) -> int:
+    """The quantity ``allocate`` ends with, without recording the steps (the hot path)."""
+    qty = available - rule.buffer
+    if rule.share != 1.0:
+        qty = int(
+            (Decimal(max(qty, 0)) * Decimal(str(rule.share))).to_integral_value(
+                rounding=ROUND_FLOOR
+            )
+        )
+    if rule.cap is not None and qty > rule.cap:
+        qty = rule.cap
+    if rule.min_to_list and qty < rule.min_to_list:
+        return 0
+    return max(qty, 0)
 
 
 def allocate(available: int, rule: Rule) -> list[AllocationStep]:

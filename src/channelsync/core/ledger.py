@@ -163,7 +163,7 @@ class Ledger:
         for r in conn.execute(
             self.store.for_update(
                 sa.select(t.orders.c.order_id, t.orders.c.version, t.orders.c.redacted_at)
-                .where(t.orders.c.account == account, t.orders.c.order_id.in_(ids))
+                .where(t.orders.c.account == account, self.store.among(t.orders.c.order_id, ids))
                 .order_by(t.orders.c.order_id)
             )
         ):
@@ -183,7 +183,7 @@ class Ledger:
                 t.order_lines.c.local_shipped,
             ).where(
                 t.order_lines.c.account == account,
-                t.order_lines.c.order_id.in_([o.order_id for _, o in todo]),
+                self.store.among(t.order_lines.c.order_id, [o.order_id for _, o in todo]),
             )
         ):
             lines[r.order_id][r.line_id] = r
@@ -241,10 +241,10 @@ class Ledger:
                     }
                 )
             order_rows.append(_order_row(order, version, now))
-        self.store.upsert(
+        self.store.bulk(
             conn, t.orders, order_rows, keys=("account", "order_id"), update=_ORDER_UPDATE
         )
-        self.store.upsert(
+        self.store.bulk(
             conn,
             t.order_lines,
             line_rows,
@@ -359,37 +359,43 @@ class Ledger:
     def _levels(
         self, conn: Connection, skus: Iterable[str], *, track: bool = False
     ) -> dict[str, list[int]]:
-        """Current [on_hand, committed] of ``skus``, creating and locking their rows."""
+        """Current [on_hand, committed, tracked] of ``skus``, creating and locking their rows."""
         skus = sorted(set(skus))
-        now = self.clock()
-        self.store.upsert(
-            conn,
-            t.ledger,
-            [
-                {"sku": s, "on_hand": 0, "committed": 0, "tracked": track, "updated_at": now}
-                for s in skus
-            ],
-            keys=("sku",),
-            update=(),
-        )
-        if track:
-            conn.execute(
-                t.ledger.update()
-                .where(t.ledger.c.sku.in_(skus), t.ledger.c.tracked.is_(False))
-                .values(tracked=True)
-            )
-        return {
-            r.sku: [r.on_hand, r.committed, r.tracked]
-            for r in conn.execute(
-                self.store.for_update(
-                    sa.select(
-                        t.ledger.c.sku, t.ledger.c.on_hand, t.ledger.c.committed, t.ledger.c.tracked
-                    )
-                    .where(t.ledger.c.sku.in_(skus))
-                    .order_by(t.ledger.c.sku)
+
+        def read(wanted: list[str]) -> dict[str, list[int]]:
+            query = (
+                sa.select(
+                    t.ledger.c.sku, t.ledger.c.on_hand, t.ledger.c.committed, t.ledger.c.tracked
                 )
+                .where(self.store.among(t.ledger.c.sku, wanted))
+                .order_by(t.ledger.c.sku)
             )
-        }
+            return {
+                r.sku: [r.on_hand, r.committed, r.tracked]
+                for r in conn.execute(self.store.for_update(query))
+            }
+
+        levels = read(skus)
+        missing = [s for s in skus if s not in levels]
+        if missing:
+            now = self.clock()
+            rows = [
+                {"sku": s, "on_hand": 0, "committed": 0, "tracked": track, "updated_at": now}
+                for s in missing
+            ]
+            self.store.bulk(conn, t.ledger, rows, keys=("sku",))  # DO NOTHING if another worker won
+            levels.update(read(missing))
+        if track:
+            untracked = [s for s in skus if not levels[s][2]]
+            if untracked:
+                conn.execute(
+                    t.ledger.update()
+                    .where(self.store.among(t.ledger.c.sku, untracked))
+                    .values(tracked=True)
+                )
+                for s in untracked:
+                    levels[s][2] = True
+        return levels
 
     def _commit_rows(
         self,
@@ -428,17 +434,15 @@ class Ledger:
             )
         # A duplicate key raises IntegrityError: the whole transaction is repeated by
         # Store.run and then finds the transition already applied.
-        conn.execute(t.journal.insert(), journal_rows)
-        conn.execute(
-            t.ledger.update()
-            .where(t.ledger.c.sku == sa.bindparam("b_sku"))
-            .values(
-                on_hand=sa.bindparam("on_hand"), committed=sa.bindparam("committed"), updated_at=now
-            ),
+        self.store.bulk(conn, t.journal, journal_rows)
+        self.store.bulk(
+            conn,
+            t.ledger,
             [
-                {"b_sku": s, "on_hand": levels[s][0], "committed": levels[s][1]}
+                {"on_hand": levels[s][0], "committed": levels[s][1], "updated_at": now, "sku": s}
                 for s in sorted(skus)
             ],
+            where=("sku",),
         )
         result.journal_rows += len(journal_rows)
         result.touched_skus |= skus

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from channelsync.core import schema as t
-from channelsync.core.allocation import AllocationStep, Rule, allocate, bundle_available
+from channelsync.core.allocation import AllocationStep, Rule, allocate, bundle_available, shown
 from channelsync.core.store import Store
 
 __all__ = ["Planner", "RuleBook"]
@@ -48,7 +48,12 @@ class RuleBook:
 
     def rule(self, account: str, sku: str) -> Rule:
         """The rule that applies to ``sku`` on ``account``."""
-        return self._sku.get((account, sku)) or self._account.get(account) or _DEFAULT
+        if self._sku:
+            rule = self._sku.get((account, sku))
+            if rule is not None:
+                return rule
+        rule = self._account.get(account)
+        return _DEFAULT if rule is None else rule
 
     def accounts(self) -> set[str]:
         """Accounts that have a rule of their own."""
@@ -84,7 +89,9 @@ class Planner:
         """The SKUs whose listings depend on ``skus`` (bundles included), and those bundles."""
         skus = set(skus)
         rows = conn.execute(
-            sa.select(t.bundles.c.bundle_sku).where(t.bundles.c.component_sku.in_(skus))
+            sa.select(t.bundles.c.bundle_sku).where(
+                self.store.among(t.bundles.c.component_sku, skus)
+            )
         ).all()
         affected = skus | {r.bundle_sku for r in rows}
         return affected, self.bundles(conn, affected)
@@ -92,14 +99,24 @@ class Planner:
     def bundles(self, conn: Connection, skus: Iterable[str]) -> dict[str, dict[str, int]]:
         """Bundle definitions (component -> quantity) for those of ``skus`` that are bundles."""
         out: dict[str, dict[str, int]] = defaultdict(dict)
-        for row in conn.execute(sa.select(t.bundles).where(t.bundles.c.bundle_sku.in_(set(skus)))):
+        for row in conn.execute(
+            sa.select(t.bundles).where(self.store.among(t.bundles.c.bundle_sku, skus))
+        ):
             out[row.bundle_sku][row.component_sku] = row.quantity
         return dict(out)
 
     def desired(
-        self, conn: Connection, skus: Iterable[str], accounts: Iterable[str] | None = None
+        self,
+        conn: Connection,
+        skus: Iterable[str],
+        accounts: Iterable[str] | None = None,
+        *,
+        steps: bool = True,
     ) -> list[Desired]:
-        """What every listing of ``skus`` (bundles containing them included) should show."""
+        """What every listing of ``skus`` (bundles containing them included) should show.
+
+        With ``steps=False`` the allocation steps are not recorded (the recompute path).
+        """
         affected, bundles = self.expand(conn, skus)
         needed = set(affected)
         for comps in bundles.values():
@@ -109,7 +126,7 @@ class Planner:
             for r in conn.execute(
                 sa.select(
                     t.ledger.c.sku, t.ledger.c.on_hand, t.ledger.c.committed, t.ledger.c.tracked
-                ).where(t.ledger.c.sku.in_(needed))
+                ).where(self.store.among(t.ledger.c.sku, needed))
             )
         }
         query = sa.select(
@@ -117,12 +134,12 @@ class Planner:
             t.listings.c.sku,
             t.listings.c.manages_stock,
             t.listings.c.fulfilled_by,
-        ).where(t.listings.c.sku.in_(affected))
+        ).where(self.store.among(t.listings.c.sku, affected))
         if accounts is not None:
             query = query.where(t.listings.c.account.in_(set(accounts)))
         out: list[Desired] = []
         for row in conn.execute(query.order_by(t.listings.c.account, t.listings.c.sku)):
-            out.append(self._one(row.account, row.sku, row, levels, bundles))
+            out.append(self._one(row.account, row.sku, row, levels, bundles, steps))
         return out
 
     def _one(
@@ -132,6 +149,7 @@ class Planner:
         listing: Any,
         levels: Mapping[str, Any],
         bundles: Mapping[str, Mapping[str, int]],
+        with_steps: bool = True,
     ) -> Desired:
         rule = self.rules.rule(account, sku)
         if not rule.enabled:
@@ -149,6 +167,8 @@ class Planner:
                 )
             avail = {c: levels[c].on_hand - levels[c].committed for c in comps}
             available = bundle_available(comps, avail)
+            if not with_steps:
+                return Desired(account, sku, shown(available, rule), ())
             first = AllocationStep(
                 "bundle",
                 ", ".join(f"{c}: {avail[c]}//{q}" for c, q in sorted(comps.items())),
@@ -159,6 +179,8 @@ class Planner:
             level = levels.get(sku)
             if level is None or not level.tracked:
                 return Desired(account, sku, None, (), "SKU not counted yet (set_on_hand/adjust)")
+            if not with_steps:
+                return Desired(account, sku, shown(level.on_hand - level.committed, rule), ())
             steps = allocate(level.on_hand - level.committed, rule)
         return Desired(account, sku, steps[-1].quantity, tuple(steps))
 
@@ -167,7 +189,7 @@ class Planner:
         skus = set(skus)
         if not skus:
             return 0
-        wanted = [d for d in self.desired(conn, skus) if d.quantity is not None]
+        wanted = [d for d in self.desired(conn, skus, steps=False) if d.quantity is not None]
         if not wanted:
             return 0
         by_account: dict[str, list[Desired]] = defaultdict(list)
@@ -181,43 +203,31 @@ class Planner:
                 for r in conn.execute(
                     sa.select(t.outbox.c.sku, t.outbox.c.desired, t.outbox.c.version).where(
                         t.outbox.c.account == account,
-                        t.outbox.c.sku.in_([d.sku for d in items]),
+                        self.store.among(t.outbox.c.sku, [d.sku for d in items]),
                     )
                 )
             }
             updates = [
                 {
-                    "b_account": account,
-                    "b_sku": d.sku,
                     "desired": d.quantity,
                     "version": current[d.sku].version + 1,
                     "updated_at": now,
+                    "account": account,
+                    "sku": d.sku,
                 }
                 for d in items
                 if d.sku in current and current[d.sku].desired != d.quantity
             ]
             missing = [d for d in items if d.sku not in current]
             if updates:
-                conn.execute(
-                    t.outbox.update()
-                    .where(
-                        t.outbox.c.account == sa.bindparam("b_account"),
-                        t.outbox.c.sku == sa.bindparam("b_sku"),
-                    )
-                    .values(
-                        desired=sa.bindparam("desired"),
-                        version=sa.bindparam("version"),
-                        updated_at=sa.bindparam("updated_at"),
-                    ),
-                    updates,
-                )
+                self.store.bulk(conn, t.outbox, updates, where=("account", "sku"))
             if missing:
                 shown = {
                     r.sku: r.quantity
                     for r in conn.execute(
                         sa.select(t.listings.c.sku, t.listings.c.quantity).where(
                             t.listings.c.account == account,
-                            t.listings.c.sku.in_([d.sku for d in missing]),
+                            self.store.among(t.listings.c.sku, [d.sku for d in missing]),
                         )
                     )
                 }
