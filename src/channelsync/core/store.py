@@ -226,7 +226,8 @@ def _bulk_sql(
         sets = ", ".join(f"{c} = {param(c)}" for c in columns if c not in where)
         cond = " AND ".join(f"{c} = {param(c)}" for c in where)
         return f"UPDATE {table} SET {sets} WHERE {cond}"
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(param(c) for c in columns)})"
+    values = ", ".join(param(c) for c in columns)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
     if keys:
         target = f" ON CONFLICT ({', '.join(keys)}) DO "
         if update:
