@@ -24,17 +24,17 @@ from sqlalchemy.engine import Connection
 
 from channelsync.core import schema as t
 from channelsync.core.allocation import Rule
+from channelsync.core.catalog import Catalog, check_sku
 from channelsync.core.channel import Channel, WebhookEvent
 from channelsync.core.errors import ChannelError, ConfigError, UnknownAccount, UnknownOrder
 from channelsync.core.gdpr import Privacy
 from channelsync.core.lanes import AccountLane, ImportResult, LaneSettings
-from channelsync.core.ledger import ApplyResult, JournalEntry, Ledger
+from channelsync.core.ledger import ApplyResult, Ledger
 from channelsync.core.models import Money, Order, Shipment, utcnow
 from channelsync.core.outbox import Outbox
 from channelsync.core.planner import Planner, RuleBook, RuleKey
 from channelsync.core.reports import (
     AccountReport,
-    ChannelStock,
     CycleReport,
     Explanation,
     PlannedPush,
@@ -42,6 +42,7 @@ from channelsync.core.reports import (
 )
 from channelsync.core.retry import RetryPolicy
 from channelsync.core.store import Store
+from channelsync.core.views import Views
 
 __all__ = ["SyncEngine"]
 
@@ -82,6 +83,8 @@ class SyncEngine:
         self.ledger = Ledger(store, self.planner, clock)
         self.outbox = Outbox(store, clock)
         self.privacy = Privacy(store, clock)
+        self.catalog = Catalog(store, self.planner, clock)
+        self.views = Views(store, self.planner)
         settings = LaneSettings(
             order_lag=order_lag, initial_lookback=initial_lookback, apply_batch=apply_batch
         )
@@ -233,7 +236,7 @@ class SyncEngine:
 
         Pass ``idempotency_key`` (e.g. the ERP export id) to make repeats harmless.
         """
-        _check_sku(sku)
+        check_sku(sku)
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
             raise ValueError(f"on_hand for {sku!r} must be a whole number >= 0, got {quantity!r}")
         self.store.run(
@@ -256,7 +259,7 @@ class SyncEngine:
     ) -> int:
         """Record many physical counts in one transaction (an ERP stock export); rows changed."""
         for sku, qty in counts.items():
-            _check_sku(sku)
+            check_sku(sku)
             if isinstance(qty, bool) or not isinstance(qty, int) or qty < 0:
                 raise ValueError(f"on_hand for {sku!r} must be a whole number >= 0, got {qty!r}")
 
@@ -282,7 +285,7 @@ class SyncEngine:
         source: str = "caller",
     ) -> StockView:
         """Change on_hand by ``delta`` (a receipt, a restocked return, damage) with a reason."""
-        _check_sku(sku)
+        check_sku(sku)
         if isinstance(delta, bool) or not isinstance(delta, int):
             raise ValueError(f"delta for {sku!r} must be a whole number, got {delta!r}")
         if not reason or not reason.strip():
@@ -310,36 +313,12 @@ class SyncEngine:
         )
 
     def define_bundle(self, sku: str, components: Mapping[str, int]) -> None:
-        """Declare ``sku`` a bundle of ``components`` (SKU -> units per bundle)."""
-        _check_sku(sku)
-        if not components:
-            raise ValueError(f"bundle {sku!r} needs at least one component")
-        for comp, qty in components.items():
-            _check_sku(comp)
-            if comp == sku:
-                raise ValueError(f"bundle {sku!r} cannot contain itself")
-            if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
-                raise ValueError(f"bundle {sku!r}: quantity of {comp!r} must be a positive int")
+        """Declare ``sku`` a bundle of ``components`` (SKU -> units per bundle).
 
-        def work(conn: Connection) -> None:
-            nested = conn.execute(
-                sa.select(t.bundles.c.bundle_sku).where(
-                    t.bundles.c.bundle_sku.in_(list(components))
-                )
-            ).first()
-            if nested is not None:
-                raise ValueError(f"bundle {sku!r}: component {nested[0]!r} is itself a bundle")
-            conn.execute(t.bundles.delete().where(t.bundles.c.bundle_sku == sku))
-            conn.execute(
-                t.bundles.insert(),
-                [
-                    {"bundle_sku": sku, "component_sku": c, "quantity": q}
-                    for c, q in components.items()
-                ],
-            )
-            self.planner.recompute(conn, [sku, *components])
-
-        self.store.run(work)
+        A bundle listing shows ``min(floor(available(c) / qty(c)))`` over its components, and
+        selling a bundle commits its components.
+        """
+        self.catalog.define_bundle(sku, components)
 
     def set_rule(self, key: RuleKey, rule: Rule) -> None:
         """Set or replace a rule (account or (account, SKU)) and recompute what it affects."""
@@ -356,62 +335,11 @@ class SyncEngine:
 
     def set_price(self, sku: str, price: Money, accounts: Iterable[str] | None = None) -> int:
         """Queue ``price`` for every listing of ``sku`` (or only on ``accounts``); rows queued."""
-        _check_sku(sku)
-        now = self.clock()
-
-        def work(conn: Connection) -> int:
-            q = sa.select(t.listings.c.account).where(t.listings.c.sku == sku)
-            if accounts is not None:
-                q = q.where(t.listings.c.account.in_(list(accounts)))
-            targets = [r.account for r in conn.execute(q)]
-            p = t.price_outbox.c
-            current = {
-                r.account: r.version
-                for r in conn.execute(sa.select(p.account, p.version).where(p.sku == sku))
-            }
-            rows = [
-                {
-                    "account": a,
-                    "sku": sku,
-                    "desired_amount": str(price.amount),
-                    "currency": price.currency,
-                    "version": current.get(a, 0) + 1,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "updated_at": now,
-                }
-                for a in targets
-            ]
-            self.store.upsert(
-                conn,
-                t.price_outbox,
-                rows,
-                keys=("account", "sku"),
-                update=("desired_amount", "currency", "version", "next_attempt_at", "updated_at"),
-            )
-            cost = {
-                "sku": sku,
-                "price_amount": str(price.amount),
-                "price_currency": price.currency,
-                "updated_at": now,
-            }
-            self.store.upsert(conn, t.products, [cost], keys=("sku",))
-            return len(rows)
-
-        return self.store.run(work)
+        return self.catalog.set_price(sku, price, accounts)
 
     def set_cost(self, sku: str, cost: Money, *, title: str | None = None) -> None:
         """Record the cost price of ``sku`` (for gross-margin reports)."""
-        _check_sku(sku)
-        row: dict[str, Any] = {
-            "sku": sku,
-            "cost_amount": str(cost.amount),
-            "cost_currency": cost.currency,
-            "updated_at": self.clock(),
-        }
-        if title is not None:
-            row["title"] = title
-        self.store.run(lambda conn: self.store.upsert(conn, t.products, [row], keys=("sku",)))
+        self.catalog.set_cost(sku, cost, title=title)
 
     # -- orders ---------------------------------------------------------------------------
 
@@ -421,15 +349,7 @@ class SyncEngine:
 
     def order(self, account: str, order_id: str) -> Order:
         """The stored order; ``UnknownOrder`` if it was never seen."""
-        with self.store.read() as conn:
-            doc = conn.execute(
-                sa.select(t.orders.c.doc).where(
-                    t.orders.c.account == account, t.orders.c.order_id == order_id
-                )
-            ).scalar()
-        if doc is None:
-            raise UnknownOrder(f"no order {order_id!r} on account {account!r} in the store")
-        return Order.model_validate_json(doc)
+        return self.views.order(account, order_id)
 
     def ship(self, account: str, order_id: str, shipment: Shipment, *, push: bool = True) -> str:
         """Record that ``shipment`` left the warehouse, and tell the channel.
@@ -543,88 +463,15 @@ class SyncEngine:
 
     def stock(self, sku: str) -> StockView:
         """The ledger figures of ``sku`` and what every channel listing should and does show."""
-        with self.store.read() as conn:
-            level = conn.execute(sa.select(t.ledger).where(t.ledger.c.sku == sku)).first()
-            bundle = self.planner.bundles(conn, [sku]).get(sku)
-            desired = {(d.account, d.sku): d for d in self.planner.desired(conn, [sku])}
-            listed = {
-                r.account: r.quantity
-                for r in conn.execute(
-                    sa.select(t.listings.c.account, t.listings.c.quantity).where(
-                        t.listings.c.sku == sku
-                    )
-                )
-            }
-            rows = {
-                r.account: r for r in conn.execute(sa.select(t.outbox).where(t.outbox.c.sku == sku))
-            }
-        channels = []
-        for account in sorted(listed):
-            d = desired.get((account, sku))
-            row = rows.get(account)
-            channels.append(
-                ChannelStock(
-                    account=account,
-                    desired=row.desired
-                    if row is not None and d is not None and d.quantity is not None
-                    else None,
-                    acked=row.acked if row is not None else None,
-                    listed=listed[account],
-                    last_error=row.last_error if row is not None else None,
-                    attempts=row.attempts if row is not None else 0,
-                    note=d.reason if d is not None else None,
-                )
-            )
-        return StockView(
-            sku=sku,
-            on_hand=level.on_hand if level else 0,
-            committed=level.committed if level else 0,
-            tracked=bool(level.tracked) if level else False,
-            channels=tuple(channels),
-            bundle=bundle,
-        )
+        return self.views.stock(sku)
 
     def explain(self, sku: str, account: str | None = None) -> Explanation:
         """The journal rows behind ``sku``'s figures, and how each listing's quantity arose."""
-        with self.store.read() as conn:
-            rows = conn.execute(
-                sa.select(t.journal).where(t.journal.c.sku == sku).order_by(t.journal.c.id)
-            ).all()
-            level = conn.execute(
-                sa.select(t.ledger.c.on_hand, t.ledger.c.committed).where(t.ledger.c.sku == sku)
-            ).first()
-            desired = self.planner.desired(conn, [sku], [account] if account else None)
-        entries = tuple(JournalEntry(**r._mapping) for r in rows)
-        return Explanation(
-            sku=sku,
-            on_hand=level.on_hand if level else 0,
-            committed=level.committed if level else 0,
-            entries=entries,
-            allocation={d.account: d.steps for d in desired if d.sku == sku},
-        )
+        return self.views.explain(sku, account)
 
     def plan(self) -> list[PlannedPush]:
         """What the next cycle would push (a dry run: nothing is sent or claimed)."""
-        with self.store.read() as conn:
-            o = t.outbox.c
-            rows = conn.execute(
-                sa.select(o.account, o.sku, o.desired, o.acked)
-                .where(sa.or_(o.acked.is_(None), o.acked != o.desired))
-                .order_by(o.account, o.sku)
-            ).all()
-            steps = {
-                (d.account, d.sku): d.steps
-                for d in self.planner.desired(conn, {r.sku for r in rows})
-            }
-        return [
-            PlannedPush(r.account, r.sku, r.desired, r.acked, steps.get((r.account, r.sku), ()))
-            for r in rows
-        ]
-
-
-def _check_sku(sku: object) -> None:
-    if not isinstance(sku, str) or not sku.strip():
-        raise ValueError(f"SKU must be a non-empty string, got {sku!r}")
+        return self.views.plan()
 
 
 def _execute(conn: Connection, statement: sa.Executable) -> None:

@@ -1,0 +1,123 @@
+"""The merchant's catalogue as the engine needs it: bundles, prices, cost prices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from channelsync.core import schema as t
+from channelsync.core.models import Money
+from channelsync.core.planner import Planner
+from channelsync.core.store import Store
+
+__all__ = ["Catalog", "check_sku"]
+
+
+def check_sku(sku: object) -> None:
+    """Refuse anything but a non-empty string as a SKU, naming what was given."""
+    if not isinstance(sku, str) or not sku.strip():
+        raise ValueError(f"SKU must be a non-empty string, got {sku!r}")
+
+
+class Catalog:
+    """Bundles, prices and cost prices (``SyncEngine`` delegates here)."""
+
+    def __init__(self, store: Store, planner: Planner, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.planner = planner
+        self.clock = clock
+
+    def define_bundle(self, sku: str, components: Mapping[str, int]) -> None:
+        """Declare ``sku`` a bundle of ``components`` (SKU -> units per bundle)."""
+        check_sku(sku)
+        if not components:
+            raise ValueError(f"bundle {sku!r} needs at least one component")
+        for comp, qty in components.items():
+            check_sku(comp)
+            if comp == sku:
+                raise ValueError(f"bundle {sku!r} cannot contain itself")
+            if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
+                raise ValueError(f"bundle {sku!r}: quantity of {comp!r} must be a positive int")
+
+        def work(conn: Connection) -> None:
+            nested = conn.execute(
+                sa.select(t.bundles.c.bundle_sku).where(
+                    t.bundles.c.bundle_sku.in_(list(components))
+                )
+            ).first()
+            if nested is not None:
+                raise ValueError(f"bundle {sku!r}: component {nested[0]!r} is itself a bundle")
+            conn.execute(t.bundles.delete().where(t.bundles.c.bundle_sku == sku))
+            conn.execute(
+                t.bundles.insert(),
+                [
+                    {"bundle_sku": sku, "component_sku": c, "quantity": q}
+                    for c, q in components.items()
+                ],
+            )
+            self.planner.recompute(conn, [sku, *components])
+
+        self.store.run(work)
+
+    def set_price(self, sku: str, price: Money, accounts: Iterable[str] | None = None) -> int:
+        """Queue ``price`` for every listing of ``sku`` (or only on ``accounts``); rows queued."""
+        check_sku(sku)
+        now = self.clock()
+
+        def work(conn: Connection) -> int:
+            q = sa.select(t.listings.c.account).where(t.listings.c.sku == sku)
+            if accounts is not None:
+                q = q.where(t.listings.c.account.in_(list(accounts)))
+            targets = [r.account for r in conn.execute(q)]
+            p = t.price_outbox.c
+            current = {
+                r.account: r.version
+                for r in conn.execute(sa.select(p.account, p.version).where(p.sku == sku))
+            }
+            rows = [
+                {
+                    "account": a,
+                    "sku": sku,
+                    "desired_amount": str(price.amount),
+                    "currency": price.currency,
+                    "version": current.get(a, 0) + 1,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "updated_at": now,
+                }
+                for a in targets
+            ]
+            self.store.upsert(
+                conn,
+                t.price_outbox,
+                rows,
+                keys=("account", "sku"),
+                update=("desired_amount", "currency", "version", "next_attempt_at", "updated_at"),
+            )
+            cost = {
+                "sku": sku,
+                "price_amount": str(price.amount),
+                "price_currency": price.currency,
+                "updated_at": now,
+            }
+            self.store.upsert(conn, t.products, [cost], keys=("sku",))
+            return len(rows)
+
+        return self.store.run(work)
+
+    def set_cost(self, sku: str, cost: Money, *, title: str | None = None) -> None:
+        """Record the cost price of ``sku`` (for gross-margin reports)."""
+        check_sku(sku)
+        row: dict[str, Any] = {
+            "sku": sku,
+            "cost_amount": str(cost.amount),
+            "cost_currency": cost.currency,
+            "updated_at": self.clock(),
+        }
+        if title is not None:
+            row["title"] = title
+        self.store.run(lambda conn: self.store.upsert(conn, t.products, [row], keys=("sku",)))
