@@ -147,6 +147,11 @@ class Store:
         if not rows:
             return
         columns = list(rows[0])
+        if self.dialect == "postgresql":
+            self._bulk_pg(
+                conn, table, columns, rows, tuple(keys or ()), tuple(update), tuple(where)
+            )
+            return
         sql = _bulk_sql(
             table.name, tuple(columns), tuple(keys or ()), tuple(update), tuple(where), self.dialect
         )
@@ -168,6 +173,43 @@ class Store:
                 out[name] = json.dumps(row[name], separators=(",", ":"))
             params.append(out)
         conn.exec_driver_sql(sql, params)
+
+    def _bulk_pg(
+        self,
+        conn: Connection,
+        table: sa.Table,
+        columns: list[str],
+        rows: Sequence[Mapping[str, Any]],
+        keys: tuple[str, ...],
+        update: tuple[str, ...],
+        where: tuple[str, ...],
+    ) -> None:
+        # One statement per batch: the rows travel as one array per column (unnest), so
+        # PostgreSQL plans once instead of once per row.
+        types = {c: table.c[c].type.compile(dialect=self.engine.dialect) for c in columns}
+        docs = {c for c in columns if isinstance(table.c[c].type, sa.JSON)}
+        arrays = {
+            c: [json.dumps(r[c], separators=(",", ":")) if c in docs else r[c] for r in rows]
+            for c in columns
+        }
+        source = ", ".join(f"%({c})s::{types[c]}[]" for c in columns)
+        if where:
+            sets = ", ".join(f"{c} = v.{c}" for c in columns if c not in where)
+            cond = " AND ".join(f"{table.name}.{c} = v.{c}" for c in where)
+            sql = (
+                f"UPDATE {table.name} SET {sets} FROM unnest({source}) AS v({', '.join(columns)})"
+                f" WHERE {cond}"
+            )
+        else:
+            sql = f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({source})"
+            if keys:
+                sql += f" ON CONFLICT ({', '.join(keys)}) DO "
+                sql += (
+                    "UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in update)
+                    if update
+                    else "NOTHING"
+                )
+        conn.exec_driver_sql(sql, arrays)
 
     def among(self, column: sa.ColumnElement[Any], values: Iterable[str]) -> sa.ColumnElement[bool]:
         """``column IN values`` with one bound parameter however many values there are.
