@@ -61,9 +61,10 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         return _run([py, "-m", "channelsync", "demo", *rest])
     if command == "lint":
+        paths = [p for p in ("src", "tests", "bench", "examples", "dev.py") if (ROOT / p).exists()]
         return (
-            _run([py, "-m", "ruff", "check", "src", "tests", "bench", "examples"])
-            or _run([py, "-m", "ruff", "format", "--check", "src", "tests", "bench", "examples"])
+            _run([py, "-m", "ruff", "check", *paths])
+            or _run([py, "-m", "ruff", "format", "--check", *paths])
             or _run([py, "-m", "mypy"])
         )
     if command == "bench":

@@ -210,7 +210,9 @@ class FakeMarketplace:
         """A real adapter of this marketplace, configured with the fake's credentials and URL."""
         raise NotImplementedError
 
-    def seed_listing(self, sku: str, *, quantity: int, price: str, title: str | None = None) -> None:
+    def seed_listing(
+        self, sku: str, *, quantity: int, price: str, title: str | None = None
+    ) -> None:
         """Create (or replace) a stock-managed listing of ``sku`` as the seller would."""
         raise NotImplementedError
 
