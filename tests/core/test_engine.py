@@ -464,3 +464,43 @@ def test_order_of_another_account_is_refused_by_the_lane(store: cs.Store) -> Non
     lane = engine._lane("shop")
     with pytest.raises(ValueError, match="belongs to 'other'"):
         lane.apply([make_order(account="other")], advance_cursor=True)
+
+
+def test_a_webhook_that_failed_to_apply_is_applied_on_redelivery(
+    store: cs.Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = FakeChannel("shop")
+    shop.add_listing("A", 0)
+    engine = engine_with(store, shop)
+    engine.set_on_hand("A", 5)
+    headers, body = shop.webhook_for(shop.place_order({"A": 2}), event_id="evt-9")
+    original = engine.ledger.apply_orders
+
+    def broken(*args: object, **kw: object) -> object:
+        raise RuntimeError("database went away mid-apply")
+
+    monkeypatch.setattr(engine.ledger, "apply_orders", broken)
+    with pytest.raises(RuntimeError):
+        engine.ingest_webhook("shop", headers, body)
+    monkeypatch.setattr(engine.ledger, "apply_orders", original)
+    engine.ingest_webhook("shop", headers, body)  # the channel redelivers the same event id
+    assert engine.stock("A").committed == 2
+
+
+def test_privacy_webhooks_redact_in_the_store(store: cs.Store) -> None:
+    class PrivacyChannel(FakeChannel):
+        def parse_webhook(self, headers: Any, body: bytes) -> list[cs.WebhookEvent]:
+            super().parse_webhook(headers, body)  # verifies the signature
+            return [
+                cs.WebhookEvent(kind="customer_redact", event_id="r1", customer_emails=("e@x.de",))
+            ]
+
+    shop = PrivacyChannel("shop")
+    engine = engine_with(store, shop)
+    order = make_order(account="shop").model_copy(
+        update={"customer": cs.Customer(email="e@x.de", name="E")}
+    )
+    engine.record_order(order)
+    headers, body = shop.webhook_for(order)
+    engine.ingest_webhook("shop", headers, body)
+    assert engine.order("shop", "1001").customer is None

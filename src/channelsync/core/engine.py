@@ -422,31 +422,44 @@ class SyncEngine:
         """
         lane = self._lane(account)
         events = lane.channel.parse_webhook(headers, body)
+        for event in events:
+            if event.order is not None and event.order.account != account:
+                raise ValueError(
+                    f"webhook for {account!r} carried order {event.order.order_id!r}"
+                    f" of account {event.order.account!r}"
+                )
         now = self.clock()
         for event in events:
-            if event.event_id is not None and not self.store.run(
-                partial(self._first_delivery, account=account, event_id=event.event_id, now=now)
-            ):
-                continue
-            if event.kind == "order" and event.order is not None:
-                lane.apply([event.order], advance_cursor=False)
-            elif event.kind == "stock" and event.sku is not None and event.quantity is not None:
-                update = (
-                    t.listings.update()
-                    .where(t.listings.c.account == account, t.listings.c.sku == event.sku)
-                    .values(quantity=event.quantity)
-                )
-                self.store.run(partial(_execute, statement=update))
-            elif event.kind == "customer_redact":
-                self.privacy.redact(
-                    account=account,
-                    customer_ids=event.customer_ids,
-                    emails=event.customer_emails,
-                    order_ids=event.order_ids,
-                )
-            elif event.kind == "shop_redact":
-                self.privacy.redact_account(account)
+            # The delivery id is recorded in the transaction that applies the event: if
+            # applying fails, the channel's redelivery is applied, not skipped.
+            self.store.run(partial(self._apply_event, account=account, event=event, now=now))
         return events
+
+    def _apply_event(
+        self, conn: Connection, account: str, event: WebhookEvent, now: datetime
+    ) -> None:
+        if event.event_id is not None and not self._first_delivery(
+            conn, account, event.event_id, now
+        ):
+            return
+        if event.kind == "order" and event.order is not None:
+            self.ledger.apply_orders(conn, [event.order])
+        elif event.kind == "stock" and event.sku is not None and event.quantity is not None:
+            conn.execute(
+                t.listings.update()
+                .where(t.listings.c.account == account, t.listings.c.sku == event.sku)
+                .values(quantity=event.quantity)
+            )
+        elif event.kind == "customer_redact":
+            self.privacy.redact_in(
+                conn,
+                account=account,
+                customer_ids=event.customer_ids,
+                emails=event.customer_emails,
+                order_ids=event.order_ids,
+            )
+        elif event.kind == "shop_redact":
+            self.privacy.redact_in(conn, account=account, everything=True)
 
     def _first_delivery(self, conn: Connection, account: str, event_id: str, now: datetime) -> bool:
         w = t.webhook_events.c
@@ -472,7 +485,3 @@ class SyncEngine:
     def plan(self) -> list[PlannedPush]:
         """What the next cycle would push (a dry run: nothing is sent or claimed)."""
         return self.views.plan()
-
-
-def _execute(conn: Connection, statement: sa.Executable) -> None:
-    conn.execute(statement)

@@ -86,6 +86,24 @@ class Privacy:
         """Remove every customer's personal data of one account (a shop uninstalled)."""
         return self.store.run(lambda conn: self._redact_where(conn, t.orders.c.account == account))
 
+    def redact_in(
+        self,
+        conn: Connection,
+        *,
+        account: str,
+        customer_ids: Iterable[str] = (),
+        emails: Iterable[str] = (),
+        order_ids: Iterable[str] = (),
+        everything: bool = False,
+    ) -> int:
+        """``redact`` (``redact_account`` with ``everything``) in the caller's transaction."""
+        cond = (
+            t.orders.c.account == account
+            if everything
+            else self._match(account, customer_ids, emails, order_ids)
+        )
+        return self._redact_where(conn, cond)
+
     def redact_older_than(self, age: timedelta) -> int:
         """Retention: remove personal data from orders created more than ``age`` ago."""
         cutoff = self.clock() - age
