@@ -1,0 +1,633 @@
+"""``ShopifyChannel``: one Shopify shop as a channelsync ``Channel``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from channelsync.adapters._paging import Paginator
+from channelsync.adapters.shopify._throttle import CostThrottle
+from channelsync.adapters.shopify.client import OrderNode, ShopifyClient
+from channelsync.adapters.shopify.config import ShopifyConfig
+from channelsync.adapters.shopify.mapping import (
+    KIND,
+    gid,
+    legacy_id,
+    listing_from_variant,
+    order_from_graphql,
+    quantity_input,
+    shopify_cancel_reason,
+)
+from channelsync.adapters.shopify.payloads import (
+    GqlLineItem,
+    GqlVariant,
+    SetQuantitiesPayload,
+    ShopContextData,
+    UserError,
+)
+from channelsync.adapters.shopify.queries import ORDERS_PAGE
+from channelsync.adapters.shopify.webhooks import ShopifyWebhooks
+from channelsync.core.channel import (
+    ChannelLimits,
+    PriceUpdate,
+    PushResult,
+    RateLimit,
+    StockUpdate,
+    WebhookEvent,
+)
+from channelsync.core.errors import ConfigError, ItemError, NotFound, Rejected, Unavailable
+from channelsync.core.models import Listing, Order, Shipment
+
+__all__ = ["ShopifyChannel"]
+
+log = logging.getLogger(__name__)
+
+#: ``inventorySetQuantities`` and ``productVariantsBulkUpdate`` take at most 250 items.
+BATCH = 250
+_STALE = frozenset({"CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE"})
+_RETRYABLE = frozenset({"IDEMPOTENCY_CONCURRENT_REQUEST"})
+_NEW_KEY = "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED"
+_OPEN_FULFILLMENT_ORDERS = frozenset({"OPEN", "IN_PROGRESS"})
+
+
+class ShopifyChannel:
+    """A Shopify shop, through the Admin GraphQL API (version ``config.api_version``).
+
+    Stock is the ``available`` quantity of each variant's inventory item at one location
+    (``config.location_id``, default the primary location), written with
+    ``inventorySetQuantities`` and compare-and-swap. Orders are read by ``updated_at``.
+
+    Args:
+        config: the account.
+        transport: an httpx transport (tests).
+        base_url: scheme and host to use instead of ``https://{shop}`` (the sandbox).
+        clock: monotonic seconds, for pacing and the cancel wait.
+        sleep: how to wait.
+    """
+
+    kind = KIND
+
+    def __init__(
+        self,
+        config: ShopifyConfig,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        base_url: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._sleep = sleep
+        self.client = ShopifyClient(
+            config,
+            transport=transport,
+            base_url=base_url,
+            throttle=CostThrottle(clock=clock, sleep=sleep),
+        )
+        self._context: ShopContextData | None = None
+        self._lock = threading.Lock()
+        self._skus: dict[str, str] = {}
+        self._webhooks = ShopifyWebhooks(
+            config, sku_for_item=self._skus.get, location_id=self._known_location
+        )
+        self._limits = ChannelLimits(
+            stock_batch=BATCH,
+            price_batch=BATCH,
+            page_size=ORDERS_PAGE,
+            rate_limits=(
+                RateLimit(
+                    operation="graphql",
+                    per_second=100,
+                    burst=2_000,
+                    note="query cost points on the Standard plan; paced from throttleStatus",
+                ),
+            ),
+            supports_compare_and_set=True,
+        )
+
+    @property
+    def account(self) -> str:
+        """The account name."""
+        return self.config.account
+
+    @property
+    def limits(self) -> ChannelLimits:
+        """250 items per stock or price call, 25 orders per page, cost-based pacing."""
+        return self._limits
+
+    def __repr__(self) -> str:
+        return (
+            f"ShopifyChannel(account={self.config.account!r}, shop={self.config.shop!r},"
+            f" api_version={self.config.api_version!r})"
+        )
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self.client.close()
+
+    # -- shop context ------------------------------------------------------------------------
+
+    def context(self) -> ShopContextData:
+        """The shop's currency and the synced location (read once, then cached)."""
+        with self._lock:
+            if self._context is not None:
+                return self._context
+        wanted = gid("Location", self.config.location_id) if self.config.location_id else None
+        ctx = self.client.shop_context(wanted)
+        if ctx.location is None:
+            raise ConfigError(
+                f"{self.account}: location {self.config.location_id!r} does not exist on"
+                f" {self.config.shop} (or the app lacks read_locations)"
+            )
+        with self._lock:
+            self._context = ctx
+        return ctx
+
+    def _known_location(self) -> str | None:
+        with self._lock:
+            if self._context is not None and self._context.location is not None:
+                return self._context.location.id
+        return gid("Location", self.config.location_id) if self.config.location_id else None
+
+    def _location(self) -> str:
+        location = self.context().location
+        assert location is not None  # context() refuses a missing location
+        return location.id
+
+    # -- orders ------------------------------------------------------------------------------
+
+    def fetch_orders(self, updated_after: datetime) -> Iterator[Order]:
+        """Every order updated at or after ``updated_after`` (to the second), oldest first."""
+        since = updated_after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        search = f"updated_at:>='{since}'"
+        pages: Paginator[OrderNode, str] = Paginator(
+            lambda after: self._orders_page(search, after),
+            channel=self.account,
+            operation="Orders",
+        )
+        for node, raw in pages:
+            more: list[GqlLineItem] = []
+            info = node.line_items.page_info
+            while info.has_next_page:
+                page = self.client.order_line_items(node.id, info.end_cursor)
+                if page is None:
+                    break
+                more.extend(page.nodes)
+                info = page.page_info
+            yield order_from_graphql(node, account=self.account, raw=raw, more_lines=more)
+
+    def _orders_page(self, search: str, after: str | None) -> tuple[list[OrderNode], str | None]:
+        nodes, info = self.client.orders_page(search, after)
+        return nodes, info.end_cursor if info.has_next_page else None
+
+    # -- listings ----------------------------------------------------------------------------
+
+    def fetch_listings(self) -> Iterator[Listing]:
+        """Every variant with a SKU, with its ``available`` at the synced location."""
+        ctx = self.context()
+        location = self._location()
+
+        def page(after: str | None) -> tuple[list[GqlVariant], str | None]:
+            conn = self.client.variants_page(location, after)
+            return conn.nodes, conn.page_info.end_cursor if conn.page_info.has_next_page else None
+
+        pages: Paginator[GqlVariant, str] = Paginator(
+            page, channel=self.account, operation="Variants"
+        )
+        for variant in pages:
+            listing = listing_from_variant(
+                variant, account=self.account, location_id=location, currency=ctx.shop.currency_code
+            )
+            if listing is None:
+                log.debug("%s: variant %s has no SKU; not synced", self.account, variant.id)
+                continue
+            with self._lock:
+                self._skus[variant.inventory_item.id] = listing.sku
+            yield listing
+
+    # -- stock -------------------------------------------------------------------------------
+
+    def push_stock(self, updates: Sequence[StockUpdate]) -> list[PushResult]:
+        """Set ``available`` with ``inventorySetQuantities``, 250 per call, compare-and-swap.
+
+        An item whose expected quantity no longer matches (a sale Shopify counted) fails
+        alone as a conflict carrying Shopify's current quantity; the engine re-reads orders
+        and recomputes instead of overwriting the sale. Shopify applies none of a call with
+        an item error, so the other items are sent again without it.
+        """
+        results: list[PushResult | None] = [None] * len(updates)
+        ready: list[tuple[int, StockUpdate]] = []
+        for n, update in enumerate(updates):
+            listing = update.listing
+            if listing is None or "inventory_item_id" not in listing.ids:
+                results[n] = PushResult.failure(
+                    ItemError(
+                        update.sku,
+                        "no Shopify inventory item is bound to this SKU (import listings first)",
+                        code="NO_LISTING",
+                    )
+                )
+            else:
+                ready.append((n, update))
+        if ready:
+            location = self._default_location(ready)
+            for start in range(0, len(ready), BATCH):
+                self._push_batch(ready[start : start + BATCH], location, results)
+        return [
+            r if r is not None else _no_result(u.sku) for r, u in zip(results, updates, strict=True)
+        ]
+
+    def _default_location(self, ready: list[tuple[int, StockUpdate]]) -> str:
+        if all(u.listing is not None and u.listing.ids.get("location_id") for _, u in ready):
+            first = ready[0][1].listing
+            assert first is not None
+            return first.ids["location_id"]
+        return self._location()
+
+    def _push_batch(
+        self,
+        batch: list[tuple[int, StockUpdate]],
+        location: str,
+        results: list[PushResult | None],
+    ) -> None:
+        if self.config.cas_field == "changeFromQuantity":
+            self._set_quantities(batch, location, results, compare=True)
+            return
+        # Before 2026-01 the compare check is per call: opt out only for items without one.
+        checked = [(n, u) for n, u in batch if u.expected is not None]
+        unchecked = [(n, u) for n, u in batch if u.expected is None]
+        if checked:
+            self._set_quantities(checked, location, results, compare=True)
+        if unchecked:
+            self._set_quantities(unchecked, location, results, compare=False)
+
+    def _set_quantities(
+        self,
+        batch: list[tuple[int, StockUpdate]],
+        location: str,
+        results: list[PushResult | None],
+        *,
+        compare: bool,
+    ) -> None:
+        pending = list(batch)
+        salt: str | None = None
+        for _ in range(len(batch) + 2):
+            if not pending:
+                return
+            updates = [u for _, u in pending]
+            payload: dict[str, Any] = {
+                "name": "available",
+                "reason": self.config.inventory_reason,
+                "referenceDocumentUri": self.config.reference_document_uri,
+                "quantities": [
+                    quantity_input(
+                        u, location_id=location, cas_field=self.config.cas_field, compare=compare
+                    )
+                    for u in updates
+                ],
+            }
+            if self.config.cas_field == "compareQuantity":
+                payload["ignoreCompareQuantity"] = not compare
+            key = (
+                self._batch_key(payload, updates, salt)
+                if self.config.needs_idempotency_key
+                else None
+            )
+            result = self.client.set_quantities(payload, key)
+            if not result.user_errors:
+                self._settle_ok(pending, payload, result, results)
+                return
+            if any(e.code == _NEW_KEY for e in result.user_errors) and salt is None:
+                salt = uuid.uuid4().hex  # Shopify wants a fresh key after a failed attempt
+                continue
+            pending = self._settle_errors(pending, payload, result, location, results)
+        for n, u in pending:
+            results[n] = PushResult.failure(
+                ItemError(
+                    u.sku, "Shopify kept refusing the batch", code="BATCH_REFUSED", retryable=True
+                )
+            )
+
+    def _batch_key(
+        self, payload: Mapping[str, Any], updates: Sequence[StockUpdate], salt: str | None
+    ) -> str:
+        """One key per logical write: the same batch retried reuses it; another batch cannot."""
+        if any(u.idempotency_key is None for u in updates) and salt is None:
+            salt = uuid.uuid4().hex
+        digest = hashlib.sha256(
+            json.dumps(
+                {
+                    "account": self.account,
+                    "input": payload,
+                    "keys": [u.idempotency_key for u in updates],
+                    "salt": salt,
+                },
+                sort_keys=True,
+            ).encode()
+        ).hexdigest()
+        return str(uuid.UUID(digest[:32]))
+
+    @staticmethod
+    def _settle_ok(
+        pending: list[tuple[int, StockUpdate]],
+        payload: Mapping[str, Any],
+        result: SetQuantitiesPayload,
+        results: list[PushResult | None],
+    ) -> None:
+        after: dict[str, int] = {}
+        group = result.inventory_adjustment_group
+        if group is not None:
+            for change in group.changes:
+                if (
+                    change.name == "available"
+                    and change.item
+                    and change.quantity_after_change is not None
+                ):
+                    after[change.item.id] = change.quantity_after_change
+        for (n, u), sent in zip(pending, payload["quantities"], strict=True):
+            results[n] = PushResult.success(u.sku, after.get(sent["inventoryItemId"], u.quantity))
+
+    def _settle_errors(
+        self,
+        pending: list[tuple[int, StockUpdate]],
+        payload: Mapping[str, Any],
+        result: SetQuantitiesPayload,
+        location: str,
+        results: list[PushResult | None],
+    ) -> list[tuple[int, StockUpdate]]:
+        """Record the items Shopify refused; return the ones to send again."""
+        by_index: dict[int, UserError] = {}
+        general: list[UserError] = []
+        for error in result.user_errors:
+            index = error.index("quantities")
+            if index is not None and 0 <= index < len(pending):
+                by_index.setdefault(index, error)
+            else:
+                general.append(error)
+        if not by_index:
+            first = general[0]
+            for n, u in pending:
+                results[n] = PushResult.failure(
+                    ItemError(
+                        u.sku,
+                        first.message,
+                        code=first.code,
+                        retryable=first.code in _RETRYABLE,
+                    )
+                )
+            return []
+        stale_items = [
+            payload["quantities"][i]["inventoryItemId"]
+            for i, e in by_index.items()
+            if e.code in _STALE
+        ]
+        current = self.client.current_levels(location, stale_items) if stale_items else {}
+        for i, error in by_index.items():
+            n, u = pending[i]
+            item = payload["quantities"][i]["inventoryItemId"]
+            if error.code in _STALE:
+                now = current.get(item)
+                results[n] = PushResult.failure(
+                    ItemError(
+                        u.sku,
+                        f"compare-and-swap lost: Shopify shows {now}, channelsync expected"
+                        f" {u.expected} (a change Shopify counted that the ledger has not seen)",
+                        code=error.code,
+                        conflict=True,
+                        current=now,
+                    )
+                )
+            else:
+                results[n] = PushResult.failure(
+                    ItemError(
+                        u.sku, error.message, code=error.code, retryable=error.code in _RETRYABLE
+                    )
+                )
+        rest = [p for i, p in enumerate(pending) if i not in by_index]
+        if result.inventory_adjustment_group is not None:
+            # Shopify applied the others after all: record them instead of sending twice.
+            kept = [payload["quantities"][i] for i in range(len(pending)) if i not in by_index]
+            self._settle_ok(rest, {"quantities": kept}, result, results)
+            return []
+        return rest
+
+    # -- prices ------------------------------------------------------------------------------
+
+    def push_prices(self, updates: Sequence[PriceUpdate]) -> list[PushResult]:
+        """Set variant prices with ``productVariantsBulkUpdate``, one call per product (250 max)."""
+        results: list[PushResult | None] = [None] * len(updates)
+        by_product: dict[str, list[tuple[int, PriceUpdate]]] = {}
+        for n, update in enumerate(updates):
+            listing = update.listing
+            ids = listing.ids if listing is not None else {}
+            if "variant_id" not in ids or "product_id" not in ids:
+                results[n] = PushResult.failure(
+                    ItemError(
+                        update.sku, "no Shopify variant is bound to this SKU", code="NO_LISTING"
+                    )
+                )
+                continue
+            if (
+                listing is not None
+                and listing.price is not None
+                and (listing.price.currency != update.price.currency)
+            ):
+                results[n] = PushResult.failure(
+                    ItemError(
+                        update.sku,
+                        f"Shopify prices are in the shop currency {listing.price.currency},"
+                        f" not {update.price.currency}",
+                        code="CURRENCY",
+                    )
+                )
+                continue
+            by_product.setdefault(gid("Product", ids["product_id"]), []).append((n, update))
+        for product, items in by_product.items():
+            for start in range(0, len(items), BATCH):
+                self._push_prices(product, items[start : start + BATCH], results)
+        return [
+            r if r is not None else _no_result(u.sku) for r, u in zip(results, updates, strict=True)
+        ]
+
+    def _push_prices(
+        self, product: str, items: list[tuple[int, PriceUpdate]], results: list[PushResult | None]
+    ) -> None:
+        variants = []
+        for _, u in items:
+            assert u.listing is not None
+            variants.append(
+                {
+                    "id": gid("ProductVariant", u.listing.ids["variant_id"]),
+                    "price": str(u.price.amount),
+                }
+            )
+        result = self.client.update_prices(product, variants)
+        failed: dict[int, UserError] = {}
+        general: list[UserError] = []
+        for error in result.user_errors:
+            index = error.index("variants")
+            if index is not None and 0 <= index < len(items):
+                failed.setdefault(index, error)
+            else:
+                general.append(error)
+        for i, (n, u) in enumerate(items):
+            refused = failed.get(i) or (general[0] if general else None)
+            if refused is None:
+                results[n] = PushResult.success(u.sku)
+            else:
+                results[n] = PushResult.failure(
+                    ItemError(u.sku, refused.message, code=refused.code)
+                )
+
+    # -- fulfillment and cancellation ----------------------------------------------------------
+
+    def push_fulfillment(self, order_id: str, shipment: Shipment) -> None:
+        """Fulfil the shipment's lines (all unfulfilled when it names none) with tracking.
+
+        Checks first, so a retry after a timeout does not fulfil twice: a fulfillment with
+        the same tracking number, or nothing left to fulfil of the wanted lines, means an
+        earlier attempt went through.
+        """
+        order_gid = gid("Order", order_id)
+        state = self.client.fulfillment_state(order_gid)
+        if state is None:
+            raise NotFound(
+                f"order {order_id} does not exist on {self.config.shop}",
+                channel=self.account,
+                operation="FulfillmentState",
+            )
+        if state.cancelled_at is not None:
+            raise Rejected(
+                f"order {order_id} is cancelled: it cannot be fulfilled",
+                channel=self.account,
+                operation="CreateFulfillment",
+            )
+        if shipment.tracking_number and any(
+            f.status.upper() == "SUCCESS"
+            and any(t.number == shipment.tracking_number for t in f.tracking_info)
+            for f in state.fulfillments
+        ):
+            return
+        wanted = {gid("LineItem", k): v for k, v in shipment.lines.items()}
+        known: set[str] = set()
+        groups: list[dict[str, Any]] = []
+        for fo in state.fulfillment_orders.nodes:
+            for li in fo.line_items.nodes:
+                known.add(li.line_item.id)
+            if fo.status.upper() not in _OPEN_FULFILLMENT_ORDERS:
+                continue
+            items = []
+            for li in fo.line_items.nodes:
+                if li.remaining_quantity <= 0:
+                    continue
+                take = li.remaining_quantity
+                if wanted:
+                    take = min(take, wanted.get(li.line_item.id, 0))
+                    if take <= 0:
+                        continue
+                    wanted[li.line_item.id] -= take
+                items.append({"id": li.id, "quantity": take})
+            if items:
+                groups.append({"fulfillmentOrderId": fo.id, "fulfillmentOrderLineItems": items})
+        unknown = sorted(legacy_id(k) for k in shipment.lines if gid("LineItem", k) not in known)
+        if unknown:
+            raise Rejected(
+                f"order {order_id} has no line(s) {', '.join(unknown)}",
+                channel=self.account,
+                operation="CreateFulfillment",
+            )
+        if not groups:
+            log.info(
+                "%s: order %s has nothing left to fulfil; already done", self.account, order_id
+            )
+            return
+        tracking = {
+            k: v
+            for k, v in {
+                "company": shipment.carrier,
+                "number": shipment.tracking_number,
+                "url": shipment.tracking_url,
+            }.items()
+            if v
+        }
+        fulfillment: dict[str, Any] = {
+            "lineItemsByFulfillmentOrder": groups,
+            "notifyCustomer": self.config.notify_customer,
+        }
+        if tracking:
+            fulfillment["trackingInfo"] = tracking
+        result = self.client.create_fulfillment(fulfillment)
+        if result.user_errors:
+            raise Rejected(
+                "; ".join(e.message for e in result.user_errors),
+                channel=self.account,
+                operation="CreateFulfillment",
+                code=result.user_errors[0].code,
+            )
+
+    def cancel_order(self, order_id: str, reason: str | None = None) -> None:
+        """Cancel with ``orderCancel`` and wait (bounded) for Shopify's cancel job.
+
+        An order already cancelled is left alone (a retry after a timeout).
+        """
+        order_gid = gid("Order", order_id)
+        state = self.client.order_state(order_gid)
+        if state is None:
+            raise NotFound(
+                f"order {order_id} does not exist on {self.config.shop}",
+                channel=self.account,
+                operation="OrderState",
+            )
+        if state.cancelled_at is not None:
+            return
+        result = self.client.cancel_order(
+            order_gid,
+            reason=shopify_cancel_reason(reason),
+            restock=self.config.cancel_restock,
+            refund=self.config.cancel_refund,
+            staff_note=reason,
+            notify_customer=self.config.notify_customer,
+        )
+        if result.order_cancel_user_errors:
+            error = result.order_cancel_user_errors[0]
+            kind = NotFound if error.code == "NOT_FOUND" else Rejected
+            raise kind(
+                error.message, channel=self.account, operation="CancelOrder", code=error.code
+            )
+        deadline = self._clock() + self.config.cancel_timeout
+        delay = 0.1
+        while True:
+            state = self.client.order_state(order_gid)
+            if state is not None and state.cancelled_at is not None:
+                return
+            if self._clock() >= deadline:
+                raise Unavailable(
+                    f"Shopify's cancel job for order {order_id} did not finish within"
+                    f" {self.config.cancel_timeout:.0f}s",
+                    channel=self.account,
+                    operation="CancelOrder",
+                )
+            self._sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
+        """Verify ``X-Shopify-Hmac-Sha256`` and map the delivery (see ``webhooks.py``)."""
+        return self._webhooks.parse(headers, body)
+
+
+def _no_result(sku: str) -> PushResult:
+    return PushResult.failure(
+        ItemError(sku, "no result for this item", code="NO_RESULT", retryable=True)
+    )

@@ -1,0 +1,406 @@
+"""The wire: Admin GraphQL over httpx, paced by query cost, errors mapped in one place.
+
+Every request goes to ``/admin/api/{version}/graphql.json`` with the
+``X-Shopify-Access-Token`` header. Before sending, the client waits for the operation's
+expected cost in the local bucket; after each answer it adopts Shopify's
+``throttleStatus``. Answers become typed payloads (``payloads.py``) or one of
+channelsync's errors:
+
+* ``THROTTLED`` (HTTP 200 or 429) -> ``RateLimited``, ``retry_after`` =
+  (requested - available) / restoreRate
+* HTTP 401/403, GraphQL ``ACCESS_DENIED``, 402 (frozen shop), 423 (locked shop) -> ``AuthError``
+* HTTP 5xx, ``INTERNAL_SERVER_ERROR``, timeouts, resets -> ``Unavailable``
+* ``MAX_COST_EXCEEDED``, ``MAX_INPUT_SIZE_EXCEEDED``, validation errors -> ``Rejected``
+
+``userErrors`` are returned in the payloads for the channel to turn into per-item errors.
+The client never retries: the engine's retry policy does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from channelsync.adapters._http import HttpClient, error_for_status, parse_retry_after
+from channelsync.adapters.shopify import queries as q
+from channelsync.adapters.shopify._throttle import CostThrottle, retry_after
+from channelsync.adapters.shopify.config import ShopifyConfig, version_at_least
+from channelsync.adapters.shopify.payloads import (
+    CurrentItem,
+    FulfillmentCreateData,
+    FulfillmentCreatePayload,
+    FulfillmentStateData,
+    FulfillmentStateOrder,
+    GqlError,
+    GqlOrder,
+    GraphQLResponse,
+    LineItemConnection,
+    OrderCancelData,
+    OrderCancelPayload,
+    OrderLineItemsData,
+    OrdersData,
+    OrderStateData,
+    OrderStateOrder,
+    PageInfo,
+    PricesData,
+    PricesPayload,
+    SetQuantitiesPayload,
+    SetStockData,
+    ShopContextData,
+    VariantConnection,
+    VariantsData,
+)
+from channelsync.core.errors import (
+    AuthError,
+    ChannelError,
+    NotFound,
+    RateLimited,
+    Rejected,
+    Unavailable,
+)
+
+__all__ = ["OrderNode", "ShopifyClient"]
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+_AUTH_CODES = frozenset({"ACCESS_DENIED", "UNAUTHORIZED", "FORBIDDEN"})
+_TRANSIENT_CODES = frozenset({"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT"})
+
+OrderNode = tuple[GqlOrder, dict[str, Any]]
+"""A GraphQL order, typed, with the node exactly as received (for ``Order.raw``)."""
+
+
+class ShopifyClient:
+    """One shop's Admin GraphQL endpoint.
+
+    Args:
+        config: the account's configuration.
+        transport: an httpx transport (tests hand ``httpx.MockTransport``).
+        base_url: scheme and host to use instead of ``https://{shop}`` (the sandbox).
+        throttle: the cost-based pacer (one per client by default).
+    """
+
+    def __init__(
+        self,
+        config: ShopifyConfig,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        base_url: str | None = None,
+        throttle: CostThrottle | None = None,
+    ) -> None:
+        self.config = config
+        self.path = f"/admin/api/{config.api_version}/graphql.json"
+        self.throttle = throttle or CostThrottle()
+        self.http = HttpClient(
+            config.account,
+            base_url or f"https://{config.shop}",
+            transport=transport,
+            timeout=config.timeout,
+            headers={
+                "X-Shopify-Access-Token": config.access_token.get_secret_value(),
+                "Accept": "application/json",
+            },
+        )
+
+    def __repr__(self) -> str:
+        return f"ShopifyClient({self.config.account!r}, {self.http.base_url}{self.path})"
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.http.close()
+
+    # -- the one request path ------------------------------------------------------------------
+
+    def execute(
+        self,
+        operation: str,
+        document: str,
+        variables: Mapping[str, Any],
+        *,
+        cost: float | None = None,
+    ) -> dict[str, Any]:
+        """Send one GraphQL operation; returns ``data`` or raises a ``ChannelError``.
+
+        ``cost`` is the request's expected cost when the caller knows it (paged queries
+        compute it from their page size); otherwise what Shopify last charged for
+        ``operation``, or a first estimate.
+        """
+        if cost is not None:
+            self.throttle.bucket.acquire(cost)
+        else:
+            self.throttle.acquire(operation, q.ESTIMATED_COST.get(operation, 100))
+        response = self.http.request(
+            operation,
+            "POST",
+            self.path,
+            json={"query": document, "variables": dict(variables), "operationName": operation},
+        )
+        request_id = response.headers.get("x-request-id")
+        try:
+            payload: GraphQLResponse | None = GraphQLResponse.model_validate_json(response.content)
+        except ValidationError:
+            payload = None
+        if payload is not None:
+            self.throttle.observe(operation, payload.cost)
+        throttled = payload is not None and any(e.code == "THROTTLED" for e in payload.errors)
+        if throttled or response.status_code == 429:
+            wait = retry_after(payload.cost if payload else None)
+            if wait is None:
+                wait = parse_retry_after(response.headers.get("retry-after"))
+            raise RateLimited(
+                "Shopify throttled the request (query cost over the available bucket)",
+                retry_after=wait,
+                channel=self.config.account,
+                operation=operation,
+                status=response.status_code,
+                code="THROTTLED",
+                request_id=request_id,
+                raw=response.content,
+            )
+        if response.status_code >= 400:
+            raise self._http_error(response, operation, payload, request_id)
+        if payload is None:
+            raise Unavailable(
+                "Shopify answered with a body that is not GraphQL JSON",
+                channel=self.config.account,
+                operation=operation,
+                status=response.status_code,
+                request_id=request_id,
+                raw=response.content,
+            )
+        if payload.errors:
+            raise self._graphql_error(response, operation, payload.errors, request_id)
+        if payload.data is None:
+            raise Unavailable(
+                "Shopify answered without data or errors",
+                channel=self.config.account,
+                operation=operation,
+                status=response.status_code,
+                request_id=request_id,
+                raw=response.content,
+            )
+        return payload.data
+
+    def _http_error(
+        self,
+        response: httpx.Response,
+        operation: str,
+        payload: GraphQLResponse | None,
+        request_id: str | None,
+    ) -> ChannelError:
+        first = payload.errors[0] if payload is not None and payload.errors else None
+        message = first.message if first is not None else None
+        code = first.code if first is not None else None
+        if response.status_code in (402, 423):
+            why = "frozen (unpaid)" if response.status_code == 402 else "locked"
+            return AuthError(
+                f"the shop is {why}: the Admin API refuses this app"
+                + (f": {message}" if message else ""),
+                channel=self.config.account,
+                operation=operation,
+                status=response.status_code,
+                code=code,
+                request_id=request_id,
+                raw=response.content,
+            )
+        return error_for_status(
+            response,
+            channel=self.config.account,
+            operation=operation,
+            code=code,
+            message=message,
+            request_id=request_id,
+        )
+
+    def _graphql_error(
+        self,
+        response: httpx.Response,
+        operation: str,
+        errors: Sequence[GqlError],
+        request_id: str | None,
+    ) -> ChannelError:
+        first = errors[0]
+        code = first.code
+        rid = request_id or (first.extensions.request_id if first.extensions else None)
+        text = first.message.strip() or "GraphQL error"
+        if len(errors) > 1:
+            text += f" (and {len(errors) - 1} more)"
+        kw: dict[str, Any] = {
+            "channel": self.config.account,
+            "operation": operation,
+            "status": response.status_code,
+            "code": code,
+            "request_id": rid,
+            "raw": response.content,
+        }
+        if code in _AUTH_CODES:
+            return AuthError(text, **kw)
+        if code in _TRANSIENT_CODES:
+            return Unavailable(text, **kw)
+        if code == "NOT_FOUND":
+            return NotFound(text, **kw)
+        return Rejected(text, **kw)
+
+    def _parse(self, model: type[M], data: Mapping[str, Any], operation: str) -> M:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise Rejected(
+                f"unexpected {operation} answer shape: {exc.errors()[0]['msg']}"
+                f" at {'.'.join(str(p) for p in exc.errors()[0]['loc'])}",
+                channel=self.config.account,
+                operation=operation,
+            ) from exc
+
+    def page_size(self, most: int, per_node: int) -> int:
+        """Nodes per page: ``most``, fewer when the shop's bucket cannot hold a full page."""
+        room = int((self.throttle.bucket.capacity - 2) // per_node)
+        return max(1, min(most, room))
+
+    # -- operations ------------------------------------------------------------------------------
+
+    def shop_context(self, location_id: str | None) -> ShopContextData:
+        """The shop's currency and the synced location (the primary one when ``None``)."""
+        data = self.execute("ShopContext", q.SHOP_CONTEXT, {"locationId": location_id})
+        return self._parse(ShopContextData, data, "ShopContext")
+
+    def orders_page(self, search: str, after: str | None) -> tuple[list[OrderNode], PageInfo]:
+        """One page of orders matching ``search``, by ``UPDATED_AT`` ascending."""
+        first = self.page_size(q.ORDERS_PAGE, q.ORDER_COST)
+        data = self.execute(
+            "Orders",
+            q.ORDERS,
+            {"first": first, "after": after, "query": search},
+            cost=2 + first * q.ORDER_COST,
+        )
+        page = self._parse(OrdersData, data, "Orders").orders
+        nodes = [(self._parse(GqlOrder, node, "Orders"), node) for node in page.nodes]
+        return nodes, page.page_info
+
+    def order_line_items(self, order_gid: str, after: str | None) -> LineItemConnection | None:
+        """One page (250) of an order's line items."""
+        data = self.execute("OrderLineItems", q.ORDER_LINE_ITEMS, {"id": order_gid, "after": after})
+        order = self._parse(OrderLineItemsData, data, "OrderLineItems").order
+        return order.line_items if order is not None else None
+
+    def variants_page(self, location_id: str, after: str | None) -> VariantConnection:
+        """One page of product variants with their ``available`` at ``location_id``."""
+        first = self.page_size(q.VARIANTS_PAGE, q.VARIANT_COST)
+        data = self.execute(
+            "Variants",
+            q.VARIANTS,
+            {"first": first, "after": after, "locationId": location_id},
+            cost=2 + first * q.VARIANT_COST,
+        )
+        return self._parse(VariantsData, data, "Variants").product_variants
+
+    def set_quantities(
+        self, payload: Mapping[str, Any], idempotency_key: str | None
+    ) -> SetQuantitiesPayload:
+        """``inventorySetQuantities`` with ``payload`` as its input."""
+        data = self.execute("SetStock", q.stock_set(idempotency_key), {"input": dict(payload)})
+        result = self._parse(SetStockData, data, "SetStock").inventory_set_quantities
+        if result is None:
+            raise Rejected(
+                "inventorySetQuantities returned null",
+                channel=self.config.account,
+                operation="SetStock",
+            )
+        return result
+
+    def current_levels(self, location_id: str, item_ids: Sequence[str]) -> dict[str, int | None]:
+        """``available`` of each inventory item at ``location_id`` (None: not stocked there)."""
+        found: dict[str, int | None] = {}
+        for start in range(0, len(item_ids), q.CURRENT_LEVELS_MAX):
+            chunk = list(item_ids[start : start + q.CURRENT_LEVELS_MAX])
+            variables: dict[str, Any] = {"locationId": location_id}
+            variables.update({f"i{n}": item for n, item in enumerate(chunk)})
+            data = self.execute("CurrentLevels", q.current_levels(len(chunk)), variables)
+            for n, item in enumerate(chunk):
+                node = data.get(f"i{n}")
+                if node is None:
+                    found[item] = None
+                    continue
+                level = self._parse(CurrentItem, node, "CurrentLevels").inventory_level
+                found[item] = level.quantity("available") if level is not None else None
+        return found
+
+    def update_prices(
+        self, product_id: str, variants: Sequence[Mapping[str, Any]]
+    ) -> PricesPayload:
+        """``productVariantsBulkUpdate`` of one product's variants (partial updates allowed)."""
+        data = self.execute(
+            "SetPrices",
+            q.PRICES_SET,
+            {"productId": product_id, "variants": [dict(v) for v in variants]},
+        )
+        result = self._parse(PricesData, data, "SetPrices").product_variants_bulk_update
+        if result is None:
+            raise Rejected(
+                "productVariantsBulkUpdate returned null",
+                channel=self.config.account,
+                operation="SetPrices",
+            )
+        return result
+
+    def fulfillment_state(self, order_gid: str) -> FulfillmentStateOrder | None:
+        """The order's fulfillments and open fulfillment orders (None: no such order)."""
+        data = self.execute("FulfillmentState", q.FULFILLMENT_STATE, {"id": order_gid})
+        return self._parse(FulfillmentStateData, data, "FulfillmentState").order
+
+    def create_fulfillment(self, fulfillment: Mapping[str, Any]) -> FulfillmentCreatePayload:
+        """``fulfillmentCreate``."""
+        data = self.execute(
+            "CreateFulfillment", q.FULFILLMENT_CREATE, {"fulfillment": dict(fulfillment)}
+        )
+        result = self._parse(FulfillmentCreateData, data, "CreateFulfillment").fulfillment_create
+        if result is None:
+            raise Rejected(
+                "fulfillmentCreate returned null",
+                channel=self.config.account,
+                operation="CreateFulfillment",
+            )
+        return result
+
+    def order_state(self, order_gid: str) -> OrderStateOrder | None:
+        """Whether the order is cancelled, and its fulfillment status."""
+        data = self.execute("OrderState", q.ORDER_STATE, {"id": order_gid})
+        return self._parse(OrderStateData, data, "OrderState").order
+
+    def cancel_order(
+        self,
+        order_gid: str,
+        *,
+        reason: str,
+        restock: bool,
+        refund: bool,
+        staff_note: str | None,
+        notify_customer: bool,
+    ) -> OrderCancelPayload:
+        """``orderCancel``: starts Shopify's asynchronous cancel job."""
+        variables: dict[str, Any] = {
+            "orderId": order_gid,
+            "reason": reason,
+            "restock": restock,
+            "staffNote": staff_note,
+            "notifyCustomer": notify_customer,
+        }
+        if version_at_least(self.config.api_version, "2025-10"):
+            document = q.ORDER_CANCEL
+            variables["refundMethod"] = {"originalPaymentMethodsRefund": refund}
+        else:
+            document = q.ORDER_CANCEL_LEGACY
+            variables["refund"] = refund
+        data = self.execute("CancelOrder", document, variables)
+        result = self._parse(OrderCancelData, data, "CancelOrder").order_cancel
+        if result is None:
+            raise Rejected(
+                "orderCancel returned null", channel=self.config.account, operation="CancelOrder"
+            )
+        return result

@@ -1,0 +1,450 @@
+"""Pure functions between Shopify payloads and channelsync models.
+
+Orders arrive in two shapes: the GraphQL ``Order`` that polling reads and the REST order
+JSON that ``orders/*`` webhooks deliver. Both map to the same ``Order``: amounts in the
+shop's currency (``shopMoney`` / ``shop_money``; the buyer's presentment amounts stay in
+``raw``), timestamps in UTC, custom lines without a SKU kept with ``sku=None``, ids as
+Shopify's numeric ids (``"450789469"``), so a webhook and a poll of one order agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from channelsync.adapters.shopify.payloads import (
+    GqlAddress,
+    GqlLineItem,
+    GqlOrder,
+    GqlVariant,
+    MoneyBag,
+    RestAddress,
+    RestMoneySet,
+    RestOrder,
+)
+from channelsync.core.channel import StockUpdate
+from channelsync.core.models import (
+    Address,
+    Customer,
+    Listing,
+    Money,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Refund,
+    Shipment,
+)
+
+__all__ = [
+    "KIND",
+    "gid",
+    "legacy_id",
+    "listing_from_variant",
+    "order_from_graphql",
+    "order_from_rest",
+    "order_status",
+    "quantity_input",
+    "shopify_cancel_reason",
+]
+
+KIND = "shopify"
+
+_RESTOCKING = frozenset({"return", "cancel", "legacy_restock"})
+_CANCEL_REASONS = {
+    "customer": "CUSTOMER",
+    "declined": "DECLINED",
+    "fraud": "FRAUD",
+    "inventory": "INVENTORY",
+    "out_of_stock": "INVENTORY",
+    "staff": "STAFF",
+    "other": "OTHER",
+}
+
+
+def gid(kind: str, value: str | int) -> str:
+    """The global id ``gid://shopify/<kind>/<id>`` of a numeric id (GIDs pass unchanged)."""
+    text = str(value).strip()
+    if text.startswith("gid://"):
+        return text
+    if not text:
+        raise ValueError(f"empty {kind} id")
+    return f"gid://shopify/{kind}/{text}"
+
+
+def legacy_id(value: str | int) -> str:
+    """The numeric id inside a GID (``gid://shopify/Order/12?x=1`` -> ``"12"``)."""
+    text = str(value)
+    if not text.startswith("gid://"):
+        return text
+    return text.rsplit("/", 1)[-1].split("?", 1)[0]
+
+
+def order_status(
+    *, cancelled: bool, financial: str | None, fulfillment: str | None
+) -> tuple[OrderStatus, str]:
+    """The normalised status and the raw one (``"paid/unfulfilled"``) of an order.
+
+    ``financial`` and ``fulfillment`` are Shopify's display statuses in either shape
+    (``PARTIALLY_REFUNDED`` / ``partially_refunded``; REST ``partial`` and ``null`` mean
+    ``partially_fulfilled`` and ``unfulfilled``).
+    """
+    fin = (financial or "pending").lower()
+    ful = (fulfillment or "unfulfilled").lower()
+    ful = {"partial": "partially_fulfilled"}.get(ful, ful)
+    raw = f"{fin}/{ful}" + ("/cancelled" if cancelled else "")
+    if cancelled or fin == "voided":
+        return OrderStatus.CANCELLED, raw
+    if fin == "refunded" or ful == "restocked":
+        return OrderStatus.REFUNDED, raw
+    if ful == "fulfilled":
+        return OrderStatus.SHIPPED, raw
+    if ful == "partially_fulfilled":
+        return OrderStatus.PARTIALLY_SHIPPED, raw
+    if fin in ("pending", "expired"):
+        return OrderStatus.PENDING, raw
+    return OrderStatus.OPEN, raw
+
+
+def shopify_cancel_reason(reason: str | None) -> str:
+    """Shopify's ``OrderCancelReason`` for a free-text reason (``OTHER`` when unknown)."""
+    if not reason:
+        return "OTHER"
+    key = reason.strip().lower().replace(" ", "_").replace("-", "_")
+    return _CANCEL_REASONS.get(key, "OTHER")
+
+
+# -- money and addresses -------------------------------------------------------------------
+
+
+def _bag(bag: MoneyBag | None) -> Money | None:
+    if bag is None:
+        return None
+    return Money(amount=bag.shop_money.amount, currency=bag.shop_money.currency_code)
+
+
+def _set(money_set: RestMoneySet | None) -> Money | None:
+    if money_set is None:
+        return None
+    return Money(amount=money_set.shop_money.amount, currency=money_set.shop_money.currency_code)
+
+
+def _name(name: str | None, first: str | None, last: str | None) -> str | None:
+    if name and name.strip():
+        return name.strip()
+    joined = " ".join(p.strip() for p in (first, last) if p and p.strip())
+    return joined or None
+
+
+def _address(addr: GqlAddress | RestAddress | None) -> Address | None:
+    if addr is None:
+        return None
+    country = addr.country_code_v2 if isinstance(addr, GqlAddress) else addr.country_code
+    address = Address(
+        name=_name(addr.name, addr.first_name, addr.last_name),
+        company=addr.company or None,
+        lines=tuple(p for p in (addr.address1, addr.address2) if p),
+        city=addr.city or None,
+        postal_code=addr.zip or None,
+        region=addr.province_code or addr.province or None,
+        country_code=country or None,
+        phone=addr.phone or None,
+    )
+    return None if address == Address() else address
+
+
+# -- orders: GraphQL -------------------------------------------------------------------------
+
+
+def _graphql_line(line: GqlLineItem, currency: str) -> OrderLine:
+    cancelled = max(0, line.quantity - line.current_quantity)
+    shipped = min(
+        max(0, line.current_quantity - line.unfulfilled_quantity), line.quantity - cancelled
+    )
+    unit = _bag(line.original_unit_price_set)
+    discount = _bag(line.total_discount_set)
+    total = None
+    if unit is not None:
+        total = unit * line.quantity
+        if discount is not None and discount.currency == total.currency:
+            total = total - discount
+    return OrderLine(
+        line_id=legacy_id(line.id),
+        sku=line.sku,
+        title=line.name or line.title,
+        quantity=line.quantity,
+        unit_price=unit,
+        total=total,
+        discount=discount,
+        quantity_shipped=shipped,
+        quantity_cancelled=cancelled,
+        channel_ids={"line_item_id": line.id},
+    )
+
+
+def order_from_graphql(
+    order: GqlOrder,
+    *,
+    account: str,
+    raw: Mapping[str, Any],
+    more_lines: Iterable[GqlLineItem] = (),
+) -> Order:
+    """The ``Order`` of a GraphQL ``Order`` node (``more_lines``: lines past the first page)."""
+    status, raw_status = order_status(
+        cancelled=order.cancelled_at is not None,
+        financial=order.display_financial_status,
+        fulfillment=order.display_fulfillment_status,
+    )
+    currency = order.currency_code
+    lines = [_graphql_line(ln, currency) for ln in (*order.line_items.nodes, *more_lines)]
+    customer = None
+    if order.customer is not None or order.email or order.phone:
+        # ``displayName`` falls back to the email when the customer has no name.
+        name = order.customer.display_name if order.customer else None
+        customer = Customer(
+            customer_id=legacy_id(order.customer.id) if order.customer else None,
+            name=name if name and name != order.email else None,
+            email=order.email,
+            phone=order.phone,
+        )
+    shipments = [
+        Shipment(
+            carrier=(f.tracking_info[0].company if f.tracking_info else None) or "other",
+            tracking_number=f.tracking_info[0].number if f.tracking_info else None,
+            tracking_url=f.tracking_info[0].url if f.tracking_info else None,
+            shipped_at=f.created_at,
+        )
+        for f in order.fulfillments
+        if f.status.upper() == "SUCCESS"
+    ]
+    refunds = [
+        Refund(
+            refund_id=legacy_id(r.id),
+            amount=_bag(r.total_refunded_set),
+            created_at=r.created_at,
+            reason=r.note,
+        )
+        for r in order.refunds
+    ]
+    return Order(
+        kind=KIND,
+        account=account,
+        order_id=order.legacy_resource_id or legacy_id(order.id),
+        number=order.name,
+        status=status,
+        raw_status=raw_status,
+        created_at=order.created_at,
+        updated_at=max(order.updated_at, order.created_at),
+        currency=currency,
+        total=_bag(order.total_price_set),
+        subtotal=_bag(order.subtotal_price_set),
+        shipping_total=_bag(order.total_shipping_price_set),
+        tax_total=_bag(order.total_tax_set),
+        discount_total=_bag(order.total_discounts_set),
+        lines=tuple(lines),
+        customer=customer,
+        shipping_address=_address(order.shipping_address),
+        billing_address=_address(order.billing_address),
+        shipments=tuple(shipments),
+        refunds=tuple(refunds),
+        tags=tuple(t for t in order.tags if t),
+        raw=dict(raw),
+    )
+
+
+# -- orders: REST (webhooks) -------------------------------------------------------------------
+
+
+def order_from_rest(order: RestOrder, *, account: str, raw: Mapping[str, Any]) -> Order:
+    """The ``Order`` of a REST order payload (``orders/*`` webhook bodies)."""
+    status, raw_status = order_status(
+        cancelled=order.cancelled_at is not None,
+        financial=order.financial_status,
+        fulfillment=order.fulfillment_status,
+    )
+    total = _set(order.total_price_set)
+    currency = order.currency or (total.currency if total else None)
+    if total is None and order.total_price is not None and currency:
+        total = Money(amount=order.total_price, currency=currency)
+    shipped: dict[str, int] = {}
+    shipments: list[Shipment] = []
+    for f in order.fulfillments:
+        if (f.status or "").lower() != "success":
+            continue
+        lines = {str(li.id): li.quantity for li in f.line_items}
+        for line_id, qty in lines.items():
+            shipped[line_id] = shipped.get(line_id, 0) + qty
+        shipments.append(
+            Shipment(
+                carrier=f.tracking_company or "other",
+                tracking_number=f.tracking_number,
+                tracking_url=f.tracking_url,
+                shipped_at=f.created_at,
+                lines={k: v for k, v in lines.items() if v > 0},
+            )
+        )
+    refunded: dict[str, int] = {}
+    rest_refunds: list[Refund] = []
+    for r in order.refunds:
+        rlines: dict[str, int] = {}
+        for rl in r.refund_line_items:
+            key = str(rl.line_item_id)
+            rlines[key] = rlines.get(key, 0) + rl.quantity
+            refunded[key] = refunded.get(key, 0) + rl.quantity
+        paid_back = [
+            t
+            for t in r.transactions
+            if (t.kind or "").lower() == "refund" and (t.status or "success").lower() == "success"
+        ]
+        amount = None
+        if paid_back and (paid_back[0].currency or currency):
+            amount = Money(
+                amount=sum((t.amount for t in paid_back), Decimal(0)),
+                currency=paid_back[0].currency or currency or "",
+            )
+        rest_refunds.append(
+            Refund(
+                refund_id=str(r.id),
+                amount=amount,
+                created_at=r.created_at,
+                reason=r.note,
+                lines={k: v for k, v in rlines.items() if v > 0},
+                restock=bool(r.restock)
+                or any((rl.restock_type or "") in _RESTOCKING for rl in r.refund_line_items),
+            )
+        )
+    order_lines: list[OrderLine] = []
+    for li in order.line_items:
+        line_id = str(li.id)
+        current = (
+            li.current_quantity
+            if li.current_quantity is not None
+            else max(0, li.quantity - refunded.get(line_id, 0))
+        )
+        cancelled = max(0, li.quantity - current)
+        unit = _set(li.price_set)
+        if unit is None and li.price is not None and currency:
+            unit = Money(amount=li.price, currency=currency)
+        discount = None
+        if li.discount_allocations and unit is not None:
+            discount = Money(
+                amount=sum(
+                    (
+                        d.amount_set.shop_money.amount if d.amount_set else d.amount
+                        for d in li.discount_allocations
+                    ),
+                    Decimal(0),
+                ),
+                currency=unit.currency,
+            )
+        elif unit is not None:
+            discount = Money.zero(unit.currency)
+        line_total = None
+        if unit is not None:
+            line_total = unit * li.quantity - (discount or Money.zero(unit.currency))
+        order_lines.append(
+            OrderLine(
+                line_id=line_id,
+                sku=li.sku,
+                title=li.name or li.title,
+                quantity=li.quantity,
+                unit_price=unit,
+                total=line_total,
+                discount=discount,
+                quantity_shipped=min(shipped.get(line_id, 0), li.quantity - cancelled),
+                quantity_cancelled=cancelled,
+                channel_ids={"line_item_id": gid("LineItem", line_id)},
+            )
+        )
+    customer = None
+    email = order.email or order.contact_email
+    if order.customer is not None or email or order.phone:
+        c = order.customer
+        customer = Customer(
+            customer_id=str(c.id) if c is not None else None,
+            name=_name(None, c.first_name, c.last_name) if c is not None else None,
+            email=email or (c.email if c else None),
+            phone=order.phone or (c.phone if c else None),
+        )
+    return Order(
+        kind=KIND,
+        account=account,
+        order_id=str(order.id),
+        number=order.name,
+        status=status,
+        raw_status=raw_status,
+        created_at=order.created_at,
+        updated_at=max(order.updated_at or order.created_at, order.created_at),
+        currency=currency,
+        total=total,
+        subtotal=_set(order.subtotal_price_set),
+        shipping_total=_set(order.total_shipping_price_set),
+        tax_total=_set(order.total_tax_set),
+        discount_total=_set(order.total_discounts_set),
+        lines=tuple(order_lines),
+        customer=customer,
+        shipping_address=_address(order.shipping_address),
+        billing_address=_address(order.billing_address),
+        shipments=tuple(shipments),
+        refunds=tuple(rest_refunds),
+        tags=tuple(t.strip() for t in (order.tags or "").split(",") if t.strip()),
+        raw=dict(raw),
+    )
+
+
+# -- listings and stock ------------------------------------------------------------------------
+
+
+def listing_from_variant(
+    variant: GqlVariant, *, account: str, location_id: str, currency: str
+) -> Listing | None:
+    """The ``Listing`` of a variant at the synced location (None for a variant without SKU).
+
+    ``manages_stock`` is False when Shopify does not track the variant's inventory or the
+    item is not stocked at the location: channelsync cannot set a quantity there.
+    """
+    if not variant.sku or not variant.sku.strip():
+        return None
+    item = variant.inventory_item
+    level = item.inventory_level
+    quantity = level.quantity("available") if level is not None else None
+    return Listing(
+        kind=KIND,
+        account=account,
+        sku=variant.sku,
+        listing_id=variant.legacy_resource_id or legacy_id(variant.id),
+        quantity=quantity,
+        price=Money(amount=variant.price, currency=currency) if variant.price is not None else None,
+        title=variant.display_name or variant.title,
+        manages_stock=item.tracked and level is not None,
+        ids={
+            "variant_id": variant.id,
+            "product_id": variant.product.id,
+            "inventory_item_id": item.id,
+            "location_id": location_id,
+        },
+    )
+
+
+def quantity_input(
+    update: StockUpdate, *, location_id: str, cas_field: str, compare: bool
+) -> dict[str, Any]:
+    """One ``InventoryQuantityInput`` for ``update``.
+
+    With ``changeFromQuantity`` the field is always sent: the expected quantity, or an
+    explicit null to opt out (omitting it is an error from 2026-04). With the legacy
+    ``compareQuantity`` it is sent only when ``compare`` (the call opts out otherwise).
+    """
+    listing = update.listing
+    if listing is None or "inventory_item_id" not in listing.ids:
+        raise ValueError(f"{update.sku}: no Shopify inventory item id on the listing")
+    value: dict[str, Any] = {
+        "inventoryItemId": gid("InventoryItem", listing.ids["inventory_item_id"]),
+        "locationId": gid("Location", listing.ids.get("location_id") or location_id),
+        "quantity": update.quantity,
+    }
+    if cas_field == "changeFromQuantity":
+        value["changeFromQuantity"] = update.expected
+    elif compare:
+        value["compareQuantity"] = update.expected
+    return value

@@ -1,0 +1,248 @@
+"""Every GraphQL document the Shopify adapter sends, and what each is expected to cost.
+
+The documents are plain strings so that tests can validate each one against Shopify's
+published schema. Page sizes are chosen so that a page's requested cost stays under the
+1,000-point single-query limit under Shopify's documented cost rules (objects 1 point,
+connections 2 + ``first`` x node cost, mutations 10).
+"""
+
+from __future__ import annotations
+
+import json
+
+__all__ = [
+    "CURRENT_LEVELS_MAX",
+    "FULFILLMENT_CREATE",
+    "FULFILLMENT_STATE",
+    "ORDERS",
+    "ORDERS_PAGE",
+    "ORDER_CANCEL",
+    "ORDER_CANCEL_LEGACY",
+    "ORDER_LINE_ITEMS",
+    "ORDER_STATE",
+    "PRICES_SET",
+    "SHOP_CONTEXT",
+    "VARIANTS",
+    "VARIANTS_PAGE",
+    "current_levels",
+    "stock_set",
+]
+
+#: Orders per page: 25 orders x (order 1 + customer 1 + 25 line items + 5 fulfillments +
+#: 5 refunds) + 2 = 977 points requested.
+ORDERS_PAGE = 25
+LINE_ITEMS_PER_ORDER = 25
+#: Requested cost of one order node of ``OrderFields``.
+ORDER_COST = 2 + (2 + LINE_ITEMS_PER_ORDER) + 5 + 5
+#: Variants per page: 200 x (variant, product, inventory item, level) + 2 = 802 points.
+VARIANTS_PAGE = 200
+VARIANT_COST = 4
+#: Most inventory items re-read in one query after a lost compare-and-swap.
+CURRENT_LEVELS_MAX = 250
+
+_MONEY = "shopMoney { amount currencyCode }"
+
+_FRAGMENTS = f"""
+fragment AddressFields on MailingAddress {{
+  name firstName lastName company address1 address2 city zip province provinceCode
+  countryCodeV2 phone
+}}
+fragment LineFields on LineItem {{
+  id sku title name variantTitle quantity currentQuantity unfulfilledQuantity
+  originalUnitPriceSet {{ {_MONEY} }}
+  totalDiscountSet {{ {_MONEY} }}
+}}
+fragment OrderFields on Order {{
+  id legacyResourceId name createdAt updatedAt processedAt cancelledAt cancelReason closedAt
+  displayFinancialStatus displayFulfillmentStatus currencyCode presentmentCurrencyCode
+  email phone tags test
+  totalPriceSet {{ {_MONEY} presentmentMoney {{ amount currencyCode }} }}
+  subtotalPriceSet {{ {_MONEY} }}
+  totalShippingPriceSet {{ {_MONEY} }}
+  totalTaxSet {{ {_MONEY} }}
+  totalDiscountsSet {{ {_MONEY} }}
+  customer {{ id displayName }}
+  shippingAddress {{ ...AddressFields }}
+  billingAddress {{ ...AddressFields }}
+  lineItems(first: {LINE_ITEMS_PER_ORDER}) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ ...LineFields }}
+  }}
+  fulfillments(first: 5) {{
+    id status createdAt
+    trackingInfo(first: 3) {{ company number url }}
+  }}
+  refunds(first: 5) {{ id createdAt note totalRefundedSet {{ {_MONEY} }} }}
+}}
+"""
+
+SHOP_CONTEXT = """
+query ShopContext($locationId: ID) {
+  shop { currencyCode }
+  location(id: $locationId) { id name }
+}
+"""
+
+ORDERS = (
+    """
+query Orders($first: Int!, $after: String, $query: String!) {
+  orders(first: $first, after: $after, sortKey: UPDATED_AT, query: $query) {
+    pageInfo { hasNextPage endCursor }
+    nodes { ...OrderFields }
+  }
+}
+"""
+    + _FRAGMENTS
+)
+
+ORDER_LINE_ITEMS = """
+query OrderLineItems($id: ID!, $after: String) {
+  order(id: $id) {
+    lineItems(first: 250, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { ...LineFields }
+    }
+  }
+}
+fragment LineFields on LineItem {
+  id sku title name variantTitle quantity currentQuantity unfulfilledQuantity
+  originalUnitPriceSet { shopMoney { amount currencyCode } }
+  totalDiscountSet { shopMoney { amount currencyCode } }
+}
+"""
+
+VARIANTS = """
+query Variants($first: Int!, $after: String, $locationId: ID!) {
+  productVariants(first: $first, after: $after, sortKey: ID) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id legacyResourceId sku title displayName price
+      product { id title }
+      inventoryItem {
+        id tracked
+        inventoryLevel(locationId: $locationId) {
+          quantities(names: ["available"]) { name quantity }
+        }
+      }
+    }
+  }
+}
+"""
+
+_STOCK_SET = """
+mutation SetStock($input: InventorySetQuantitiesInput!) {
+  inventorySetQuantities(input: $input)%s {
+    inventoryAdjustmentGroup {
+      id
+      changes(quantityNames: ["available"]) {
+        name delta quantityAfterChange
+        item { id }
+        location { id }
+      }
+    }
+    userErrors { code field message }
+  }
+}
+"""
+
+
+def stock_set(idempotency_key: str | None) -> str:
+    """The ``inventorySetQuantities`` document, with ``@idempotent(key:)`` when given one."""
+    directive = f" @idempotent(key: {json.dumps(idempotency_key)})" if idempotency_key else ""
+    return _STOCK_SET % directive
+
+
+def current_levels(count: int) -> str:
+    """A query reading ``available`` of ``count`` inventory items (aliases ``i0``...)."""
+    if not 1 <= count <= CURRENT_LEVELS_MAX:
+        raise ValueError(f"count must be 1..{CURRENT_LEVELS_MAX}, got {count}")
+    params = ", ".join(f"$i{n}: ID!" for n in range(count))
+    fields = "\n".join(
+        f"  i{n}: inventoryItem(id: $i{n}) {{ id inventoryLevel(locationId: $locationId) "
+        '{ quantities(names: ["available"]) { name quantity } } }'
+        for n in range(count)
+    )
+    return f"query CurrentLevels($locationId: ID!, {params}) {{\n{fields}\n}}\n"
+
+
+PRICES_SET = """
+mutation SetPrices($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
+  productVariantsBulkUpdate(productId: $productId, variants: $variants, allowPartialUpdates: true) {
+    productVariants { id price }
+    userErrors { code field message }
+  }
+}
+"""
+
+FULFILLMENT_STATE = """
+query FulfillmentState($id: ID!) {
+  order(id: $id) {
+    id cancelledAt displayFulfillmentStatus
+    fulfillments(first: 20) {
+      id status
+      trackingInfo(first: 5) { company number url }
+    }
+    fulfillmentOrders(first: 5) {
+      nodes {
+        id status
+        lineItems(first: 50) { nodes { id remainingQuantity lineItem { id } } }
+      }
+    }
+  }
+}
+"""
+
+FULFILLMENT_CREATE = """
+mutation CreateFulfillment($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) {
+    fulfillment { id status }
+    userErrors { field message }
+  }
+}
+"""
+
+ORDER_STATE = """
+query OrderState($id: ID!) {
+  order(id: $id) { id cancelledAt displayFulfillmentStatus }
+}
+"""
+
+ORDER_CANCEL = """
+mutation CancelOrder($orderId: ID!, $reason: OrderCancelReason!, $restock: Boolean!,
+                     $refundMethod: OrderCancelRefundMethodInput, $staffNote: String,
+                     $notifyCustomer: Boolean) {
+  orderCancel(orderId: $orderId, reason: $reason, restock: $restock,
+              refundMethod: $refundMethod, staffNote: $staffNote,
+              notifyCustomer: $notifyCustomer) {
+    job { id done }
+    orderCancelUserErrors { code field message }
+  }
+}
+"""
+
+#: Before 2025-10 ``orderCancel`` took ``refund: Boolean!`` instead of ``refundMethod``.
+ORDER_CANCEL_LEGACY = """
+mutation CancelOrder($orderId: ID!, $reason: OrderCancelReason!, $restock: Boolean!,
+                     $refund: Boolean!, $staffNote: String, $notifyCustomer: Boolean) {
+  orderCancel(orderId: $orderId, reason: $reason, restock: $restock, refund: $refund,
+              staffNote: $staffNote, notifyCustomer: $notifyCustomer) {
+    job { id done }
+    orderCancelUserErrors { code field message }
+  }
+}
+"""
+
+#: First guesses of each operation's requested cost, before the server has said.
+ESTIMATED_COST: dict[str, int] = {
+    "ShopContext": 2,
+    "Orders": 2 + ORDERS_PAGE * ORDER_COST,
+    "OrderLineItems": 253,
+    "Variants": 2 + VARIANTS_PAGE * VARIANT_COST,
+    "SetStock": 10,
+    "CurrentLevels": 2 * CURRENT_LEVELS_MAX,
+    "SetPrices": 10,
+    "FulfillmentState": 538,
+    "CreateFulfillment": 10,
+    "OrderState": 1,
+    "CancelOrder": 10,
+}
