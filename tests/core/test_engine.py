@@ -504,3 +504,35 @@ def test_privacy_webhooks_redact_in_the_store(store: cs.Store) -> None:
     headers, body = shop.webhook_for(order)
     engine.ingest_webhook("shop", headers, body)
     assert engine.order("shop", "1001").customer is None
+
+
+def test_a_pause_longer_than_the_retry_budget_is_not_slept(store: cs.Store) -> None:
+    shop = FakeChannel("shop")
+    shop.fail("fetch_orders", cs.RateLimited("daily quota used up", retry_after=20 * 3600))
+    waits: list[float] = []
+    policy = cs.RetryPolicy(attempts=5, sleep=waits.append, jitter=lambda: 0.0, max_total=300)
+    report = cs.SyncEngine(store, [shop], retry=policy).run_once()
+    assert waits == []
+    assert report.accounts["shop"].errors == ["RateLimited: daily quota used up"]
+
+
+def test_small_batch_channels_get_claims_that_fill_bulk_calls(store: cs.Store) -> None:
+    limits = cs.ChannelLimits(stock_batch=4, price_batch=4, page_size=10)
+    shop = FakeChannel("shop", limits=limits)
+    for i in range(1000):
+        shop.add_listing(f"S{i:04d}", 0)
+    sizes: list[int] = []
+    push = shop.push_stock
+
+    def counted(updates: Sequence[cs.StockUpdate]) -> list[cs.PushResult]:
+        sizes.append(len(updates))
+        return push(updates)
+
+    shop.push_stock = counted  # type: ignore[method-assign]
+    engine = engine_with(store, shop)
+    engine.set_on_hand_many({f"S{i:04d}": 3 for i in range(1000)})
+    engine.run_once()
+    # One claim of 1,000 rows handed to the channel at once: it batches by 4 itself.
+    assert sizes == [1000]
+    assert shop.calls["push_stock"] == 250
+    assert set(shop.quantities.values()) == {3}

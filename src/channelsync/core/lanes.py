@@ -43,6 +43,7 @@ class LaneSettings:
     apply_batch: int = 500
     push_rounds: int = 50
     push_calls_per_claim: int = 10
+    min_claim: int = 1000
 
 
 @dataclass
@@ -288,6 +289,7 @@ class AccountLane:
         """Read every order changed since the cursor (minus the lag window) and apply it."""
         total = ApplyResult()
         attempt = 0
+        waited = 0.0
         while True:
             position = self.cursor()
             since = (
@@ -310,9 +312,12 @@ class AccountLane:
                 if batch:  # keep what was read before the failure
                     total.merge(self.apply(batch, advance_cursor=True))
                 attempt += 1
-                if attempt >= self.policy.attempts:
-                    raise
                 wait = self.policy.wait_for(attempt, exc)
+                if attempt >= self.policy.attempts or waited + wait > self.policy.max_total:
+                    # Out of attempts, or the channel asks for a longer pause than the
+                    # policy allows (eBay's daily quota): the next cycle tries again.
+                    raise
+                waited += wait
                 log.info(
                     "account %s: order read failed (%s); again in %.1fs", self.account, exc, wait
                 )
@@ -327,10 +332,20 @@ class AccountLane:
 
     # -- stock ----------------------------------------------------------------------------
 
+    def _claim_size(self, batch: int) -> int:
+        """Rows claimed per round: several full calls, and at least ~1,000 rows.
+
+        A multiple of the channel's batch, so every call but the last is full; large enough
+        that a channel with small Trading-style batches (eBay: 4) but large bulk routes
+        (eBay Inventory API: 25, Amazon feeds) sees enough items to fill those too.
+        """
+        calls = max(self.settings.push_calls_per_claim, -(-self.settings.min_claim // batch))
+        return batch * calls
+
     def push_stock(self, report: AccountReport) -> int:
         """Push every pending stock row of the account; returns the number of conflicts."""
         limits = self.channel.limits
-        claim = limits.stock_batch * self.settings.push_calls_per_claim
+        claim = self._claim_size(limits.stock_batch)
         conflicts = 0
         for _ in range(self.settings.push_rounds):
             claimed = self.outbox.claim_stock(self.account, claim)
@@ -410,7 +425,7 @@ class AccountLane:
         """Push every pending price of the account."""
         for _ in range(self.settings.push_rounds):
             claimed = self.outbox.claim_prices(
-                self.account, self.channel.limits.price_batch * self.settings.push_calls_per_claim
+                self.account, self._claim_size(self.channel.limits.price_batch)
             )
             if not claimed:
                 return
