@@ -1,0 +1,597 @@
+"""``EbayChannel``: one eBay seller account, across eBay's two listing worlds.
+
+Listings created in Seller Hub or through the Trading API can only be revised through
+Trading (``ReviseInventoryStatus``, four per call); listings created through the Sell
+Inventory API can only be revised through that API (``bulkUpdatePriceQuantity``, 25 per
+call). ``fetch_listings`` finds out which world each SKU lives in and records it in
+``Listing.ids["world"]``; pushes route by it. Orders are orders whichever world their
+listing lives in: they are read with GetOrders and shipped with CompleteSale.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import httpx
+
+from channelsync.adapters._http import HttpClient
+from channelsync.adapters._paging import Paginator
+from channelsync.adapters._ratelimit import TokenBucket
+from channelsync.adapters.ebay.client import EbayRestClient, OAuthTokens
+from channelsync.adapters.ebay.config import IDENTITY_URL, REST_URL, TRADING_URL, EbayConfig
+from channelsync.adapters.ebay.gateway import SYSTEM_CODES, TradingAuth, TradingGateway
+from channelsync.adapters.ebay.mapping import (
+    bulk_results_by_sku,
+    complete_sale_request,
+    format_time,
+    inventory_status_results,
+    listing_from_inventory,
+    listings_page,
+    order_from_xml,
+    orders_page,
+    rest_error_text,
+    revise_inventory_status_request,
+)
+from channelsync.adapters.ebay.models import InventoryItem, PriceQuantityResponse
+from channelsync.adapters.ebay.webhooks import CachedPublicKeys, EbayWebhooks, PublicKeySource
+from channelsync.core.channel import (
+    ChannelLimits,
+    PriceUpdate,
+    PushResult,
+    RateLimit,
+    StockUpdate,
+    WebhookEvent,
+)
+from channelsync.core.errors import (
+    ChannelError,
+    ItemError,
+    NotFound,
+    Rejected,
+    TransientError,
+)
+from channelsync.core.models import Listing, Order, Shipment, utcnow
+
+__all__ = ["INVENTORY_BATCH", "TRADING_BATCH", "EbayChannel"]
+
+log = logging.getLogger(__name__)
+
+#: ReviseInventoryStatus takes at most four InventoryStatus containers.
+TRADING_BATCH = 4
+#: bulkUpdatePriceQuantity takes at most 25 requests.
+INVENTORY_BATCH = 25
+#: eBay returns orders of the last 90 days only.
+ORDER_HORIZON = timedelta(days=90)
+
+World = Literal["trading", "inventory_api"]
+_CANCEL_REASONS = {
+    "buyer": "BUYER_ASKED_CANCEL",
+    "address": "ADDRESS_ISSUES",
+}
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One update on its way: SKU, the listing it goes to, and the value."""
+
+    sku: str
+    listing: Listing
+    quantity: int | None = None
+    price: str | None = None
+    currency: str | None = None
+
+
+class EbayChannel:
+    """One eBay seller account (one site), as the engine sees it.
+
+    Args:
+        config: the account.
+        transport: an httpx transport for the REST and identity calls (tests, the
+            sandbox); the Trading calls go through ebaysdk's own ``requests`` session.
+        base_url: one root for every endpoint (the sandbox fake): Trading at
+            ``{base_url}/ws/api.dll``, REST and identity at ``{base_url}``.
+        trading_url, rest_url, identity_url: each endpoint on its own (eBay's sandbox is
+            ``https://api.sandbox.ebay.com/ws/api.dll`` and ``https://api.sandbox.ebay.com``).
+        public_keys: where Notification API keys come from (default: ``getPublicKey``,
+            cached for an hour).
+        clock: aware UTC now (order windows, token expiry, quota reset).
+    """
+
+    kind = "ebay"
+
+    def __init__(
+        self,
+        config: EbayConfig,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        base_url: str | None = None,
+        trading_url: str | None = None,
+        rest_url: str | None = None,
+        identity_url: str | None = None,
+        public_keys: PublicKeySource | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        root = base_url.rstrip("/") if base_url else None
+        self.config = config
+        self._clock = clock
+        self._identity_http = HttpClient(
+            config.account,
+            identity_url or root or IDENTITY_URL,
+            transport=transport,
+            timeout=config.timeout,
+        )
+        self._rest_http = HttpClient(
+            config.account,
+            rest_url or root or REST_URL,
+            transport=transport,
+            timeout=config.timeout,
+        )
+        self.tokens = OAuthTokens(config, self._identity_http, clock)
+        self.rest = EbayRestClient(config, self._rest_http, self.tokens)
+        self.trading = TradingGateway(
+            config,
+            url=trading_url or (f"{root}/ws/api.dll" if root else TRADING_URL),
+            auth=self._trading_auth,
+            can_refresh=config.has_oauth and config.refresh_token is not None,
+            clock=clock,
+        )
+        self.webhooks = EbayWebhooks(
+            config, public_keys or CachedPublicKeys(self.rest.public_key), clock
+        )
+        # ReviseInventoryStatus: at most 6000 calls per seller in any 15 seconds.
+        self._revise_pace = TokenBucket(rate=400.0, capacity=6000.0)
+        self._listings: dict[str, Listing] = {}
+        self._lock = threading.Lock()
+        self.call_counts: Counter[str] = Counter()
+        self._limits = ChannelLimits(
+            stock_batch=TRADING_BATCH,
+            price_batch=TRADING_BATCH,
+            page_size=config.order_page_size,
+            rate_limits=(
+                RateLimit(
+                    operation="ReviseInventoryStatus",
+                    per_second=400.0,
+                    burst=6000,
+                    note="6000 calls per seller per 15 s; 4 listings per call",
+                ),
+                RateLimit(
+                    operation="bulkUpdatePriceQuantity",
+                    per_second=2_000_000 / 86_400,
+                    burst=25,
+                    note="Inventory API daily quota; 25 listings per call",
+                ),
+            ),
+            min_poll_interval=60.0,
+        )
+
+    def __repr__(self) -> str:
+        return f"EbayChannel(account={self.config.account!r}, site_id={self.config.site_id})"
+
+    # -- identity -------------------------------------------------------------------------
+
+    @property
+    def account(self) -> str:
+        """The merchant's name for this account."""
+        return self.config.account
+
+    @property
+    def limits(self) -> ChannelLimits:
+        """Four items per stock or price call (the Trading world's limit; Inventory API
+        listings go out 25 per call within a push)."""
+        return self._limits
+
+    def _count(self, operation: str, n: int = 1) -> None:
+        with self._lock:
+            self.call_counts[operation] += n
+
+    def _trading_auth(self, refresh: bool) -> TradingAuth:
+        if self.config.has_oauth:
+            return "iaf", self.tokens.user_token(refresh=refresh)
+        assert self.config.auth_token is not None  # EbayConfig guarantees one credential
+        return "auth_n_auth", self.config.auth_token.get_secret_value()
+
+    # -- orders ---------------------------------------------------------------------------
+
+    def fetch_orders(self, updated_after: datetime) -> Iterator[Order]:
+        """Every order modified since ``updated_after``, oldest change first.
+
+        GetOrders with ``ModTimeFrom``/``ModTimeTo`` in windows of at most
+        ``order_window_days`` (eBay keeps 90 days), ``ModTimeTo`` kept
+        ``mod_time_lag_seconds`` behind now, ``OrderRole=Seller``, every page.
+        """
+        now = self._clock()
+        end = now - timedelta(seconds=self.config.mod_time_lag_seconds)
+        start = max(updated_after, now - ORDER_HORIZON + timedelta(minutes=1))
+        window = timedelta(days=self.config.order_window_days)
+        while start < end:
+            stop = min(start + window, end)
+            yield from self._orders_between(start, stop)
+            start = stop
+
+    def _orders_between(self, start: datetime, stop: datetime) -> Iterator[Order]:
+        def page(number: int | None) -> tuple[list[Order], int | None]:
+            current = number or 1
+            reply = self.trading.call(
+                "GetOrders",
+                {
+                    "ModTimeFrom": format_time(start),
+                    "ModTimeTo": format_time(stop),
+                    "OrderRole": "Seller",
+                    "OrderStatus": "All",
+                    "DetailLevel": "ReturnAll",
+                    "Pagination": {
+                        "EntriesPerPage": str(self.config.order_page_size),
+                        "PageNumber": str(current),
+                    },
+                },
+            )
+            self._count("GetOrders")
+            result = orders_page(reply.root)
+            orders = [order_from_xml(el, self.account) for el in result.orders]
+            more = result.has_more or (
+                result.total_pages is not None and current < result.total_pages
+            )
+            return orders, (current + 1 if more and result.orders else None)
+
+        seen: dict[str, Order] = {}
+        for order in Paginator(page, channel=self.account, operation="GetOrders"):
+            seen[order.order_id] = order  # a later page has the newer state
+        yield from sorted(seen.values(), key=lambda o: (o.updated_at, o.order_id))
+
+    # -- listings -------------------------------------------------------------------------
+
+    def fetch_listings(self) -> Iterator[Listing]:
+        """Every active fixed-price listing, each marked ``trading`` or ``inventory_api``.
+
+        Trading: GetMyeBaySelling ``ActiveList`` (variation SKUs included). Inventory API:
+        getInventoryItems and each SKU's published offer (getOffers). A listing the
+        Inventory API owns also appears in GetMyeBaySelling; it is kept in the Inventory
+        API world, the only one that may revise it.
+        """
+        trading = list(self._trading_listings())
+        inventory = list(self._inventory_listings()) if self.config.has_oauth else []
+        if not self.config.has_oauth:
+            log.warning(
+                "%s: no OAuth token: Inventory API listings cannot be read or revised",
+                self.account,
+            )
+        owned_items = {lst.ids.get("item_id") for lst in inventory} - {None}
+        owned_skus = {lst.sku for lst in inventory}
+        listings = inventory + [
+            lst
+            for lst in trading
+            if lst.ids.get("item_id") not in owned_items and lst.sku not in owned_skus
+        ]
+        with self._lock:
+            self._listings = {lst.sku: lst for lst in listings}
+        yield from listings
+
+    def _trading_listings(self) -> Iterator[Listing]:
+        def page(number: int | None) -> tuple[list[Listing], int | None]:
+            current = number or 1
+            reply = self.trading.call(
+                "GetMyeBaySelling",
+                {
+                    "ActiveList": {
+                        "Include": "true",
+                        "Pagination": {
+                            "EntriesPerPage": str(self.config.listing_page_size),
+                            "PageNumber": str(current),
+                        },
+                    },
+                    "DetailLevel": "ReturnAll",
+                },
+            )
+            self._count("GetMyeBaySelling")
+            result = listings_page(reply.root, self.account)
+            if result.skipped:
+                log.info(
+                    "%s: %d active listings without SKU or not fixed-price are not synced",
+                    self.account,
+                    result.skipped,
+                )
+            return result.listings, (current + 1 if current < result.total_pages else None)
+
+        yield from Paginator(page, channel=self.account, operation="GetMyeBaySelling")
+
+    def _inventory_listings(self) -> Iterator[Listing]:
+        def offers_of(sku: str) -> Listing | None:
+            offers = self.rest.offers(sku)
+            self._count("getOffers")
+            return (
+                None
+                if item_by_sku.get(sku) is None
+                else listing_from_inventory(
+                    item_by_sku[sku], offers.offers, self.account, self.config.marketplace_id
+                )
+            )
+
+        item_by_sku: dict[str, InventoryItem] = {}
+
+        def page(offset: int | None) -> tuple[list[Listing], int | None]:
+            current = offset or 0
+            items = self.rest.inventory_items(offset=current, limit=self.config.listing_page_size)
+            self._count("getInventoryItems")
+            skus = [item.sku for item in items.inventoryItems if item.sku]
+            item_by_sku.update({item.sku: item for item in items.inventoryItems if item.sku})
+            # getOffers answers one SKU per call: ask for a page's SKUs side by side.
+            with ThreadPoolExecutor(
+                max_workers=self.config.read_concurrency, thread_name_prefix="ebay-offers"
+            ) as pool:
+                found = list(pool.map(offers_of, skus))
+            more = bool(items.next) and bool(items.inventoryItems)
+            return [x for x in found if x is not None], (current + 1 if more else None)
+
+        yield from Paginator(page, channel=self.account, operation="getInventoryItems")
+
+    def _listing_for(self, sku: str, given: Listing | None) -> Listing | None:
+        if given is not None and given.ids.get("world") in ("trading", "inventory_api"):
+            return given
+        with self._lock:
+            return self._listings.get(sku)
+
+    # -- pushes ---------------------------------------------------------------------------
+
+    def push_stock(self, updates: Sequence[StockUpdate]) -> list[PushResult]:
+        """Set quantities: Trading listings four per ReviseInventoryStatus, Inventory API
+        listings 25 per bulkUpdatePriceQuantity; one result per SKU.
+
+        Each listing's daily revision cap makes every call count: the engine coalesces
+        changes, and ``call_counts`` says how many calls were spent.
+        """
+        items = {}
+        for u in updates:  # the last update of a SKU wins (never revise one twice a call)
+            items[u.sku] = (u, self._listing_for(u.sku, u.listing))
+        work = [
+            _Item(sku, listing, quantity=u.quantity)
+            for sku, (u, listing) in items.items()
+            if listing is not None
+        ]
+        missing = [sku for sku, (_, listing) in items.items() if listing is None]
+        return self._push(work, missing, "stock")
+
+    def push_prices(self, updates: Sequence[PriceUpdate]) -> list[PushResult]:
+        """Set prices by the same two routes (``StartPrice``; the offer's ``price``)."""
+        items = {}
+        for u in updates:
+            items[u.sku] = (u, self._listing_for(u.sku, u.listing))
+        work = []
+        missing = []
+        refused: list[PushResult] = []
+        for sku, (u, listing) in items.items():
+            if listing is None:
+                missing.append(sku)
+            elif listing.ids.get("world") == "inventory_api" and not listing.ids.get("offer_id"):
+                refused.append(
+                    PushResult.failure(
+                        ItemError(sku, "no published offer known to price", code="NO_OFFER")
+                    )
+                )
+            elif u.price.currency != self.config.currency:
+                refused.append(
+                    PushResult.failure(
+                        ItemError(
+                            sku,
+                            f"price in {u.price.currency}; eBay site {self.config.site_id}"
+                            f" lists in {self.config.currency}",
+                            code="CURRENCY",
+                        )
+                    )
+                )
+            else:
+                work.append(
+                    _Item(sku, listing, price=str(u.price.amount), currency=u.price.currency)
+                )
+        return refused + self._push(work, missing, "price")
+
+    def _push(
+        self, work: list[_Item], missing: list[str], what: Literal["stock", "price"]
+    ) -> list[PushResult]:
+        results: list[PushResult] = [
+            PushResult.failure(
+                ItemError(
+                    sku,
+                    "no eBay listing known for this SKU (fetch_listings first)",
+                    code="NO_LISTING",
+                )
+            )
+            for sku in missing
+        ]
+        trading = [w for w in work if w.listing.ids.get("world") == "trading"]
+        inventory = [w for w in work if w.listing.ids.get("world") == "inventory_api"]
+        stopped: list[ChannelError] = []
+        went_through = 0
+        for world, batch, send in (
+            ("trading", TRADING_BATCH, self._revise),
+            ("inventory_api", INVENTORY_BATCH, self._bulk),
+        ):
+            chunk_items = trading if world == "trading" else inventory
+            halt: ChannelError | None = None
+            for start in range(0, len(chunk_items), batch):
+                chunk = chunk_items[start : start + batch]
+                if halt is not None:
+                    results.extend(_failed(chunk, halt))
+                    continue
+                try:
+                    chunk_results = send(chunk, what)
+                except (Rejected, NotFound) as exc:  # the call's content: these items only
+                    results.extend(_failed(chunk, exc))
+                    continue
+                except ChannelError as exc:  # quota, outage, auth: stop this world
+                    halt = exc
+                    stopped.append(exc)
+                    results.extend(_failed(chunk, exc))
+                    continue
+                went_through += sum(1 for r in chunk_results if r.ok)
+                results.extend(chunk_results)
+        if stopped and not went_through:
+            raise stopped[0]  # nothing applied: the engine waits as the error says
+        return results
+
+    def _revise(self, chunk: list[_Item], what: str) -> list[PushResult]:
+        entries: list[dict[str, str | None]] = []
+        keys: set[str] = set()
+        for w in chunk:
+            ids = w.listing.ids
+            item_id = ids.get("item_id")
+            variation = ids.get("variation_sku")
+            by_sku = ids.get("tracking") == "SKU" and not variation
+            entry: dict[str, str | None] = {
+                "ItemID": None if by_sku else item_id,
+                "SKU": variation or (w.sku if by_sku else None),
+                "Quantity": str(w.quantity) if w.quantity is not None else None,
+                "StartPrice": w.price,
+            }
+            entries.append(entry)
+            keys.update(v for v in (item_id, variation, w.sku) if v)
+        self._revise_pace.acquire()
+        reply = self.trading.call(
+            "ReviseInventoryStatus", revise_inventory_status_request(entries), item_keys=keys
+        )
+        self._count("ReviseInventoryStatus")
+        statuses = inventory_status_results(reply.root)
+        results = []
+        for w, entry in zip(chunk, entries, strict=True):
+            wanted_sku = entry["SKU"]
+            wanted_item = entry["ItemID"]
+            hit = next(
+                (
+                    s
+                    for s in statuses
+                    if (wanted_sku is not None and s.sku == wanted_sku)
+                    or (wanted_sku is None and wanted_item is not None and s.item_id == wanted_item)
+                ),
+                None,
+            )
+            if hit is not None:
+                results.append(PushResult.success(w.sku, w.quantity))
+                continue
+            mine = {v for v in (wanted_item, wanted_sku, w.sku) if v}
+            error = next(
+                (e for e in reply.failures if mine & set(e.parameters)),
+                reply.failures[0] if reply.failures else None,
+            )
+            if error is None:
+                item_error = ItemError(w.sku, "eBay returned no result for this listing")
+            else:
+                item_error = ItemError(
+                    w.sku,
+                    error.message,
+                    code=error.code,
+                    retryable=error.code in SYSTEM_CODES,
+                    raw=reply.content,
+                )
+            results.append(PushResult.failure(item_error))
+        return results
+
+    def _bulk(self, chunk: list[_Item], what: str) -> list[PushResult]:
+        requests: list[dict[str, Any]] = []
+        for w in chunk:
+            offer_id = w.listing.ids.get("offer_id")
+            request: dict[str, Any] = {"sku": w.sku}
+            offer: dict[str, Any] = {}
+            if what == "stock":
+                request["shipToLocationAvailability"] = {"quantity": w.quantity}
+                if offer_id:
+                    offer = {"offerId": offer_id, "availableQuantity": w.quantity}
+            elif offer_id:  # push_prices guarantees an offer id for prices
+                offer = {"offerId": offer_id, "price": {"value": w.price, "currency": w.currency}}
+            if offer:
+                request["offers"] = [offer]
+            requests.append(request)
+        status, body = self.rest.bulk_update_price_quantity(requests)
+        self._count("bulkUpdatePriceQuantity")
+        by_sku = bulk_results_by_sku(body.responses)
+        return [_bulk_result(w, by_sku.get(w.sku, []), status) for w in chunk]
+
+    # -- fulfilment and cancellation --------------------------------------------------------
+
+    def push_fulfillment(self, order_id: str, shipment: Shipment) -> None:
+        """CompleteSale with ``Shipped`` and the tracking details: the whole order, or each
+        line the shipment names (``OrderLineItemID``; eBay marks a whole line shipped)."""
+        shipped_at = shipment.shipped_at or self._clock()
+        targets: list[dict[str, str]] = (
+            [{"order_line_item_id": line_id} for line_id in shipment.lines]
+            if shipment.lines
+            else [{"order_id": order_id}]
+        )
+        for target in targets:
+            self.trading.call(
+                "CompleteSale",
+                complete_sale_request(
+                    **target,
+                    carrier=shipment.carrier,
+                    tracking_number=shipment.tracking_number,
+                    shipped_at=shipped_at,
+                ),
+            )
+            self._count("CompleteSale")
+
+    def cancel_order(self, order_id: str, reason: str | None = None) -> None:
+        """Cancel as the seller through the Post-Order API (``POST /cancellation``).
+
+        The reason maps to eBay's codes: mentioning the buyer gives
+        ``BUYER_ASKED_CANCEL``, an address ``ADDRESS_ISSUES``, anything else
+        ``OUT_OF_STOCK_OR_CANNOT_FULFILL`` (which counts against seller standards).
+        """
+        self.config.require_oauth("cancel_order")
+        text = (reason or "").lower()
+        code = next(
+            (v for k, v in _CANCEL_REASONS.items() if k in text),
+            "OUT_OF_STOCK_OR_CANNOT_FULFILL",
+        )
+        self.rest.create_cancellation(order_id, code)
+        self._count("createCancellation")
+
+    # -- webhooks -------------------------------------------------------------------------
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
+        """The account deletion challenge and notification, and Platform Notifications."""
+        return self.webhooks.parse(headers, body)
+
+    def close(self) -> None:
+        """Close every connection pool."""
+        self.trading.close()
+        self.rest.close()
+        self._identity_http.close()
+
+
+def _failed(chunk: Sequence[_Item], exc: ChannelError) -> list[PushResult]:
+    return [
+        PushResult.failure(
+            ItemError(
+                w.sku,
+                str(exc),
+                code=exc.code,
+                retryable=isinstance(exc, TransientError),
+            )
+        )
+        for w in chunk
+    ]
+
+
+def _bulk_result(w: _Item, answers: list[PriceQuantityResponse], status: int) -> PushResult:
+    if not answers:
+        return PushResult.failure(
+            ItemError(w.sku, f"bulkUpdatePriceQuantity (HTTP {status}) returned no result")
+        )
+    bad = [a for a in answers if a.statusCode != 200]
+    if not bad:
+        return PushResult.success(w.sku, w.quantity)
+    first = bad[0]
+    code, message = rest_error_text(first.errors)
+    return PushResult.failure(
+        ItemError(
+            w.sku,
+            message or f"statusCode {first.statusCode}",
+            code=code or (str(first.statusCode) if first.statusCode else None),
+            retryable=first.statusCode is not None
+            and (first.statusCode >= 500 or first.statusCode == 429),
+        )
+    )

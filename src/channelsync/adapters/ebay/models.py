@@ -1,0 +1,218 @@
+# ruff: noqa: N815  (the field names are eBay's own camelCase)
+"""Typed models of the eBay REST payloads channelsync reads and writes.
+
+Field names are eBay's own (camelCase), from the Sell Inventory v1 and Sell Fulfillment v1
+OpenAPI contracts, the identity (OAuth) endpoint and the Notification API. Unknown fields
+are ignored, so a newer API version does not break reading.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Amount",
+    "Availability",
+    "BulkPriceQuantityResponse",
+    "DeletionData",
+    "DeletionMessage",
+    "DeletionMetadata",
+    "DeletionNotification",
+    "ErrorBody",
+    "ErrorParameter",
+    "InventoryItem",
+    "InventoryItems",
+    "ListingDetails",
+    "Offer",
+    "Offers",
+    "PriceQuantityResponse",
+    "PricingSummary",
+    "Product",
+    "PublicKey",
+    "RestError",
+    "ShipToLocationAvailability",
+    "TokenResponse",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ErrorParameter(_Model):
+    """A name/value pair of an error (``ErrorParameter``)."""
+
+    name: str | None = None
+    value: str | None = None
+
+
+class RestError(_Model):
+    """One entry of a REST ``errors`` or ``warnings`` array (``Error``)."""
+
+    errorId: int | None = None
+    domain: str | None = None
+    subdomain: str | None = None
+    category: str | None = None
+    message: str | None = None
+    longMessage: str | None = None
+    parameters: tuple[ErrorParameter, ...] = ()
+
+
+class ErrorBody(_Model):
+    """The body of a REST error answer: ``{"errors": [...]}``."""
+
+    errors: tuple[RestError, ...] = ()
+    warnings: tuple[RestError, ...] = ()
+
+
+class Amount(_Model):
+    """``Amount``: a decimal string value and a currency code."""
+
+    currency: str | None = None
+    value: Decimal | None = None
+
+
+class ShipToLocationAvailability(_Model):
+    """``ShipToLocationAvailability``: the ship-to-home quantity of an inventory item."""
+
+    quantity: int | None = None
+
+
+class Availability(_Model):
+    """``AvailabilityWithAll`` (only the ship-to-home part is read)."""
+
+    shipToLocationAvailability: ShipToLocationAvailability | None = None
+
+
+class Product(_Model):
+    """``Product`` (only the title is read)."""
+
+    title: str | None = None
+
+
+class InventoryItem(_Model):
+    """``InventoryItemWithSkuLocaleGroupid``: one item of getInventoryItems."""
+
+    sku: str | None = None
+    locale: str | None = None
+    condition: str | None = None
+    availability: Availability | None = None
+    product: Product | None = None
+    groupIds: tuple[str, ...] = ()
+    inventoryItemGroupKeys: tuple[str, ...] = ()
+
+
+class InventoryItems(_Model):
+    """``InventoryItems``: one page of getInventoryItems."""
+
+    href: str | None = None
+    next: str | None = None
+    limit: int | None = None
+    size: int | None = None
+    total: int | None = None
+    inventoryItems: tuple[InventoryItem, ...] = ()
+
+
+class PricingSummary(_Model):
+    """``PricingSummary`` (only the fixed price is read)."""
+
+    price: Amount | None = None
+
+
+class ListingDetails(_Model):
+    """``ListingDetails``: the eBay listing a published offer became."""
+
+    listingId: str | None = None
+    listingStatus: str | None = None
+    soldQuantity: int | None = None
+
+
+class Offer(_Model):
+    """``EbayOfferDetailsWithAll``: one offer of a SKU on one marketplace."""
+
+    offerId: str | None = None
+    sku: str | None = None
+    marketplaceId: str | None = None
+    format: str | None = None
+    availableQuantity: int | None = None
+    pricingSummary: PricingSummary | None = None
+    listing: ListingDetails | None = None
+    status: str | None = None
+
+
+class Offers(_Model):
+    """``Offers``: one page of getOffers."""
+
+    href: str | None = None
+    next: str | None = None
+    limit: int | None = None
+    size: int | None = None
+    total: int | None = None
+    offers: tuple[Offer, ...] = ()
+
+
+class PriceQuantityResponse(_Model):
+    """``PriceQuantityResponse``: the result of one item or offer of bulkUpdatePriceQuantity."""
+
+    sku: str | None = None
+    offerId: str | None = None
+    statusCode: int | None = None
+    errors: tuple[RestError, ...] = ()
+    warnings: tuple[RestError, ...] = ()
+
+
+class BulkPriceQuantityResponse(_Model):
+    """``BulkPriceQuantityResponse``: every item's result (HTTP 200 or 207)."""
+
+    responses: tuple[PriceQuantityResponse, ...] = ()
+
+
+class TokenResponse(_Model):
+    """The identity endpoint's answer to a token grant."""
+
+    access_token: str
+    expires_in: int = Field(default=7200, ge=0)
+    token_type: str | None = None
+
+
+class PublicKey(_Model):
+    """Notification API ``getPublicKey``: the key eBay signs push notifications with."""
+
+    key: str
+    algorithm: str
+    digest: str
+
+
+class DeletionMetadata(_Model):
+    """``metadata`` of a push notification."""
+
+    topic: str
+    schemaVersion: str | None = None
+    deprecated: bool | None = None
+
+
+class DeletionData(_Model):
+    """``notification.data`` of MARKETPLACE_ACCOUNT_DELETION: who asked to be forgotten."""
+
+    username: str | None = None
+    userId: str | None = None
+    eiasToken: str | None = None
+
+
+class DeletionNotification(_Model):
+    """``notification`` of MARKETPLACE_ACCOUNT_DELETION."""
+
+    notificationId: str
+    eventDate: str | None = None
+    publishDate: str | None = None
+    publishAttemptCount: int | None = None
+    data: DeletionData
+
+
+class DeletionMessage(_Model):
+    """A MARKETPLACE_ACCOUNT_DELETION push message."""
+
+    metadata: DeletionMetadata
+    notification: DeletionNotification

@@ -1,0 +1,63 @@
+"""EbayChannel passes the ChannelContract against the eBay fake (Trading world listings)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from channelsync.adapters.ebay import EbayChannel
+from channelsync.sandbox import Sandbox
+from channelsync.sandbox.ebay import EbayFake
+from channelsync.testing import ChannelContract
+
+
+class TestEbayContract(ChannelContract):
+    contract_max_items = 40
+
+    @pytest.fixture(autouse=True)
+    def _sandbox(self) -> Iterator[None]:
+        with Sandbox(channels=["ebay"]) as sb:
+            self.fake: EbayFake = sb.ebay
+            self.channels: list[EbayChannel] = []
+            yield
+            for channel in self.channels:
+                channel.close()
+
+    def make_channel(self) -> EbayChannel:
+        channel = self.fake.channel(account="ebay-de")
+        self.channels.append(channel)
+        return channel
+
+    def seed_listing(self, sku: str, quantity: int, price: str = "10.00") -> None:
+        self.fake.seed_listing(sku, quantity=quantity, price=price)
+
+    def seed_orders(self, count: int) -> list[str]:
+        self.fake.seed_listing("CT-ORDER", quantity=10_000, price="3.00")
+        return [self.fake.place_order("CT-ORDER") for _ in range(count)]
+
+    def channel_quantity(self, sku: str) -> int:
+        quantity = self.fake.quantity(sku)
+        assert quantity is not None
+        return quantity
+
+    def stock_write_calls(self) -> int:
+        return self.fake.calls["ReviseInventoryStatus"] + self.fake.calls["bulkUpdatePriceQuantity"]
+
+    def inject(self, fault: str) -> None:
+        self.fake.inject("throttle" if fault == "throttle" else "server_error")
+
+    def signed_webhook(self) -> tuple[dict[str, str], bytes]:
+        return self.fake.deletion_notification("ct_buyer", "ctUserId01")
+
+
+class TestEbayContractInventoryWorld(TestEbayContract):
+    """The same checks with every listing in the Inventory API world."""
+
+    contract_max_items = 60
+
+    def seed_listing(self, sku: str, quantity: int, price: str = "10.00") -> None:
+        self.fake.seed_listing(sku, quantity=quantity, price=price, world="inventory_api")
+
+    def expected_stock_calls(self, items: int) -> int | None:
+        return -(-items // 25)
