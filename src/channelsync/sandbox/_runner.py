@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from channelsync.core.errors import ConfigError
 from channelsync.core.models import utcnow
@@ -17,6 +17,11 @@ from channelsync.sandbox._base import FakeMarketplace, FaultKind
 
 if TYPE_CHECKING:  # pragma: no cover
     import uvicorn
+
+    from channelsync.sandbox.amazon import AmazonFake
+    from channelsync.sandbox.ebay import EbayFake
+    from channelsync.sandbox.shopify import ShopifyFake
+    from channelsync.sandbox.woocommerce import WooCommerceFake
 
 __all__ = ["FAKES", "FakeServer", "Sandbox"]
 
@@ -185,21 +190,21 @@ class Sandbox:
                 fake.inject(kind, times)
 
     @property
-    def shopify(self) -> Any:
+    def shopify(self) -> ShopifyFake:
         """The Shopify fake (``ShopifyFake``)."""
-        return self.fake("shopify")
+        return cast("ShopifyFake", self.fake("shopify"))
 
     @property
-    def woocommerce(self) -> Any:
+    def woocommerce(self) -> WooCommerceFake:
         """The WooCommerce fake (``WooCommerceFake``)."""
-        return self.fake("woocommerce")
+        return cast("WooCommerceFake", self.fake("woocommerce"))
 
     @property
-    def amazon(self) -> Any:
+    def amazon(self) -> AmazonFake:
         """The Amazon SP-API fake (``AmazonFake``)."""
-        return self.fake("amazon")
+        return cast("AmazonFake", self.fake("amazon"))
 
     @property
-    def ebay(self) -> Any:
+    def ebay(self) -> EbayFake:
         """The eBay fake (``EbayFake``)."""
-        return self.fake("ebay")
+        return cast("EbayFake", self.fake("ebay"))
