@@ -1,0 +1,652 @@
+"""``channelsync demo``: four marketplaces on loopback, buyers on each, one ledger.
+
+It needs no account anywhere: the sandbox fakes Shopify, WooCommerce, Amazon and eBay on
+127.0.0.1, the store is SQLite in a temporary folder. Buyers order on every channel
+(Shopify, WooCommerce and eBay announce orders by webhook, Amazon is polled), the engine
+runs cycles, some orders ship with tracking numbers, and the demo ends by checking what it
+claims: every channel shows what the ledger says, nothing is oversold, every order reached
+the store exactly once (the ledger's units match what the buyers bought), every shipment
+reached its channel. Then the sales report. Everything goes through the public API.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from channelsync.cli._reports import sales_table
+from channelsync.cli._state import EXIT_FAILED, Output, State, close_channels
+from channelsync.core import schema as t
+from channelsync.core.allocation import Rule, allocate
+from channelsync.core.engine import SyncEngine
+from channelsync.core.models import Money, Shipment
+from channelsync.core.store import Store, open_store
+from channelsync.reports import sales_report
+
+__all__ = ["Demo", "DemoResult", "register"]
+
+ACCOUNTS = {
+    "shopify": "shopify-main",
+    "woocommerce": "woo-main",
+    "amazon": "amazon-eu",
+    "ebay": "ebay-de",
+}
+#: Which fakes announce orders by webhook; the others are polled.
+WEBHOOKS = ("shopify", "woocommerce", "ebay")
+#: How often each channel gets a buyer (a share of all orders).
+TRAFFIC = {"shopify": 0.35, "woocommerce": 0.2, "amazon": 0.3, "ebay": 0.15}
+#: Fees the demo's channels charge when an order does not say (percent of revenue).
+FEES = {
+    "shopify-main": Decimal("2.9"),
+    "woo-main": Decimal("1.5"),
+    "amazon-eu": Decimal("15"),
+    "ebay-de": Decimal("11"),
+}
+#: Amazon is polled (its order search allows a burst of 20, then one call per 3 minutes):
+#: it is read every few cycles, and keeps a buffer for the units sold meanwhile.
+RULES: dict[str | tuple[str, str], Rule] = {
+    "amazon-eu": Rule(buffer=2, min_to_list=3),
+    "ebay-de": Rule(buffer=1),
+}
+AMAZON_PULLS = 16
+CARRIERS = ("DHL", "UPS", "DPD", "Hermes", "GLS")
+_WORDS = (
+    "Linen",
+    "Walnut",
+    "Copper",
+    "Canvas",
+    "Wool",
+    "Cedar",
+    "Ceramic",
+    "Slate",
+    "Oak",
+    "Brass",
+    "Cotton",
+    "Leather",
+    "Marble",
+    "Bamboo",
+    "Cork",
+)
+_THINGS = (
+    "Mug",
+    "Tote",
+    "Lamp",
+    "Notebook",
+    "Candle",
+    "Bowl",
+    "Scarf",
+    "Vase",
+    "Coaster",
+    "Tray",
+    "Pouch",
+    "Clock",
+    "Planter",
+    "Cushion",
+    "Blanket",
+)
+
+
+@dataclass
+class Product:
+    """One SKU of the demo catalogue and where it is listed."""
+
+    sku: str
+    title: str
+    price: Decimal
+    cost: Decimal
+    stock: int
+    channels: set[str]
+    group: str | None = None
+    bundle: dict[str, int] | None = None
+
+
+def catalogue(rng: random.Random) -> list[Product]:
+    """About 50 SKUs: simple products, three products in three sizes, and one bundle."""
+    products: list[Product] = []
+    names = rng.sample([f"{w} {th}" for w in _WORDS for th in _THINGS], 39)
+    for i, name in enumerate(names, 1):
+        price = Decimal(rng.choice([9, 12, 15, 19, 24, 29, 35, 49])) + Decimal("0.90")
+        where = {"shopify", "woocommerce"}
+        if rng.random() < 0.75:
+            where.add("amazon")
+        if rng.random() < 0.6:
+            where.add("ebay")
+        stock = rng.choice([3, 4, 6, 8, 12, 15, 20, 25, 30, 40])
+        products.append(
+            Product(
+                sku=f"CS-{i:03d}",
+                title=name,
+                price=price,
+                cost=(price * Decimal("0.45")).quantize(Decimal("0.01")),
+                stock=stock,
+                channels=where,
+            )
+        )
+    apparel = (
+        ("TEE", "Organic Tee", "24.90"),
+        ("HOOD", "Hoodie", "54.90"),
+        ("CAP", "Wool Cap", "19.90"),
+    )
+    for base, title, list_price in apparel:
+        for size in ("S", "M", "L"):
+            products.append(
+                Product(
+                    sku=f"{base}-{size}",
+                    title=f"{title} {size}",
+                    price=Decimal(list_price),
+                    cost=(Decimal(list_price) * Decimal("0.4")).quantize(Decimal("0.01")),
+                    stock=rng.choice([6, 10, 14, 18]),
+                    channels={"shopify", "woocommerce", "amazon", "ebay"},
+                    group=title,
+                )
+            )
+    products.append(
+        Product(
+            sku="GIFT-SET",
+            title="Gift set: mug and two coasters",
+            price=Decimal("39.90"),
+            cost=Decimal(0),
+            stock=0,
+            channels={"shopify", "woocommerce", "ebay"},
+            bundle={"CS-001": 1, "CS-002": 2},
+        )
+    )
+    return products
+
+
+@dataclass
+class Check:
+    """One consistency check of the demo's end state."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class DemoResult:
+    """What the demo did and whether its end state is consistent."""
+
+    checks: list[Check] = field(default_factory=list)
+    placed: Counter[str] = field(default_factory=Counter)
+    shipped: int = 0
+    cycles: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Every check passed."""
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+
+class Demo:
+    """The demo run: call ``run()``; it starts and stops everything it uses."""
+
+    def __init__(
+        self,
+        out: Output,
+        *,
+        orders: int = 120,
+        seconds: float = 20.0,
+        seed: int | None = None,
+        live: bool | None = None,
+    ) -> None:
+        self.out = out
+        self.orders = orders
+        self.seconds = seconds
+        self.seed = seed if seed is not None else random.SystemRandom().randrange(1, 10**6)
+        self.rng = random.Random(self.seed)
+        self.live = out.console.is_terminal if live is None else live
+        self.result = DemoResult()
+        self.sold: Counter[str] = Counter()  # the buyers' truth, bundles expanded
+        self.placed_ids: dict[str, set[str]] = defaultdict(set)
+        self.events: deque[str] = deque(maxlen=6)
+        self.webhook_errors: list[str] = []
+        self._lock = threading.Lock()
+
+    # -- setting up ---------------------------------------------------------------------------
+
+    def run(self) -> DemoResult:
+        """Run the demo end to end and return its result (``ok`` says whether it passed)."""
+        from channelsync.sandbox import Sandbox
+
+        started = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="channelsync-demo-") as folder:
+            store = open_store(f"sqlite:///{Path(folder) / 'demo.db'}")
+            sandbox = Sandbox()
+            try:
+                self.out.note(f"demo seed {self.seed}: starting the four marketplace fakes ...")
+                sandbox.start()
+                self._run(sandbox, store)
+                self.result.seconds = time.monotonic() - started
+                self._render()
+            finally:
+                for fake in sandbox.fakes.values():
+                    fake.unsubscribe_all()
+                close_channels(getattr(self, "channels", []))
+                sandbox.stop()
+                store.close()
+        return self.result
+
+    def _run(self, sandbox: Any, store: Store) -> None:
+        fakes = {name: sandbox.fake(name) for name in ACCOUNTS}
+        # The demo shop sells in euros on Shopify Plus (whose API budget allows a sync
+        # cycle every fraction of a second, as the demo runs them).
+        fakes["shopify"].currency = "EUR"
+        fakes["shopify"].reset()
+        fakes["shopify"].set_plan(bucket_size=20_000, restore_rate=1_000)
+        self.products = catalogue(self.rng)
+        self.by_sku = {p.sku: p for p in self.products}
+        channels = [fakes[name].channel(account=acct) for name, acct in ACCOUNTS.items()]
+        self.channels = channels
+        engine = SyncEngine(
+            store,
+            channels,
+            rules=RULES,
+            order_lag=timedelta(seconds=30),
+            initial_lookback=timedelta(hours=1),
+        )
+        self.engine, self.fakes = engine, fakes
+        self._seed_ledger()
+        self._seed_channels()
+        for name in WEBHOOKS:
+            fakes[name].subscribe(self._receiver(ACCOUNTS[name]))
+        self.out.note(
+            f"catalogue of {len(self.products)} SKUs on 4 channels; first sync cycle"
+            " (imports listings, corrects stale quantities) ..."
+        )
+        self._cycle()
+        self._simulate()
+        self._settle()
+        self._check(store)
+
+    def _seed_ledger(self) -> None:
+        counts = {p.sku: p.stock for p in self.products if p.bundle is None}
+        self.engine.set_on_hand_many(counts, idempotency_key=f"demo-stocktake-{self.seed}")
+        self.initial = dict(counts)
+        for p in self.products:
+            if p.bundle is not None:
+                self.engine.define_bundle(p.sku, p.bundle)
+            else:
+                self.engine.set_cost(p.sku, Money(amount=p.cost, currency="EUR"), title=p.title)
+
+    def _expected(self, p: Product, account: str) -> int:
+        """What the channel should show under the demo's rules (for seeding some correctly)."""
+        if p.bundle is not None:
+            available = min(self.by_sku[c].stock // q for c, q in p.bundle.items())
+        else:
+            available = p.stock
+        return allocate(available, RULES.get(account) or Rule())[-1].quantity
+
+    def _seed_channels(self) -> None:
+        fakes = self.fakes
+        groups: dict[str, list[Product]] = defaultdict(list)
+        for p in self.products:
+            if p.group:
+                groups[p.group].append(p)
+        for p in self.products:
+            for name in sorted(p.channels):
+                account = ACCOUNTS[name]
+                shown = self._expected(p, account)
+                if name in ("shopify", "woocommerce") and self.rng.random() < 0.3:
+                    shown += self.rng.choice([-2, -1, 1, 3, 5])  # stale numbers to correct
+                shown = max(0, shown)
+                price = str(p.price)
+                if name == "woocommerce" and p.group:
+                    continue  # listed below as one variable product
+                if name == "ebay" and p.group:
+                    fakes[name].seed_listing(
+                        p.sku, quantity=shown, price=price, title=p.title, group=p.group
+                    )
+                elif name == "ebay" and self.rng.random() < 0.3:
+                    fakes[name].seed_listing(
+                        p.sku, quantity=shown, price=price, title=p.title, world="inventory_api"
+                    )
+                else:
+                    fakes[name].seed_listing(p.sku, quantity=shown, price=price, title=p.title)
+        for title, variants in groups.items():
+            fakes["woocommerce"].seed_variable(
+                f"{variants[0].sku.split('-')[0]}-PARENT",
+                {
+                    v.sku: (self._expected(v, ACCOUNTS["woocommerce"]), str(v.price))
+                    for v in variants
+                },
+                title=title,
+            )
+
+    def _receiver(self, account: str) -> Callable[[dict[str, str], bytes], None]:
+        def deliver(headers: dict[str, str], body: bytes) -> None:
+            try:
+                self.engine.ingest_webhook(account, headers, body)
+            except Exception as exc:
+                with self._lock:
+                    self.webhook_errors.append(f"{account}: {type(exc).__name__}: {exc}")
+                raise
+
+        return deliver
+
+    # -- the simulation -----------------------------------------------------------------------
+
+    def _cycle(self) -> None:
+        report = self.engine.run_once()
+        self.result.cycles += 1
+        for name, acc in report.accounts.items():
+            for error in acc.errors:
+                self.events.append(f"[red]{name}: {error[:90]}[/]")
+
+    def _simulate(self) -> None:
+        per_tick = max(1, min(6, round(self.orders / 25)))
+        ticks = max(1, -(-self.orders // per_tick))
+        interval = self.seconds / ticks if self.seconds > 0 else 0.0
+        amazon_pulls = 0
+        live = (
+            Live(
+                self._view(),
+                console=self.out.console,
+                refresh_per_second=4,
+                transient=False,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            if self.live
+            else None
+        )
+        if live is not None:
+            live.start()
+        try:
+            tick = 0
+            while sum(self.result.placed.values()) < self.orders:
+                tick_started = time.monotonic()
+                tick += 1
+                want = min(per_tick, self.orders - sum(self.result.placed.values()))
+                if not self._buyers(want):
+                    self.events.append("[yellow]buyers found nothing left to buy[/]")
+                    break
+                for name in WEBHOOKS:
+                    self.fakes[name].flush_webhooks()
+                if tick % 3 == 0 and amazon_pulls < AMAZON_PULLS:
+                    self.engine.pull(ACCOUNTS["amazon"])
+                    amazon_pulls += 1
+                self._cycle()
+                self._ship(self.rng.choice([0, 1, 1, 2]))
+                if live is not None:
+                    live.update(self._view())
+                wait = interval - (time.monotonic() - tick_started)
+                if wait > 0:
+                    time.sleep(wait)
+        finally:
+            if live is not None:
+                live.update(self._view())
+                live.stop()
+
+    def _buyers(self, count: int) -> int:
+        """``count`` buyers, each on a channel, each buying a different SKU it shows."""
+        placed = 0
+        taken: set[str] = set()
+        names = list(TRAFFIC)
+        for _ in range(count * 4):
+            if placed >= count:
+                break
+            name = self.rng.choices(names, weights=[TRAFFIC[n] for n in names])[0]
+            fake = self.fakes[name]
+            candidates = [p for p in self.products if name in p.channels and p.sku not in taken]
+            self.rng.shuffle(candidates)
+            for p in candidates[:12]:
+                qty = 2 if self.rng.random() < 0.2 else 1
+                shown = fake.quantity(p.sku) or 0
+                if shown < qty:
+                    continue
+                order_id = fake.place_order(p.sku, qty)
+                taken.add(p.sku)
+                self.placed_ids[ACCOUNTS[name]].add(str(order_id))
+                self.result.placed[name] += 1
+                for sku, per in (p.bundle or {p.sku: 1}).items():
+                    self.sold[sku] += qty * per
+                self.events.append(f"{ACCOUNTS[name]}: order {order_id}, {qty} x {p.sku}")
+                placed += 1
+                break
+        return placed
+
+    def _ship(self, count: int) -> None:
+        """Ship ``count`` open orders (merchant-fulfilled) with tracking numbers."""
+        if count <= 0:
+            return
+        with self.engine.store.read() as conn:
+            shipped = sa.select(t.shipments.c.id).where(
+                t.shipments.c.account == t.orders.c.account,
+                t.shipments.c.order_id == t.orders.c.order_id,
+            )
+            rows = conn.execute(
+                sa.select(t.orders.c.account, t.orders.c.order_id)
+                .where(t.orders.c.status == "open", ~shipped.exists())
+                .order_by(t.orders.c.created_at, t.orders.c.order_id)
+                .limit(20)
+            ).all()
+        for row in self.rng.sample(rows, min(count, len(rows))):
+            carrier = self.rng.choice(CARRIERS)
+            tracking = f"{carrier[:2].upper()}{self.rng.randrange(10**11, 10**12)}"
+            status = self.engine.ship(
+                row.account,
+                row.order_id,
+                Shipment(carrier=carrier, tracking_number=tracking),
+            )
+            self.result.shipped += 1
+            self.events.append(f"shipped {row.account} {row.order_id} with {carrier} ({status})")
+
+    def _settle(self) -> None:
+        """Let everything arrive: webhooks, a last poll of every account, cycles until idle."""
+        for name in WEBHOOKS:
+            self.fakes[name].flush_webhooks()
+        for account in ACCOUNTS.values():
+            self.engine.pull(account)
+        for _ in range(6):
+            self._cycle()
+            if not self.engine.plan() and not self._pending_shipments():
+                break
+
+    def _pending_shipments(self) -> int:
+        with self.engine.store.read() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count()).where(t.shipments.c.status == "pending")
+                ).scalar_one()
+            )
+
+    # -- the live view --------------------------------------------------------------------------
+
+    def _view(self) -> Group:
+        table = Table(
+            "SKU",
+            "ledger available",
+            *[f"{acct} shows" for acct in ACCOUNTS.values()],
+            title=f"stock (orders placed: {sum(self.result.placed.values())}/{self.orders},"
+            f" cycles: {self.result.cycles}, shipped: {self.result.shipped})",
+        )
+        recent = [s for s, _ in self.sold.most_common(14)] or [p.sku for p in self.products[:14]]
+        for sku in sorted(recent):
+            view = self.engine.stock(sku)
+            desired = {c.account: c.desired for c in view.channels}
+            cells: list[Text] = []
+            product = self.by_sku.get(sku)
+            for name, acct in ACCOUNTS.items():
+                if product is None or name not in product.channels:
+                    cells.append(Text(""))
+                    continue
+                shown = self.fakes[name].quantity(sku)
+                want = desired.get(acct)
+                style = "" if want is None or shown == want else "yellow"
+                cells.append(Text(f"{shown}", style=style))
+            avail = view.available
+            table.add_row(sku, Text(str(avail), style="red" if avail < 0 else "bold"), *cells)
+        log = Text("\n".join(Text.from_markup(e).plain for e in self.events), style="dim")
+        return Group(table, log)
+
+    def _render(self) -> None:
+        out, result = self.out, self.result
+        table = Table("check", "result", "detail", title="consistency check")
+        for c in result.checks:
+            table.add_row(c.name, "[green]ok[/]" if c.ok else "[bold red]FAILED[/]", c.detail)
+        out.console.print(table)
+        now = datetime.now(UTC)
+        report = sales_report(
+            self.engine.store,
+            start=now - timedelta(days=1),
+            end=now + timedelta(minutes=1),
+            by="channel",
+            fee_percent=FEES,
+        )
+        out.console.print(sales_table(report))
+        placed = ", ".join(f"{ACCOUNTS[k]} {v}" for k, v in sorted(result.placed.items()))
+        out.console.print(
+            f"{sum(result.placed.values())} orders ({placed}), {result.shipped} shipped,"
+            f" {result.cycles} sync cycles in {result.seconds:.1f} s (seed {self.seed})"
+        )
+        if result.ok:
+            out.console.print("[bold green]consistent:[/] every check passed")
+        else:
+            out.error("the consistency check failed (see above)")
+
+    # -- the checks -----------------------------------------------------------------------------
+
+    def _check(self, store: Store) -> None:
+        checks = self.result.checks
+        engine = self.engine
+
+        # 1. every channel shows what the ledger says
+        wrong: list[str] = []
+        compared = 0
+        for p in self.products:
+            view = engine.stock(p.sku)
+            for c in view.channels:
+                if c.desired is None:
+                    continue
+                kind = next(k for k, a in ACCOUNTS.items() if a == c.account)
+                shown = self.fakes[kind].quantity(p.sku)
+                compared += 1
+                if shown != c.desired:
+                    wrong.append(f"{c.account} {p.sku}: shows {shown}, ledger says {c.desired}")
+        checks.append(
+            Check(
+                "every channel shows what the ledger says",
+                not wrong,
+                f"{compared} listings compared" + (f"; {'; '.join(wrong[:5])}" if wrong else ""),
+            )
+        )
+
+        # 2. nothing oversold
+        oversold = [
+            f"{p.sku} by {-engine.stock(p.sku).available}"
+            for p in self.products
+            if p.bundle is None and engine.stock(p.sku).available < 0
+        ]
+        checks.append(
+            Check(
+                "nothing oversold",
+                not oversold,
+                "every SKU has available >= 0" if not oversold else ", ".join(oversold),
+            )
+        )
+
+        # 3. every order reached the store exactly once
+        with store.read() as conn:
+            stored: dict[str, Counter[str]] = defaultdict(Counter)
+            for row in conn.execute(sa.select(t.orders.c.account, t.orders.c.order_id)):
+                stored[row.account][row.order_id] += 1
+            shipments = Counter(r.status for r in conn.execute(sa.select(t.shipments.c.status)))
+        missing, extra = [], []
+        for account in ACCOUNTS.values():
+            ids = set(stored[account])
+            missing += [f"{account} {o}" for o in sorted(self.placed_ids[account] - ids)]
+            extra += [f"{account} {o}" for o in sorted(ids - self.placed_ids[account])]
+        total = sum(len(v) for v in self.placed_ids.values())
+        checks.append(
+            Check(
+                "every order imported, none twice",
+                not missing and not extra,
+                f"{total} orders placed, {sum(len(v) for v in stored.values())} in the store"
+                + (f"; missing {missing[:5]}" if missing else "")
+                + (f"; unexpected {extra[:5]}" if extra else ""),
+            )
+        )
+
+        # 4. the ledger's units match what the buyers bought (an order counted twice or not at
+        #    all would show here): committed + units shipped out == units sold, per SKU
+        off: list[str] = []
+        for sku, initial in self.initial.items():
+            view = engine.stock(sku)
+            accounted = view.committed + (initial - view.on_hand)
+            if accounted != self.sold.get(sku, 0):
+                off.append(f"{sku}: buyers took {self.sold.get(sku, 0)}, ledger has {accounted}")
+        checks.append(
+            Check(
+                "ledger units match the buyers' orders",
+                not off,
+                f"{sum(self.sold.values())} units over {len(self.sold)} SKUs"
+                + (f"; {'; '.join(off[:5])}" if off else ""),
+            )
+        )
+
+        # 5. every shipment reached its channel
+        not_pushed = sum(n for status, n in shipments.items() if status != "pushed")
+        checks.append(
+            Check(
+                "every shipment reached its channel with tracking",
+                not_pushed == 0,
+                f"{shipments.get('pushed', 0)} pushed"
+                + (f", {not_pushed} not: {dict(shipments)}" if not_pushed else ""),
+            )
+        )
+        if self.webhook_errors:
+            checks.append(
+                Check(
+                    "every webhook delivery verified and applied",
+                    False,
+                    "; ".join(self.webhook_errors[:3]),
+                )
+            )
+
+
+def demo(
+    ctx: typer.Context,
+    orders: Annotated[int, typer.Option("--orders", help="Orders the buyers place.", min=1)] = 120,
+    seconds: Annotated[
+        float,
+        typer.Option("--seconds", help="Spread the orders over about this many seconds.", min=0),
+    ] = 20.0,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Repeat a run exactly (default: random).")
+    ] = None,
+) -> None:
+    """Run channelsync on four fake marketplaces and a SQLite store; no account needed.
+
+    Buyers order on Shopify, WooCommerce, Amazon and eBay while the engine syncs; some
+    orders ship with tracking numbers. It ends with a consistency check (exit 1 if it
+    fails) and the sales report.
+    """
+    state: State = ctx.obj
+    if state.log_level is None:
+        state.setup_logging(default="ERROR")
+    result = Demo(state.out, orders=orders, seconds=seconds, seed=seed).run()
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``demo`` to ``app``."""
+    app.command("demo")(demo)

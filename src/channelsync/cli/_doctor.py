@@ -1,0 +1,310 @@
+"""The checks behind ``channelsync doctor``, each ending in plain words about what to do."""
+
+from __future__ import annotations
+
+import email.utils
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+import httpx
+import sqlalchemy as sa
+
+from channelsync.cli._state import State, StoreUnavailable, close_channels
+from channelsync.config import AccountSettings, Config
+from channelsync.core.channel import Channel
+from channelsync.core.errors import (
+    AuthError,
+    ChannelError,
+    ConfigError,
+    NotFound,
+    RateLimited,
+    TransientError,
+)
+
+__all__ = ["Check", "run_checks"]
+
+Status = Literal["ok", "warn", "fail"]
+SKEW_WARN = timedelta(seconds=30)
+SKEW_FAIL = timedelta(minutes=4)
+
+#: What each marketplace needs granted, said the way its seller console says it.
+PERMISSIONS: dict[str, str] = {
+    "shopify": "give the custom app the Admin API scopes read_products, write_products,"
+    " read_inventory, write_inventory, read_locations, read_orders, write_orders,"
+    " read_merchant_managed_fulfillment_orders and write_merchant_managed_fulfillment_orders,"
+    " then reinstall it and use the new access token",
+    "woocommerce": "create the REST API key with Read/Write permission"
+    " (WooCommerce > Settings > Advanced > REST API) for a user who can manage the shop",
+    "amazon": "the SP-API app needs the roles Product Listing, Inventory and Order Tracking and"
+    " (for buyer data) Direct-to-Consumer Shipping; authorize it again to get a new refresh token",
+    "ebay": "the user token needs the scopes sell.inventory and sell.fulfillment, and the"
+    " Trading API token must belong to the selling account; renew it in the developer portal",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finding: what was checked, how it went, and what to do about it."""
+
+    subject: str
+    name: str
+    status: Status
+    detail: str
+    fix: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "subject": self.subject,
+            "check": self.name,
+            "status": self.status,
+            "detail": self.detail,
+            "fix": self.fix,
+        }
+
+
+def run_checks(
+    state: State, accounts: list[str], *, now: Callable[[], datetime] | None = None
+) -> list[Check]:
+    """Every check on the store and on ``accounts``."""
+    clock = now or (lambda: datetime.now(UTC))
+    checks = _store_checks(state, clock)
+    config = state.config
+    for name in accounts:
+        checks.extend(_account_checks(config, name, clock))
+    return checks
+
+
+def _store_checks(state: State, clock: Callable[[], datetime]) -> list[Check]:
+    try:
+        store = state.store
+    except StoreUnavailable as exc:
+        return [
+            Check(
+                "store",
+                "reachable",
+                "fail",
+                str(exc),
+                "check [store] url (or CHANNELSYNC_STORE__URL), that the database server runs"
+                " and that this machine may connect to it",
+            )
+        ]
+    checks = [Check("store", "reachable", "ok", f"{store.url} (schema up to date)")]
+    if store.dialect == "postgresql":
+        with store.read() as conn:
+            db_now = conn.execute(sa.text("SELECT now()")).scalar_one()
+        skew = abs(db_now - clock())
+        checks.append(_skew_check("store", "database clock", skew))
+    return checks
+
+
+def _skew_check(subject: str, what: str, skew: timedelta) -> Check:
+    text = f"{what} differs from this machine's by {skew.total_seconds():.0f} s"
+    if skew >= SKEW_FAIL:
+        return Check(subject, "clock", "fail", text, "synchronise the clocks with NTP (chrony)")
+    if skew >= SKEW_WARN:
+        return Check(subject, "clock", "warn", text, "synchronise the clocks with NTP (chrony)")
+    return Check(subject, "clock", "ok", text)
+
+
+def _account_checks(config: Config, name: str, clock: Callable[[], datetime]) -> list[Check]:
+    acc = config.accounts[name]
+    checks: list[Check] = []
+    missing = config.missing_secrets(name)
+    if missing:
+        return [
+            Check(
+                name,
+                "secrets",
+                "fail",
+                f"missing: {', '.join(missing)}",
+                "; ".join(config.secret_hint(name, s) for s in missing),
+            )
+        ]
+    try:
+        channel = config.build_channel(name)
+    except ConfigError as exc:
+        return [Check(name, "configuration", "fail", str(exc), "fix the setting named above")]
+    try:
+        checks.append(Check(name, "configuration", "ok", f"{acc.kind} adapter built"))
+        checks += _channel_checks(config, name, acc, channel, clock)
+    finally:
+        close_channels([channel])
+    return checks
+
+
+def _channel_checks(
+    config: Config,
+    name: str,
+    acc: AccountSettings,
+    channel: Channel,
+    clock: Callable[[], datetime],
+) -> list[Check]:
+    checks: list[Check] = []
+
+    listing_check = _call(
+        name,
+        acc.kind,
+        "credentials and listings",
+        lambda: next(iter(channel.fetch_listings()), None),
+        lambda first: (
+            "credentials accepted; "
+            + ("listings readable" if first is not None else "no listing found on the account")
+        ),
+    )
+    checks.append(listing_check)
+    if listing_check.status != "fail":
+        since = clock() - timedelta(minutes=10)
+        checks.append(
+            _call(
+                name,
+                acc.kind,
+                "orders access",
+                lambda: next(iter(channel.fetch_orders(since)), None),
+                lambda _first: "orders readable",
+            )
+        )
+    checks.append(_clock_check(name, acc, config, channel, clock))
+    checks.append(_version_check(name, acc, config, clock().date()))
+    return checks
+
+
+def _call(
+    account: str,
+    kind: str,
+    what: str,
+    call: Callable[[], Any],
+    ok_text: Callable[[Any], str],
+) -> Check:
+    try:
+        result = call()
+    except AuthError as exc:
+        if exc.status == 403:
+            return Check(account, what, "fail", f"permission refused: {exc}", PERMISSIONS.get(kind))
+        return Check(
+            account,
+            what,
+            "fail",
+            f"credentials refused: {exc}",
+            "the secrets are wrong or revoked: create new ones and set them again",
+        )
+    except NotFound as exc:
+        return Check(
+            account,
+            what,
+            "fail",
+            f"not found: {exc}",
+            "the shop address, seller id or marketplace in channelsync.toml is wrong",
+        )
+    except RateLimited as exc:
+        return Check(
+            account,
+            what,
+            "warn",
+            f"throttled: {exc}",
+            "another program uses this account's rate limit; try again in a minute",
+        )
+    except TransientError as exc:
+        return Check(
+            account,
+            what,
+            "fail",
+            f"not reachable: {exc}",
+            "check the address, this machine's internet access, proxy and firewall",
+        )
+    except ChannelError as exc:
+        return Check(account, what, "fail", f"{type(exc).__name__}: {exc}", PERMISSIONS.get(kind))
+    return Check(account, what, "ok", ok_text(result))
+
+
+def _probe_url(acc: AccountSettings, channel: Channel) -> str | None:
+    """A URL on the account's API host whose answer carries a ``Date`` header."""
+    base = acc.channel_args.get("base_url")
+    if base:
+        return base
+    cfg = getattr(channel, "config", None)
+    if acc.kind == "shopify" and cfg is not None:
+        return f"https://{cfg.shop}/admin/api/{cfg.api_version}/shop.json"
+    if acc.kind == "woocommerce" and cfg is not None:
+        return f"{str(cfg.url).rstrip('/')}/wp-json/"
+    if acc.kind == "amazon" and cfg is not None:
+        endpoints = importlib.import_module("channelsync.adapters.amazon.config").ENDPOINTS
+        return f"{endpoints[cfg.region]}/sellers/v1/marketplaceParticipations"
+    if acc.kind == "ebay":
+        return "https://api.ebay.com/ws/api.dll"
+    return None
+
+
+def _clock_check(
+    name: str, acc: AccountSettings, config: Config, channel: Channel, clock: Callable[[], datetime]
+) -> Check:
+    url = _probe_url(acc, channel)
+    if url is None:
+        return Check(name, "clock", "warn", "no API host known to compare clocks with")
+    try:
+        response = httpx.head(url, timeout=10.0, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        return Check(
+            name,
+            "clock",
+            "warn",
+            f"could not reach {httpx.URL(url).host}: {type(exc).__name__}",
+            "check this machine's internet access",
+        )
+    date_header = response.headers.get("date")
+    if not date_header:
+        return Check(name, "clock", "warn", f"{httpx.URL(url).host} sent no Date header")
+    server = email.utils.parsedate_to_datetime(date_header)
+    return _skew_check(name, f"{httpx.URL(url).host}'s clock", abs(server - clock()))
+
+
+def _version_check(name: str, acc: AccountSettings, config: Config, today: date) -> Check:
+    if acc.kind == "shopify":
+        module = importlib.import_module("channelsync.adapters.shopify.config")
+        version = str(acc.options.get("api_version") or module.API_VERSION)
+        if version == "unstable":
+            return Check(
+                name,
+                "API version",
+                "warn",
+                "Admin API 'unstable'",
+                "use a stable version in production",
+            )
+        year, month = (int(p) for p in version.split("-"))
+        released = date(year, month, 1)
+        # Shopify supports each quarterly version for at least 12 months after release.
+        end = date(year + 1, month, 1)
+        if today >= end:
+            return Check(
+                name,
+                "API version",
+                "fail",
+                f"Admin API {version} is past its 12 months of support",
+                "upgrade channelsync (or set a newer api_version)",
+            )
+        if today >= end - timedelta(days=90):
+            return Check(
+                name,
+                "API version",
+                "warn",
+                f"Admin API {version} leaves support on {end.isoformat()}",
+                "upgrade channelsync before then",
+            )
+        return Check(
+            name, "API version", "ok", f"Admin API {version} (released {released.isoformat()})"
+        )
+    if acc.kind == "ebay":
+        level = acc.options.get("compatibility_level")
+        default = importlib.import_module("channelsync.adapters.ebay.config").EbayConfig
+        level = level or default.model_fields["compatibility_level"].default
+        return Check(
+            name, "API version", "ok", f"Trading API compatibility level {level}; Inventory API v1"
+        )
+    if acc.kind == "amazon":
+        return Check(name, "API version", "ok", "Orders API v2026-01-01, Listings Items 2021-08-01")
+    if acc.kind == "woocommerce":
+        return Check(name, "API version", "ok", "WooCommerce REST API v3 (wc/v3)")
+    return Check(name, "API version", "ok", f"{acc.kind}: not applicable")

@@ -1,0 +1,240 @@
+"""``channelsync stock show|set|adjust|explain|cost``: the ledger of one SKU."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from channelsync.cli._state import State
+from channelsync.core.models import Money
+from channelsync.core.reports import Explanation, StockView
+
+__all__ = ["register", "stock_view_dict"]
+
+stock = typer.Typer(
+    help="Show, count, adjust and explain the stock of a SKU.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+KeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        help="An idempotency key (an ERP export id, a delivery note number): repeating"
+        " the command with the same key changes nothing.",
+    ),
+]
+
+
+def stock_view_dict(view: StockView) -> dict[str, Any]:
+    """A ``StockView`` as JSON-ready data."""
+    return {
+        "sku": view.sku,
+        "on_hand": view.on_hand,
+        "committed": view.committed,
+        "available": view.available,
+        "tracked": view.tracked,
+        "bundle": view.bundle,
+        "channels": [
+            {
+                "account": c.account,
+                "should_show": c.desired,
+                "acknowledged": c.acked,
+                "listed": c.listed,
+                "pending": c.pending,
+                "attempts": c.attempts,
+                "last_error": c.last_error,
+                "note": c.note,
+            }
+            for c in view.channels
+        ],
+    }
+
+
+def _print_view(state: State, view: StockView) -> None:
+    out = state.out
+    avail = view.available
+    style = "bold red" if avail < 0 else "bold"
+    head = (
+        f"[bold]{view.sku}[/]  on hand [bold]{view.on_hand}[/]  committed"
+        f" [bold]{view.committed}[/]  available [{style}]{avail}[/]"
+    )
+    if avail < 0:
+        head += f"  [red](oversold by {-avail})[/]"
+    if view.bundle:
+        head += "  bundle of " + ", ".join(f"{q} x {c}" for c, q in sorted(view.bundle.items()))
+    elif not view.tracked:
+        head += "  [yellow](not counted yet: set its stock with `channelsync stock set`)[/]"
+    out.console.print(head)
+    if not view.channels:
+        out.console.print("not listed on any imported channel account")
+        return
+    table = Table("account", "should show", "channel acknowledged", "pending", "note / last error")
+    for c in view.channels:
+        table.add_row(
+            c.account,
+            "-" if c.desired is None else str(c.desired),
+            "-" if c.acked is None else str(c.acked),
+            "yes" if c.pending else "",
+            (c.last_error or c.note or "")[:120],
+        )
+    out.console.print(table)
+
+
+@stock.command("show")
+def show(
+    ctx: typer.Context,
+    sku: Annotated[str, typer.Argument(help="The SKU.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """On hand, committed and available units of SKU, and what every channel should show."""
+    state: State = ctx.obj
+    view = state.engine().stock(sku)
+    if as_json:
+        state.out.json(stock_view_dict(view))
+    else:
+        _print_view(state, view)
+
+
+@stock.command("set")
+def set_(
+    ctx: typer.Context,
+    sku: Annotated[str, typer.Argument(help="The SKU.")],
+    quantity: Annotated[int, typer.Argument(help="Units physically in the warehouse.", min=0)],
+    key: KeyOption = None,
+    note: Annotated[str | None, typer.Option(help="A note for the journal.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record a stock count: SKU's on-hand units become QUANTITY.
+
+    Channels get the new figures on the next `channelsync sync` (or from the worker).
+    """
+    state: State = ctx.obj
+    view = state.engine().set_on_hand(sku, quantity, idempotency_key=key, note=note, source="cli")
+    if as_json:
+        state.out.json(stock_view_dict(view))
+    else:
+        _print_view(state, view)
+
+
+@stock.command("adjust", context_settings={"ignore_unknown_options": True})
+def adjust(
+    ctx: typer.Context,
+    sku: Annotated[str, typer.Argument(help="The SKU.")],
+    delta: Annotated[int, typer.Argument(help="Units to add (negative to remove), e.g. 12 or -2.")],
+    reason: Annotated[
+        str, typer.Option("--reason", "-r", help="Why: receipt, return, damage, ...")
+    ],
+    key: KeyOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change SKU's on-hand units by DELTA (a delivery, a restocked return, damage)."""
+    state: State = ctx.obj
+    view = state.engine().adjust(sku, delta, reason, idempotency_key=key, source="cli")
+    if as_json:
+        state.out.json(stock_view_dict(view))
+    else:
+        _print_view(state, view)
+
+
+def explanation_dict(exp: Explanation, limit: int | None = None) -> dict[str, Any]:
+    """An ``Explanation`` as JSON-ready data (the newest ``limit`` journal rows)."""
+    entries = list(exp.entries)
+    if limit is not None:
+        entries = entries[-limit:]
+    return {
+        "sku": exp.sku,
+        "on_hand": exp.on_hand,
+        "committed": exp.committed,
+        "available": exp.available,
+        "journal_rows": len(exp.entries),
+        "journal": [
+            {
+                "id": e.id,
+                "at": e.at.isoformat(),
+                "d_on_hand": e.d_on_hand,
+                "d_committed": e.d_committed,
+                "on_hand_after": e.on_hand_after,
+                "committed_after": e.committed_after,
+                "reason": e.reason,
+                "source": e.source,
+                "account": e.account,
+                "order_id": e.order_id,
+                "line_id": e.line_id,
+                "note": e.note,
+            }
+            for e in entries
+        ],
+        "allocation": {
+            account: [{"step": s.step, "detail": s.detail, "quantity": s.quantity} for s in steps]
+            for account, steps in sorted(exp.allocation.items())
+        },
+    }
+
+
+@stock.command("explain")
+def explain(
+    ctx: typer.Context,
+    sku: Annotated[str, typer.Argument(help="The SKU.")],
+    account: Annotated[
+        str | None, typer.Option("--account", "-a", help="Only this channel account.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Show the newest N journal rows.", min=1)] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """Why SKU's figures are what they are: its journal, and how each channel's number arose."""
+    state: State = ctx.obj
+    exp = state.engine().explain(sku, account)
+    if as_json:
+        state.out.json(explanation_dict(exp, limit))
+        return
+    out = state.out
+    out.console.print(
+        f"[bold]{exp.sku}[/]  on hand {exp.on_hand}  committed {exp.committed}"
+        f"  available {exp.available}  ({len(exp.entries)} journal rows)"
+    )
+    table = Table("#", "when (UTC)", "on hand", "committed", "after", "reason", "source")
+    shown = list(exp.entries)[-limit:]
+    for e in shown:
+        source = e.source
+        if e.order_id:
+            source = f"{e.account} order {e.order_id}" + (f" line {e.line_id}" if e.line_id else "")
+        table.add_row(
+            str(e.id),
+            e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            f"{e.d_on_hand:+d}" if e.d_on_hand else "",
+            f"{e.d_committed:+d}" if e.d_committed else "",
+            f"{e.on_hand_after}/{e.committed_after}",
+            e.reason + (f" ({e.note})" if e.note else ""),
+            source,
+        )
+    if len(exp.entries) > len(shown):
+        out.console.print(f"(the first {len(exp.entries) - len(shown)} rows are not shown)")
+    out.console.print(table)
+    for acct, steps in sorted(exp.allocation.items()):
+        chain = "  ->  ".join(f"{s.step} {s.quantity} ({s.detail})" for s in steps)
+        out.console.print(f"[bold]{acct}[/]: {chain or 'nothing pushed'}")
+
+
+@stock.command("cost")
+def cost(
+    ctx: typer.Context,
+    sku: Annotated[str, typer.Argument(help="The SKU.")],
+    amount: Annotated[str, typer.Argument(help="The cost price of one unit, e.g. 12.50.")],
+    currency: Annotated[str, typer.Option(help="ISO 4217 currency code.")] = "EUR",
+    title: Annotated[str | None, typer.Option(help="The product's title.")] = None,
+) -> None:
+    """Record SKU's cost price, which the sales report's gross margin subtracts."""
+    state: State = ctx.obj
+    money = Money.of(amount, currency)
+    state.engine().set_cost(sku, money, title=title)
+    state.out.console.print(f"cost of {sku}: {money}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``stock`` to ``app``."""
+    app.add_typer(stock, name="stock")

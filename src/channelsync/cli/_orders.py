@@ -1,0 +1,318 @@
+"""``channelsync orders list|show|ship`` and ``channelsync customers export|forget``."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from channelsync.cli._queries import list_orders
+from channelsync.cli._state import EXIT_CONFIG, EXIT_FAILED, State
+from channelsync.cli._time import parse_when
+from channelsync.core.models import Order, OrderStatus, Shipment
+
+__all__ = ["register"]
+
+_SETTINGS = {"help_option_names": ["-h", "--help"]}
+orders = typer.Typer(
+    help="List, show and ship the orders channelsync has seen.",
+    no_args_is_help=True,
+    context_settings=_SETTINGS,
+)
+customers = typer.Typer(
+    help="Customer data requests (GDPR art. 15 export, art. 17 erasure) and retention.",
+    no_args_is_help=True,
+    context_settings=_SETTINGS,
+)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+AccountArg = Annotated[str, typer.Argument(help="The channel account, e.g. shopify-main.")]
+OrderArg = Annotated[str, typer.Argument(help="The channel's order id.")]
+
+
+@orders.command("list")
+def list_(
+    ctx: typer.Context,
+    account: Annotated[
+        str | None, typer.Option("--account", "-a", help="Only this channel account.")
+    ] = None,
+    status: Annotated[
+        list[OrderStatus] | None,
+        typer.Option("--status", "-s", help="Only orders in this status (repeatable)."),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Created at or after: 2026-11-01, 2026-11-01T08:00+01:00, or 7d."),
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Created before (same forms).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.", min=1)] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """The newest orders in the store."""
+    state: State = ctx.obj
+    if account is not None:
+        state.check_account(account)
+    rows = list_orders(
+        state.engine(),
+        account=account,
+        status=status or (),
+        since=parse_when(since, "--since") if since else None,
+        until=parse_when(until, "--until") if until else None,
+        limit=limit,
+    )
+    if as_json:
+        state.out.json([r.as_dict() for r in rows])
+        return
+    table = Table(
+        "account", "order", "number", "status", "created (UTC)", "lines", "units", "total"
+    )
+    for r in rows:
+        status_text = r.status + (
+            f" [yellow](+{r.shipments_pending} shipment pending)[/]" if r.shipments_pending else ""
+        )
+        table.add_row(
+            r.account,
+            r.order_id,
+            r.number or "",
+            status_text,
+            r.created_at.strftime("%Y-%m-%d %H:%M"),
+            str(r.lines),
+            str(r.units),
+            f"{r.total} {r.currency or ''}".strip() if r.total is not None else "",
+        )
+    state.out.console.print(table)
+    if not rows:
+        state.out.note("no orders match")
+
+
+def order_dict(order: Order) -> dict[str, Any]:
+    """An order as JSON-ready data (the raw channel payload left out)."""
+    return order.model_dump(mode="json", exclude={"raw"})
+
+
+@orders.command("show")
+def show(
+    ctx: typer.Context, account: AccountArg, order_id: OrderArg, as_json: JsonFlag = False
+) -> None:
+    """One stored order with its lines, shipments and refunds."""
+    state: State = ctx.obj
+    state.check_account(account)
+    order = state.engine().order(account, order_id)
+    if as_json:
+        state.out.json(order_dict(order))
+        return
+    out = state.out
+    total = f"  total {order.total}" if order.total else ""
+    out.console.print(
+        f"[bold]{order.account} order {order.order_id}[/] ({order.number or '-'})"
+        f"  {order.status.value} [dim]({order.raw_status or ''})[/]{total}"
+    )
+    out.console.print(
+        f"created {order.created_at:%Y-%m-%d %H:%M} UTC,"
+        f" updated {order.updated_at:%Y-%m-%d %H:%M} UTC"
+    )
+    if order.customer and (order.customer.name or order.customer.email):
+        out.console.print(
+            f"customer: {order.customer.name or ''} {order.customer.email or ''}".rstrip()
+        )
+    if order.shipping_address is not None:
+        addr = order.shipping_address
+        place = " ".join(p for p in (addr.postal_code, addr.city, addr.country_code) if p)
+        out.console.print(f"ship to: {addr.name or ''}, {place}")
+    table = Table("line", "SKU", "title", "qty", "shipped", "cancelled", "unit price", "total")
+    for ln in order.lines:
+        table.add_row(
+            ln.line_id,
+            ln.sku or "(custom)",
+            (ln.title or "")[:40],
+            str(ln.quantity),
+            str(ln.quantity_shipped),
+            str(ln.quantity_cancelled),
+            str(ln.unit_price) if ln.unit_price else "",
+            str(ln.total) if ln.total else "",
+        )
+    out.console.print(table)
+    for sh in order.shipments:
+        when = f" on {sh.shipped_at:%Y-%m-%d}" if sh.shipped_at else ""
+        out.console.print(f"shipped with {sh.carrier} {sh.tracking_number or ''}{when}")
+    for rf in order.refunds:
+        out.console.print(f"refund {rf.refund_id}: {rf.amount or ''} {rf.reason or ''}".rstrip())
+
+
+def _parse_lines(values: list[str]) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    for value in values:
+        line_id, sep, qty = value.partition("=")
+        if not sep or not line_id or not qty.isdigit() or int(qty) <= 0:
+            raise typer.BadParameter(
+                f"{value!r}: give LINE_ID=QUANTITY, e.g. --line 1234=2", param_hint="--line"
+            )
+        lines[line_id] = int(qty)
+    return lines
+
+
+@orders.command("ship")
+def ship(
+    ctx: typer.Context,
+    account: AccountArg,
+    order_id: OrderArg,
+    carrier: Annotated[str, typer.Option(help="The carrier, e.g. DHL, UPS, Royal Mail.")],
+    tracking: Annotated[
+        str | None, typer.Option("--tracking", "-t", help="The tracking number.")
+    ] = None,
+    tracking_url: Annotated[str | None, typer.Option(help="A tracking page URL.")] = None,
+    line: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--line", help="Ship only LINE_ID=QUANTITY (repeatable); default every open unit."
+        ),
+    ] = None,
+    push: Annotated[
+        bool,
+        typer.Option(
+            "--push/--no-push", help="Tell the channel now (default) or leave it to the next sync."
+        ),
+    ] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record that ORDER_ID left the warehouse and tell the channel, with tracking.
+
+    The stock ledger changes at once. Exits 1 when the channel could not be told (the
+    shipment stays queued and the next sync tries again; repeating this command is safe).
+    """
+    state: State = ctx.obj
+    state.check_account(account)
+    shipment = Shipment(
+        carrier=carrier,
+        tracking_number=tracking,
+        tracking_url=tracking_url,
+        lines=_parse_lines(line or []),
+    )
+    engine = state.engine([account])
+    result = engine.ship(account, order_id, shipment, push=push)
+    if as_json:
+        state.out.json({"account": account, "order_id": order_id, "status": result})
+    elif result == "pushed":
+        state.out.console.print(
+            f"{account} order {order_id}: shipped, the channel has the tracking"
+        )
+    elif result == "pending":
+        state.out.console.print(
+            f"{account} order {order_id}: recorded; the channel is told by the next sync"
+        )
+    else:
+        state.out.error(f"{account} order {order_id}: the channel refused the shipment")
+    if result == "failed" or (result == "pending" and push):
+        raise typer.Exit(EXIT_FAILED)
+
+
+# -- customers --------------------------------------------------------------------------------
+
+
+def _who(emails: list[str] | None, ids: list[str] | None, orders_: list[str] | None) -> None:
+    if not (emails or ids or orders_):
+        raise typer.BadParameter("name the customer with --email, --customer-id or --order")
+
+
+@customers.command("export")
+def export(
+    ctx: typer.Context,
+    email: Annotated[list[str] | None, typer.Option("--email", "-e", help="Repeatable.")] = None,
+    customer_id: Annotated[
+        list[str] | None, typer.Option("--customer-id", help="The channel's customer id.")
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", "-a", help="Only this channel account.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the JSON to this file.")
+    ] = None,
+) -> None:
+    """Everything the store holds about a customer, as JSON (GDPR art. 15 access request)."""
+    state: State = ctx.obj
+    _who(email, customer_id, None)
+    if account is not None:
+        state.check_account(account)
+    data = state.engine().privacy.export(
+        account=account, customer_ids=customer_id or (), emails=email or ()
+    )
+    data["customers"] = [json.loads(c) for c in data["customers"]]
+    data["exported_at"] = datetime.now(UTC).isoformat()
+    if output is not None:
+        output.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+        output.chmod(0o600)
+        state.out.note(f"{len(data['orders'])} orders written to {output} (mode 600)")
+    else:
+        state.out.json(data)
+    if not data["orders"]:
+        state.out.warn("the store holds no order of this customer")
+
+
+@customers.command("forget")
+def forget(
+    ctx: typer.Context,
+    email: Annotated[list[str] | None, typer.Option("--email", "-e", help="Repeatable.")] = None,
+    customer_id: Annotated[list[str] | None, typer.Option("--customer-id")] = None,
+    order: Annotated[
+        list[str] | None, typer.Option("--order", help="An order id whose customer to forget.")
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", "-a", help="Only this channel account.")
+    ] = None,
+    older_than: Annotated[
+        int | None,
+        typer.Option(
+            "--older-than-days",
+            help="Retention: forget the customers of every order older than this many days.",
+            min=1,
+        ),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Erase a customer's personal data from stored orders (GDPR art. 17), or apply retention.
+
+    Orders keep their SKUs, quantities and amounts (your books need them); the customer,
+    both addresses and the channel's raw payload are removed. This cannot be undone.
+    """
+    state: State = ctx.obj
+    if older_than is None:
+        _who(email, customer_id, order)
+    elif email or customer_id or order or account:
+        raise typer.BadParameter(
+            "--older-than-days applies to every customer of every account; name no one"
+        )
+    if account is not None:
+        state.check_account(account)
+    if not yes:
+        what = (
+            f"personal data of every order older than {older_than} days"
+            if older_than is not None
+            else "this customer's personal data"
+        )
+        if not typer.confirm(f"Erase {what}? This cannot be undone.", err=True):
+            raise typer.Exit(EXIT_CONFIG)
+    privacy = state.engine().privacy
+    if older_than is not None:
+        count = privacy.redact_older_than(timedelta(days=older_than))
+    else:
+        count = privacy.redact(
+            account=account,
+            customer_ids=customer_id or (),
+            emails=email or (),
+            order_ids=order or (),
+        )
+    if as_json:
+        state.out.json({"orders_redacted": count})
+    else:
+        state.out.console.print(f"{count} orders redacted")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``orders`` and ``customers`` to ``app``."""
+    app.add_typer(orders, name="orders")
+    app.add_typer(customers, name="customers")

@@ -1,0 +1,427 @@
+"""``channelsync listings import``, ``sync``, ``worker`` and ``reconcile``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from channelsync.cli._queries import coverage, queue_corrections, reconcile_account
+from channelsync.cli._state import EXIT_CONFIG, EXIT_FAILED, Output, State
+from channelsync.core.engine import SyncEngine
+from channelsync.core.errors import ChannelError
+from channelsync.core.lanes import ImportResult
+from channelsync.core.reports import CycleReport
+
+__all__ = ["register", "render_cycle"]
+
+log = logging.getLogger("channelsync.worker")
+
+_SETTINGS = {"help_option_names": ["-h", "--help"]}
+listings = typer.Typer(
+    help="Read the channels' listings into the store.",
+    no_args_is_help=True,
+    context_settings=_SETTINGS,
+)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+AccountsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--account", "-a", help="Only this account (repeatable); default every enabled one."
+    ),
+]
+
+
+def _accounts(state: State, chosen: list[str] | None) -> list[str]:
+    if not chosen:
+        names = state.config.enabled_accounts()
+        if not names:
+            state.out.error(f"no enabled account in {state.config.path}")
+            raise typer.Exit(EXIT_CONFIG)
+        return names
+    for name in chosen:
+        state.check_account(name)
+    return list(dict.fromkeys(chosen))
+
+
+def _progress(out: Output, *, total: bool = False) -> Progress:
+    columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total:
+        columns.append(BarColumn())
+    columns += [TextColumn("{task.completed} read"), TimeElapsedColumn()]
+    return Progress(*columns, console=out.err, transient=True, disable=not out.err.is_terminal)
+
+
+# -- listings import --------------------------------------------------------------------------
+
+
+@listings.command("import")
+def import_(ctx: typer.Context, account: AccountsOption = None, as_json: JsonFlag = False) -> None:
+    """Fetch every listing of every channel account into the store and bind their SKUs.
+
+    Reports SKUs listed on one account but not another, SKUs listed twice on one account,
+    listings that do not manage stock, and SKUs the ledger has not counted yet.
+    """
+    state: State = ctx.obj
+    names = _accounts(state, account)
+    engine = state.engine(names, refresh_rules=True)
+    results: dict[str, ImportResult | ChannelError] = {}
+    with _progress(state.out) as progress:
+        tasks = {a: progress.add_task(f"{a}: reading listings", total=None) for a in names}
+
+        def one(name: str) -> None:
+            results[name] = engine.import_listings([name])[name]
+            result = results[name]
+            count = result.listings if isinstance(result, ImportResult) else 0
+            progress.update(tasks[name], completed=count, description=f"{name}: done")
+
+        with ThreadPoolExecutor(max_workers=len(names)) as pool:
+            list(pool.map(one, names))
+    cov = coverage(engine, names)
+    missing = cov.missing()
+    failed = {a: r for a, r in results.items() if isinstance(r, ChannelError)}
+    if as_json:
+        state.out.json(
+            {
+                "accounts": {
+                    a: (
+                        {"error": f"{type(r).__name__}: {r}"}
+                        if isinstance(r, ChannelError)
+                        else {
+                            "listings": r.listings,
+                            "duplicates": r.duplicates,
+                            "unmanaged": r.unmanaged,
+                            "channel_fulfilled": r.channel_fulfilled,
+                            "removed": r.removed,
+                        }
+                    )
+                    for a, r in results.items()
+                },
+                "missing_on": missing,
+                "not_counted": sorted(cov.untracked),
+            }
+        )
+    else:
+        _print_import(state.out, names, results, missing, cov.untracked)
+    if failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _sample(items: list[str] | set[str], n: int = 5) -> str:
+    ordered = sorted(items)
+    more = f" (+{len(ordered) - n} more)" if len(ordered) > n else ""
+    return ", ".join(ordered[:n]) + more
+
+
+def _print_import(
+    out: Output,
+    names: list[str],
+    results: dict[str, ImportResult | ChannelError],
+    missing: dict[str, list[str]],
+    untracked: set[str],
+) -> None:
+    table = Table(
+        "account", "listings", "listed twice", "no stock management", "fulfilled by channel", "gone"
+    )
+    for name in names:
+        r = results[name]
+        if isinstance(r, ChannelError):
+            table.add_row(name, f"[red]{type(r).__name__}: {str(r)[:80]}[/]", "", "", "", "")
+            continue
+        table.add_row(
+            name,
+            str(r.listings),
+            _sample(r.duplicates, 3) if r.duplicates else "",
+            _sample(r.unmanaged, 3) if r.unmanaged else "",
+            str(len(r.channel_fulfilled)) if r.channel_fulfilled else "",
+            str(len(r.removed)) if r.removed else "",
+        )
+    out.console.print(table)
+    if missing:
+        out.console.print(f"{len(missing)} SKUs missing on some accounts:")
+        gaps = Table("SKU", "not listed on")
+        for sku, where in list(missing.items())[:30]:
+            gaps.add_row(sku, ", ".join(where))
+        out.console.print(gaps)
+        if len(missing) > 30:
+            out.console.print(f"... and {len(missing) - 30} more (--json lists all)")
+    if untracked:
+        out.console.print(
+            f"[yellow]{len(untracked)} SKUs are listed but not counted yet[/] (nothing is pushed"
+            f" for them until `channelsync stock set SKU N`): {_sample(untracked)}"
+        )
+    for name, r in results.items():
+        if isinstance(r, ImportResult) and r.duplicates:
+            out.warn(f"{name}: {len(r.duplicates)} SKUs are listed twice; the first is synced")
+
+
+# -- sync -------------------------------------------------------------------------------------
+
+
+def render_cycle(out: Output, report: CycleReport) -> None:
+    """The per-account summary table of one cycle."""
+    table = Table(
+        "account",
+        "orders seen",
+        "new",
+        "changed",
+        "stock pushed",
+        "failed",
+        "conflicts",
+        "prices",
+        "shipments",
+        "seconds",
+        "errors",
+    )
+    for name, a in sorted(report.accounts.items()):
+        table.add_row(
+            name,
+            str(a.orders_seen),
+            str(a.orders_new),
+            str(a.orders_changed),
+            str(a.pushes_ok),
+            f"[red]{a.pushes_failed}[/]" if a.pushes_failed else "0",
+            str(a.conflicts),
+            f"{a.prices_ok}/{a.prices_ok + a.prices_failed}",
+            f"{a.shipments_ok}/{a.shipments_ok + a.shipments_failed}",
+            f"{a.seconds:.1f}",
+            f"[red]{'; '.join(a.errors)[:100]}[/]" if a.errors else "",
+        )
+    out.console.print(table)
+    if report.oversold:
+        out.console.print(
+            "[bold red]oversold:[/] "
+            + ", ".join(f"{sku} by {n}" for sku, n in sorted(report.oversold.items()))
+        )
+    if report.unknown_skus:
+        out.console.print(
+            f"[yellow]orders named SKUs the ledger did not know:[/] {_sample(report.unknown_skus)}"
+        )
+
+
+def sync(
+    ctx: typer.Context,
+    account: AccountsOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show what the next cycle would push; send nothing."),
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run one sync cycle: pull orders, apply them, push stock, prices and shipments.
+
+    Exits 1 when any account had an error (the others still ran).
+    """
+    state: State = ctx.obj
+    if dry_run:
+        engine = state.engine(refresh_rules=True)
+        plan = engine.plan()
+        if account:
+            plan = [p for p in plan if p.account in set(account)]
+        if as_json:
+            state.out.json(
+                [
+                    {"account": p.account, "sku": p.sku, "quantity": p.quantity, "acked": p.acked}
+                    for p in plan
+                ]
+            )
+        else:
+            table = Table("account", "SKU", "push", "channel has", "how", title="next pushes")
+            for p in plan:
+                how = " -> ".join(f"{s.step} {s.quantity}" for s in p.steps)
+                table.add_row(p.account, p.sku, str(p.quantity), str(p.acked), how)
+            state.out.console.print(table)
+            state.out.note(f"{len(plan)} pushes pending")
+        return
+    names = _accounts(state, account)
+    engine = state.engine(names, refresh_rules=True)
+    report = engine.run_once()
+    if as_json:
+        state.out.json(report.as_dict())
+    else:
+        render_cycle(state.out, report)
+    if not report.ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+# -- worker -----------------------------------------------------------------------------------
+
+
+class _WebhookServer:
+    """The webhook receiver on a uvicorn thread beside the worker."""
+
+    def __init__(self, engine: SyncEngine, state: State, listen: str) -> None:
+        host, sep, port = listen.rpartition(":")
+        if not sep or not port.isdigit():
+            raise typer.BadParameter("give HOST:PORT, e.g. 0.0.0.0:8080", param_hint="--webhooks")
+        import uvicorn
+
+        from channelsync.webhooks import create_app
+
+        hooks = state.config.settings.webhooks
+        app = create_app(engine, max_body_bytes=hooks.max_body_bytes, threads=hooks.threads)
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host=host or "0.0.0.0",  # noqa: S104 - the operator asked for every interface
+                port=int(port),
+                log_level="warning",
+                access_log=False,
+            )
+        )
+        self.thread = threading.Thread(target=self.server.run, name="webhooks", daemon=True)
+        self.listen = listen
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the webhook receiver could not listen on {self.listen}")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def worker(
+    ctx: typer.Context,
+    account: AccountsOption = None,
+    interval: Annotated[
+        float | None,
+        typer.Option(help="Seconds between cycles (default: [worker] poll_interval).", min=0),
+    ] = None,
+    webhooks: Annotated[
+        str | None,
+        typer.Option(
+            help="Also receive webhooks on HOST:PORT (POST /webhooks/<account>).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Run sync cycles until SIGTERM or Ctrl-C, logging one line per cycle.
+
+    The cycle under way finishes before the worker exits (0). It exits 3 at once when the
+    store cannot be opened. Several workers may share one PostgreSQL store.
+    """
+    state: State = ctx.obj
+    config = state.config
+    state.setup_logging(default=config.settings.worker.log_level)
+    names = _accounts(state, account)
+    store = state.store  # exits 3 when unreachable, before anything else happens
+    engine = state.engine(names, refresh_rules=True)
+    every = config.settings.worker.poll_interval if interval is None else interval
+    server = _WebhookServer(engine, state, webhooks) if webhooks else None
+    if server is not None:
+        server.start()
+    log.warning(
+        "worker started: accounts %s, store %s, a cycle every %.0f s%s",
+        ", ".join(names),
+        store.url,
+        every,
+        f", webhooks on {webhooks}" if webhooks else "",
+    )
+    try:
+        engine.run_forever(poll_interval=every)
+    finally:
+        if server is not None:
+            server.stop()
+        log.warning("worker stopped")
+
+
+# -- reconcile --------------------------------------------------------------------------------
+
+
+def reconcile(
+    ctx: typer.Context,
+    account: AccountsOption = None,
+    fix: Annotated[
+        bool,
+        typer.Option("--fix", help="Queue a push of the ledger's value for every drifted listing."),
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Read what every channel shows now and compare it with what the ledger says it should.
+
+    Prints the drift; with --fix queues the corrections (the next `channelsync sync` or the
+    worker pushes them). Exits 1 when drift remains (without --fix) or a channel failed.
+    """
+    state: State = ctx.obj
+    names = _accounts(state, account)
+    engine = state.engine(names, refresh_rules=True)
+    results = []
+    with _progress(state.out) as progress:
+        for name in names:
+            task = progress.add_task(f"{name}: reading listings", total=None)
+
+            def advance(count: int, task_id: Any = task) -> None:
+                progress.update(task_id, completed=count)
+
+            result = reconcile_account(engine, name, progress=advance)
+            results.append(result)
+    drift = [d for r in results for d in r.drift]
+    if fix and drift:
+        for r in results:
+            r.queued = queue_corrections(engine, r.drift)
+    if as_json:
+        state.out.json({"accounts": [r.as_dict() for r in results], "fixed": fix})
+    else:
+        _print_reconcile(state.out, results, fix)
+    if any(r.error for r in results) or (drift and not fix):
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _print_reconcile(out: Output, results: list[Any], fix: bool) -> None:
+    summary = Table("account", "listings read", "in sync", "drift", "not compared", "notes")
+    for r in results:
+        notes = []
+        if r.error:
+            notes.append(f"[red]{r.error[:80]}[/]")
+        if r.not_imported:
+            notes.append(f"{len(r.not_imported)} not imported (run `channelsync listings import`)")
+        if r.gone:
+            notes.append(f"{len(r.gone)} no longer on the channel")
+        if fix and r.queued:
+            notes.append(f"{r.queued} corrections queued")
+        summary.add_row(
+            r.account,
+            str(r.listings),
+            str(r.in_sync),
+            f"[red]{len(r.drift)}[/]" if r.drift else "0",
+            str(len(r.skipped)),
+            "; ".join(notes),
+        )
+    out.console.print(summary)
+    drift = [d for r in results for d in r.drift]
+    if not drift:
+        out.console.print("every compared listing shows what the ledger says")
+        return
+    table = Table("account", "SKU", "channel shows", "ledger says", "difference", title="drift")
+    for d in drift[:200]:
+        risk = " [red](oversell risk)[/]" if d.difference > 0 else ""
+        table.add_row(d.account, d.sku, str(d.shows), str(d.should), f"{d.difference:+d}{risk}")
+    out.console.print(table)
+    if len(drift) > 200:
+        out.console.print(f"... and {len(drift) - 200} more (--json lists all)")
+    if fix:
+        out.console.print(
+            "corrections queued: `channelsync sync` (or the running worker) pushes them"
+        )
+    else:
+        out.console.print("run again with --fix to queue the corrections")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``listings``, ``sync``, ``worker`` and ``reconcile`` to ``app``."""
+    app.add_typer(listings, name="listings")
+    app.command("sync")(sync)
+    app.command("worker")(worker)
+    app.command("reconcile")(reconcile)

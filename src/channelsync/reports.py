@@ -1,0 +1,524 @@
+"""Sales reports from the store: revenue, units, refunds, channel fees and gross margin.
+
+The figures come from the orders the engine has stored (``Order`` documents) and the cost
+prices recorded with ``engine.set_cost`` (the ``products`` table)::
+
+    report = sales_report(store, start=..., end=..., by="channel",
+                          fee_percent={"ebay-de": Decimal("11")})
+    report.rows                      # one SalesRow per channel account (and currency)
+    report.write_csv(sys.stdout)     # or report.as_dict(), render_chart(report, "sales.png")
+
+Definitions (per order line, cancelled orders and cancelled units left out):
+
+- **units**: units sold (``quantity - quantity_cancelled``).
+- **revenue**: ``OrderLine.total`` (the line's amount after discounts) for those units, or
+  ``unit_price x units - discount`` where the channel reports no line total. Shipping and
+  taxes are not revenue.
+- **refunds**: money given back (``Order.refunds``; an order in status ``refunded`` that
+  lists no refund counts its whole revenue), spread over the refunded lines, or over every
+  line by revenue when the refund names none.
+- **fees**: ``Order.fees`` where the channel reports them, spread over the lines by revenue;
+  else the account's configured ``fee_percent`` of the revenue (``fees_estimated``).
+- **cost**: cost price x units, minus units refunded with restock; a bundle without a cost
+  of its own costs the sum of its components. Units whose SKU has no cost price in the
+  order's currency are counted in ``units_without_cost`` (their margin is overstated).
+- **margin**: ``revenue - refunds - fees - cost``.
+
+Every amount stays in its own currency: rows are per (key, currency), never summed across
+currencies. Days are calendar days in the report's timezone.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import IO, Any, Literal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from channelsync.core import schema as t
+from channelsync.core.errors import ConfigError
+from channelsync.core.models import Money, Order, OrderLine, OrderStatus
+from channelsync.core.store import Store
+
+__all__ = [
+    "GROUPS",
+    "Group",
+    "SalesFact",
+    "SalesReport",
+    "SalesRow",
+    "render_chart",
+    "sales_report",
+]
+
+Group = Literal["channel", "sku", "day"]
+GROUPS: tuple[Group, ...] = ("channel", "sku", "day")
+NO_SKU = "(no SKU)"
+_ZERO = Decimal(0)
+_CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class SalesFact:
+    """One order line's contribution to the report (the unit every grouping sums)."""
+
+    account: str
+    kind: str
+    order_id: str
+    day: date
+    sku: str | None
+    currency: str
+    units: int
+    revenue: Decimal
+    refunds: Decimal
+    fees: Decimal
+    fees_estimated: bool
+    cost: Decimal
+    units_without_cost: int
+
+    @property
+    def margin(self) -> Decimal:
+        """``revenue - refunds - fees - cost``."""
+        return self.revenue - self.refunds - self.fees - self.cost
+
+
+@dataclass
+class SalesRow:
+    """The figures of one group (a channel account, a SKU or a day) in one currency."""
+
+    key: str
+    currency: str
+    orders: int = 0
+    units: int = 0
+    revenue: Decimal = _ZERO
+    refunds: Decimal = _ZERO
+    fees: Decimal = _ZERO
+    cost: Decimal = _ZERO
+    units_without_cost: int = 0
+    fees_estimated: bool = False
+
+    @property
+    def margin(self) -> Decimal:
+        """``revenue - refunds - fees - cost``."""
+        return self.revenue - self.refunds - self.fees - self.cost
+
+    @property
+    def margin_percent(self) -> Decimal | None:
+        """Margin as a percentage of revenue net of refunds (None without revenue)."""
+        net = self.revenue - self.refunds
+        if not net:
+            return None
+        return (self.margin / net * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready figures; amounts as decimal strings rounded to cents."""
+        pct = self.margin_percent
+        return {
+            "key": self.key,
+            "currency": self.currency,
+            "orders": self.orders,
+            "units": self.units,
+            "revenue": _money(self.revenue),
+            "refunds": _money(self.refunds),
+            "fees": _money(self.fees),
+            "cost": _money(self.cost),
+            "margin": _money(self.margin),
+            "margin_percent": str(pct) if pct is not None else None,
+            "units_without_cost": self.units_without_cost,
+            "fees_estimated": self.fees_estimated,
+        }
+
+
+CSV_COLUMNS = (
+    "key",
+    "currency",
+    "orders",
+    "units",
+    "revenue",
+    "refunds",
+    "fees",
+    "cost",
+    "margin",
+    "margin_percent",
+    "units_without_cost",
+    "fees_estimated",
+)
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(_CENT, ROUND_HALF_UP))
+
+
+@dataclass
+class SalesReport:
+    """A sales report over ``[start, end)``, grouped ``by`` channel, SKU or day."""
+
+    start: datetime
+    end: datetime
+    by: Group
+    timezone: str
+    facts: list[SalesFact] = field(default_factory=list)
+    missing_cost: set[str] = field(default_factory=set)
+
+    @property
+    def rows(self) -> list[SalesRow]:
+        """One row per group and currency, sorted by key."""
+        return _aggregate(self.facts, self._key)
+
+    @property
+    def totals(self) -> list[SalesRow]:
+        """One total row per currency."""
+        return _aggregate(self.facts, lambda f: "total")
+
+    def _key(self, fact: SalesFact) -> str:
+        if self.by == "channel":
+            return fact.account
+        if self.by == "sku":
+            return fact.sku or NO_SKU
+        return fact.day.isoformat()
+
+    def series(self) -> dict[tuple[str, str], list[tuple[date, Decimal, Decimal]]]:
+        """Revenue and margin per (account, currency) per day, for charts."""
+        per: dict[tuple[str, str], dict[date, list[Decimal]]] = defaultdict(
+            lambda: defaultdict(lambda: [_ZERO, _ZERO])
+        )
+        for f in self.facts:
+            cell = per[(f.account, f.currency)][f.day]
+            cell[0] += f.revenue
+            cell[1] += f.margin
+        return {
+            k: [(d, v[0], v[1]) for d, v in sorted(days.items())] for k, days in sorted(per.items())
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return {
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "by": self.by,
+            "timezone": self.timezone,
+            "rows": [r.as_dict() for r in self.rows],
+            "totals": [r.as_dict() for r in self.totals],
+            "skus_without_cost": sorted(self.missing_cost),
+        }
+
+    def to_json(self) -> str:
+        """``as_dict()`` as indented JSON."""
+        return json.dumps(self.as_dict(), indent=2)
+
+    def write_csv(self, out: IO[str]) -> None:
+        """Write one CSV row per group and currency (with a header)."""
+        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in self.rows:
+            writer.writerow(row.as_dict())
+
+
+def _aggregate(facts: Iterable[SalesFact], key: Any) -> list[SalesRow]:
+    rows: dict[tuple[str, str], SalesRow] = {}
+    orders: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+    for f in facts:
+        k = (key(f), f.currency)
+        row = rows.get(k)
+        if row is None:
+            row = rows[k] = SalesRow(key=k[0], currency=k[1])
+        orders[k].add((f.account, f.order_id))
+        row.units += f.units
+        row.revenue += f.revenue
+        row.refunds += f.refunds
+        row.fees += f.fees
+        row.cost += f.cost
+        row.units_without_cost += f.units_without_cost
+        row.fees_estimated |= f.fees_estimated
+    for k, row in rows.items():
+        row.orders = len(orders[k])
+    return [rows[k] for k in sorted(rows)]
+
+
+# -- computing the facts ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Costs:
+    own: dict[str, Money]
+    bundles: dict[str, dict[str, int]]
+
+    def unit_cost(self, sku: str, currency: str) -> Decimal | None:
+        cost = self.own.get(sku)
+        if cost is not None:
+            return cost.amount if cost.currency == currency else None
+        comps = self.bundles.get(sku)
+        if not comps:
+            return None
+        total = _ZERO
+        for comp, qty in comps.items():
+            part = self.own.get(comp)
+            if part is None or part.currency != currency:
+                return None
+            total += part.amount * qty
+        return total
+
+
+def _load_costs(store: Store) -> _Costs:
+    with store.read() as conn:
+        own = {
+            r.sku: Money(amount=r.cost_amount, currency=r.cost_currency)
+            for r in conn.execute(
+                sa.select(t.products.c.sku, t.products.c.cost_amount, t.products.c.cost_currency)
+                .where(t.products.c.cost_amount.is_not(None))
+                .where(t.products.c.cost_currency.is_not(None))
+            )
+        }
+        bundles: dict[str, dict[str, int]] = defaultdict(dict)
+        for r in conn.execute(sa.select(t.bundles)):
+            bundles[r.bundle_sku][r.component_sku] = r.quantity
+    return _Costs(own, dict(bundles))
+
+
+def _orders(
+    store: Store, start: datetime, end: datetime, accounts: Iterable[str] | None
+) -> Iterator[Order]:
+    o = t.orders.c
+    query = (
+        sa.select(o.doc)
+        .where(o.created_at >= start, o.created_at < end)
+        .order_by(o.created_at, o.account, o.order_id)
+    )
+    if accounts is not None:
+        query = query.where(o.account.in_(list(accounts)))
+    with store.read() as conn:
+        for row in conn.execution_options(yield_per=500).execute(query):
+            yield Order.model_validate_json(row.doc)
+
+
+def _line_revenue(line: OrderLine, units: int) -> tuple[Decimal, str | None]:
+    if units <= 0 or line.quantity <= 0:
+        return _ZERO, None
+    if line.total is not None:
+        return line.total.amount * units / line.quantity, line.total.currency
+    if line.unit_price is not None:
+        gross = line.unit_price.amount * units
+        if line.discount is not None and line.discount.currency == line.unit_price.currency:
+            gross -= line.discount.amount * units / line.quantity
+        return gross, line.unit_price.currency
+    return _ZERO, None
+
+
+def _spread(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """Split ``total`` in proportion to ``weights`` (evenly when they are all zero)."""
+    if not weights:
+        return []
+    whole = sum(weights, _ZERO)
+    if whole == 0:
+        return [total / len(weights)] * len(weights)
+    return [total * w / whole for w in weights]
+
+
+def order_facts(
+    order: Order,
+    *,
+    costs: _Costs,
+    fee_percent: Mapping[str, Decimal],
+    tz: ZoneInfo,
+    missing_cost: set[str] | None = None,
+) -> list[SalesFact]:
+    """The report facts of one order (none for a cancelled order)."""
+    if order.status is OrderStatus.CANCELLED:
+        return []
+    day = order.created_at.astimezone(tz).date()
+    fallback_currency = order.currency or (order.total.currency if order.total else None)
+    lines: list[tuple[OrderLine, int, Decimal, str]] = []
+    for line in order.lines:
+        units = line.quantity - line.quantity_cancelled
+        if units <= 0:
+            continue
+        revenue, currency = _line_revenue(line, units)
+        currency = currency or fallback_currency
+        if currency is None:
+            continue  # no amount and no currency anywhere: nothing to report
+        lines.append((line, units, revenue, currency))
+    if not lines:
+        return []
+    revenues = [rev for _, _, rev, _ in lines]
+
+    # Refunds, per line.
+    refunds = [_ZERO] * len(lines)
+    restocked = [0] * len(lines)
+    listed = [r for r in order.refunds if r.amount is not None]
+    index = {line.line_id: i for i, (line, _, _, _) in enumerate(lines)}
+    for refund in listed:
+        assert refund.amount is not None
+        targets = [index[lid] for lid in refund.lines if lid in index]
+        if targets:
+            weights = [
+                revenues[i] * refund.lines[lines[i][0].line_id] / lines[i][1] for i in targets
+            ]
+            for i, part in zip(targets, _spread(refund.amount.amount, weights), strict=True):
+                refunds[i] += part
+        else:
+            for i, part in enumerate(_spread(refund.amount.amount, revenues)):
+                refunds[i] += part
+        if refund.restock:
+            for lid, qty in refund.lines.items():
+                if lid in index:
+                    restocked[index[lid]] += qty
+    if order.status is OrderStatus.REFUNDED and not listed:
+        refunds = list(revenues)
+
+    # Fees, per line.
+    if order.fees is not None:
+        fees = _spread(order.fees.amount, revenues)
+        estimated = False
+    else:
+        pct = fee_percent.get(order.account)
+        fees = [rev * pct / 100 for rev in revenues] if pct is not None else [_ZERO] * len(lines)
+        estimated = pct is not None
+
+    facts = []
+    for i, (line, units, revenue, currency) in enumerate(lines):
+        cost = _ZERO
+        uncosted = 0
+        cost_units = max(0, units - restocked[i])
+        if line.sku is not None:
+            unit_cost = costs.unit_cost(line.sku, currency)
+            if unit_cost is None:
+                uncosted = units
+                if missing_cost is not None:
+                    missing_cost.add(line.sku)
+            else:
+                cost = unit_cost * cost_units
+        facts.append(
+            SalesFact(
+                account=order.account,
+                kind=order.kind,
+                order_id=order.order_id,
+                day=day,
+                sku=line.sku,
+                currency=currency,
+                units=units,
+                revenue=revenue,
+                refunds=refunds[i],
+                fees=fees[i],
+                fees_estimated=estimated,
+                cost=cost,
+                units_without_cost=uncosted,
+            )
+        )
+    return facts
+
+
+def sales_report(
+    store: Store,
+    *,
+    start: datetime,
+    end: datetime,
+    by: Group = "channel",
+    fee_percent: Mapping[str, Decimal] | None = None,
+    timezone: str = "UTC",
+    accounts: Iterable[str] | None = None,
+) -> SalesReport:
+    """The sales report of orders created in ``[start, end)``.
+
+    Args:
+        store: the engine's store.
+        start, end: aware datetimes bounding the orders' creation time.
+        by: ``"channel"`` (account), ``"sku"`` or ``"day"``.
+        fee_percent: per account, the fee share of revenue for orders without fees.
+        timezone: IANA name of the calendar ``day`` groups by.
+        accounts: only these accounts (default: all).
+    """
+    if by not in GROUPS:
+        raise ValueError(f"by must be one of {', '.join(GROUPS)}, got {by!r}")
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be aware datetimes")
+    if end <= start:
+        raise ValueError(f"the report's end {end.isoformat()} is not after its start")
+    tz = ZoneInfo(timezone)
+    costs = _load_costs(store)
+    report = SalesReport(start=start, end=end, by=by, timezone=timezone)
+    fees = dict(fee_percent or {})
+    for order in _orders(store, start, end, accounts):
+        report.facts.extend(
+            order_facts(
+                order, costs=costs, fee_percent=fees, tz=tz, missing_cost=report.missing_cost
+            )
+        )
+    return report
+
+
+def day_bounds(first: date, last: date, timezone: str = "UTC") -> tuple[datetime, datetime]:
+    """``[start of first, start of the day after last)`` in ``timezone``, as aware datetimes."""
+    tz = ZoneInfo(timezone)
+    start = datetime(first.year, first.month, first.day, tzinfo=tz)
+    after = last + timedelta(days=1)
+    return start, datetime(after.year, after.month, after.day, tzinfo=tz)
+
+
+# -- the chart --------------------------------------------------------------------------------
+
+
+def render_chart(report: SalesReport, path: str | Path, *, currency: str | None = None) -> Path:
+    """Draw revenue (solid) and margin (dashed) per channel account per day into a PNG.
+
+    Needs matplotlib (``pip install 'channelsync[chart]'``). Amounts of one currency are
+    drawn: ``currency``, or the one with the most revenue.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ModuleNotFoundError:
+        raise ConfigError("the chart needs matplotlib: pip install 'channelsync[chart]'") from None
+    series = report.series()
+    by_currency: dict[str, Decimal] = defaultdict(Decimal)
+    for (_, cur), points in series.items():
+        by_currency[cur] += sum((p[1] for p in points), _ZERO)
+    chosen = currency or (max(by_currency, key=lambda c: by_currency[c]) if by_currency else "")
+    fig = Figure(figsize=(10, 5.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
+    drawn = 0
+    for (account, cur), points in series.items():
+        if cur != chosen:
+            continue
+        color = colors[drawn % len(colors)]
+        days: Any = [p[0] for p in points]  # matplotlib plots dates; its stubs say floats
+        ax.plot(
+            days, [float(p[1]) for p in points], color=color, marker="o", label=f"{account} revenue"
+        )
+        ax.plot(
+            days,
+            [float(p[2]) for p in points],
+            color=color,
+            linestyle="--",
+            marker="x",
+            label=f"{account} margin",
+        )
+        drawn += 1
+    last = (report.end - timedelta(microseconds=1)).date()
+    span = f"{report.start.date().isoformat()} to {last.isoformat()}"
+    ax.set_title(
+        f"Revenue and gross margin per channel, {span}" + (f" ({chosen})" if chosen else "")
+    )
+    ax.set_xlabel(f"day ({report.timezone})")
+    ax.set_ylabel(chosen or "amount")
+    ax.axhline(0, color="#999999", linewidth=0.8)
+    ax.grid(True, alpha=0.3)
+    if drawn:
+        ax.legend(loc="best", fontsize="small")
+    else:
+        ax.text(
+            0.5, 0.5, "no sales in this period", ha="center", va="center", transform=ax.transAxes
+        )
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, format="png")
+    return out

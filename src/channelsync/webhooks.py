@@ -1,0 +1,200 @@
+"""The ASGI webhook receiver: marketplaces POST here, the engine applies what they say.
+
+::
+
+    from channelsync.webhooks import create_app
+    app = create_app(engine)          # serve with: uvicorn module:app
+
+Routes:
+
+- ``POST /webhooks/{account}``: the delivery goes to ``engine.ingest_webhook`` on a thread
+  pool (the engine is synchronous). A bad signature answers 401, an unknown account 404, a
+  body over the limit 413, a failure to apply 500 (so the marketplace delivers again);
+  otherwise 200 with the number of events. Deliveries are answered within
+  ``ack_within`` seconds whatever the database does: when applying takes longer (a lock
+  held by a worker), the answer is 202 and the work finishes in the background.
+- ``GET /webhooks/{account}``: eBay's Marketplace Account Deletion endpoint check
+  (``?challenge_code=...``): answered with the ``challengeResponse`` the adapter computes.
+- ``GET /healthz``: 200 while the store answers, 503 when it does not.
+
+Nothing here verifies signatures itself: each channel's ``parse_webhook`` does, inside
+``ingest_webhook``. Built on Starlette (installed with ``channelsync[sandbox]``; FastAPI
+and Flask users can call ``engine.ingest_webhook`` themselves, see ``examples/``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from channelsync.core.channel import WebhookEvent
+from channelsync.core.errors import ConfigError, UnknownAccount, WebhookVerificationError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from channelsync.core.engine import SyncEngine
+
+__all__ = ["DEFAULT_MAX_BODY", "challenge_headers", "create_app"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY = 5 * 1024 * 1024
+
+#: The header under which a GET endpoint check hands its query string to ``parse_webhook``
+#: (eBay's ``challenge_code`` arrives as a query parameter of a GET, not in a body).
+QUERY_HEADER = "x-channelsync-query"
+METHOD_HEADER = "x-channelsync-method"
+
+
+def challenge_headers(headers: Mapping[str, str], query: str) -> dict[str, str]:
+    """The headers a GET endpoint check is handed to ``parse_webhook`` with."""
+    return {**dict(headers), METHOD_HEADER: "GET", QUERY_HEADER: query}
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _summary(events: list[WebhookEvent]) -> dict[str, Any]:
+    return {"events": len(events), "kinds": sorted({e.kind for e in events})}
+
+
+def create_app(
+    engine: SyncEngine,
+    *,
+    prefix: str = "/webhooks",
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+    threads: int = 8,
+    ack_within: float = 4.0,
+    executor: ThreadPoolExecutor | None = None,
+) -> Starlette:
+    """The webhook receiver of ``engine`` as a Starlette (ASGI) app.
+
+    Args:
+        engine: the engine whose channels verify and whose ledger applies deliveries.
+        prefix: the path the account names hang under.
+        max_body_bytes: larger deliveries are refused with 413 before being read whole.
+        threads: size of the thread pool ``ingest_webhook`` runs on (ignored with
+            ``executor``).
+        ack_within: seconds after which a delivery still being applied is answered 202.
+            Shopify gives up after 5 s, so keep it below that.
+        executor: run ``ingest_webhook`` on this pool instead of one of the app's own.
+    """
+    try:
+        from starlette.applications import Starlette
+        from starlette.responses import JSONResponse, PlainTextResponse, Response
+        from starlette.routing import Route
+    except ModuleNotFoundError:  # pragma: no cover - depends on the extra
+        raise ConfigError(
+            "the webhook receiver needs Starlette: pip install 'channelsync[sandbox]'"
+        ) from None
+
+    own_pool = executor is None
+    pool = executor or ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhooks")
+    prefix = "/" + prefix.strip("/")
+
+    def _log_late(account: str) -> Any:
+        def done(fut: Future[list[WebhookEvent]]) -> None:
+            exc = fut.exception()
+            if exc is None:
+                log.info("webhook for %s applied after the answer was sent", account)
+            elif isinstance(exc, WebhookVerificationError):
+                log.warning("webhook for %s refused after the answer was sent: %s", account, exc)
+            else:
+                log.error(
+                    "webhook for %s failed after a 202: %s: %s (polling will catch up)",
+                    account,
+                    type(exc).__name__,
+                    exc,
+                )
+
+        return done
+
+    async def _ingest(account: str, headers: dict[str, str], body: bytes) -> Response:
+        future = pool.submit(engine.ingest_webhook, account, headers, body)
+        try:
+            events = await _wait(future, ack_within)
+        except TimeoutError:
+            future.add_done_callback(_log_late(account))
+            return JSONResponse({"accepted": True}, status_code=202)
+        except UnknownAccount:
+            return JSONResponse({"error": f"unknown account {account!r}"}, status_code=404)
+        except WebhookVerificationError as exc:
+            log.warning("webhook for %s refused: %s", account, exc)
+            return JSONResponse({"error": f"verification failed: {exc}"}, status_code=401)
+        except Exception as exc:
+            log.error(
+                "webhook for %s could not be applied: %s: %s", account, type(exc).__name__, exc
+            )
+            return JSONResponse({"error": "could not apply the delivery"}, status_code=500)
+        responses = [e.response for e in events if e.response is not None]
+        if responses:
+            return Response(responses[0], media_type="application/json")
+        return JSONResponse(_summary(events))
+
+    async def receive(request: Request) -> Response:
+        account = request.path_params["account"]
+        try:
+            body = await _read_body(request, max_body_bytes)
+        except _TooLarge:
+            return JSONResponse(
+                {"error": f"body over the {max_body_bytes}-byte limit"}, status_code=413
+            )
+        return await _ingest(account, dict(request.headers), body)
+
+    async def check(request: Request) -> Response:
+        account = request.path_params["account"]
+        query = request.url.query
+        if not query:
+            return PlainTextResponse("POST webhook deliveries here", status_code=405)
+        return await _ingest(account, challenge_headers(request.headers, query), b"")
+
+    async def health(request: Request) -> Response:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(pool, engine.store.ping)
+        except Exception as exc:
+            return JSONResponse({"ok": False, "store": f"{type(exc).__name__}"}, status_code=503)
+        return JSONResponse({"ok": True, "accounts": engine.accounts})
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        if own_pool:
+            pool.shutdown(wait=True)
+
+    return Starlette(
+        routes=[
+            Route(f"{prefix}/{{account}}", receive, methods=["POST"]),
+            Route(f"{prefix}/{{account}}", check, methods=["GET"]),
+            Route("/healthz", health, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+async def _wait(future: Future[list[WebhookEvent]], timeout: float) -> list[WebhookEvent]:
+    """Wait for ``future`` up to ``timeout`` seconds without cancelling it on time-out."""
+    wrapped = asyncio.wrap_future(future)
+    return await asyncio.wait_for(asyncio.shield(wrapped), timeout)

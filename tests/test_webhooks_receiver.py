@@ -1,0 +1,161 @@
+"""The ASGI webhook receiver (``channelsync.webhooks.create_app``) on FakeChannel."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping
+
+import httpx
+import pytest
+import uvicorn
+
+import channelsync as cs
+from channelsync.core.channel import WebhookEvent
+from channelsync.testing import FakeChannel
+from channelsync.webhooks import QUERY_HEADER, create_app
+
+
+class ChallengeChannel(FakeChannel):
+    """A FakeChannel that also answers an endpoint check the way eBay's adapter does."""
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
+        query = {k.lower(): v for k, v in headers.items()}.get(QUERY_HEADER)
+        if query is not None:
+            code = query.partition("challenge_code=")[2]
+            return [
+                WebhookEvent(kind="ping", response=json.dumps({"challengeResponse": code[::-1]}))
+            ]
+        return super().parse_webhook(headers, body)
+
+
+class SlowChannel(FakeChannel):
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
+        time.sleep(0.6)
+        return super().parse_webhook(headers, body)
+
+
+class BrokenChannel(FakeChannel):
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
+        raise RuntimeError("database went away")
+
+
+@pytest.fixture
+def engine(store: cs.Store) -> cs.SyncEngine:
+    return cs.SyncEngine(
+        store,
+        [
+            ChallengeChannel("shop"),
+            SlowChannel("slow"),
+            BrokenChannel("broken"),
+        ],
+    )
+
+
+@pytest.fixture
+def client(engine: cs.SyncEngine) -> Iterator[httpx.Client]:
+    """The receiver served by uvicorn on a loopback port, and a client aimed at it."""
+    app = create_app(engine, max_body_bytes=64 * 1024, ack_within=0.2, threads=2)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the receiver did not start"
+        time.sleep(0.01)
+    port = sock.getsockname()[1]
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as c:
+        yield c
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+def _order(engine: cs.SyncEngine, account: str = "shop") -> tuple[dict[str, str], bytes]:
+    channel = engine.channel(account)
+    assert isinstance(channel, FakeChannel)
+    channel.add_listing("SKU-1", 5, "9.99")
+    order = channel.place_order({"SKU-1": 2})
+    return channel.webhook_for(order, event_id="evt-1")
+
+
+def test_signed_delivery_is_applied_once(engine: cs.SyncEngine, client: httpx.Client) -> None:
+    engine.set_on_hand("SKU-1", 5)
+    headers, body = _order(engine)
+    first = client.post("/webhooks/shop", headers=headers, content=body)
+    assert first.status_code == 200
+    assert first.json() == {"events": 1, "kinds": ["order"]}
+    assert engine.stock("SKU-1").committed == 2
+    again = client.post("/webhooks/shop", headers=headers, content=body)
+    assert again.status_code == 200
+    assert engine.stock("SKU-1").committed == 2
+
+
+def test_bad_signature_is_401_and_changes_nothing(
+    engine: cs.SyncEngine, client: httpx.Client
+) -> None:
+    headers, body = _order(engine)
+    tampered = body.replace(b'"quantity": 2', b'"quantity": 9')
+    assert tampered != body
+    response = client.post("/webhooks/shop", headers=headers, content=tampered)
+    assert response.status_code == 401
+    assert "verification failed" in response.json()["error"]
+    missing = client.post("/webhooks/shop", content=body)
+    assert missing.status_code == 401
+    assert engine.stock("SKU-1").committed == 0
+
+
+def test_unknown_account_too_large_and_wrong_method(client: httpx.Client) -> None:
+    assert client.post("/webhooks/nobody", content=b"{}").status_code == 404
+    big = client.post("/webhooks/shop", content=b"x" * (64 * 1024 + 1))
+    assert big.status_code == 413
+    assert client.get("/webhooks/shop").status_code == 405
+    assert client.put("/webhooks/shop", content=b"{}").status_code == 405
+
+
+def test_endpoint_check_is_answered_with_the_events_response(client: httpx.Client) -> None:
+    response = client.get("/webhooks/shop?challenge_code=abc123")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json() == {"challengeResponse": "321cba"}
+
+
+def test_slow_apply_is_answered_202_and_finishes(
+    engine: cs.SyncEngine, client: httpx.Client
+) -> None:
+    engine.set_on_hand("SKU-1", 5)
+    headers, body = _order(engine, "slow")
+    started = time.monotonic()
+    response = client.post("/webhooks/slow", headers=headers, content=body)
+    assert response.status_code == 202
+    assert time.monotonic() - started < 0.55
+    deadline = time.monotonic() + 5
+    while engine.stock("SKU-1").committed != 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert engine.stock("SKU-1").committed == 2
+
+
+def test_failure_to_apply_is_500_so_the_marketplace_retries(client: httpx.Client) -> None:
+    response = client.post("/webhooks/broken", content=b"{}")
+    assert response.status_code == 500
+    assert response.json() == {"error": "could not apply the delivery"}
+
+
+def test_healthz(
+    engine: cs.SyncEngine, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok = client.get("/healthz")
+    assert ok.status_code == 200
+    assert ok.json() == {"ok": True, "accounts": ["shop", "slow", "broken"]}
+
+    def down() -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(engine.store, "ping", down)
+    bad = client.get("/healthz")
+    assert bad.status_code == 503
+    assert bad.json() == {"ok": False, "store": "OSError"}
