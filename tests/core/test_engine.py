@@ -536,3 +536,22 @@ def test_small_batch_channels_get_claims_that_fill_bulk_calls(store: cs.Store) -
     assert sizes == [1000]
     assert shop.calls["push_stock"] == 250
     assert set(shop.quantities.values()) == {3}
+
+
+@pytest.mark.parametrize("cas", [False, True])
+def test_a_sale_under_a_cap_is_topped_up_on_the_selling_channel(store: cs.Store, cas: bool) -> None:
+    shop, other = FakeChannel("shop", compare_and_set=cas), FakeChannel("other")
+    for ch in (shop, other):
+        ch.add_listing("A", 0)
+    engine = engine_with(store, shop, other, rules={"shop": cs.Rule(cap=12)})
+    engine.set_on_hand("A", 100)
+    engine.run_once()
+    assert (shop.quantities["A"], other.quantities["A"]) == (12, 100)
+    shop.place_order({"A": 1})  # the channel lowers its own listing to 11
+    assert shop.quantities["A"] == 11
+    report = engine.run_once()
+    # Desired stays 12 (the cap), but the channel moved: it is pushed back to 12.
+    assert (shop.quantities["A"], other.quantities["A"]) == (12, 99)
+    assert report.accounts["shop"].conflicts == 0
+    assert engine.plan() == []
+    assert engine.stock("A").channels[0].pending is False

@@ -62,7 +62,7 @@ FEES = {
 #: it is read every few cycles, and keeps a buffer for the units sold meanwhile.
 RULES: dict[str | tuple[str, str], Rule] = {
     "amazon-eu": Rule(buffer=2, min_to_list=3),
-    "ebay-de": Rule(buffer=1),
+    "ebay-de": Rule(buffer=1, cap=12),
 }
 AMAZON_PULLS = 16
 CARRIERS = ("DHL", "UPS", "DPD", "Hermes", "GLS")

@@ -230,7 +230,7 @@ class AccountLane:
                     .where(
                         t.outbox.c.account == self.account, t.outbox.c.sku == sa.bindparam("b_sku")
                     )
-                    .values(acked=sa.bindparam("b_qty")),
+                    .values(acked=sa.bindparam("b_qty"), stale=False, acked_at=now),
                     shown,
                 )
             self.planner.recompute(conn, by_sku)

@@ -179,8 +179,10 @@ class Ledger:
             sa.select(
                 t.order_lines.c.order_id,
                 t.order_lines.c.line_id,
+                t.order_lines.c.sku,
                 t.order_lines.c.applied,
                 t.order_lines.c.local_shipped,
+                t.order_lines.c.live,
             ).where(
                 t.order_lines.c.account == account,
                 self.store.among(t.order_lines.c.order_id, [o.order_id for _, o in todo]),
@@ -193,6 +195,8 @@ class Ledger:
         order_rows: list[dict[str, Any]] = []
         line_rows: list[dict[str, Any]] = []
         changes: list[_Row] = []
+        # listing SKU -> [(units the channel took, when)]
+        moved: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
         for version, order in todo:
             is_new = order.order_id not in stored
             (result.new if is_new else result.changed).append((account, order.order_id))
@@ -203,6 +207,12 @@ class Ledger:
                 local = old.local_shipped if old is not None else 0
                 target = line_targets(order.status, line, local, bundles)
                 changes += _diff(account, order, line.line_id, version, applied, target)
+                live = sum(sum(v) for v in line_targets(order.status, line, local, {}).values())
+                old_live = old.live if old is not None else 0
+                if line.sku is not None and live != old_live:
+                    moved[line.sku].append((live - old_live, order.updated_at))
+                elif old is not None and old.sku is not None and old.sku != line.sku and old_live:
+                    moved[old.sku].append((-old_live, order.updated_at))
                 line_rows.append(
                     {
                         "account": account,
@@ -213,12 +223,15 @@ class Ledger:
                         "fulfilled_by_channel": line.fulfilled_by_channel,
                         "applied": target,
                         "local_shipped": local,
+                        "live": live,
                     }
                 )
             present = {ln.line_id for ln in order.lines}
             for line_id, old in old_lines.items():
                 if line_id not in present:  # the line was removed from the order
                     changes += _diff(account, order, line_id, version, dict(old.applied), {})
+                    if old.sku is not None and old.live:
+                        moved[old.sku].append((-old.live, order.updated_at))
                     line_rows.append(
                         {
                             "account": account,
@@ -229,6 +242,7 @@ class Ledger:
                             "fulfilled_by_channel": False,
                             "applied": {},
                             "local_shipped": old.local_shipped,
+                            "live": 0,
                         }
                     )
             if order.order_id in redacted:  # erased on the customer's request: stays erased
@@ -251,7 +265,36 @@ class Ledger:
             keys=("account", "order_id", "line_id"),
             update=_LINE_UPDATE,
         )
+        self._channel_moved(conn, account, moved)
         return changes
+
+    def _channel_moved(
+        self, conn: Connection, account: str, moved: dict[str, list[tuple[int, datetime]]]
+    ) -> None:
+        """The selling channel changed its own quantities: its outbox rows must be pushed.
+
+        A channel lowers a listing by itself when it sells (and may raise it on a
+        cancellation), so what it last acknowledged no longer says what it shows. Those
+        rows are marked ``stale``: pushed even if desired equals acknowledged (with a cap,
+        desired often does not move), which makes the channel right whatever it did. The
+        acknowledged value becomes the best guess of what the channel shows now (units of
+        changes made after we last saw or set its quantity taken off), which is what a
+        compare-and-set push compares against; a wrong guess costs one conflict, re-read.
+        """
+        if not any(n for changes in moved.values() for n, _ in changes):
+            return
+        o = t.outbox.c
+        rows = conn.execute(
+            sa.select(o.sku, o.acked, o.acked_at).where(
+                o.account == account, self.store.among(o.sku, moved)
+            )
+        ).all()
+        updates = []
+        for r in rows:
+            taken = sum(n for n, at in moved[r.sku] if r.acked_at is None or at > r.acked_at)
+            acked = None if r.acked is None else max(0, r.acked - taken)
+            updates.append({"acked": acked, "stale": True, "account": account, "sku": r.sku})
+        self.store.bulk(conn, t.outbox, updates, where=("account", "sku"))
 
     # -- merchant-side changes ------------------------------------------------------------
 
@@ -527,4 +570,4 @@ _ORDER_UPDATE = (
     "number", "status", "raw_status", "updated_at", "currency", "total_amount",
     "customer_id", "customer_email", "version", "doc", "last_seen_at",
 )  # fmt: skip
-_LINE_UPDATE = ("sku", "quantity", "fulfilled_by_channel", "applied")
+_LINE_UPDATE = ("sku", "quantity", "fulfilled_by_channel", "applied", "live")

@@ -123,7 +123,7 @@ class Outbox:
                 sa.select(o.sku, o.desired, o.acked, o.version, o.attempts)
                 .where(
                     o.account == account,
-                    sa.or_(o.acked.is_(None), o.acked != o.desired),
+                    sa.or_(o.acked.is_(None), o.acked != o.desired, o.stale.is_(True)),
                     o.next_attempt_at <= now,
                     sa.or_(o.lease_until.is_(None), o.lease_until < now),
                 )
@@ -162,6 +162,7 @@ class Outbox:
                 .where(t.outbox.c.account == account, t.outbox.c.sku == sa.bindparam("b_sku"))
                 .values(
                     acked=sa.bindparam("b_qty"),
+                    stale=False,
                     attempts=0,
                     last_error=None,
                     lease_until=None,
@@ -212,10 +213,10 @@ class Outbox:
                     "lease_until": None,
                 }
                 if current is not None:
-                    values["acked"] = current
+                    values.update(acked=current, acked_at=now)
                     if row is not None and row.desired == current:
                         # The channel already shows what we want: nothing is owed.
-                        values.update(attempts=0, last_error=None, acked_at=now)
+                        values.update(attempts=0, last_error=None, acked_at=now, stale=False)
                 conn.execute(
                     t.outbox.update().where(o.account == account, o.sku == sku).values(**values)
                 )

@@ -116,11 +116,13 @@ class ChannelStock:
     last_error: str | None
     attempts: int
     note: str | None = None
+    stale: bool = False
+    """The channel changed its own quantity since it last acknowledged (a sale there)."""
 
     @property
     def pending(self) -> bool:
         """A push is still owed to this listing."""
-        return self.desired is not None and self.desired != self.acked
+        return self.desired is not None and (self.stale or self.desired != self.acked)
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,9 @@ order_lines = sa.Table(
     sa.Column("applied", sa.JSON, nullable=False),
     # Units shipped through engine.ship() (the channel may not report them yet).
     sa.Column("local_shipped", sa.Integer, nullable=False, server_default="0"),
+    # Units of the listing SKU the order holds (open + shipped): what the selling channel
+    # took off its own quantity for this line.
+    sa.Column("live", sa.Integer, nullable=False, server_default="0"),
     sa.Index(None, "sku"),
 )
 
@@ -181,6 +184,8 @@ outbox = sa.Table(
     sa.Column("sku", _Key, primary_key=True),
     sa.Column("desired", sa.Integer, nullable=False),
     sa.Column("acked", sa.Integer),
+    # The channel changed its own quantity (a sale there): push even if desired == acked.
+    sa.Column("stale", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text),

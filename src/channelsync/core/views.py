@@ -66,6 +66,7 @@ class Views:
                     last_error=row.last_error if row is not None else None,
                     attempts=row.attempts if row is not None else 0,
                     note=d.reason if d is not None else None,
+                    stale=bool(row.stale) if row is not None else False,
                 )
             )
         return StockView(
@@ -102,7 +103,7 @@ class Views:
             o = t.outbox.c
             rows = conn.execute(
                 sa.select(o.account, o.sku, o.desired, o.acked)
-                .where(sa.or_(o.acked.is_(None), o.acked != o.desired))
+                .where(sa.or_(o.acked.is_(None), o.acked != o.desired, o.stale.is_(True)))
                 .order_by(o.account, o.sku)
             ).all()
             steps = {
