@@ -555,3 +555,86 @@ def test_a_sale_under_a_cap_is_topped_up_on_the_selling_channel(store: cs.Store,
     assert report.accounts["shop"].conflicts == 0
     assert engine.plan() == []
     assert engine.stock("A").channels[0].pending is False
+
+
+def test_orders_and_shipments_queries(store: cs.Store) -> None:
+    shop = FakeChannel("shop")
+    shop.add_listing("A", 0, "5.00")
+    engine = engine_with(store, shop)
+    engine.set_on_hand("A", 9)
+    first = shop.place_order({"A": 2})
+    second = shop.place_order({"A": 1})
+    engine.run_once()
+    listed = engine.orders()
+    assert [(o.order_id, o.status, o.lines, o.units) for o in listed] == [
+        (second.order_id, "open", 1, 1),
+        (first.order_id, "open", 1, 2),
+    ]
+    assert listed[0].total == "5.00"
+    shop.fail("push_fulfillment", cs.Unavailable("down"), times=5)
+    engine.ship("shop", first.order_id, cs.Shipment(carrier="DHL", tracking_number="T1"))
+    pending = engine.shipments(status=["pending"])
+    assert [(s.order_id, s.carrier, s.tracking_number, s.attempts) for s in pending] == [
+        (first.order_id, "DHL", "T1", 1)
+    ]
+    assert engine.orders(account="shop", status=["shipped"]) == []
+    assert engine.orders(account="elsewhere") == []
+    with pytest.raises(ValueError, match="shipment status"):
+        engine.shipments(status=["lost"])
+
+
+def test_coverage_names_partly_listed_and_uncounted_skus(store: cs.Store) -> None:
+    a, b = FakeChannel("a"), FakeChannel("b")
+    a.add_listing("BOTH", 0)
+    b.add_listing("BOTH", 0)
+    a.add_listing("ONLY-A", 0)
+    engine = engine_with(store, a, b)
+    engine.import_listings()
+    engine.set_on_hand("BOTH", 1)
+    cov = engine.coverage()
+    assert cov.missing() == {"ONLY-A": ["b"]}
+    assert cov.untracked == {"ONLY-A"}
+
+
+def test_reconcile_finds_drift_and_fix_corrects_it(store: cs.Store) -> None:
+    shop = FakeChannel("shop", compare_and_set=True)
+    shop.add_listing("A", 0)
+    shop.add_listing("B", 0)
+    engine = engine_with(store, shop)
+    engine.set_on_hand("A", 5)
+    engine.set_on_hand("B", 5)
+    engine.run_once()
+    shop.quantities["A"] = 40  # someone typed a number into the channel's back office
+    result = engine.reconcile("shop")
+    assert [(d.sku, d.shows, d.should, d.difference) for d in result.drift] == [("A", 40, 5, 35)]
+    assert (result.listings, result.in_sync) == (2, 1)
+    assert engine.plan() == []  # reading changes nothing
+    fixed = engine.reconcile("shop", fix=True)
+    assert fixed.queued == 1
+    engine.run_once()
+    assert shop.quantities["A"] == 5
+    assert engine.reconcile("shop").drift == []
+
+
+def test_rules_changed_between_runs_apply_on_the_first_cycle(sqlite_url: str) -> None:
+    shop = FakeChannel("shop")
+    shop.add_listing("A", 0)
+    with cs.open_store(sqlite_url) as store:
+        engine_with(store, shop).set_on_hand("A", 10)
+        engine_with(store, shop).run_once()
+    assert shop.quantities["A"] == 10
+    with cs.open_store(sqlite_url) as store:
+        engine_with(store, shop, rules={"shop": cs.Rule(cap=3)}).run_once()
+    assert shop.quantities["A"] == 3
+
+
+def test_engine_closes_its_channels(store: cs.Store) -> None:
+    closed: list[str] = []
+
+    class Closing(FakeChannel):
+        def close(self) -> None:
+            closed.append(self.account)
+
+    with engine_with(store, Closing("a"), FakeChannel("b")):
+        pass
+    assert closed == ["a"]

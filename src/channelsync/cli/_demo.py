@@ -35,7 +35,7 @@ from channelsync.cli._state import EXIT_FAILED, Output, State, close_channels
 from channelsync.core import schema as t
 from channelsync.core.allocation import Rule, allocate
 from channelsync.core.engine import SyncEngine
-from channelsync.core.models import Money, Shipment
+from channelsync.core.models import Money, OrderStatus, Shipment
 from channelsync.core.store import Store, open_store
 from channelsync.reports import sales_report
 
@@ -427,17 +427,12 @@ class Demo:
         """Ship ``count`` open orders (merchant-fulfilled) with tracking numbers."""
         if count <= 0:
             return
-        with self.engine.store.read() as conn:
-            shipped = sa.select(t.shipments.c.id).where(
-                t.shipments.c.account == t.orders.c.account,
-                t.shipments.c.order_id == t.orders.c.order_id,
-            )
-            rows = conn.execute(
-                sa.select(t.orders.c.account, t.orders.c.order_id)
-                .where(t.orders.c.status == "open", ~shipped.exists())
-                .order_by(t.orders.c.created_at, t.orders.c.order_id)
-                .limit(20)
-            ).all()
+        shipped = {(s.account, s.order_id) for s in self.engine.shipments()}
+        open_orders = sorted(
+            self.engine.orders(status=[OrderStatus.OPEN], limit=None),
+            key=lambda o: (o.created_at, o.order_id),
+        )
+        rows = [o for o in open_orders if (o.account, o.order_id) not in shipped][:20]
         for row in self.rng.sample(rows, min(count, len(rows))):
             carrier = self.rng.choice(CARRIERS)
             tracking = f"{carrier[:2].upper()}{self.rng.randrange(10**11, 10**12)}"
@@ -461,12 +456,7 @@ class Demo:
                 break
 
     def _pending_shipments(self) -> int:
-        with self.engine.store.read() as conn:
-            return int(
-                conn.execute(
-                    sa.select(sa.func.count()).where(t.shipments.c.status == "pending")
-                ).scalar_one()
-            )
+        return len(self.engine.shipments(status=["pending"]))
 
     # -- the live view --------------------------------------------------------------------------
 

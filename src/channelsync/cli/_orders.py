@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from channelsync.cli._queries import list_orders
 from channelsync.cli._state import EXIT_CONFIG, EXIT_FAILED, State
 from channelsync.cli._time import parse_when
 from channelsync.core.models import Order, OrderStatus, Shipment
@@ -56,8 +55,7 @@ def list_(
     state: State = ctx.obj
     if account is not None:
         state.check_account(account)
-    rows = list_orders(
-        state.engine(),
+    rows = state.engine().orders(
         account=account,
         status=status or (),
         since=parse_when(since, "--since") if since else None,

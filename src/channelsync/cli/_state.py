@@ -239,8 +239,7 @@ class State:
             initial_lookback=timedelta(days=worker.initial_lookback_days),
         )
         if refresh_rules:
-            for key, rule in config.rules().items():
-                engine.set_rule(key, rule)
+            engine.refresh()
         return engine
 
     def check_account(self, account: str) -> None:

@@ -12,7 +12,6 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from channelsync.cli._queries import coverage, queue_corrections, reconcile_account
 from channelsync.cli._state import EXIT_CONFIG, EXIT_FAILED, Output, State
 from channelsync.core.engine import SyncEngine
 from channelsync.core.errors import ChannelError
@@ -84,7 +83,7 @@ def import_(ctx: typer.Context, account: AccountsOption = None, as_json: JsonFla
 
         with ThreadPoolExecutor(max_workers=len(names)) as pool:
             list(pool.map(one, names))
-    cov = coverage(engine, names)
+    cov = engine.coverage(names)
     missing = cov.missing()
     failed = {a: r for a, r in results.items() if isinstance(r, ChannelError)}
     if as_json:
@@ -365,12 +364,8 @@ def reconcile(
             def advance(count: int, task_id: Any = task) -> None:
                 progress.update(task_id, completed=count)
 
-            result = reconcile_account(engine, name, progress=advance)
-            results.append(result)
+            results.append(engine.reconcile(name, fix=fix, progress=advance))
     drift = [d for r in results for d in r.drift]
-    if fix and drift:
-        for r in results:
-            r.queued = queue_corrections(engine, r.drift)
     if as_json:
         state.out.json({"accounts": [r.as_dict() for r in results], "fixed": fix})
     else:

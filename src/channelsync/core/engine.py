@@ -30,14 +30,20 @@ from channelsync.core.errors import ChannelError, ConfigError, UnknownAccount, U
 from channelsync.core.gdpr import Privacy
 from channelsync.core.lanes import AccountLane, ImportResult, LaneSettings
 from channelsync.core.ledger import ApplyResult, Ledger
-from channelsync.core.models import Money, Order, Shipment, utcnow
+from channelsync.core.models import Money, Order, OrderStatus, Shipment, utcnow
 from channelsync.core.outbox import Outbox
 from channelsync.core.planner import Planner, RuleBook, RuleKey
+from channelsync.core.reconcile import queue_corrections, reconcile
 from channelsync.core.reports import (
     AccountReport,
+    Coverage,
     CycleReport,
+    Drift,
     Explanation,
+    OrderSummary,
     PlannedPush,
+    ReconcileResult,
+    ShipmentRecord,
     StockView,
 )
 from channelsync.core.retry import RetryPolicy
@@ -98,6 +104,7 @@ class SyncEngine:
                 channel, store, self.ledger, self.planner, self.outbox, self.policy, clock, settings
             )
         self._stop = threading.Event()
+        self._refreshed = False
 
     def __repr__(self) -> str:
         return f"SyncEngine(store={self.store.url!r}, accounts={sorted(self._lanes)})"
@@ -129,6 +136,9 @@ class SyncEngine:
         the report and its pending pushes are retried next cycle.
         """
         report = CycleReport(started_at=self.clock())
+        if not self._refreshed:
+            self.refresh()  # rules may differ from the run that wrote the outbox
+            self._refreshed = True
         if not self._lanes:
             report.finished_at = self.clock()
             return report
@@ -485,3 +495,84 @@ class SyncEngine:
     def plan(self) -> list[PlannedPush]:
         """What the next cycle would push (a dry run: nothing is sent or claimed)."""
         return self.views.plan()
+
+    def orders(
+        self,
+        *,
+        account: str | None = None,
+        status: Iterable[OrderStatus | str] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = 50,
+    ) -> list[OrderSummary]:
+        """Stored orders, newest first, by account, status and creation time ``[since, until)``."""
+        return self.views.orders(
+            account=account,
+            status=[OrderStatus(s) for s in status],
+            since=since,
+            until=until,
+            limit=limit,
+        )
+
+    def shipments(
+        self, *, account: str | None = None, order_id: str | None = None, status: Iterable[str] = ()
+    ) -> list[ShipmentRecord]:
+        """Shipments recorded with ``ship`` and where each stands (pending, pushed, failed)."""
+        return self.views.shipments(account=account, order_id=order_id, status=status)
+
+    def coverage(self, accounts: Iterable[str] | None = None) -> Coverage:
+        """Which account lists which SKU, and listed SKUs the ledger has not counted."""
+        return self.views.coverage(self.accounts if accounts is None else accounts)
+
+    # -- reconciling ----------------------------------------------------------------------
+
+    def reconcile(
+        self, account: str, *, fix: bool = False, progress: Callable[[int], None] | None = None
+    ) -> ReconcileResult:
+        """Read what ``account``'s listings show and compare with what the ledger says.
+
+        With ``fix`` the drifted listings are queued for correction (the next cycle pushes
+        them, compare-and-set against what the channel really shows).
+        """
+        lane = self._lane(account)
+        result = reconcile(lane, progress)
+        if fix and result.drift:
+            result.queued = queue_corrections(lane, result.drift)
+        return result
+
+    def queue_corrections(self, drift: Iterable[Drift]) -> int:
+        """Queue pushes that correct ``drift`` (from ``reconcile``); returns rows queued."""
+        items = list(drift)
+        return sum(
+            queue_corrections(self._lane(a), [d for d in items if d.account == a])
+            for a in sorted({d.account for d in items})
+        )
+
+    def refresh(self) -> int:
+        """Recompute what every listing should show (after rules changed between runs).
+
+        ``run_once`` does this by itself on its first cycle. Returns outbox rows changed.
+        """
+
+        def work(conn: Connection) -> int:
+            skus = sorted({r.sku for r in conn.execute(sa.select(t.listings.c.sku))})
+            return sum(
+                self.planner.recompute(conn, skus[i : i + 1000]) for i in range(0, len(skus), 1000)
+            )
+
+        return self.store.run(work)
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every channel's connections (channels that have a ``close`` method)."""
+        for lane in self._lanes.values():
+            close = getattr(lane.channel, "close", None)
+            if callable(close):
+                close()
+
+    def __enter__(self) -> SyncEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -12,9 +12,14 @@ from channelsync.core.ledger import JournalEntry
 __all__ = [
     "AccountReport",
     "ChannelStock",
+    "Coverage",
     "CycleReport",
+    "Drift",
     "Explanation",
+    "OrderSummary",
     "PlannedPush",
+    "ReconcileResult",
+    "ShipmentRecord",
     "StockView",
 ]
 
@@ -173,3 +178,119 @@ class PlannedPush:
     quantity: int
     acked: int | None
     steps: tuple[AllocationStep, ...]
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    """One stored order, in a line (``engine.orders()``)."""
+
+    account: str
+    order_id: str
+    number: str | None
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    total: str | None
+    currency: str | None
+    lines: int
+    units: int
+    shipments_pending: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        out = asdict(self)
+        out["created_at"] = self.created_at.isoformat()
+        out["updated_at"] = self.updated_at.isoformat()
+        return out
+
+
+@dataclass(frozen=True)
+class ShipmentRecord:
+    """A shipment recorded with ``engine.ship`` and where it stands with the channel."""
+
+    id: int
+    account: str
+    order_id: str
+    carrier: str
+    tracking_number: str | None
+    status: str
+    """``pending`` (not confirmed by the channel yet), ``pushed`` or ``failed``."""
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    pushed_at: datetime | None
+
+
+@dataclass
+class Coverage:
+    """Which account lists which SKU, and which listed SKUs the ledger has not counted."""
+
+    accounts: list[str]
+    by_sku: dict[str, set[str]] = field(default_factory=dict)
+    untracked: set[str] = field(default_factory=set)
+
+    def missing(self) -> dict[str, list[str]]:
+        """SKU -> accounts (among ``accounts``) that do not list it, for partly listed SKUs."""
+        everyone = set(self.accounts)
+        return {
+            sku: sorted(everyone - have)
+            for sku, have in sorted(self.by_sku.items())
+            if everyone - have and have & everyone
+        }
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A listing whose channel quantity differs from what the ledger says it should show."""
+
+    account: str
+    sku: str
+    shows: int | None
+    should: int
+    acked: int | None
+
+    @property
+    def difference(self) -> int:
+        """``shows - should``: positive means the channel offers units we do not have."""
+        return (self.shows or 0) - self.should
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "account": self.account,
+            "sku": self.sku,
+            "shows": self.shows,
+            "should": self.should,
+            "acknowledged": self.acked,
+            "difference": self.difference,
+        }
+
+
+@dataclass
+class ReconcileResult:
+    """What reading one account's listings found (``engine.reconcile``)."""
+
+    account: str
+    listings: int = 0
+    in_sync: int = 0
+    drift: list[Drift] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    """SKU -> why nothing is compared (not counted, disabled, channel-fulfilled...)."""
+    not_imported: list[str] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+    error: str | None = None
+    queued: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "account": self.account,
+            "listings": self.listings,
+            "in_sync": self.in_sync,
+            "drift": [d.as_dict() for d in self.drift],
+            "skipped": dict(sorted(self.skipped.items())),
+            "not_imported": self.not_imported,
+            "gone": self.gone,
+            "error": self.error,
+            "queued": self.queued,
+        }

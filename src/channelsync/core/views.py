@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
 import sqlalchemy as sa
 
 from channelsync.core import schema as t
 from channelsync.core.errors import UnknownOrder
 from channelsync.core.ledger import JournalEntry
-from channelsync.core.models import Order
+from channelsync.core.models import Order, OrderStatus
 from channelsync.core.planner import Planner
-from channelsync.core.reports import ChannelStock, Explanation, PlannedPush, StockView
+from channelsync.core.reports import (
+    ChannelStock,
+    Coverage,
+    Explanation,
+    OrderSummary,
+    PlannedPush,
+    ShipmentRecord,
+    StockView,
+)
 from channelsync.core.store import Store
 
 __all__ = ["Views"]
@@ -114,3 +126,141 @@ class Views:
             PlannedPush(r.account, r.sku, r.desired, r.acked, steps.get((r.account, r.sku), ()))
             for r in rows
         ]
+
+    def orders(
+        self,
+        *,
+        account: str | None = None,
+        status: Iterable[OrderStatus] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = 50,
+    ) -> list[OrderSummary]:
+        """Stored orders, newest first, filtered by account, status and creation time."""
+        o, ln, sh = t.orders.c, t.order_lines.c, t.shipments.c
+        lines = (
+            sa.select(
+                ln.account,
+                ln.order_id,
+                sa.func.count().label("n"),
+                sa.func.coalesce(sa.func.sum(ln.quantity), 0).label("units"),
+            )
+            .where(ln.sku.is_not(None) | (ln.quantity > 0))
+            .group_by(ln.account, ln.order_id)
+            .subquery()
+        )
+        pending = (
+            sa.select(sh.account, sh.order_id, sa.func.count().label("n"))
+            .where(sh.status == "pending")
+            .group_by(sh.account, sh.order_id)
+            .subquery()
+        )
+        query = (
+            sa.select(
+                o.account,
+                o.order_id,
+                o.number,
+                o.status,
+                o.created_at,
+                o.updated_at,
+                o.total_amount,
+                o.currency,
+                sa.func.coalesce(lines.c.n, 0).label("lines"),
+                sa.func.coalesce(lines.c.units, 0).label("units"),
+                sa.func.coalesce(pending.c.n, 0).label("pending"),
+            )
+            .outerjoin(lines, sa.and_(lines.c.account == o.account, lines.c.order_id == o.order_id))
+            .outerjoin(
+                pending, sa.and_(pending.c.account == o.account, pending.c.order_id == o.order_id)
+            )
+            .order_by(o.created_at.desc(), o.account, o.order_id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        if account is not None:
+            query = query.where(o.account == account)
+        wanted = [OrderStatus(s).value for s in status]
+        if wanted:
+            query = query.where(o.status.in_(wanted))
+        if since is not None:
+            query = query.where(o.created_at >= since)
+        if until is not None:
+            query = query.where(o.created_at < until)
+        with self.store.read() as conn:
+            rows = conn.execute(query).all()
+        return [
+            OrderSummary(
+                account=r.account,
+                order_id=r.order_id,
+                number=r.number,
+                status=r.status,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                total=r.total_amount,
+                currency=r.currency,
+                lines=int(r.lines),
+                units=int(r.units),
+                shipments_pending=int(r.pending),
+            )
+            for r in rows
+        ]
+
+    def shipments(
+        self,
+        *,
+        account: str | None = None,
+        order_id: str | None = None,
+        status: Iterable[str] = (),
+    ) -> list[ShipmentRecord]:
+        """Shipments recorded with ``ship``, oldest first (``status``: pending, pushed, failed)."""
+        s = t.shipments.c
+        query = sa.select(t.shipments).order_by(s.id)
+        if account is not None:
+            query = query.where(s.account == account)
+        if order_id is not None:
+            query = query.where(s.order_id == order_id)
+        wanted = list(status)
+        unknown = set(wanted) - {"pending", "pushed", "failed"}
+        if unknown:
+            raise ValueError(f"shipment status must be pending, pushed or failed, not {unknown}")
+        if wanted:
+            query = query.where(s.status.in_(wanted))
+        with self.store.read() as conn:
+            rows = conn.execute(query).all()
+        return [
+            ShipmentRecord(
+                id=r.id,
+                account=r.account,
+                order_id=r.order_id,
+                carrier=r.shipment.get("carrier", ""),
+                tracking_number=r.shipment.get("tracking_number"),
+                status=r.status,
+                attempts=r.attempts,
+                last_error=r.last_error,
+                created_at=r.created_at,
+                pushed_at=r.pushed_at,
+            )
+            for r in rows
+        ]
+
+    def coverage(self, accounts: Iterable[str]) -> Coverage:
+        """Which of ``accounts`` lists each SKU; SKUs listed but never counted in the ledger."""
+        names = list(accounts)
+        result = Coverage(accounts=names)
+        with self.store.read() as conn:
+            rows = conn.execute(
+                sa.select(t.listings.c.sku, t.listings.c.account).where(
+                    t.listings.c.account.in_(names)
+                )
+            ).all()
+            tracked = {
+                r.sku
+                for r in conn.execute(sa.select(t.ledger.c.sku).where(t.ledger.c.tracked.is_(True)))
+            }
+            bundles = {r.bundle_sku for r in conn.execute(sa.select(t.bundles.c.bundle_sku))}
+        by_sku: dict[str, set[str]] = defaultdict(set)
+        for r in rows:
+            by_sku[r.sku].add(r.account)
+        result.by_sku = dict(by_sku)
+        result.untracked = {s for s in by_sku if s not in tracked and s not in bundles}
+        return result
