@@ -117,7 +117,7 @@ def main() -> int:
     )
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--lines", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--pg", default=os.environ.get("CHANNELSYNC_TEST_DATABASE_URL"))
     args = parser.parse_args()
     print(

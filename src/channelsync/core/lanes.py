@@ -40,7 +40,7 @@ class LaneSettings:
 
     order_lag: timedelta = timedelta(minutes=5)
     initial_lookback: timedelta = timedelta(days=7)
-    apply_batch: int = 500
+    apply_batch: int = 1000
     push_rounds: int = 50
     push_calls_per_claim: int = 10
     min_claim: int = 1000

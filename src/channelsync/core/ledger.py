@@ -207,7 +207,11 @@ class Ledger:
                 local = old.local_shipped if old is not None else 0
                 target = line_targets(order.status, line, local, bundles)
                 changes += _diff(account, order, line.line_id, version, applied, target)
-                live = sum(sum(v) for v in line_targets(order.status, line, local, {}).values())
+                if line.sku is not None and line.sku in bundles:
+                    own = line_targets(order.status, line, local, {})
+                    live = sum(own[line.sku]) if own else 0
+                else:  # not a bundle: the line's own contribution is the target itself
+                    live = sum(target[line.sku]) if target else 0
                 old_live = old.live if old is not None else 0
                 if line.sku is not None and live != old_live:
                     moved[line.sku].append((live - old_live, order.updated_at))
