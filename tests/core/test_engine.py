@@ -638,3 +638,21 @@ def test_engine_closes_its_channels(store: cs.Store) -> None:
     with engine_with(store, Closing("a"), FakeChannel("b")):
         pass
     assert closed == ["a"]
+
+
+def test_channel_that_reduces_stock_only_when_paid_is_corrected(store: cs.Store) -> None:
+    """WooCommerce reduces a listing when a pending order is paid, not when it is placed."""
+    shop, other = FakeChannel("woo"), FakeChannel("other")
+    for ch in (shop, other):
+        ch.add_listing("A", 0)
+    engine = engine_with(store, shop, other, rules={"woo": cs.Rule(cap=10)})
+    engine.set_on_hand("A", 50)
+    engine.run_once()
+    order = shop.place_order({"A": 2}, status=cs.OrderStatus.PENDING)
+    shop.quantities["A"] += 2  # pending: WooCommerce has not reduced stock yet
+    engine.run_once()
+    assert (shop.quantities["A"], other.quantities["A"]) == (10, 48)
+    shop.update_order(order.order_id, status=cs.OrderStatus.OPEN)
+    shop.quantities["A"] -= 2  # paid: now it reduces its own stock
+    engine.run_once()
+    assert (shop.quantities["A"], other.quantities["A"]) == (10, 48)

@@ -213,9 +213,12 @@ class Ledger:
                 else:  # not a bundle: the line's own contribution is the target itself
                     live = sum(target[line.sku]) if target else 0
                 old_live = old.live if old is not None else 0
-                if line.sku is not None and live != old_live:
+                # Any change of an order may have moved the channel's own quantity (a
+                # sale, a cancellation, WooCommerce reducing stock only once a pending
+                # order is paid): the line's listing is re-pushed either way.
+                if line.sku is not None:
                     moved[line.sku].append((live - old_live, order.updated_at))
-                elif old is not None and old.sku is not None and old.sku != line.sku and old_live:
+                if old is not None and old.sku is not None and old.sku != line.sku:
                     moved[old.sku].append((-old_live, order.updated_at))
                 line_rows.append(
                     {
@@ -234,7 +237,7 @@ class Ledger:
             for line_id, old in old_lines.items():
                 if line_id not in present:  # the line was removed from the order
                     changes += _diff(account, order, line_id, version, dict(old.applied), {})
-                    if old.sku is not None and old.live:
+                    if old.sku is not None:
                         moved[old.sku].append((-old.live, order.updated_at))
                     line_rows.append(
                         {
@@ -275,17 +278,18 @@ class Ledger:
     def _channel_moved(
         self, conn: Connection, account: str, moved: dict[str, list[tuple[int, datetime]]]
     ) -> None:
-        """The selling channel changed its own quantities: its outbox rows must be pushed.
+        """The selling channel may have changed its own quantities: re-push its listings.
 
         A channel lowers a listing by itself when it sells (and may raise it on a
-        cancellation), so what it last acknowledged no longer says what it shows. Those
-        rows are marked ``stale``: pushed even if desired equals acknowledged (with a cap,
+        cancellation, or lower it only once a pending order is paid), so what it last
+        acknowledged no longer says what it shows. The listings of every changed order's
+        lines are marked ``stale``: pushed even if desired equals acknowledged (with a cap,
         desired often does not move), which makes the channel right whatever it did. The
         acknowledged value becomes the best guess of what the channel shows now (units of
         changes made after we last saw or set its quantity taken off), which is what a
         compare-and-set push compares against; a wrong guess costs one conflict, re-read.
         """
-        if not any(n for changes in moved.values() for n, _ in changes):
+        if not moved:
             return
         o = t.outbox.c
         rows = conn.execute(
