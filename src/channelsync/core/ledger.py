@@ -207,11 +207,9 @@ class Ledger:
                 local = old.local_shipped if old is not None else 0
                 target = line_targets(order.status, line, local, bundles)
                 changes += _diff(account, order, line.line_id, version, applied, target)
-                if line.sku is not None and line.sku in bundles:
-                    own = line_targets(order.status, line, local, {})
-                    live = sum(own[line.sku]) if own else 0
-                else:  # not a bundle: the line's own contribution is the target itself
-                    live = sum(target[line.sku]) if target else 0
+                # Units of the listing SKU itself (for a plain line: the target itself).
+                own = line_targets(order.status, line, local, {}) if line.sku in bundles else target
+                live = sum(own[line.sku]) if line.sku is not None and own else 0
                 old_live = old.live if old is not None else 0
                 # Any change of an order may have moved the channel's own quantity (a
                 # sale, a cancellation, WooCommerce reducing stock only once a pending
