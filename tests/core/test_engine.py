@@ -656,3 +656,33 @@ def test_channel_that_reduces_stock_only_when_paid_is_corrected(store: cs.Store)
     shop.quantities["A"] -= 2  # paid: now it reduces its own stock
     engine.run_once()
     assert (shop.quantities["A"], other.quantities["A"]) == (10, 48)
+
+
+def test_a_plain_sale_costs_the_selling_channel_no_push(store: cs.Store) -> None:
+    shop, other = FakeChannel("shop"), FakeChannel("other")
+    for ch in (shop, other):
+        ch.add_listing("A", 0)
+    engine = engine_with(store, shop, other)
+    engine.set_on_hand("A", 20)
+    engine.run_once()
+    order = shop.place_order({"A": 2})  # the shop shows 18 by itself, which is right
+    engine.run_once()
+    assert [[u.quantity for u in b] for b in shop.pushed] == [[20]]
+    assert [[u.quantity for u in b] for b in other.pushed] == [[20], [18]]
+    engine.ship("shop", order.order_id, cs.Shipment(carrier="DHL"))
+    engine.run_once()  # shipping moves nothing on the channel: still no push
+    assert len(shop.pushed) == 1
+    assert (shop.quantities["A"], other.quantities["A"]) == (18, 18)
+
+
+def test_a_cancellation_the_channel_did_not_restock_is_corrected(store: cs.Store) -> None:
+    shop = FakeChannel("shop")
+    shop.add_listing("A", 0)
+    engine = engine_with(store, shop)
+    engine.set_on_hand("A", 20)
+    engine.run_once()
+    order = shop.place_order({"A": 2})
+    engine.run_once()
+    shop.update_order(order.order_id, status=cs.OrderStatus.CANCELLED)  # no restock: shows 18
+    engine.run_once()
+    assert shop.quantities["A"] == 20

@@ -159,15 +159,22 @@ class Ledger:
     ) -> list[_Row]:
         ids = [o.order_id for _, o in items]
         stored: dict[str, str] = {}
+        stored_status: dict[str, str] = {}
         redacted: set[str] = set()
         for r in conn.execute(
             self.store.for_update(
-                sa.select(t.orders.c.order_id, t.orders.c.version, t.orders.c.redacted_at)
+                sa.select(
+                    t.orders.c.order_id,
+                    t.orders.c.version,
+                    t.orders.c.status,
+                    t.orders.c.redacted_at,
+                )
                 .where(t.orders.c.account == account, self.store.among(t.orders.c.order_id, ids))
                 .order_by(t.orders.c.order_id)
             )
         ):
             stored[r.order_id] = r.version
+            stored_status[r.order_id] = r.status
             if r.redacted_at is not None:
                 redacted.add(r.order_id)
         todo = [(v, o) for v, o in items if o.order_id not in stored or v > stored[o.order_id]]
@@ -195,12 +202,16 @@ class Ledger:
         order_rows: list[dict[str, Any]] = []
         line_rows: list[dict[str, Any]] = []
         changes: list[_Row] = []
-        # listing SKU -> [(units the channel took, when)]
-        moved: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
+        moved: dict[str, list[_Moved]] = defaultdict(list)  # listing SKU -> channel moves
         for version, order in todo:
             is_new = order.order_id not in stored
             (result.new if is_new else result.changed).append((account, order.order_id))
             old_lines = lines.get(order.order_id, {})
+            old_status = stored_status.get(order.order_id)
+            # Whether the channel moved its stock for a pending order is up to the channel
+            # (Shopify, Amazon and eBay reduce at once, WooCommerce only when it is paid).
+            unsure = OrderStatus.PENDING.value in (order.status.value, old_status)
+            status_changed = old_status is not None and old_status != order.status.value
             for line in order.lines:
                 old = old_lines.get(line.line_id)
                 applied: Contribution = dict(old.applied) if old is not None else {}
@@ -211,13 +222,12 @@ class Ledger:
                 own = line_targets(order.status, line, local, {}) if line.sku in bundles else target
                 live = sum(own[line.sku]) if line.sku is not None and own else 0
                 old_live = old.live if old is not None else 0
-                # Any change of an order may have moved the channel's own quantity (a
-                # sale, a cancellation, WooCommerce reducing stock only once a pending
-                # order is paid): the line's listing is re-pushed either way.
                 if line.sku is not None:
-                    moved[line.sku].append((live - old_live, order.updated_at))
-                if old is not None and old.sku is not None and old.sku != line.sku:
-                    moved[old.sku].append((-old_live, order.updated_at))
+                    move = _moved(live - old_live, order.updated_at, unsure, status_changed)
+                    if move is not None:
+                        moved[line.sku].append(move)
+                if old is not None and old.sku is not None and old.sku != line.sku and old_live:
+                    moved[old.sku].append(_Moved(-old_live, order.updated_at, True))
                 line_rows.append(
                     {
                         "account": account,
@@ -235,8 +245,8 @@ class Ledger:
             for line_id, old in old_lines.items():
                 if line_id not in present:  # the line was removed from the order
                     changes += _diff(account, order, line_id, version, dict(old.applied), {})
-                    if old.sku is not None:
-                        moved[old.sku].append((-old.live, order.updated_at))
+                    if old.sku is not None and old.live:
+                        moved[old.sku].append(_Moved(-old.live, order.updated_at, True))
                     line_rows.append(
                         {
                             "account": account,
@@ -274,32 +284,38 @@ class Ledger:
         return changes
 
     def _channel_moved(
-        self, conn: Connection, account: str, moved: dict[str, list[tuple[int, datetime]]]
+        self, conn: Connection, account: str, moved: dict[str, list[_Moved]]
     ) -> None:
-        """The selling channel may have changed its own quantities: re-push its listings.
+        """The selling channel changed its own quantities: keep its outbox rows honest.
 
-        A channel lowers a listing by itself when it sells (and may raise it on a
-        cancellation, or lower it only once a pending order is paid), so what it last
-        acknowledged no longer says what it shows. The listings of every changed order's
-        lines are marked ``stale``: pushed even if desired equals acknowledged (with a cap,
-        desired often does not move), which makes the channel right whatever it did. The
-        acknowledged value becomes the best guess of what the channel shows now (units of
-        changes made after we last saw or set its quantity taken off), which is what a
-        compare-and-set push compares against; a wrong guess costs one conflict, re-read.
+        A channel lowers a listing by itself when it sells, so what it last acknowledged no
+        longer says what it shows. The acknowledged value becomes the best guess of what it
+        shows now (units of changes made after we last saw or set its quantity taken off):
+        when that differs from the desired value (a cap held desired still), the row is
+        pending and pushed, and a compare-and-set push compares against the guess (a wrong
+        guess costs one conflict and a re-read). Where the guess is unsure (a cancellation
+        the channel may not restock, a pending order the channel may reduce only once
+        paid) the row is marked ``stale``: pushed even if desired equals acknowledged. A
+        plain sale or shipment costs no push of its own on the selling channel (eBay caps
+        revisions per listing and day).
         """
         if not moved:
             return
         o = t.outbox.c
         rows = conn.execute(
-            sa.select(o.sku, o.acked, o.acked_at).where(
+            sa.select(o.sku, o.acked, o.acked_at, o.stale).where(
                 o.account == account, self.store.among(o.sku, moved)
             )
         ).all()
         updates = []
         for r in rows:
-            taken = sum(n for n, at in moved[r.sku] if r.acked_at is None or at > r.acked_at)
+            recent = [m for m in moved[r.sku] if r.acked_at is None or m.at > r.acked_at]
+            taken = sum(m.units for m in recent)
+            stale = bool(r.stale) or any(m.unsure for m in moved[r.sku])
+            if not taken and stale == bool(r.stale):
+                continue
             acked = None if r.acked is None else max(0, r.acked - taken)
-            updates.append({"acked": acked, "stale": True, "account": account, "sku": r.sku})
+            updates.append({"acked": acked, "stale": stale, "account": account, "sku": r.sku})
         self.store.bulk(conn, t.outbox, updates, where=("account", "sku"))
 
     # -- merchant-side changes ------------------------------------------------------------
@@ -501,6 +517,32 @@ class Ledger:
             if levels[s][0] - levels[s][1] < 0:
                 result.oversold[s] = levels[s][0] - levels[s][1]
         self.planner.recompute(conn, skus)
+
+
+@dataclass(frozen=True, slots=True)
+class _Moved:
+    """Units a channel took off (negative: put back on) a listing by itself, and when."""
+
+    units: int
+    at: datetime
+    unsure: bool
+
+
+def _moved(delta: int, at: datetime, unsure: bool, status_changed: bool) -> _Moved | None:
+    """How an order change moved the selling channel's own quantity of a line's listing.
+
+    A sale (more live units) was taken off by the channel, surely unless the order is
+    pending; units given back (cancellation, edit down) may or may not be restocked by
+    the channel; a pending order becoming paid (or the reverse) may move stock without
+    any change of units. Other changes (shipping, addresses) move nothing.
+    """
+    if delta > 0:
+        return _Moved(delta, at, unsure)
+    if delta < 0:
+        return _Moved(delta, at, True)
+    if unsure and status_changed:
+        return _Moved(0, at, True)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
