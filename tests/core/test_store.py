@@ -134,3 +134,37 @@ class TestPostgres:
                     sa.text("SELECT count(*) FROM journal WHERE order_id IS NOT NULL")
                 ).scalar()
             assert rows == 600
+
+
+def test_a_write_after_a_read_still_takes_the_write_lock(store: cs.Store) -> None:
+    begins: list[str] = []
+
+    @sa.event.listens_for(store.engine, "before_cursor_execute")
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.startswith("BEGIN"):
+            begins.append(statement)
+
+    engine = cs.SyncEngine(store)
+    engine.stock("A")  # a read on the (single) pooled connection
+    engine.set_on_hand("A", 1)
+    assert "BEGIN IMMEDIATE" in begins
+    assert begins[0] == "BEGIN"
+
+
+def test_memory_store_serves_concurrent_lanes() -> None:
+    from channelsync.testing import FakeChannel
+
+    channels = [FakeChannel(f"shop-{i}") for i in range(4)]
+    for ch in channels:
+        for k in range(20):
+            ch.add_listing(f"SKU-{k}", 0)
+    with cs.open_store("sqlite:///:memory:") as store:
+        engine = cs.SyncEngine(store, channels)
+        engine.set_on_hand_many({f"SKU-{k}": 5 for k in range(20)})
+        for ch in channels:
+            ch.place_order({"SKU-1": 1})
+        for _ in range(3):
+            report = engine.run_once()
+            assert report.ok, report.as_dict()
+        assert engine.stock("SKU-1").committed == 4
+        assert {ch.quantities["SKU-1"] for ch in channels} == {1}

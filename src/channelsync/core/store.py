@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -50,9 +51,12 @@ class Store:
     failure, unique-key collision between two workers) when used through ``run``.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, serialize: bool = False) -> None:
         self.engine = engine
         self.dialect: str = engine.dialect.name
+        # One in-memory SQLite connection serves every thread: its transactions must not
+        # interleave, so they take turns.
+        self._turns: threading.RLock | None = threading.RLock() if serialize else None
 
     @property
     def url(self) -> str:
@@ -63,20 +67,31 @@ class Store:
         return f"Store({self.url!r})"
 
     @contextmanager
+    def _turn(self) -> Iterator[None]:
+        if self._turns is None:
+            yield
+            return
+        with self._turns:
+            yield
+
+    @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A connection in a transaction: committed on success, rolled back on error."""
-        with self.engine.begin() as conn:
+        with self._turn(), self.engine.begin() as conn:
             yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection for reading (no write lock taken on SQLite)."""
-        with self.engine.connect() as conn:
+        with self._turn(), self.engine.connect() as conn:
+            # conn.info lives with the pooled DBAPI connection: the flag must not outlive
+            # this read, or a later write transaction would begin without its lock.
             conn.info["read_only"] = True
             try:
                 yield conn
             finally:
                 conn.rollback()
+                conn.info.pop("read_only", None)
 
     def run(self, work: Callable[[Connection], T], *, attempts: int = 8) -> T:
         """Run ``work`` in one transaction, repeating it when it lost a race to another worker.
@@ -395,7 +410,7 @@ def open_store(url: str = DEFAULT_URL, *, migrate: bool = True, echo: bool = Fal
     except OperationalError as exc:
         engine.dispose()
         raise ConfigError(f"cannot open store {_redacted(engine.url)}: {exc.orig}") from exc
-    return Store(engine)
+    return Store(engine, serialize=isinstance(engine.pool, sa.pool.StaticPool))
 
 
 def _check_current(engine: Engine) -> None:
