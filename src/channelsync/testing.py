@@ -34,6 +34,7 @@ from typing import Any
 from channelsync.core.channel import (
     Channel,
     ChannelLimits,
+    OrderFailure,
     PriceUpdate,
     PushResult,
     RateLimit,
@@ -113,6 +114,7 @@ class FakeChannel:
         self.unmanaged: set[str] = set()
         self.channel_fulfilled: set[str] = set()
         self.orders: dict[str, Order] = {}
+        self.unreadable: dict[str, OrderFailure] = {}
         self.fulfillments: list[tuple[str, Shipment]] = []
         self.calls: Counter[str] = Counter()
         self.pushed: list[list[StockUpdate]] = []
@@ -177,6 +179,7 @@ class FakeChannel:
         with self._lock:
             now = self._tick()
             oid = order_id or f"F{next(self._ids):06d}"
+            self.unreadable.pop(oid, None)
             order = Order(
                 kind=self.kind,
                 account=self._account,
@@ -211,6 +214,7 @@ class FakeChannel:
     def update_order(self, order_id: str, **changes: Any) -> Order:
         """Change an order as the channel would (``status=``, ``lines=``); bumps updated_at."""
         with self._lock:
+            self.unreadable.pop(order_id, None)
             order = self.orders[order_id]
             changes.setdefault("raw_status", changes.get("status", order.status).value)
             order = Order.model_validate(
@@ -218,6 +222,16 @@ class FakeChannel:
             )
             self.orders[order_id] = order
             return order
+
+    def add_unreadable_order(self, order_id: str, error: str = "payload is malformed") -> None:
+        """An order whose payload the adapter cannot map: ``fetch_orders`` yields a failure.
+
+        ``update_order`` or ``place_order`` with the same id makes it readable again.
+        """
+        with self._lock:
+            self.unreadable[order_id] = OrderFailure(
+                order_id=order_id, error=error, updated_at=self._tick(), raw={"id": order_id}
+            )
 
     def fail(self, operation: str, error: Exception, times: int = 1) -> None:
         """Raise ``error`` from the next ``times`` calls of ``operation``."""
@@ -274,13 +288,20 @@ class FakeChannel:
 
     # -- the Channel protocol ---------------------------------------------------------------
 
-    def fetch_orders(self, updated_after: datetime) -> Iterator[Order]:
+    def fetch_orders(self, updated_after: datetime) -> Iterator[Order | OrderFailure]:
         """Every order changed at or after ``updated_after``, oldest first, paged."""
         with self._lock:
-            pending = sorted(
-                (o for o in self.orders.values() if o.updated_at >= updated_after),
-                key=lambda o: (o.updated_at, o.order_id),
-            )
+            items: list[Order | OrderFailure] = [
+                o
+                for o in self.orders.values()
+                if o.updated_at >= updated_after and o.order_id not in self.unreadable
+            ]
+            items += [
+                f
+                for f in self.unreadable.values()
+                if f.updated_at is not None and f.updated_at >= updated_after
+            ]
+            pending = sorted(items, key=lambda o: (o.updated_at or updated_after, o.order_id or ""))
         size = self._limits.page_size
         for start in range(0, len(pending), size):
             self._enter("fetch_orders")
@@ -524,8 +545,11 @@ class ChannelContract:
         since = utcnow() - timedelta(minutes=5)
         ids = self.seed_orders(count)
         assert len(ids) == count
-        got: list[Order] = list(itertools.islice(channel.fetch_orders(since), 5 * count + 10))
-        assert len(got) < 5 * count + 10, "fetch_orders did not stop paging"
+        items = list(itertools.islice(channel.fetch_orders(since), 5 * count + 10))
+        assert len(items) < 5 * count + 10, "fetch_orders did not stop paging"
+        failures = [i for i in items if isinstance(i, OrderFailure)]
+        assert not failures, f"seeded orders could not be read: {failures[:2]}"
+        got = [i for i in items if isinstance(i, Order)]
         seen = [o.order_id for o in got]
         assert len(seen) == len(set(seen)), "an order came back twice in one scan"
         assert set(ids) <= set(seen), f"missing orders: {sorted(set(ids) - set(seen))[:5]}"

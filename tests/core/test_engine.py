@@ -686,3 +686,26 @@ def test_a_cancellation_the_channel_did_not_restock_is_corrected(store: cs.Store
     shop.update_order(order.order_id, status=cs.OrderStatus.CANCELLED)  # no restock: shows 18
     engine.run_once()
     assert shop.quantities["A"] == 20
+
+
+def test_an_unreadable_order_never_blocks_the_order_stream(store: cs.Store) -> None:
+    shop = FakeChannel("shop")
+    shop.add_listing("A", 0)
+    engine = engine_with(store, shop)
+    engine.set_on_hand("A", 10)
+    before = shop.place_order({"A": 1})
+    shop.add_unreadable_order("BAD-1", "line 2: quantity_shipped (3) exceeds quantity (2)")
+    after = shop.place_order({"A": 2})
+    report = engine.run_once()
+    assert report.ok
+    assert (report.orders_seen, report.orders_new, report.orders_failed) == (3, 2, 1)
+    assert engine.stock("A").committed == 3  # the orders on both sides of it were applied
+    failures = engine.order_failures()
+    assert [(f.account, f.order_id, f.times) for f in failures] == [("shop", "BAD-1", 1)]
+    assert "exceeds quantity" in failures[0].error
+    assert {before.order_id, after.order_id} <= {o.order_id for o in engine.orders()}
+    # The merchant fixes the order on the channel: it is read, applied, and the failure goes.
+    shop.place_order({"A": 4}, order_id="BAD-1")
+    engine.run_once()
+    assert engine.order_failures() == []
+    assert engine.stock("A").committed == 7

@@ -20,6 +20,7 @@ from channelsync.core.models import Listing, Money, Order, Shipment
 __all__ = [
     "Channel",
     "ChannelLimits",
+    "OrderFailure",
     "PriceUpdate",
     "PushResult",
     "RateLimit",
@@ -115,6 +116,21 @@ WebhookEventKind = Literal[
 ]
 
 
+class OrderFailure(_Value):
+    """An order the channel returned that the adapter could not map (yielded, not raised).
+
+    ``fetch_orders`` yields one of these in place of an order whose payload is malformed
+    or inconsistent, so one bad order never blocks the account's order stream: the engine
+    records it (``engine.order_failures()``), reports it, and reads on. When the order
+    changes on the channel and maps, it is applied and the failure is cleared.
+    """
+
+    order_id: str | None
+    error: str
+    updated_at: datetime | None = None
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
 class WebhookEvent(_Value):
     """One event out of a verified webhook delivery.
 
@@ -157,8 +173,11 @@ class Channel(Protocol):
         """Batch sizes and rate limits the engine plans with."""
         ...
 
-    def fetch_orders(self, updated_after: datetime) -> Iterator[Order]:
-        """Every order changed at or after ``updated_after``, oldest change first, all pages."""
+    def fetch_orders(self, updated_after: datetime) -> Iterator[Order | OrderFailure]:
+        """Every order changed at or after ``updated_after``, oldest change first, all pages.
+
+        An order that cannot be mapped is yielded as an ``OrderFailure``, never raised.
+        """
         ...
 
     def fetch_listings(self) -> Iterator[Listing]:

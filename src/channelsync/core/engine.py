@@ -40,6 +40,7 @@ from channelsync.core.reports import (
     CycleReport,
     Drift,
     Explanation,
+    FailedOrder,
     OrderSummary,
     PlannedPush,
     ReconcileResult,
@@ -521,6 +522,14 @@ class SyncEngine:
     ) -> list[ShipmentRecord]:
         """Shipments recorded with ``ship`` and where each stands (pending, pushed, failed)."""
         return self.views.shipments(account=account, order_id=order_id, status=status)
+
+    def order_failures(self, account: str | None = None) -> list[FailedOrder]:
+        """Orders a channel returned that its adapter could not read (malformed payloads).
+
+        They never block the order stream; each stays here, with the adapter's error, until
+        the order changes on the channel and reads cleanly.
+        """
+        return self.views.order_failures(account)
 
     def coverage(self, accounts: Iterable[str] | None = None) -> Coverage:
         """Which account lists which SKU, and listed SKUs the ledger has not counted."""

@@ -6,9 +6,10 @@ and every failure stays inside its lane: recorded, reported and retried later.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -18,7 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from channelsync.core import schema as t
-from channelsync.core.channel import Channel, PriceUpdate, PushResult, StockUpdate
+from channelsync.core.channel import (
+    Channel,
+    OrderFailure,
+    PriceUpdate,
+    PushResult,
+    StockUpdate,
+)
 from channelsync.core.errors import ChannelError, PermanentError, RateLimited, TransientError
 from channelsync.core.ledger import ApplyResult, Ledger
 from channelsync.core.models import Listing, Order
@@ -250,19 +257,31 @@ class AccountLane:
                 )
             ).scalar()
 
-    def apply(self, orders: list[Order], *, advance_cursor: bool) -> ApplyResult:
-        """Apply ``orders`` in one transaction, moving the cursor with them when polled."""
+    def apply(
+        self,
+        orders: list[Order],
+        *,
+        advance_cursor: bool,
+        failures: Sequence[OrderFailure] = (),
+    ) -> ApplyResult:
+        """Apply ``orders`` in one transaction, moving the cursor with them when polled.
+
+        ``failures`` (orders the adapter could not map) are recorded in the same
+        transaction; an order that maps again clears its failure.
+        """
         for order in orders:
             if order.account != self.account:
                 raise ValueError(
                     f"order {order.order_id!r} belongs to {order.account!r}, not {self.account!r}"
                 )
-        newest = max(o.updated_at for o in orders)
+        times = [o.updated_at for o in orders] + [f.updated_at for f in failures if f.updated_at]
+        newest = max(times) if times else None
         now = self.clock()
 
         def work(conn: Connection) -> ApplyResult:
-            result = self.ledger.apply_orders(conn, orders)
-            if advance_cursor:
+            result = self.ledger.apply_orders(conn, orders) if orders else ApplyResult()
+            self._record_failures(conn, orders, failures, now)
+            if advance_cursor and newest is not None:
                 c = t.cursors.c
                 current = conn.execute(
                     sa.select(c.position).where(c.account == self.account, c.stream == ORDERS)
@@ -285,6 +304,43 @@ class AccountLane:
 
         return self.store.run(work)
 
+    def _record_failures(
+        self, conn: Connection, orders: list[Order], failures: Sequence[OrderFailure], now: datetime
+    ) -> None:
+        f = t.order_failures.c
+        if orders:
+            conn.execute(
+                t.order_failures.delete().where(
+                    f.account == self.account,
+                    self.store.among(f.order_id, [o.order_id for o in orders]),
+                )
+            )
+        for failure in failures:
+            order_id = (
+                failure.order_id
+                or "unidentified:"
+                + hashlib.sha256(repr(sorted(failure.raw.items())).encode()).hexdigest()[:16]
+            )
+            times = conn.execute(
+                sa.select(f.times).where(f.account == self.account, f.order_id == order_id)
+            ).scalar()
+            row = {
+                "account": self.account,
+                "order_id": order_id,
+                "error": failure.error[:4000],
+                "raw": failure.raw,
+                "first_seen_at": now,
+                "last_seen_at": now,
+                "times": (times or 0) + 1,
+            }
+            self.store.upsert(
+                conn,
+                t.order_failures,
+                [row],
+                keys=("account", "order_id"),
+                update=("error", "raw", "last_seen_at", "times"),
+            )
+
     def pull_orders(self, report: AccountReport) -> ApplyResult:
         """Read every order changed since the cursor (minus the lag window) and apply it."""
         total = ApplyResult()
@@ -298,19 +354,30 @@ class AccountLane:
                 else self.clock() - self.settings.initial_lookback
             )
             batch: list[Order] = []
+            failed: list[OrderFailure] = []
             try:
-                for order in self.channel.fetch_orders(since):
-                    batch.append(order)
+                for item in self.channel.fetch_orders(since):
                     report.orders_seen += 1
-                    if len(batch) >= self.settings.apply_batch:
-                        total.merge(self.apply(batch, advance_cursor=True))
-                        batch = []
-                if batch:
-                    total.merge(self.apply(batch, advance_cursor=True))
+                    if isinstance(item, OrderFailure):
+                        log.warning(
+                            "account %s: order %s could not be read: %s",
+                            self.account,
+                            item.order_id,
+                            item.error,
+                        )
+                        failed.append(item)
+                        report.orders_failed += 1
+                    else:
+                        batch.append(item)
+                    if len(batch) + len(failed) >= self.settings.apply_batch:
+                        total.merge(self.apply(batch, advance_cursor=True, failures=failed))
+                        batch, failed = [], []
+                if batch or failed:
+                    total.merge(self.apply(batch, advance_cursor=True, failures=failed))
                 break
             except TransientError as exc:
-                if batch:  # keep what was read before the failure
-                    total.merge(self.apply(batch, advance_cursor=True))
+                if batch or failed:  # keep what was read before the failure
+                    total.merge(self.apply(batch, advance_cursor=True, failures=failed))
                 attempt += 1
                 wait = self.policy.wait_for(attempt, exc)
                 if attempt >= self.policy.attempts or waited + wait > self.policy.max_total:

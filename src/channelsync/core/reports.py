@@ -16,6 +16,7 @@ __all__ = [
     "CycleReport",
     "Drift",
     "Explanation",
+    "FailedOrder",
     "OrderSummary",
     "PlannedPush",
     "ReconcileResult",
@@ -33,6 +34,8 @@ class AccountReport:
     orders_seen: int = 0
     orders_new: int = 0
     orders_changed: int = 0
+    orders_failed: int = 0
+    """Orders the channel returned that could not be read (see ``engine.order_failures()``)."""
     listings_imported: int = 0
     pushes_ok: int = 0
     pushes_failed: int = 0
@@ -80,6 +83,11 @@ class CycleReport:
         return self._sum("orders_changed")
 
     @property
+    def orders_failed(self) -> int:
+        """Orders the channels returned that could not be read (kept for a person)."""
+        return self._sum("orders_failed")
+
+    @property
     def pushes_ok(self) -> int:
         """Stock items the channels acknowledged."""
         return self._sum("pushes_ok")
@@ -102,6 +110,7 @@ class CycleReport:
             "orders_seen": self.orders_seen,
             "orders_new": self.orders_new,
             "orders_changed": self.orders_changed,
+            "orders_failed": self.orders_failed,
             "pushes_ok": self.pushes_ok,
             "pushes_failed": self.pushes_failed,
             "unknown_skus": sorted(self.unknown_skus),
@@ -219,6 +228,18 @@ class ShipmentRecord:
     last_error: str | None
     created_at: datetime
     pushed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class FailedOrder:
+    """An order a channel returned that its adapter could not read, kept for a person."""
+
+    account: str
+    order_id: str
+    error: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    times: int
 
 
 @dataclass

@@ -239,6 +239,18 @@ shipments = sa.Table(
     sa.Index(None, "account", "status", "next_attempt_at"),
 )
 
+order_failures = sa.Table(
+    "order_failures",
+    metadata,
+    sa.Column("account", _Key, primary_key=True),
+    sa.Column("order_id", _Key, primary_key=True),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("raw", sa.JSON, nullable=False),
+    sa.Column("first_seen_at", UtcDateTime, nullable=False),
+    sa.Column("last_seen_at", UtcDateTime, nullable=False),
+    sa.Column("times", sa.Integer, nullable=False),
+)
+
 webhook_events = sa.Table(
     "webhook_events",
     metadata,

@@ -17,6 +17,7 @@ from channelsync.core.reports import (
     ChannelStock,
     Coverage,
     Explanation,
+    FailedOrder,
     OrderSummary,
     PlannedPush,
     ShipmentRecord,
@@ -242,6 +243,25 @@ class Views:
             )
             for r in rows
         ]
+
+    def order_failures(self, account: str | None = None) -> list[FailedOrder]:
+        """Orders a channel returned that could not be read, oldest first."""
+        f = t.order_failures.c
+        query = sa.select(t.order_failures).order_by(f.first_seen_at, f.account, f.order_id)
+        if account is not None:
+            query = query.where(f.account == account)
+        with self.store.read() as conn:
+            return [
+                FailedOrder(
+                    account=r.account,
+                    order_id=r.order_id,
+                    error=r.error,
+                    first_seen_at=r.first_seen_at,
+                    last_seen_at=r.last_seen_at,
+                    times=r.times,
+                )
+                for r in conn.execute(query)
+            ]
 
     def coverage(self, accounts: Iterable[str]) -> Coverage:
         """Which of ``accounts`` lists each SKU; SKUs listed but never counted in the ledger."""
