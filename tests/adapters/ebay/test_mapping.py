@@ -112,6 +112,28 @@ def test_cancelled_order_with_refund() -> None:
     assert refund.created_at == datetime(2026, 11, 21, 11, 0, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    ("cancel", "status"),
+    [
+        ("CancelClosedWithRefund", OrderStatus.CANCELLED),
+        ("CancelClosedNoRefund", OrderStatus.CANCELLED),
+        ("CancelClosedUnknownRefund", OrderStatus.CANCELLED),  # refunded outside eBay
+        ("CancelClosedForCommitment", OrderStatus.CANCELLED),  # unpaid, cancelled
+        ("CancelRequested", OrderStatus.OPEN),
+        ("CancelPending", OrderStatus.OPEN),
+        ("CancelRejected", OrderStatus.OPEN),
+        ("CancelFailed", OrderStatus.OPEN),
+    ],
+)
+def test_every_closed_cancellation_releases_the_units(cancel: str, status: OrderStatus) -> None:
+    # The order-level OrderStatus can lag behind (Completed while CancelStatus already says
+    # the cancellation closed): a closed cancellation must not keep the units committed.
+    xml = payloads.TWO_LINE_ORDER.replace(
+        "<CancelStatus>NotApplicable</CancelStatus>", f"<CancelStatus>{cancel}</CancelStatus>"
+    )
+    assert _order(xml).status is status
+
+
 def test_orders_page_reads_pagination() -> None:
     root = parse_xml(
         payloads.get_orders_response(payloads.UNPAID_ORDER, payloads.CANCELLED_ORDER, has_more=True)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from tests.adapters.ebay.payloads import TWO_LINE_ORDER
 from tests.conftest import load_conformance
 
 from channelsync.adapters.ebay import EbayChannel, EbayConfig
@@ -184,3 +185,32 @@ def test_platform_notification_signature_and_age_are_checked(fake: EbayFake) -> 
         disabled.parse_webhook(headers, body)
     with pytest.raises(WebhookVerificationError, match="not XML"):
         fake.channel().parse_webhook(headers, body[:-5])
+
+
+def test_notification_of_one_transaction_brings_the_whole_order(fake: EbayFake) -> None:
+    # A Platform Notification names one transaction of a two-line cart. Applied as the
+    # order, it would be a newer version without the other line, which the ledger reads as
+    # removed (its units released): the event must carry the order as GetOrders has it.
+    order_id = fake.seed_order(TWO_LINE_ORDER)
+    channel = fake.channel()
+    headers, body = fake.platform_notification(order_id, "ItemMarkedShipped")
+    events = [e for e in channel.parse_webhook(headers, body) if e.kind == "order"]
+    assert len(events) == 1
+    order = events[0].order
+    assert order is not None
+    assert order.order_id == order_id == "05-11111-22222"
+    assert [(ln.line_id, ln.sku, ln.quantity) for ln in order.lines] == [
+        ("110000000011-2900000000101", "SHIRT-GREEN-M", 2),
+        ("110000000012-2900000000102", "MUG-WHITE", 1),
+    ]
+    assert order == channel.fetch_order(order_id)
+    assert fake.calls["GetOrders"] == 2
+
+
+def test_notification_whose_order_cannot_be_read_carries_only_its_id(fake: EbayFake) -> None:
+    order_id = fake.seed_order(TWO_LINE_ORDER)
+    channel = fake.channel()
+    headers, body = fake.platform_notification(order_id)
+    fake.inject("server_error", times=1, operation="GetOrders")
+    [event] = [e for e in channel.parse_webhook(headers, body) if e.kind == "order"]
+    assert (event.order, event.order_id) == (None, order_id)

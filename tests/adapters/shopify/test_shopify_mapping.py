@@ -24,6 +24,7 @@ from channelsync.adapters.shopify.mapping import (
     shopify_cancel_reason,
 )
 from channelsync.adapters.shopify.payloads import RestOrder
+from channelsync.core.ledger import line_targets
 from channelsync.core.models import Address, Money, Order, OrderStatus
 from channelsync.sandbox.shopify import ShopifyFake
 
@@ -279,3 +280,68 @@ def test_orders_with_more_lines_than_a_page_read_the_rest(
     assert sum(ln.quantity for ln in order.lines) == sum(1 + n % 3 for n in range(60))
     assert fake.calls["orders"] == 1
     assert fake.calls["order"] == 1  # one follow-up page of 250 lines
+
+
+def _refunded_after_shipping(
+    *, quantity: int, fulfilled: int, refunded: int, restock_type: str
+) -> dict[str, Any]:
+    """Order 1073459965 (fulfilled) with ``quantity`` units, ``fulfilled`` of them shipped,
+    then ``refunded`` units refunded (Shopify lowers ``current_quantity``)."""
+    payload = copy.deepcopy(_payload("order.test_19.post-orders.json"))
+    [line] = payload["line_items"]
+    line["quantity"] = quantity
+    line["current_quantity"] = quantity - refunded
+    line["fulfillable_quantity"] = quantity - max(fulfilled, refunded)
+    [fulfillment] = payload["fulfillments"]
+    fulfillment["line_items"][0]["quantity"] = fulfilled
+    payload["updated_at"] = "2024-04-09T10:00:00-05:00"
+    payload["financial_status"] = "refunded" if refunded == quantity else "partially_refunded"
+    payload["fulfillment_status"] = "fulfilled" if fulfilled == quantity else "partial"
+    payload["refunds"] = [
+        {
+            "id": 929361470,
+            "created_at": "2024-04-09T10:00:00-05:00",
+            "note": "came back damaged",
+            "restock": restock_type == "return",
+            "refund_line_items": [
+                {"line_item_id": line["id"], "quantity": refunded, "restock_type": restock_type}
+            ],
+            "transactions": [],
+        }
+    ]
+    return payload
+
+
+@pytest.mark.parametrize("restock_type", ["no_restock", "return"])
+def test_refund_of_a_shipped_order_keeps_its_units_shipped(
+    fake: ShopifyFake, channel: ShopifyChannel, restock_type: str
+) -> None:
+    # Fully shipped, then fully refunded: the unit left the warehouse and stays gone (a
+    # restocked return is the merchant's own adjustment). Counting it cancelled would put
+    # it back in stock.
+    payload = _refunded_after_shipping(
+        quantity=1, fulfilled=1, refunded=1, restock_type=restock_type
+    )
+    fake.seed_order(payload)
+    rest = _rest(payload)
+    [polled] = channel.fetch_orders(datetime(2000, 1, 1, tzinfo=UTC))
+    for order in (rest, polled):
+        assert order.status is OrderStatus.REFUNDED
+        [line] = order.lines
+        assert (line.quantity_shipped, line.quantity_cancelled) == (1, 0)
+        assert line_targets(order.status, line, 0, {}) == {"IPOD2009BLACK": [0, 1]}
+
+
+def test_return_of_one_shipped_unit_keeps_the_unshipped_one_committed(
+    fake: ShopifyFake, channel: ShopifyChannel
+) -> None:
+    # Three ordered, two shipped, one of those returned and refunded: one is still to ship.
+    payload = _refunded_after_shipping(quantity=3, fulfilled=2, refunded=1, restock_type="return")
+    fake.seed_order(payload)
+    rest = _rest(payload)
+    [polled] = channel.fetch_orders(datetime(2000, 1, 1, tzinfo=UTC))
+    for order in (rest, polled):
+        assert order.status is OrderStatus.PARTIALLY_SHIPPED
+        [line] = order.lines
+        assert (line.quantity_shipped, line.quantity_cancelled, line.quantity_open) == (2, 0, 1)
+        assert line_targets(order.status, line, 0, {}) == {"IPOD2009BLACK": [1, 2]}

@@ -214,6 +214,7 @@ def test_orders_create_request_is_not_an_order() -> None:
         ("refunded", OrderStatus.REFUNDED),
         ("failed", OrderStatus.CANCELLED),
         ("checkout-draft", OrderStatus.CANCELLED),
+        ("trash", OrderStatus.CANCELLED),  # not a custom status: it must release its units
         ("wc-processing", OrderStatus.OPEN),
         ("awaiting-shipment", OrderStatus.OPEN),  # a plugin's custom status: kept open
         ("partially-shipped", OrderStatus.OPEN),

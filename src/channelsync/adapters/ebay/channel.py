@@ -551,9 +551,53 @@ class EbayChannel:
 
     # -- webhooks -------------------------------------------------------------------------
 
+    def fetch_order(self, order_id: str) -> Order | None:
+        """One order as GetOrders serves it now (``OrderIDArray``); None when eBay has none."""
+        reply = self.trading.call(
+            "GetOrders",
+            {
+                "OrderIDArray": {"OrderID": [order_id]},
+                "OrderRole": "Seller",
+                "DetailLevel": "ReturnAll",
+            },
+        )
+        self._count("GetOrders")
+        for el in orders_page(reply.root).orders:
+            order = order_from_xml(el, self.account)
+            if order.order_id == order_id:
+                return order
+        return None
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
-        """The account deletion challenge and notification, and Platform Notifications."""
-        return self.webhooks.parse(headers, body)
+        """The account deletion challenge and notification, and Platform Notifications.
+
+        A Platform Notification carries one transaction, not the whole order: applied as
+        the order it would drop the order's other lines (the ledger reads a line missing
+        from a newer version as removed and releases its units). Each announced order is
+        therefore read whole with GetOrders; where that read fails, the event carries only
+        the order id and the next poll brings the order.
+        """
+        events = self.webhooks.parse(headers, body)
+        fetched: dict[str, Order | None] = {}
+        out: list[WebhookEvent] = []
+        for event in events:
+            if event.kind != "order" or event.order is None:
+                out.append(event)
+                continue
+            order_id = event.order.order_id
+            if order_id not in fetched:
+                try:
+                    fetched[order_id] = self.fetch_order(order_id)
+                except ChannelError as exc:
+                    log.warning(
+                        "%s: notified order %s not read (%s); the next poll brings it",
+                        self.account,
+                        order_id,
+                        exc,
+                    )
+                    fetched[order_id] = None
+            out.append(event.model_copy(update={"order": fetched[order_id]}))
+        return out
 
     def close(self) -> None:
         """Close every connection pool."""

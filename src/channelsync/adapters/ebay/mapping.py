@@ -71,6 +71,18 @@ KIND = "ebay"
 EBAY_NS = "urn:ebay:apis:eBLBaseComponents"
 #: Listing types whose quantity and price channelsync manages (auctions are left alone).
 FIXED_PRICE_TYPES = frozenset({"FixedPriceItem", "StoresFixedPrice"})
+#: ``CancelStatus`` values of a cancellation that went through (``CancelClosed*`` close a
+#: completed cancellation, with, without or with an unknown refund, or of an unpaid order;
+#: a refused one is ``CancelRejected``/``CancelFailed``).
+_CANCELLED = frozenset(
+    {
+        "CancelComplete",
+        "CancelClosedWithRefund",
+        "CancelClosedNoRefund",
+        "CancelClosedUnknownRefund",
+        "CancelClosedForCommitment",
+    }
+)
 #: What eBay writes where it withholds a buyer's contact data.
 _WITHHELD = frozenset({"Invalid Request", "InvalidRequest"})
 
@@ -317,7 +329,7 @@ def _order_status(order: etree._Element, lines: Sequence[OrderLine]) -> tuple[Or
     cancel = _text(order, "CancelStatus")
     raw = "/".join(v for v in (status, checkout, cancel) if v)
     paid = _text(order, "PaidTime") is not None
-    if status == "Cancelled" or cancel in ("CancelComplete", "CancelClosedWithRefund"):
+    if status == "Cancelled" or cancel in _CANCELLED:
         return OrderStatus.CANCELLED, raw
     if status == "Inactive" and not paid:
         return OrderStatus.CANCELLED, raw

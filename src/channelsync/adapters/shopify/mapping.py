@@ -156,11 +156,37 @@ def _address(addr: GqlAddress | RestAddress | None) -> Address | None:
 # -- orders: GraphQL -------------------------------------------------------------------------
 
 
-def _graphql_line(line: GqlLineItem, currency: str) -> OrderLine:
-    cancelled = max(0, line.quantity - line.current_quantity)
-    shipped = min(
-        max(0, line.current_quantity - line.unfulfilled_quantity), line.quantity - cancelled
-    )
+def _graphql_shipped(lines: list[GqlLineItem], fulfilled_total: int) -> list[int]:
+    """Units fulfilled per line, from the lines' counts and the order's fulfilled total.
+
+    A line's closed units (``quantity - unfulfilledQuantity``) were fulfilled or removed
+    before fulfilment; removed units (``quantity - currentQuantity``) may be refunds of
+    fulfilled units (returns). A line without removals is exact; the order's fulfilled total
+    (successful fulfillments' ``totalQuantity``) settles the rest, line by line. Refunding a
+    shipped unit thus never turns it back into an unshipped, cancelled one (which would put
+    it back in stock).
+    """
+    low: list[int] = []
+    high: list[int] = []
+    for ln in lines:
+        closed = min(ln.quantity, max(0, ln.quantity - ln.unfulfilled_quantity))
+        removed = min(ln.quantity, max(0, ln.quantity - ln.current_quantity))
+        low.append(max(0, closed - removed))
+        high.append(closed)
+    rest = fulfilled_total - sum(low)
+    shipped = list(low)
+    for i in range(len(lines)):
+        if rest <= 0:
+            break
+        extra = min(high[i] - low[i], rest)
+        shipped[i] += extra
+        rest -= extra
+    return shipped
+
+
+def _graphql_line(line: GqlLineItem, currency: str, shipped: int) -> OrderLine:
+    closed = min(line.quantity, max(0, line.quantity - line.unfulfilled_quantity))
+    cancelled = max(0, closed - shipped)
     unit = _bag(line.original_unit_price_set)
     discount = _bag(line.total_discount_set)
     total = None
@@ -196,7 +222,14 @@ def order_from_graphql(
         fulfillment=order.display_fulfillment_status,
     )
     currency = order.currency_code
-    lines = [_graphql_line(ln, currency) for ln in (*order.line_items.nodes, *more_lines)]
+    items = [*order.line_items.nodes, *more_lines]
+    fulfilled = sum(
+        f.total_quantity or 0 for f in order.fulfillments if f.status.upper() == "SUCCESS"
+    )
+    lines = [
+        _graphql_line(ln, currency, shipped)
+        for ln, shipped in zip(items, _graphql_shipped(items, fulfilled), strict=True)
+    ]
     customer = None
     if order.customer is not None or order.email or order.phone:
         # ``displayName`` falls back to the email when the customer has no name.
@@ -284,6 +317,7 @@ def order_from_rest(order: RestOrder, *, account: str, raw: Mapping[str, Any]) -
             )
         )
     refunded: dict[str, int] = {}
+    returned: dict[str, int] = {}  # refunded units restocked as returns: they had shipped
     rest_refunds: list[Refund] = []
     for r in order.refunds:
         rlines: dict[str, int] = {}
@@ -291,6 +325,8 @@ def order_from_rest(order: RestOrder, *, account: str, raw: Mapping[str, Any]) -
             key = str(rl.line_item_id)
             rlines[key] = rlines.get(key, 0) + rl.quantity
             refunded[key] = refunded.get(key, 0) + rl.quantity
+            if (rl.restock_type or "") == "return":
+                returned[key] = returned.get(key, 0) + rl.quantity
         paid_back = [
             t
             for t in r.transactions
@@ -321,7 +357,11 @@ def order_from_rest(order: RestOrder, *, account: str, raw: Mapping[str, Any]) -
             if li.current_quantity is not None
             else max(0, li.quantity - refunded.get(line_id, 0))
         )
-        cancelled = max(0, li.quantity - current)
+        # Removed units are cancelled only where they had not shipped: a refund of a shipped
+        # unit (a return, or money back while the buyer keeps it) leaves it shipped.
+        fulfilled = min(shipped.get(line_id, 0), li.quantity)
+        removed = max(0, li.quantity - current) - returned.get(line_id, 0)
+        cancelled = min(max(0, removed), li.quantity - fulfilled)
         unit = _set(li.price_set)
         if unit is None and li.price is not None and currency:
             unit = Money(amount=li.price, currency=currency)
@@ -351,7 +391,7 @@ def order_from_rest(order: RestOrder, *, account: str, raw: Mapping[str, Any]) -
                 unit_price=unit,
                 total=line_total,
                 discount=discount,
-                quantity_shipped=min(shipped.get(line_id, 0), li.quantity - cancelled),
+                quantity_shipped=fulfilled,
                 quantity_cancelled=cancelled,
                 channel_ids={"line_item_id": gid("LineItem", line_id)},
             )

@@ -190,6 +190,7 @@ class GqlFulfillment(_Gql):
     id: str
     status: str
     created_at: datetime | None = None
+    total_quantity: int | None = None
     tracking_info: list[TrackingInfo] = Field(default_factory=list)
 
 

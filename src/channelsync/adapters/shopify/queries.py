@@ -69,7 +69,7 @@ fragment OrderFields on Order {{
     nodes {{ ...LineFields }}
   }}
   fulfillments(first: 5) {{
-    id status createdAt
+    id status createdAt totalQuantity
     trackingInfo(first: 3) {{ company number url }}
   }}
   refunds(first: 5) {{ id createdAt note totalRefundedSet {{ {_MONEY} }} }}

@@ -76,6 +76,9 @@ STATUS_MAP: Mapping[str, OrderStatus] = {
     # abandoned drafts after a day without any change we could read, so committing them
     # would leak units; a draft that is paid becomes pending/processing and commits then.
     "checkout-draft": OrderStatus.CANCELLED,
+    # A trashed order (``GET /orders/{id}`` and order webhooks report it so) will not ship;
+    # restored from the trash it gets its old status back with a newer modification time.
+    "trash": OrderStatus.CANCELLED,
 }
 
 #: The Shipment Tracking extension keeps its entries in this order meta key.
