@@ -136,6 +136,24 @@ def test_world_readable_secrets_file_is_refused(tmp_path: Path) -> None:
     assert SECRET not in str(caught.value)
 
 
+def test_group_readable_secrets_file_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, WOO)
+    target = tmp_path / SECRETS_FILE
+    target.write_text(f'[accounts.woo-de]\nconsumer_secret = "{SECRET}"\n', encoding="utf-8")
+    os.chmod(target, 0o640)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert str(caught.value) == (
+        f"{target}: the secrets file is readable or writable by other users of its group on"
+        f" this machine (mode 640); refused. Fix it with: chmod 600 {target}"
+    )
+    os.chmod(target, 0o600)
+    assert (
+        load_config(path, environ={}).secrets["woo-de"]["consumer_secret"].get_secret_value()
+        == SECRET
+    )
+
+
 def test_environment_overrides_sections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHANNELSYNC_WORKER__POLL_INTERVAL", "15")
     monkeypatch.setenv("CHANNELSYNC_STORE__URL", "postgresql+psycopg://cs:pw-123@db/cs")
@@ -210,3 +228,31 @@ def test_the_template_loads_and_names_every_adapter_setting(tmp_path: Path) -> N
     assert config.missing_secrets("shopify-main") == ["access_token"]
     assert config.missing_secrets("amazon-eu") == ["lwa_client_secret", "refresh_token"]
     assert config.missing_secrets("ebay-de") == ["cert_id"]
+
+
+@pytest.mark.parametrize(
+    "url", ["pw-garbage-DO-NOT-PRINT", "postgresql+psycopg://cs:pw-DO-NOT-PRINT@db:port/cs"]
+)
+def test_bad_store_url_in_the_secrets_file_names_the_line_not_the_url(
+    tmp_path: Path, url: str
+) -> None:
+    path = _write(tmp_path, WOO)
+    target = tmp_path / SECRETS_FILE
+    target.write_text(f'# the store\n[store]\nurl = "{url}"\n', encoding="utf-8")
+    os.chmod(target, 0o600)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert str(caught.value).startswith(f"{target}:3: store.url: not a database URL")
+    assert "DO-NOT-PRINT" not in str(caught.value)
+
+
+def test_store_url_with_a_bad_port_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHANNELSYNC_STORE__URL", "postgresql+psycopg://cs:pw-123@db:54x/cs")
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, WOO), environ={})
+    assert str(caught.value).startswith(
+        "environment variable CHANNELSYNC_STORE__URL: store.url: not a database URL"
+    )
+    assert "pw-123" not in str(caught.value)

@@ -206,3 +206,91 @@ def test_csv_and_json(engine: cs.SyncEngine) -> None:
     data = json.loads(rep.to_json())
     assert data["totals"][0]["margin"] == "12.00"
     assert data["by"] == "channel"
+
+
+def test_a_refund_counts_on_the_day_it_was_made_even_for_an_older_order(
+    engine: cs.SyncEngine,
+) -> None:
+    sold = datetime(2026, 11, 5, 10, 0, tzinfo=UTC)
+    refunded = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    engine.record_order(
+        _order(
+            "1",
+            [_line("1", "A", 2, "10.00")],
+            created_at=sold,
+            updated_at=refunded,
+            refunds=[
+                {
+                    "refund_id": "r1",
+                    "amount": {"amount": "10.00", "currency": "EUR"},
+                    "created_at": refunded,
+                    "lines": {"1": 1},
+                    "restock": True,
+                }
+            ],
+        )
+    )
+    november = sales_report(
+        engine.store,
+        start=day_bounds(date(2026, 11, 1), date(2026, 11, 30))[0],
+        end=day_bounds(date(2026, 11, 1), date(2026, 11, 30))[1],
+    )
+    row = _row(november, "shop")
+    assert (row["orders"], row["units"], row["revenue"], row["refunds"], row["cost"]) == (
+        1,
+        2,
+        "20.00",
+        "0.00",
+        "8.00",
+    )
+    start, end = day_bounds(date(2026, 12, 1), date(2026, 12, 31))
+    december = sales_report(engine.store, start=start, end=end)
+    row = _row(december, "shop")
+    # the refund and the restocked unit's cost come back in December; no sale there
+    assert (row["orders"], row["units"], row["revenue"], row["refunds"], row["cost"]) == (
+        0,
+        0,
+        "0.00",
+        "10.00",
+        "-4.00",
+    )
+    assert row["margin"] == "-6.00"
+    start, end = day_bounds(date(2026, 11, 1), date(2026, 12, 31))
+    days = {
+        r.key: r.as_dict() for r in sales_report(engine.store, start=start, end=end, by="day").rows
+    }
+    assert {d: (r["revenue"], r["refunds"], r["cost"]) for d, r in days.items()} == {
+        "2026-11-05": ("20.00", "0.00", "8.00"),
+        "2026-12-03": ("0.00", "10.00", "-4.00"),
+    }
+    total = sales_report(engine.store, start=start, end=end).totals[0]
+    assert (total.orders, total.margin) == (1, Decimal("6.00"))  # 20 - 10 - (8 - 4)
+
+
+def test_refunds_and_fees_in_another_currency_are_never_added_to_the_sale(
+    engine: cs.SyncEngine,
+) -> None:
+    engine.record_order(
+        _order(
+            "1",
+            [_line("1", "A", 1, "10.00")],
+            fees={"amount": "1.50", "currency": "USD"},
+            refunds=[{"refund_id": "r1", "amount": {"amount": "3.00", "currency": "GBP"}}],
+        )
+    )
+    rep = _report(engine)
+    assert {(r.key, r.currency) for r in rep.rows} == {
+        ("shop", "EUR"),
+        ("shop", "GBP"),
+        ("shop", "USD"),
+    }
+    eur, gbp, usd = _row(rep, "shop"), _row(rep, "shop", "GBP"), _row(rep, "shop", "USD")
+    assert (eur["revenue"], eur["refunds"], eur["fees"], eur["margin"]) == (
+        "10.00",
+        "0.00",
+        "0.00",
+        "6.00",
+    )
+    assert (gbp["orders"], gbp["refunds"], gbp["margin"]) == (0, "3.00", "-3.00")
+    assert (usd["orders"], usd["fees"], usd["margin"]) == (0, "1.50", "-1.50")
+    assert all(isinstance(r.revenue, Decimal) and isinstance(r.fees, Decimal) for r in rep.rows)

@@ -7,6 +7,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -58,6 +61,12 @@ def engine(store: cs.Store) -> cs.SyncEngine:
 def client(engine: cs.SyncEngine) -> Iterator[httpx.Client]:
     """The receiver served by uvicorn on a loopback port, and a client aimed at it."""
     app = create_app(engine, max_body_bytes=64 * 1024, ack_within=0.2, threads=2)
+    with _served(app) as c:
+        yield c
+
+
+@contextmanager
+def _served(app: Any) -> Iterator[httpx.Client]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
@@ -159,3 +168,43 @@ def test_healthz(
     bad = client.get("/healthz")
     assert bad.status_code == 503
     assert bad.json() == {"ok": False, "store": "OSError"}
+
+
+class _CountingPool(ThreadPoolExecutor):
+    """A pool that remembers what was handed to it."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.submitted: list[tuple[Any, ...]] = []
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        self.submitted.append(args)
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_unknown_account_is_refused_before_the_body_is_read_or_the_engine_called(
+    engine: cs.SyncEngine,
+) -> None:
+    pool = _CountingPool()
+    app = create_app(engine, max_body_bytes=1024, executor=pool)
+    try:
+        with _served(app) as tc:
+            big = tc.post("/webhooks/nobody", content=b"x" * 4096)
+            assert (big.status_code, big.json()) == (404, {"error": "unknown account"})
+            small = tc.post("/webhooks/nobody", content=b"{}")
+            assert small.status_code == 404
+            assert tc.get("/webhooks/nobody?challenge_code=abc").status_code == 404
+            assert tc.post("/webhooks/shop", content=b"x" * 4096).status_code == 413
+        assert pool.submitted == []
+    finally:
+        pool.shutdown(wait=True)
+
+
+def test_bad_signature_answer_gives_no_detail(engine: cs.SyncEngine, client: httpx.Client) -> None:
+    headers, body = _order(engine)
+    tampered = client.post("/webhooks/shop", headers=headers, content=body + b" ")
+    unsigned = client.post("/webhooks/shop", content=body)
+    for response in (tampered, unsigned):
+        assert response.status_code == 401
+        assert response.json() == {"error": "verification failed"}
+        assert "X-Fake-Signature" not in response.text

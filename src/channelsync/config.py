@@ -323,9 +323,12 @@ def _check_private(path: Path) -> None:
     if os.name == "nt":  # pragma: no cover - POSIX permissions only
         return
     mode = path.stat().st_mode
-    if mode & (stat.S_IROTH | stat.S_IWOTH | stat.S_IXOTH):
+    # Like libpq's .pgpass and ssh's keys: any access for the group or everyone is refused
+    # (a group-readable file is readable by every member of that group).
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        who = "every user" if mode & stat.S_IRWXO else "other users of its group"
         raise ConfigError(
-            f"{path}: the secrets file is readable or writable by every user on this machine"
+            f"{path}: the secrets file is readable or writable by {who} on this machine"
             f" (mode {stat.S_IMODE(mode):o}); refused. Fix it with: chmod 600 {path}"
         )
 
@@ -669,7 +672,11 @@ def _load_secrets(
         for key, value in doc.items():
             if key == "store" and isinstance(value, dict) and set(value) <= {"url"}:
                 if "url" in value:
-                    store_url = str(value["url"])
+                    where = f"{secrets_path}:{lines.get(('store', 'url'), 1)}"
+                    if not isinstance(value["url"], str):
+                        raise ConfigError(f"{where}: store.url: must be a string")
+                    _parse_url(value["url"], where)
+                    store_url = value["url"]
                 continue
             if key != "accounts" or not isinstance(value, dict):
                 raise ConfigError(
@@ -744,14 +751,7 @@ def load_config(
         settings = Settings(**doc)
     except ValidationError as exc:
         raise _from_validation(exc, origins, str(config_path)) from None
-    url = settings.store.url
-    try:
-        parsed = sa.make_url(url)
-    except sa.exc.ArgumentError:
-        raise ConfigError(
-            f"{origins.of(('store', 'url')) or config_path}: store.url: not a database URL"
-            " (sqlite:///channelsync.db or postgresql+psycopg://user@host/db)"
-        ) from None
+    parsed = _parse_url(settings.store.url, origins.of(("store", "url")) or str(config_path))
     url_origin = origins.of(("store", "url")) or ""
     if parsed.password and url_origin.startswith(str(config_path)):
         raise ConfigError(
@@ -797,6 +797,20 @@ def load_config(
         origins=origins,
         secret_sources=sources,
     )
+
+
+def _parse_url(url: str, where: str) -> sa.URL:
+    """``url`` parsed, or a ``ConfigError`` naming ``where`` (never the URL: it may hold a
+    password)."""
+    try:
+        return sa.make_url(url)
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        # ValueError: a port that is not a number ("invalid literal for int()").
+        detail = " (its port is not a number)" if not isinstance(exc, sa.exc.ArgumentError) else ""
+        raise ConfigError(
+            f"{where}: store.url: not a database URL{detail}"
+            " (sqlite:///channelsync.db or postgresql+psycopg://user@host/db)"
+        ) from None
 
 
 def iter_problems(config: Config) -> Iterator[tuple[str, str]]:

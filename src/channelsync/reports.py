@@ -16,10 +16,14 @@ Definitions (per order line, cancelled orders and cancelled units left out):
   taxes are not revenue.
 - **refunds**: money given back (``Order.refunds``; an order in status ``refunded`` that
   lists no refund counts its whole revenue), spread over the refunded lines, or over every
-  line by revenue when the refund names none.
-- **fees**: ``Order.fees`` where the channel reports them, spread over the lines by revenue;
-  else the account's configured ``fee_percent`` of the revenue (``fees_estimated``).
-- **cost**: cost price x units, minus units refunded with restock; a bundle without a cost
+  line by revenue when the refund names none. A refund counts on the day it was made
+  (``Refund.created_at``; an undated one on the order's day), in its own currency: a
+  refund made in the period counts even when the order is older.
+- **fees**: ``Order.fees`` where the channel reports them, spread over the lines by revenue
+  (in the fees' own currency); else the account's configured ``fee_percent`` of the
+  revenue (``fees_estimated``). Fees count on the order's day.
+- **cost**: cost price x units, minus units refunded with restock (on the refund's day);
+  a bundle without a cost
   of its own costs the sum of its components. Units whose SKU has no cost price in the
   order's currency are counted in ``units_without_cost`` (their margin is overstated).
 - **margin**: ``revenue - refunds - fees - cost``.
@@ -82,6 +86,8 @@ class SalesFact:
     fees_estimated: bool
     cost: Decimal
     units_without_cost: int
+    sale: bool = True
+    """False for a refund (or fee) falling on another day or currency than the sale."""
 
     @property
     def margin(self) -> Decimal:
@@ -229,7 +235,8 @@ def _aggregate(facts: Iterable[SalesFact], key: Any) -> list[SalesRow]:
         row = rows.get(k)
         if row is None:
             row = rows[k] = SalesRow(key=k[0], currency=k[1])
-        orders[k].add((f.account, f.order_id))
+        if f.sale:
+            orders[k].add((f.account, f.order_id))
         row.units += f.units
         row.revenue += f.revenue
         row.refunds += f.refunds
@@ -286,9 +293,11 @@ def _orders(
     store: Store, start: datetime, end: datetime, accounts: Iterable[str] | None
 ) -> Iterator[Order]:
     o = t.orders.c
+    # Orders created in the period, and older ones changed since its start (a refund
+    # made in the period changes the order).
     query = (
         sa.select(o.doc)
-        .where(o.created_at >= start, o.created_at < end)
+        .where(o.created_at < end, sa.or_(o.created_at >= start, o.updated_at >= start))
         .order_by(o.created_at, o.account, o.order_id)
     )
     if accounts is not None:
@@ -321,6 +330,20 @@ def _spread(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
     return [total * w / whole for w in weights]
 
 
+@dataclass
+class _Cell:
+    """What one order line contributes to one (day, currency) while facts are gathered."""
+
+    units: int = 0
+    revenue: Decimal = _ZERO
+    refunds: Decimal = _ZERO
+    fees: Decimal = _ZERO
+    fees_estimated: bool = False
+    cost: Decimal = _ZERO
+    units_without_cost: int = 0
+    sale: bool = False
+
+
 def order_facts(
     order: Order,
     *,
@@ -328,11 +351,21 @@ def order_facts(
     fee_percent: Mapping[str, Decimal],
     tz: ZoneInfo,
     missing_cost: set[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> list[SalesFact]:
-    """The report facts of one order (none for a cancelled order)."""
+    """The report facts of one order (none for a cancelled order).
+
+    The sale (units, revenue, fees, cost) falls on the day the order was created; each
+    refund (its money, and the cost of units it restocked) on the day it was made, in its
+    own currency. With ``start``/``end`` only what happened in ``[start, end)`` counts.
+    """
     if order.status is OrderStatus.CANCELLED:
         return []
-    day = order.created_at.astimezone(tz).date()
+
+    def inside(moment: datetime) -> bool:
+        return (start is None or moment >= start) and (end is None or moment < end)
+
     fallback_currency = order.currency or (order.total.currency if order.total else None)
     lines: list[tuple[OrderLine, int, Decimal, str]] = []
     for line in order.lines:
@@ -347,71 +380,101 @@ def order_facts(
     if not lines:
         return []
     revenues = [rev for _, _, rev, _ in lines]
+    cells: dict[tuple[int, date, str], _Cell] = {}
 
-    # Refunds, per line.
-    refunds = [_ZERO] * len(lines)
+    def cell(i: int, moment: datetime, currency: str) -> _Cell:
+        key = (i, moment.astimezone(tz).date(), currency)
+        found = cells.get(key)
+        if found is None:
+            found = cells[key] = _Cell()
+        return found
+
+    unit_costs: list[Decimal | None] = [
+        costs.unit_cost(line.sku, currency) if line.sku is not None else _ZERO
+        for line, _, _, currency in lines
+    ]
+
+    # The sale: units, revenue, cost and fees on the order's day.
+    if inside(order.created_at):
+        if order.fees is not None:
+            fees = _spread(order.fees.amount, revenues)
+            fee_currency: str | None = order.fees.currency
+            estimated = False
+        else:
+            pct = fee_percent.get(order.account)
+            fees = [rev * pct / 100 for rev in revenues] if pct is not None else []
+            fee_currency = None  # each line's own
+            estimated = pct is not None
+        for i, (line, units, revenue, currency) in enumerate(lines):
+            sold = cell(i, order.created_at, currency)
+            sold.sale = True
+            sold.units += units
+            sold.revenue += revenue
+            unit_cost = unit_costs[i]
+            if unit_cost is None:
+                sold.units_without_cost += units
+                if missing_cost is not None and line.sku is not None:
+                    missing_cost.add(line.sku)
+            else:
+                sold.cost += unit_cost * units
+            if fees and (fees[i] or (fee_currency or currency) == currency):
+                # Fees the channel reports in another currency stay in that currency.
+                charged = cell(i, order.created_at, fee_currency or currency)
+                charged.fees += fees[i]
+                charged.fees_estimated |= estimated
+
+    # Refunds: money back (in the refund's currency) and restocked units' cost, on the
+    # refund's day (an undated refund on the order's).
+    index = {line.line_id: i for i, (line, _, _, _) in enumerate(lines)}
     restocked = [0] * len(lines)
     listed = [r for r in order.refunds if r.amount is not None]
-    index = {line.line_id: i for i, (line, _, _, _) in enumerate(lines)}
     for refund in listed:
         assert refund.amount is not None
+        moment = refund.created_at or order.created_at
         targets = [index[lid] for lid in refund.lines if lid in index]
         if targets:
             weights = [
                 revenues[i] * refund.lines[lines[i][0].line_id] / lines[i][1] for i in targets
             ]
-            for i, part in zip(targets, _spread(refund.amount.amount, weights), strict=True):
-                refunds[i] += part
+            parts = list(zip(targets, _spread(refund.amount.amount, weights), strict=True))
         else:
-            for i, part in enumerate(_spread(refund.amount.amount, revenues)):
-                refunds[i] += part
+            parts = list(enumerate(_spread(refund.amount.amount, revenues)))
+        for i, part in parts:
+            if inside(moment) and (part or refund.amount.currency == lines[i][3]):
+                cell(i, moment, refund.amount.currency).refunds += part
         if refund.restock:
             for lid, qty in refund.lines.items():
-                if lid in index:
-                    restocked[index[lid]] += qty
-    if order.status is OrderStatus.REFUNDED and not listed:
-        refunds = list(revenues)
+                if lid not in index:
+                    continue
+                i = index[lid]
+                back = min(qty, lines[i][1] - restocked[i])
+                restocked[i] += back
+                unit_cost = unit_costs[i]
+                if back > 0 and unit_cost is not None and inside(moment):
+                    cell(i, moment, lines[i][3]).cost -= unit_cost * back
+    if order.status is OrderStatus.REFUNDED and not listed and inside(order.created_at):
+        for i, (_, _, revenue, currency) in enumerate(lines):
+            cell(i, order.created_at, currency).refunds += revenue
 
-    # Fees, per line.
-    if order.fees is not None:
-        fees = _spread(order.fees.amount, revenues)
-        estimated = False
-    else:
-        pct = fee_percent.get(order.account)
-        fees = [rev * pct / 100 for rev in revenues] if pct is not None else [_ZERO] * len(lines)
-        estimated = pct is not None
-
-    facts = []
-    for i, (line, units, revenue, currency) in enumerate(lines):
-        cost = _ZERO
-        uncosted = 0
-        cost_units = max(0, units - restocked[i])
-        if line.sku is not None:
-            unit_cost = costs.unit_cost(line.sku, currency)
-            if unit_cost is None:
-                uncosted = units
-                if missing_cost is not None:
-                    missing_cost.add(line.sku)
-            else:
-                cost = unit_cost * cost_units
-        facts.append(
-            SalesFact(
-                account=order.account,
-                kind=order.kind,
-                order_id=order.order_id,
-                day=day,
-                sku=line.sku,
-                currency=currency,
-                units=units,
-                revenue=revenue,
-                refunds=refunds[i],
-                fees=fees[i],
-                fees_estimated=estimated,
-                cost=cost,
-                units_without_cost=uncosted,
-            )
+    return [
+        SalesFact(
+            account=order.account,
+            kind=order.kind,
+            order_id=order.order_id,
+            day=day,
+            sku=lines[i][0].sku,
+            currency=currency,
+            units=c.units,
+            revenue=c.revenue,
+            refunds=c.refunds,
+            fees=c.fees,
+            fees_estimated=c.fees_estimated,
+            cost=c.cost,
+            units_without_cost=c.units_without_cost,
+            sale=c.sale,
         )
-    return facts
+        for (i, day, currency), c in cells.items()
+    ]
 
 
 def sales_report(
@@ -447,7 +510,13 @@ def sales_report(
     for order in _orders(store, start, end, accounts):
         report.facts.extend(
             order_facts(
-                order, costs=costs, fee_percent=fees, tz=tz, missing_cost=report.missing_cost
+                order,
+                costs=costs,
+                fee_percent=fees,
+                tz=tz,
+                missing_cost=report.missing_cost,
+                start=start,
+                end=end,
             )
         )
     return report

@@ -8,11 +8,13 @@
 Routes:
 
 - ``POST /webhooks/{account}``: the delivery goes to ``engine.ingest_webhook`` on a thread
-  pool (the engine is synchronous). A bad signature answers 401, an unknown account 404, a
-  body over the limit 413, a failure to apply 500 (so the marketplace delivers again);
-  otherwise 200 with the number of events. Deliveries are answered within
-  ``ack_within`` seconds whatever the database does: when applying takes longer (a lock
-  held by a worker), the answer is 202 and the work finishes in the background.
+  pool (the engine is synchronous). An account the engine does not have answers 404
+  before the body is read; a body over the limit 413 (checked while reading, never
+  buffered whole); a bad signature 401 with a fixed reason (the detail is logged); a
+  failure to apply 500 (so the marketplace delivers again); otherwise 200 with the
+  number of events. Deliveries are answered within ``ack_within`` seconds whatever the
+  database does: when applying takes longer (a lock held by a worker), the answer is 202
+  and the work finishes in the background.
 - ``GET /webhooks/{account}``: eBay's Marketplace Account Deletion endpoint check
   (``?challenge_code=...``): answered with the ``challengeResponse`` the adapter computes.
 - ``GET /healthz``: 200 while the store answers, 503 when it does not.
@@ -139,10 +141,12 @@ def create_app(
             future.add_done_callback(_log_late(account))
             return JSONResponse({"accepted": True}, status_code=202)
         except UnknownAccount:
-            return JSONResponse({"error": f"unknown account {account!r}"}, status_code=404)
+            return _unknown()
         except WebhookVerificationError as exc:
+            # The reason goes to the operator's log only: telling the sender which check
+            # failed (or which shop the account is configured for) helps forgers.
             log.warning("webhook for %s refused: %s", account, exc)
-            return JSONResponse({"error": f"verification failed: {exc}"}, status_code=401)
+            return JSONResponse({"error": "verification failed"}, status_code=401)
         except Exception as exc:
             log.error(
                 "webhook for %s could not be applied: %s: %s", account, type(exc).__name__, exc
@@ -153,8 +157,15 @@ def create_app(
             return Response(responses[0], media_type="application/json")
         return JSONResponse(_summary(events))
 
+    known = frozenset(engine.accounts)
+
+    def _unknown() -> Response:
+        return JSONResponse({"error": "unknown account"}, status_code=404)
+
     async def receive(request: Request) -> Response:
         account = request.path_params["account"]
+        if account not in known:  # refused before a byte of the body is read
+            return _unknown()
         try:
             body = await _read_body(request, max_body_bytes)
         except _TooLarge:
@@ -165,6 +176,8 @@ def create_app(
 
     async def check(request: Request) -> Response:
         account = request.path_params["account"]
+        if account not in known:
+            return _unknown()
         query = request.url.query
         if not query:
             return PlainTextResponse("POST webhook deliveries here", status_code=405)

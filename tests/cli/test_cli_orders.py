@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+import pytest
 from tests.cli.conftest import Cli
 
 from channelsync.core.errors import Rejected
@@ -98,3 +100,23 @@ def test_customers_export_and_forget(cli: Cli, tmp_path: Path) -> None:
     assert cli("customers", "export").exit_code == 2
     kept = cli.json("customers", "forget", "--older-than-days", "30", "--yes")
     assert kept == {"orders_redacted": 0}
+
+
+def test_customers_export_file_is_private_from_its_first_byte(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not written readable by everyone and chmod-ed afterwards: a crash (or a reader)
+    between the two would find the personal data open. An old export's mode is not kept."""
+    _orders(cli)
+    target = tmp_path / "erika.json"
+    target.write_text("{}", encoding="utf-8")
+    target.chmod(0o644)  # last month's export, made world-readable by someone
+    monkeypatch.setattr(Path, "chmod", lambda self, mode: None)  # the step after the write
+    old_umask = os.umask(0o022)
+    try:
+        result = cli("customers", "export", "--email", "erika@example.org", "-o", str(target))
+    finally:
+        os.umask(old_umask)
+    assert result.exit_code == 0
+    assert json.loads(target.read_text())["customers"][0]["name"] == "Erika Mustermann"
+    assert target.stat().st_mode & 0o777 == 0o600

@@ -135,3 +135,39 @@ def test_webhook_app_applies_signed_deliveries(engine: cs.SyncEngine, served: ht
     assert mounted.status_code == 200
     assert engine.stock("A-1").committed == 2
     assert served.get("/channelsync/healthz").json()["ok"] is True
+
+
+def _raw_post(client: httpx.Client, path: str, declared: int, sent: bytes) -> str:
+    """POST ``sent`` under a Content-Length of ``declared`` bytes; the status line answered."""
+    url = httpx.URL(str(client.base_url))
+    with socket.create_connection((url.host, url.port or 80), timeout=5) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {url.host}\r\nContent-Length: {declared}\r\n"
+            "Content-Type: application/json\r\n\r\n".encode()
+            + sent
+        )
+        try:
+            return sock.recv(200).decode("latin-1").split("\r\n", 1)[0]
+        except TimeoutError:
+            return "no answer: the app waited for the whole body"
+
+
+def test_webhook_app_refuses_big_bodies_and_unknown_accounts_before_reading_them(
+    engine: cs.SyncEngine, served: httpx.Client
+) -> None:
+    huge = 50 * 1024 * 1024
+    assert _raw_post(served, "/webhooks/shop", huge, b"{}").startswith("HTTP/1.1 413")
+    assert _raw_post(served, "/webhooks/nobody", huge, b"{}").startswith("HTTP/1.1 404")
+    streamed = served.post("/webhooks/shop", content=iter([b"x" * 1024 * 1024] * 6))
+    assert streamed.status_code == 413
+
+
+def test_webhook_app_says_only_that_verification_failed(
+    engine: cs.SyncEngine, served: httpx.Client
+) -> None:
+    shop = engine.channel("shop")
+    assert isinstance(shop, FakeChannel)
+    headers, body = shop.webhook_for(shop.place_order({"A-1": 1}), event_id="e-2")
+    refused = served.post("/webhooks/shop", headers=headers, content=body + b" ")
+    assert refused.status_code == 401
+    assert refused.json() == {"detail": "verification failed"}

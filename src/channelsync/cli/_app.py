@@ -67,7 +67,8 @@ class _Root(TyperGroup):
 
 def _classify(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, StoreUnavailable):
-        return EXIT_STORE, f"the store cannot be opened: {exc}"
+        # One line: drivers' messages run over several ("Is the server running ...").
+        return EXIT_STORE, "the store cannot be opened: " + " ".join(str(exc).split())
     if isinstance(exc, ConfigError | UnknownAccount):
         return EXIT_CONFIG, str(exc)
     if isinstance(exc, UnknownOrder):

@@ -80,7 +80,7 @@ def _print_view(state: State, view: StockView) -> None:
             "-" if c.desired is None else str(c.desired),
             "-" if c.acked is None else str(c.acked),
             "yes" if c.pending else "",
-            (c.last_error or c.note or "")[:120],
+            out.clip(c.last_error or c.note or "", 120),
         )
     out.console.print(table)
 
@@ -209,8 +209,8 @@ def explain(
             f"{e.d_on_hand:+d}" if e.d_on_hand else "",
             f"{e.d_committed:+d}" if e.d_committed else "",
             f"{e.on_hand_after}/{e.committed_after}",
-            e.reason + (f" ({e.note})" if e.note else ""),
-            source,
+            out.clip(e.reason + (f" ({e.note})" if e.note else ""), 200),
+            out.clip(source, 200),
         )
     if len(exp.entries) > len(shown):
         out.console.print(f"(the first {len(exp.entries) - len(shown)} rows are not shown)")

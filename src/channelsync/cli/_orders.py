@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -241,8 +242,12 @@ def export(
     data["customers"] = [json.loads(c) for c in data["customers"]]
     data["exported_at"] = datetime.now(UTC).isoformat()
     if output is not None:
-        output.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-        output.chmod(0o600)
+        # Personal data: the file is private from its first byte (not chmod-ed afterwards,
+        # which leaves it readable by everyone meanwhile, and keeps an existing file's mode).
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data, indent=2, default=str) + "\n")
         state.out.note(f"{len(data['orders'])} orders written to {output} (mode 600)")
     else:
         state.out.json(data)

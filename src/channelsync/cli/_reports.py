@@ -98,7 +98,7 @@ def sales(
     ] = None,
     timezone: Annotated[
         str | None,
-        typer.Option("--tz", help="Calendar of the days (default: [reports] timezone)."),
+        typer.Option("--tz", help="Calendar of the days (default: \\[reports] timezone)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,

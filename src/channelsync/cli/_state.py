@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
 from channelsync.config import Config, load_config
 from channelsync.core.engine import SyncEngine
@@ -105,6 +107,21 @@ def _as_io(stream: _ScrubbingStream) -> IO[str]:
     return stream  # type: ignore[return-value]  # a TextIOBase is a text IO
 
 
+class _ScrubbingConsole(Console):
+    """A Rich console that scrubs secrets from text before laying it out.
+
+    Scrubbing the written bytes alone is not enough: a table cell folds a long secret
+    over two lines, or cuts it short with an ellipsis, and neither half matches.
+    """
+
+    def __init__(self, scrub: Scrubber, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._scrub = scrub
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(self._scrub(text), **kwargs)
+
+
 class _ScrubbingFormatter(logging.Formatter):
     def __init__(self, scrub: Scrubber, fmt: str) -> None:
         super().__init__(fmt)
@@ -124,12 +141,26 @@ class Output:
     def __post_init__(self) -> None:
         self.stdout = _ScrubbingStream("stdout", self.scrub)
         self.stderr_stream = _ScrubbingStream("stderr", self.scrub)
-        self.console = Console(file=_as_io(self.stdout), highlight=False, soft_wrap=False)
-        self.err = Console(
-            file=_as_io(self.stderr_stream), highlight=False, stderr=True, soft_wrap=True
+        self.console: Console = _ScrubbingConsole(
+            self.scrub, file=_as_io(self.stdout), highlight=False, soft_wrap=False
+        )
+        self.err: Console = _ScrubbingConsole(
+            self.scrub,
+            file=_as_io(self.stderr_stream),
+            highlight=False,
+            stderr=True,
+            soft_wrap=True,
         )
         if not self.console.is_terminal and "COLUMNS" not in os.environ:
             self.console.width = 140  # files and pipes get whole table rows, not 80 columns
+
+    def clip(self, text: str, width: int) -> str:
+        """``text`` for a table cell: secrets scrubbed, cut to ``width``, markup escaped.
+
+        Scrubbing comes first: cutting first could leave half a secret that no longer
+        matches. Escaping keeps a ``[/...]`` in a channel's message from breaking markup.
+        """
+        return escape(self.scrub(text)[:width])
 
     def json(self, data: Any) -> None:
         """Print ``data`` as JSON on stdout (secrets scrubbed)."""
@@ -142,12 +173,12 @@ class Output:
         self.stdout.flush()
 
     def error(self, message: str) -> None:
-        """Print an error message on stderr."""
-        self.err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+        """Print an error message on stderr (plain text: brackets in it are not markup)."""
+        self.err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
 
     def warn(self, message: str) -> None:
-        """Print a warning on stderr."""
-        self.err.print(f"[yellow]warning:[/] {message}", markup=True, highlight=False)
+        """Print a warning on stderr (plain text: brackets in it are not markup)."""
+        self.err.print(f"[yellow]warning:[/] {escape(message)}", markup=True, highlight=False)
 
     def note(self, message: str) -> None:
         """Print a remark on stderr (stdout stays clean for --json and --csv)."""

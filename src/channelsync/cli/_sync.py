@@ -132,7 +132,9 @@ def _print_import(
     for name in names:
         r = results[name]
         if isinstance(r, ChannelError):
-            table.add_row(name, f"[red]{type(r).__name__}: {str(r)[:80]}[/]", "", "", "", "")
+            table.add_row(
+                name, f"[red]{out.clip(f'{type(r).__name__}: {r}', 80)}[/]", "", "", "", ""
+            )
             continue
         table.add_row(
             name,
@@ -191,7 +193,7 @@ def render_cycle(out: Output, report: CycleReport) -> None:
             f"{a.prices_ok}/{a.prices_ok + a.prices_failed}",
             f"{a.shipments_ok}/{a.shipments_ok + a.shipments_failed}",
             f"{a.seconds:.1f}",
-            f"[red]{'; '.join(a.errors)[:100]}[/]" if a.errors else "",
+            f"[red]{out.clip('; '.join(a.errors), 100)}[/]" if a.errors else "",
         )
     out.console.print(table)
     if report.oversold:
@@ -296,7 +298,7 @@ def worker(
     account: AccountsOption = None,
     interval: Annotated[
         float | None,
-        typer.Option(help="Seconds between cycles (default: [worker] poll_interval).", min=0),
+        typer.Option(help="Seconds between cycles (default: \\[worker] poll_interval).", min=0),
     ] = None,
     webhooks: Annotated[
         str | None,
@@ -379,7 +381,7 @@ def _print_reconcile(out: Output, results: list[Any], fix: bool) -> None:
     for r in results:
         notes = []
         if r.error:
-            notes.append(f"[red]{r.error[:80]}[/]")
+            notes.append(f"[red]{out.clip(r.error, 80)}[/]")
         if r.not_imported:
             notes.append(f"{len(r.not_imported)} not imported (run `channelsync listings import`)")
         if r.gone:
