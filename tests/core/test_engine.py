@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -709,3 +710,28 @@ def test_an_unreadable_order_never_blocks_the_order_stream(store: cs.Store) -> N
     engine.run_once()
     assert engine.order_failures() == []
     assert engine.stock("A").committed == 7
+
+
+def test_a_deleted_order_releases_its_units(store: cs.Store) -> None:
+    class Deleting(FakeChannel):
+        def parse_webhook(self, headers: Any, body: bytes) -> list[cs.WebhookEvent]:
+            super().parse_webhook(headers, body)  # verifies the signature
+            order_id = json.loads(body)["order"]["order_id"]
+            return [
+                cs.WebhookEvent(kind="order_deleted", event_id=f"del-{order_id}", order_id=order_id)
+            ]
+
+    shop = Deleting("shop")
+    shop.add_listing("A", 0)
+    engine = engine_with(store, shop)
+    engine.set_on_hand("A", 10)
+    order = shop.place_order({"A": 3})
+    engine.run_once()
+    assert engine.stock("A").committed == 3
+    engine.ingest_webhook("shop", *shop.webhook_for(order))
+    assert engine.stock("A").committed == 0
+    assert engine.order("shop", order.order_id).raw_status == "deleted"
+    engine.ingest_webhook(
+        "shop", *shop.webhook_for(shop.place_order({"A": 1}, order_id="NEVER-SEEN"))
+    )
+    assert engine.stock("A").committed == 0  # an order never seen: nothing to release

@@ -249,3 +249,25 @@ def test_nested_bundles_are_refused(store: cs.Store) -> None:
     engine.define_bundle("INNER", {"A": 1})
     with pytest.raises(ValueError, match="'INNER' is itself a bundle"):
         engine.define_bundle("OUTER", {"INNER": 1})
+
+
+def test_same_timestamp_the_state_further_along_wins_in_any_order(store: cs.Store) -> None:
+    """eBay's times do not always move on a cancellation: the cancelled state must win."""
+    open_ = make_order(status=S.OPEN, minute=1)
+    cancelled = make_order(status=S.CANCELLED, minute=1)
+    for first, second in ((open_, cancelled), (cancelled, open_)):
+        with cs.open_store("sqlite:///:memory:") as s:
+            engine = cs.SyncEngine(s)
+            engine.set_on_hand("SKU-1", 10)
+            engine.record_order(first)
+            engine.record_order(second)
+            assert engine.stock("SKU-1").committed == 0
+    partial = make_order(
+        status=S.PARTIALLY_SHIPPED, lines=[line(qty=3, quantity_shipped=1)], minute=2
+    )
+    more = make_order(status=S.PARTIALLY_SHIPPED, lines=[line(qty=3, quantity_shipped=2)], minute=2)
+    engine = cs.SyncEngine(store)
+    engine.set_on_hand("SKU-1", 10)
+    engine.record_order(more)
+    engine.record_order(partial)
+    assert (engine.stock("SKU-1").on_hand, engine.stock("SKU-1").committed) == (8, 1)

@@ -168,3 +168,13 @@ def test_memory_store_serves_concurrent_lanes() -> None:
             assert report.ok, report.as_dict()
         assert engine.stock("SKU-1").committed == 4
         assert {ch.quantities["SKU-1"] for ch in channels} == {1}
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql+psycopg://user:hunter2@host:notaport/db", "postgresql://user:hunter2@[::1/db"],
+)
+def test_unparseable_urls_never_show_the_password(url: str) -> None:
+    with pytest.raises(cs.ConfigError, match="is not a database URL") as caught:
+        cs.open_store(url)
+    assert "hunter2" not in str(caught.value)

@@ -112,7 +112,14 @@ class PushResult(_Value):
 
 
 WebhookEventKind = Literal[
-    "order", "stock", "product", "customer_redact", "customer_data_request", "shop_redact", "ping"
+    "order",
+    "order_deleted",
+    "stock",
+    "product",
+    "customer_redact",
+    "customer_data_request",
+    "shop_redact",
+    "ping",
 ]
 
 
@@ -134,9 +141,12 @@ class OrderFailure(_Value):
 class WebhookEvent(_Value):
     """One event out of a verified webhook delivery.
 
-    ``order`` is set for ``order`` events. ``stock`` events carry ``sku`` and ``quantity``
-    where the channel says them. Privacy events carry the customer in ``customer_ids`` and
-    ``customer_emails`` and the affected orders in ``order_ids``.
+    ``order`` is set for ``order`` events (``order_id`` alone when the channel's body is not
+    enough and the next poll brings the order). ``order_deleted`` names an ``order_id`` the
+    channel deleted: it will never be polled again, so the engine releases its units.
+    ``stock`` events carry ``sku`` and ``quantity`` where the channel says them. Privacy
+    events carry the customer in ``customer_ids`` and ``customer_emails`` and the affected
+    orders in ``order_ids``.
     """
 
     kind: WebhookEventKind

@@ -457,6 +457,8 @@ class SyncEngine:
             return
         if event.kind == "order" and event.order is not None:
             self.ledger.apply_orders(conn, [event.order])
+        elif event.kind == "order_deleted" and event.order_id is not None:
+            self._withdraw(conn, account, event.order_id, now)
         elif event.kind == "stock" and event.sku is not None and event.quantity is not None:
             conn.execute(
                 t.listings.update()
@@ -473,6 +475,27 @@ class SyncEngine:
             )
         elif event.kind == "shop_redact":
             self.privacy.redact_in(conn, account=account, everything=True)
+
+    def _withdraw(self, conn: Connection, account: str, order_id: str, now: datetime) -> None:
+        """A deleted order holds nothing any more: apply it as cancelled (shipped units stay)."""
+        doc = conn.execute(
+            sa.select(t.orders.c.doc).where(
+                t.orders.c.account == account, t.orders.c.order_id == order_id
+            )
+        ).scalar()
+        if doc is None:
+            return  # never seen: nothing to release
+        order = Order.model_validate_json(doc)
+        if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
+            return
+        gone = order.model_copy(
+            update={
+                "status": OrderStatus.CANCELLED,
+                "raw_status": "deleted",
+                "updated_at": max(now, order.updated_at + timedelta(microseconds=1)),
+            }
+        )
+        self.ledger.apply_orders(conn, [gone])
 
     def _first_delivery(self, conn: Connection, account: str, event_id: str, now: datetime) -> bool:
         w = t.webhook_events.c

@@ -74,11 +74,24 @@ class ApplyResult:
         self.oversold.update(other.oversold)
 
 
-def order_version(order: Order) -> str:
-    """A sortable version of an order: its change time, then a digest of its stock content.
+_STATUS_RANK = {
+    OrderStatus.PENDING: 0,
+    OrderStatus.OPEN: 1,
+    OrderStatus.PARTIALLY_SHIPPED: 2,
+    OrderStatus.SHIPPED: 3,
+    OrderStatus.CANCELLED: 4,
+    OrderStatus.REFUNDED: 5,
+}
 
-    Two deliveries of the same state have the same version; of two states with the same
-    ``updated_at`` the one with the larger digest wins, on every worker alike.
+
+def order_version(order: Order) -> str:
+    """A sortable version of an order: its change time, then how far along it is, then a
+    digest of its stock content.
+
+    Two deliveries of the same state have the same version. Of two states with the same
+    ``updated_at`` (channels whose timestamps have seconds, or do not move on every change)
+    the one further along its life wins: a later status, then more units shipped or
+    cancelled; only then the digest decides, on every worker alike.
     """
     content = repr(
         (
@@ -98,7 +111,9 @@ def order_version(order: Order) -> str:
         )
     )
     digest = hashlib.blake2b(content.encode(), digest_size=8).hexdigest()
-    return f"{order.updated_at.isoformat(timespec='microseconds')}|{digest}"
+    progress = sum(ln.quantity_shipped + ln.quantity_cancelled for ln in order.lines)
+    stamp = order.updated_at.isoformat(timespec="microseconds")
+    return f"{stamp}|{_STATUS_RANK[order.status]}|{min(progress, 999_999):06d}|{digest}"
 
 
 def line_targets(

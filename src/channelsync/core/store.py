@@ -43,6 +43,14 @@ def _redacted(url: sa.URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def _scrub(url: str) -> str:
+    """A URL string that did not parse, with anything between ``://`` and ``@`` hidden."""
+    head, sep, rest = url.partition("://")
+    if sep and "@" in rest:
+        return f"{head}://***@{rest.rpartition('@')[2]}"
+    return url
+
+
 class Store:
     """The SQL store the engine keeps its ledger, journal, orders and outbox in.
 
@@ -339,14 +347,22 @@ def _configure_sqlite(engine: Engine) -> None:
 def _make_engine(url: str, echo: bool) -> Engine:
     try:
         parsed = sa.make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise ConfigError(f"store URL {url!r} is not a database URL: {exc}") from exc
+        port = parsed.port  # a non-numeric port fails here, not later
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        # The message names the URL without what could be a password in it.
+        raise ConfigError(
+            f"store URL {_scrub(url)!r} is not a database URL"
+            " (expected sqlite:///path.db or postgresql+psycopg://user@host:port/db)"
+        ) from exc
+    del port
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             folder = Path(parsed.database).expanduser().resolve().parent
             if not folder.is_dir():
-                raise ConfigError(f"store URL {url!r}: folder {folder} does not exist")
+                raise ConfigError(
+                    f"store URL {_redacted(parsed)!r}: folder {folder} does not exist"
+                )
         engine = sa.create_engine(
             parsed, echo=echo, connect_args={"timeout": _SQLITE_BUSY_MS / 1000}
         )

@@ -124,7 +124,7 @@ def test_rotation_secret_is_accepted(fake: Any) -> None:
 def test_order_deleted_and_product_updated(fake: Any, channel: Any) -> None:
     headers, body = fake.webhook_delivery("order.deleted", {"id": 4242})
     (event,) = channel.parse_webhook(headers, body)
-    assert (event.kind, event.order_id, event.order) == ("order", "4242", None)
+    assert (event.kind, event.order_id, event.order) == ("order_deleted", "4242", None)
     fake.seed_listing("HOOK-5", quantity=6, price="1.00")
     product = fake.product_id("HOOK-5")
     with httpx.Client(base_url=fake.url, auth=(fake.consumer_key, fake.consumer_secret)) as http:

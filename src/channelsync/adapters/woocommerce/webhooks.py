@@ -114,8 +114,10 @@ class WooCommerceWebhooks:
         self, topic: str, event_id: str, resource_id: int, payload: dict[str, Any]
     ) -> WebhookEvent:
         if topic == "order.deleted":
+            # Trashed or deleted: it will never show in a poll again, so the engine
+            # releases its units (kind order_deleted).
             return WebhookEvent(
-                kind="order",
+                kind="order_deleted",
                 topic=topic,
                 event_id=event_id,
                 order_id=str(resource_id),
