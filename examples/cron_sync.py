@@ -55,11 +55,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
-    config = load_config(args.config)
-    lock_path = args.lock or (config.path or Path("channelsync.toml")).with_suffix(".lock")
-    with open(lock_path, "w") as lock:
+    try:
+        return _run(args.config, args.lock)
+    except cs.ConfigError as exc:  # a bad config or an unreachable store: one line for cron
+        log.error("%s", exc)
+        return 2
+
+
+def _run(config_path: Path | None, lock: Path | None) -> int:
+    config = load_config(config_path)
+    lock_path = lock or (config.path or Path("channelsync.toml")).with_suffix(".lock")
+    with open(lock_path, "w") as held:
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             log.info("another run holds %s; skipping this one", lock_path)
             return 0

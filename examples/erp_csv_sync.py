@@ -90,9 +90,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--export-id", default=None, help="the ERP's id of this export")
     args = parser.parse_args(argv)
 
-    config = load_config(args.config)
-    store = cs.open_store(config.store_url)
-    channels = config.build_channels()
+    try:
+        config = load_config(args.config)
+        store = cs.open_store(config.store_url)
+        channels = config.build_channels()
+    except cs.ConfigError as exc:  # a bad config or an unreachable store: one line
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
     try:
         engine = cs.SyncEngine(store, channels, rules=config.rules())
         changed, report = sync_export(engine, args.csv, args.export_id)

@@ -208,3 +208,20 @@ def test_bad_signature_answer_gives_no_detail(engine: cs.SyncEngine, client: htt
         assert response.status_code == 401
         assert response.json() == {"error": "verification failed"}
         assert "X-Fake-Signature" not in response.text
+
+
+def test_a_flood_is_answered_503_instead_of_piling_up(engine: cs.SyncEngine) -> None:
+    slow = engine.channel("slow")
+    assert isinstance(slow, FakeChannel)
+    slow.add_listing("FLOOD", 100)
+    app = create_app(engine, ack_within=0.05, threads=1, max_pending=2)
+    with _served(app) as c:
+        answers = []
+        for _ in range(4):
+            headers, body = slow.webhook_for(slow.place_order({"FLOOD": 1}))
+            answers.append(c.post("/webhooks/slow", content=body, headers=headers))
+        assert [a.status_code for a in answers] == [202, 202, 503, 503]
+        assert answers[2].headers["retry-after"] == "5"
+        time.sleep(1.5)  # both accepted deliveries applied: room again
+        headers, body = slow.webhook_for(slow.place_order({"FLOOD": 1}))
+        assert c.post("/webhooks/slow", content=body, headers=headers).status_code == 202

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -90,6 +91,7 @@ def create_app(
     threads: int = 8,
     ack_within: float = 4.0,
     executor: ThreadPoolExecutor | None = None,
+    max_pending: int | None = None,
 ) -> Starlette:
     """The webhook receiver of ``engine`` as a Starlette (ASGI) app.
 
@@ -102,6 +104,10 @@ def create_app(
         ack_within: seconds after which a delivery still being applied is answered 202.
             Shopify gives up after 5 s, so keep it below that.
         executor: run ``ingest_webhook`` on this pool instead of one of the app's own.
+        max_pending: deliveries accepted but not yet applied at most (default: 8 per
+            thread); beyond it the receiver answers 503 with ``Retry-After`` before reading
+            the body, so a flood cannot pile up in memory (channels redeliver, and polling
+            catches up either way).
     """
     try:
         from starlette.applications import Starlette
@@ -114,6 +120,21 @@ def create_app(
 
     own_pool = executor is None
     pool = executor or ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhooks")
+    limit = max_pending if max_pending is not None else 8 * threads
+    in_flight = [0]
+    counter = threading.Lock()
+
+    def _release(_: object) -> None:
+        with counter:
+            in_flight[0] -= 1
+
+    def _admit() -> bool:
+        with counter:
+            if in_flight[0] >= limit:
+                return False
+            in_flight[0] += 1
+            return True
+
     prefix = "/" + prefix.strip("/")
 
     def _log_late(account: str) -> Any:
@@ -134,7 +155,9 @@ def create_app(
         return done
 
     async def _ingest(account: str, headers: dict[str, str], body: bytes) -> Response:
+        # Admitted by the caller (``_admit``); released when the work is done.
         future = pool.submit(engine.ingest_webhook, account, headers, body)
+        future.add_done_callback(_release)
         try:
             events = await _wait(future, ack_within)
         except TimeoutError:
@@ -166,12 +189,19 @@ def create_app(
         account = request.path_params["account"]
         if account not in known:  # refused before a byte of the body is read
             return _unknown()
+        if not _admit():
+            log.warning("webhook for %s refused: %d deliveries still being applied", account, limit)
+            return JSONResponse({"error": "busy"}, status_code=503, headers={"retry-after": "5"})
         try:
             body = await _read_body(request, max_body_bytes)
         except _TooLarge:
+            _release(None)
             return JSONResponse(
                 {"error": f"body over the {max_body_bytes}-byte limit"}, status_code=413
             )
+        except BaseException:
+            _release(None)
+            raise
         return await _ingest(account, dict(request.headers), body)
 
     async def check(request: Request) -> Response:
@@ -181,6 +211,8 @@ def create_app(
         query = request.url.query
         if not query:
             return PlainTextResponse("POST webhook deliveries here", status_code=405)
+        if not _admit():
+            return JSONResponse({"error": "busy"}, status_code=503, headers={"retry-after": "5"})
         return await _ingest(account, challenge_headers(request.headers, query), b"")
 
     async def health(request: Request) -> Response:
