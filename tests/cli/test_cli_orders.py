@@ -120,3 +120,22 @@ def test_customers_export_file_is_private_from_its_first_byte(
     assert result.exit_code == 0
     assert json.loads(target.read_text())["customers"][0]["name"] == "Erika Mustermann"
     assert target.stat().st_mode & 0o777 == 0o600
+
+
+def test_orders_that_cannot_be_read_are_listed_and_block_nothing(cli: Cli) -> None:
+    a = cli.channel("shop-a")
+    a.add_listing("SKU-1", 10, "10.00")
+    a.place_order({"SKU-1": 1})
+    a.add_unreadable_order("BROKEN-7", "line 2: quantity is not a number ('zwei')")
+    assert cli("listings", "import").exit_code == 0
+    result = cli("sync")
+    assert result.exit_code == 0
+    assert "1 orders could not be read" in result.stdout
+    listed = cli("orders", "failures")
+    assert listed.exit_code == 1
+    assert "BROKEN-7" in listed.stdout
+    assert "quantity is not a number ('zwei')" in listed.stdout
+    result = cli("orders", "failures", "--json")
+    assert result.exit_code == 1
+    rows = json.loads(result.stdout)
+    assert [(r["account"], r["order_id"], r["times"]) for r in rows] == [("shop-a", "BROKEN-7", 1)]

@@ -88,6 +88,54 @@ def list_(
         state.out.note("no orders match")
 
 
+@orders.command("failures")
+def failures(
+    ctx: typer.Context,
+    account: Annotated[
+        str | None, typer.Option("--account", "-a", help="Only this channel account.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Orders a channel returned that could not be read (malformed on the channel).
+
+    They never block the other orders. Each stays listed until the order changes on the
+    channel and reads cleanly; exits 1 while any is listed.
+    """
+    state: State = ctx.obj
+    if account is not None:
+        state.check_account(account)
+    rows = state.engine().order_failures(account)
+    if as_json:
+        state.out.json(
+            [
+                {
+                    "account": r.account,
+                    "order_id": r.order_id,
+                    "error": state.out.scrub(r.error),
+                    "first_seen_at": r.first_seen_at.isoformat(),
+                    "last_seen_at": r.last_seen_at.isoformat(),
+                    "times": r.times,
+                }
+                for r in rows
+            ]
+        )
+    else:
+        table = Table("account", "order", "error", "first seen (UTC)", "times")
+        for r in rows:
+            table.add_row(
+                r.account,
+                r.order_id,
+                state.out.clip(r.error, 160),
+                r.first_seen_at.strftime("%Y-%m-%d %H:%M"),
+                str(r.times),
+            )
+        state.out.console.print(table)
+        if not rows:
+            state.out.note("every order the channels returned could be read")
+    if rows:
+        raise typer.Exit(EXIT_FAILED)
+
+
 def order_dict(order: Order) -> dict[str, Any]:
     """An order as JSON-ready data (the raw channel payload left out)."""
     return order.model_dump(mode="json", exclude={"raw"})

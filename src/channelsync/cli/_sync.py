@@ -205,6 +205,11 @@ def render_cycle(out: Output, report: CycleReport) -> None:
         out.console.print(
             f"[yellow]orders named SKUs the ledger did not know:[/] {_sample(report.unknown_skus)}"
         )
+    if report.orders_failed:
+        out.console.print(
+            f"[yellow]{report.orders_failed} orders could not be read[/]"
+            " (they block nothing): see `channelsync orders failures`"
+        )
 
 
 def sync(
