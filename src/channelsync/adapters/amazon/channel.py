@@ -17,7 +17,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
@@ -33,15 +33,23 @@ from channelsync.adapters.amazon.feeds import (
 )
 from channelsync.adapters.amazon.mapping import (
     KIND,
+    ORDER_DATA_ERRORS,
     confirm_shipment_body,
     listing_from_item,
+    order_failure,
     order_from_wire,
     price_patch,
     stock_patch,
 )
-from channelsync.adapters.amazon.wire import ListingIssue, SpOrder, SubmissionResponse
+from channelsync.adapters.amazon.wire import (
+    ListingIssue,
+    OrderRead,
+    SubmissionResponse,
+    UnreadableOrder,
+)
 from channelsync.core.channel import (
     ChannelLimits,
+    OrderFailure,
     PriceUpdate,
     PushResult,
     StockUpdate,
@@ -175,30 +183,57 @@ class AmazonChannel:
 
     # -- orders ---------------------------------------------------------------------------
 
-    def fetch_orders(self, updated_after: datetime) -> Iterator[Order]:
+    def fetch_orders(self, updated_after: datetime) -> Iterator[Order | OrderFailure]:
         """Every order changed at or after ``updated_after``, oldest change first.
 
         ``searchOrders`` pages (100 orders each) are read to the end first, then sorted:
         Amazon does not promise an order of results, and the engine commits its cursor as
-        it goes.
+        it goes. An order that does not read or map is yielded as an ``OrderFailure`` in
+        its place (by its ``lastUpdatedTime``; one without a readable time comes first).
         """
         if updated_after > self._clock():
             return
-        pages: Paginator[tuple[SpOrder, dict[str, Any]], str] = Paginator(
+        pages: Paginator[OrderRead, str] = Paginator(
             lambda token: self.client.search_orders(updated_after, token),
             channel=self.account,
             operation="searchOrders",
         )
-        orders: dict[str, Order] = {}
-        for wire, raw in pages:
-            order = order_from_wire(wire, account=self.account, raw=raw)
-            orders[order.order_id] = order
-        yield from sorted(orders.values(), key=lambda o: (o.updated_at, o.order_id))
+        orders: dict[str, Order | OrderFailure] = {}
+        for n, item in enumerate(pages):
+            mapped = self._map(item)
+            orders[mapped.order_id or f"(unidentified {n})"] = mapped  # later pages win
+        yield from sorted(orders.values(), key=_stream_key)
+
+    def read_order(self, order_id: str) -> Order | OrderFailure:
+        """One order read now (``getOrder``), or the ``OrderFailure`` that says why it cannot
+        be mapped: what a notification's targeted fetch uses."""
+        return self._map(self.client.get_order(order_id))
 
     def fetch_order(self, order_id: str) -> Order:
-        """One order, read now (``getOrder``): what a notification's targeted fetch does."""
-        wire, raw = self.client.get_order(order_id)
-        return order_from_wire(wire, account=self.account, raw=raw)
+        """One order, read now (``getOrder``); ``Rejected`` when it cannot be mapped."""
+        order = self.read_order(order_id)
+        if isinstance(order, OrderFailure):
+            raise Rejected(order.error, channel=self.account, operation="getOrder")
+        return order
+
+    def _map(self, item: OrderRead) -> Order | OrderFailure:
+        if isinstance(item, UnreadableOrder):
+            return self._failure(item.raw, item.error)
+        wire, raw = item
+        try:
+            return order_from_wire(wire, account=self.account, raw=raw)
+        except ORDER_DATA_ERRORS as exc:
+            return self._failure(raw, exc)
+
+    def _failure(self, raw: dict[str, Any], exc: Exception) -> OrderFailure:
+        failure = order_failure(raw, exc)
+        log.warning(
+            "account %s: Amazon order %s cannot be read (%s)",
+            self.account,
+            failure.order_id,
+            failure.error,
+        )
+        return failure
 
     # -- listings -------------------------------------------------------------------------
 
@@ -539,3 +574,11 @@ def _marketplace_of(order: Order) -> str | None:
         mid = channel.get("marketplaceId")
         return mid if isinstance(mid, str) else None
     return None
+
+
+_NO_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+def _stream_key(item: Order | OrderFailure) -> tuple[datetime, str]:
+    """Oldest change first; a failure without a readable time first of all."""
+    return (item.updated_at or _NO_TIME, item.order_id or "")

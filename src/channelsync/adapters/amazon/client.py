@@ -28,10 +28,12 @@ from channelsync.adapters.amazon.wire import (
     FeedDocument,
     ItemSearchResults,
     ListingsItem,
+    OrderRead,
     ProcessingReport,
     SearchOrdersResponse,
     SpOrder,
     SubmissionResponse,
+    UnreadableOrder,
 )
 from channelsync.core.channel import RateLimit
 from channelsync.core.errors import RateLimited, Unavailable
@@ -143,8 +145,13 @@ class AmazonClient:
 
     def search_orders(
         self, updated_after: datetime, token: str | None
-    ) -> tuple[list[tuple[SpOrder, dict[str, Any]]], str | None]:
-        """One page of orders changed at or after ``updated_after`` (and the next token)."""
+    ) -> tuple[list[OrderRead], str | None]:
+        """One page of orders changed at or after ``updated_after`` (and the next token).
+
+        The page's envelope (``orders`` list, ``pagination``) must read, else
+        ``Unavailable``; each order is read on its own, and one that does not read as an
+        Orders API 2026-01-01 order comes back as ``UnreadableOrder`` in its place.
+        """
         params: dict[str, Any] = {
             "lastUpdatedAfter": iso(updated_after),
             "marketplaceIds": ",".join(self.config.marketplace_ids),
@@ -155,25 +162,11 @@ class AmazonClient:
             params["paginationToken"] = token
         response = self._paced("searchOrders", lambda: self.gateway.search_orders(params))
         page = self._parse(SearchOrdersResponse, response, "searchOrders")
-        orders = [(self._order(raw, response, "searchOrders"), dict(raw)) for raw in page.orders]
+        orders = [_order(dict(raw)) for raw in page.orders]
         return orders, page.pagination.next_token if page.pagination else None
 
-    def _order(self, raw: dict[str, Any], response: SpResponse, operation: str) -> SpOrder:
-        try:
-            return SpOrder.model_validate(raw)
-        except ValidationError as exc:
-            raise Unavailable(
-                f"{operation}: order {raw.get('orderId')!r} does not read as an Orders API"
-                f" 2026-01-01 order: {exc.errors()[0]['msg']}"
-                f" at {'.'.join(str(p) for p in exc.errors()[0]['loc'])}",
-                channel=self.account,
-                operation=operation,
-                status=response.status,
-                request_id=response.request_id,
-            ) from exc
-
-    def get_order(self, order_id: str) -> tuple[SpOrder, dict[str, Any]]:
-        """One order with its items."""
+    def get_order(self, order_id: str) -> OrderRead:
+        """One order with its items (``UnreadableOrder`` when it does not read)."""
         params = {"includedData": ",".join(self.config.included_data)}
         response = self._paced("getOrder", lambda: self.gateway.get_order(order_id, params))
         raw = response.body.get("order")
@@ -185,7 +178,7 @@ class AmazonClient:
                 status=response.status,
                 request_id=response.request_id,
             )
-        return self._order(raw, response, "getOrder"), raw
+        return _order(raw)
 
     def confirm_shipment(self, order_id: str, body: dict[str, Any]) -> None:
         """Confirm a shipment (204 on success)."""
@@ -277,3 +270,10 @@ class AmazonClient:
     def close(self) -> None:
         """Close the HTTP pool."""
         self.gateway.close()
+
+
+def _order(raw: dict[str, Any]) -> OrderRead:
+    try:
+        return SpOrder.model_validate(raw), raw
+    except ValidationError as exc:
+        return UnreadableOrder(raw=raw, error=exc)

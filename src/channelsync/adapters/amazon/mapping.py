@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from channelsync.adapters._failures import ORDER_DATA_ERRORS, describe_error, failure, iso_time
 from channelsync.adapters.amazon.config import MARKETPLACES
 from channelsync.adapters.amazon.wire import (
     CustomerAddress,
@@ -24,6 +25,7 @@ from channelsync.adapters.amazon.wire import (
     SpOrder,
     SpOrderItem,
 )
+from channelsync.core.channel import OrderFailure
 from channelsync.core.models import (
     Address,
     Customer,
@@ -39,12 +41,15 @@ __all__ = [
     "CARRIER_CODES",
     "FULFILLMENT_STATUS",
     "KIND",
+    "ORDER_DATA_ERRORS",
     "confirm_shipment_body",
+    "describe_error",
     "is_fulfilled_by_amazon",
     "json_number",
     "listing_from_item",
     "listing_from_payload",
     "money",
+    "order_failure",
     "order_from_payload",
     "order_from_wire",
     "price_patch",
@@ -109,7 +114,11 @@ def money(value: SpMoney | None) -> Money | None:
     """An SP-API ``Money`` as ours (``None`` stays ``None``)."""
     if value is None:
         return None
-    return Money(amount=Decimal(value.amount), currency=value.currency_code)
+    try:
+        amount = Decimal(value.amount)
+    except InvalidOperation:
+        raise ValueError(f"amount {value.amount!r} is not a decimal number") from None
+    return Money(amount=amount, currency=value.currency_code)
 
 
 def _breakdown(items: Iterable[ProceedsBreakdown], kind: str) -> Money | None:
@@ -170,6 +179,18 @@ def _line(item: SpOrderItem, status: OrderStatus, fba: bool) -> OrderLine:
         fulfilled_by_channel=fba,
         channel_ids=ids,
     )
+
+
+def _lines(order: SpOrder, status: OrderStatus, fba: bool) -> list[OrderLine]:
+    lines = []
+    for index, item in enumerate(order.order_items):
+        try:
+            lines.append(_line(item, status, fba))
+        except ValueError as exc:  # pydantic's ValidationError too: name the item
+            raise ValueError(
+                f"orderItems[{index}] (orderItemId {item.order_item_id}): {describe_error(exc)}"
+            ) from exc
+    return lines
 
 
 def _address(addr: CustomerAddress | None) -> Address | None:
@@ -257,7 +278,7 @@ def order_from_wire(order: SpOrder, *, account: str, raw: Mapping[str, Any]) -> 
         shipping_total=_breakdown(proceeds.breakdowns, "SHIPPING") if proceeds else None,
         tax_total=_breakdown(proceeds.breakdowns, "TAX") if proceeds else None,
         discount_total=_breakdown(proceeds.breakdowns, "DISCOUNT") if proceeds else None,
-        lines=tuple(_line(i, status, fba) for i in order.order_items),
+        lines=tuple(_lines(order, status, fba)),
         customer=customer,
         shipping_address=_address(order.recipient.delivery_address if order.recipient else None),
         shipments=shipments,
@@ -272,6 +293,21 @@ def order_from_payload(payload: Mapping[str, Any], *, account: str) -> Order:
     Raises ``pydantic.ValidationError`` when the payload is not such an order.
     """
     return order_from_wire(SpOrder.model_validate(payload), account=account, raw=payload)
+
+
+# -- orders that cannot be read ------------------------------------------------------------
+
+
+def order_failure(raw: Mapping[str, Any], exc: Exception) -> OrderFailure:
+    """The ``OrderFailure`` of an Orders API order that cannot be read or mapped.
+
+    The id is the JSON's ``orderId`` and the time its ``lastUpdatedTime``, each when the
+    JSON has a readable one.
+    """
+    value = raw.get("orderId")
+    order_id = value.strip() if isinstance(value, str) and value.strip() else None
+    updated_at = iso_time(raw.get("lastUpdatedTime"))
+    return failure(order_id, exc, updated_at, dict(raw))
 
 
 # -- listings -------------------------------------------------------------------------------

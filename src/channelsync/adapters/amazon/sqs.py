@@ -6,8 +6,12 @@ SQS delivers at least once, so the reader dedupes by ``NotificationId``; each ne
 notification becomes a targeted ``getOrder`` of that order, handed to ``handler``
 (``engine.record_order`` applies it like a polled order), and only then is the message
 deleted. A notification whose order cannot be read now stays in the queue and comes
-back after the queue's visibility timeout. Polling ``searchOrders`` stays on as the
-backup Amazon itself advises (notifications can be late or lost).
+back after the queue's visibility timeout. One whose order reads but cannot be mapped
+(malformed or inconsistent) is deleted and reported in ``PollResult.failures``: reading
+it again would fail the same way, the ``searchOrders`` poll records the failure in the
+store (``engine.order_failures()``), and a change to the order sends a new notification.
+Polling ``searchOrders`` stays on as the backup Amazon itself advises (notifications can
+be late or lost).
 
 Needs boto3 (the ``channelsync[sqs]`` extra); imported only when a reader is built
 without a client of its own.
@@ -27,7 +31,7 @@ from pydantic import ValidationError
 
 from channelsync.adapters.amazon.channel import AmazonChannel
 from channelsync.adapters.amazon.wire import OrderChangeNotification
-from channelsync.core.channel import WebhookEvent
+from channelsync.core.channel import OrderFailure, WebhookEvent
 from channelsync.core.errors import ConfigError, NotFound, TransientError
 from channelsync.core.models import Order
 
@@ -72,8 +76,10 @@ class PollResult:
     kept: int = 0
     """Messages left in the queue to come back (their order could not be read now)."""
     discarded: int = 0
-    """Messages deleted unprocessed: not ORDER_CHANGE notifications, or for an order that
-    does not exist (logged)."""
+    """Messages deleted unprocessed: not ORDER_CHANGE notifications, for an order that
+    does not exist, or for one that cannot be mapped (logged)."""
+    failures: list[OrderFailure] = field(default_factory=list)
+    """Orders notified that could not be mapped (one each, however many notifications)."""
 
     @property
     def orders(self) -> list[Order]:
@@ -144,7 +150,7 @@ class OrderChangeReader:
         )
         messages = answer.get("Messages", [])
         result = PollResult(received=len(messages))
-        fetched: dict[str, Order | NotFound | TransientError] = {}
+        fetched: dict[str, Order | OrderFailure | NotFound | TransientError] = {}
         for message in messages:
             receipt = message["ReceiptHandle"]
             note = self._parse(message.get("Body", ""))
@@ -171,6 +177,14 @@ class OrderChangeReader:
                 continue
             if isinstance(order, TransientError):
                 result.kept += 1
+                continue
+            if isinstance(order, OrderFailure):
+                if order not in result.failures:
+                    result.failures.append(order)
+                self._processed.add(notification_id)
+                self._delete(receipt)
+                result.deleted += 1
+                result.discarded += 1
                 continue
             if self.handler is not None:
                 try:
@@ -217,14 +231,15 @@ class OrderChangeReader:
             return None
         return note
 
-    def _fetch(self, order_id: str) -> Order | NotFound | TransientError:
-        """The order, or the error that says what to do with its notifications.
+    def _fetch(self, order_id: str) -> Order | OrderFailure | NotFound | TransientError:
+        """The order, or what says what to do with its notifications.
 
-        ``NotFound``: the message is deleted (logged); ``TransientError``: it stays queued.
-        Other errors (credentials, configuration) propagate: every message stays.
+        ``NotFound`` and ``OrderFailure`` (logged by the channel): the message is deleted;
+        ``TransientError``: it stays queued. Other errors (credentials, configuration)
+        propagate: every message stays.
         """
         try:
-            return self.channel.fetch_order(order_id)
+            return self.channel.read_order(order_id)
         except NotFound as exc:
             log.warning("%s: notified order %s does not exist", self.channel.account, order_id)
             return exc

@@ -9,9 +9,10 @@ adapter reads is modelled, each shape after the official model in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel, to_pascal
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "SpOrder",
     "SpOrderItem",
     "SubmissionResponse",
+    "UnreadableOrder",
 ]
 
 
@@ -221,6 +223,18 @@ class SpOrder(_Camel):
     fulfillment: OrderFulfillment | None = None
     order_items: tuple[SpOrderItem, ...]
     packages: tuple[OrderPackage, ...] | None = None
+
+
+@dataclass(frozen=True)
+class UnreadableOrder:
+    """An order JSON object that does not read as ``SpOrder``, kept as Amazon sent it."""
+
+    raw: dict[str, Any]
+    error: ValidationError
+
+
+OrderRead = tuple[SpOrder, dict[str, Any]] | UnreadableOrder
+"""One order of a read: typed with its JSON as received, or unreadable."""
 
 
 class Pagination(_Camel):

@@ -16,10 +16,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import httpx
+from lxml import etree
 
 from channelsync.adapters._http import HttpClient
 from channelsync.adapters._paging import Paginator
@@ -28,12 +29,14 @@ from channelsync.adapters.ebay.client import EbayRestClient, OAuthTokens
 from channelsync.adapters.ebay.config import IDENTITY_URL, REST_URL, TRADING_URL, EbayConfig
 from channelsync.adapters.ebay.gateway import SYSTEM_CODES, TradingAuth, TradingGateway
 from channelsync.adapters.ebay.mapping import (
+    ORDER_DATA_ERRORS,
     bulk_results_by_sku,
     complete_sale_request,
     format_time,
     inventory_status_results,
     listing_from_inventory,
     listings_page,
+    order_failure,
     order_from_xml,
     orders_page,
     rest_error_text,
@@ -43,6 +46,7 @@ from channelsync.adapters.ebay.models import InventoryItem, PriceQuantityRespons
 from channelsync.adapters.ebay.webhooks import CachedPublicKeys, EbayWebhooks, PublicKeySource
 from channelsync.core.channel import (
     ChannelLimits,
+    OrderFailure,
     PriceUpdate,
     PushResult,
     RateLimit,
@@ -198,12 +202,14 @@ class EbayChannel:
 
     # -- orders ---------------------------------------------------------------------------
 
-    def fetch_orders(self, updated_after: datetime) -> Iterator[Order]:
+    def fetch_orders(self, updated_after: datetime) -> Iterator[Order | OrderFailure]:
         """Every order modified since ``updated_after``, oldest change first.
 
         GetOrders with ``ModTimeFrom``/``ModTimeTo`` in windows of at most
         ``order_window_days`` (eBay keeps 90 days), ``ModTimeTo`` kept
-        ``mod_time_lag_seconds`` behind now, ``OrderRole=Seller``, every page.
+        ``mod_time_lag_seconds`` behind now, ``OrderRole=Seller``, every page. An
+        ``<Order>`` that cannot be mapped is yielded as an ``OrderFailure`` in its place
+        (by its newest timestamp; one without any comes first in its window).
         """
         now = self._clock()
         end = now - timedelta(seconds=self.config.mod_time_lag_seconds)
@@ -214,8 +220,8 @@ class EbayChannel:
             yield from self._orders_between(start, stop)
             start = stop
 
-    def _orders_between(self, start: datetime, stop: datetime) -> Iterator[Order]:
-        def page(number: int | None) -> tuple[list[Order], int | None]:
+    def _orders_between(self, start: datetime, stop: datetime) -> Iterator[Order | OrderFailure]:
+        def page(number: int | None) -> tuple[list[Order | OrderFailure], int | None]:
             current = number or 1
             reply = self.trading.call(
                 "GetOrders",
@@ -233,16 +239,31 @@ class EbayChannel:
             )
             self._count("GetOrders")
             result = orders_page(reply.root)
-            orders = [order_from_xml(el, self.account) for el in result.orders]
+            orders = [self._map(el) for el in result.orders]
             more = result.has_more or (
                 result.total_pages is not None and current < result.total_pages
             )
             return orders, (current + 1 if more and result.orders else None)
 
-        seen: dict[str, Order] = {}
-        for order in Paginator(page, channel=self.account, operation="GetOrders"):
-            seen[order.order_id] = order  # a later page has the newer state
-        yield from sorted(seen.values(), key=lambda o: (o.updated_at, o.order_id))
+        seen: dict[str, Order | OrderFailure] = {}
+        for n, order in enumerate(Paginator(page, channel=self.account, operation="GetOrders")):
+            # A later page has the newer state.
+            seen[order.order_id or f"(unidentified {n})"] = order
+        yield from sorted(seen.values(), key=_stream_key)
+
+    def _map(self, el: etree._Element) -> Order | OrderFailure:
+        """One ``<Order>`` mapped, or the ``OrderFailure`` that says why it cannot be."""
+        try:
+            return order_from_xml(el, self.account)
+        except ORDER_DATA_ERRORS as exc:
+            failure = order_failure(el, exc)
+            log.warning(
+                "account %s: eBay order %s cannot be read (%s)",
+                self.account,
+                failure.order_id,
+                failure.error,
+            )
+            return failure
 
     # -- listings -------------------------------------------------------------------------
 
@@ -552,7 +573,11 @@ class EbayChannel:
     # -- webhooks -------------------------------------------------------------------------
 
     def fetch_order(self, order_id: str) -> Order | None:
-        """One order as GetOrders serves it now (``OrderIDArray``); None when eBay has none."""
+        """One order as GetOrders serves it now (``OrderIDArray``); None when eBay has none.
+
+        None too when the order cannot be mapped (logged): a notification then carries the
+        order id alone, and the next poll reports the order as an ``OrderFailure``.
+        """
         reply = self.trading.call(
             "GetOrders",
             {
@@ -563,9 +588,10 @@ class EbayChannel:
         )
         self._count("GetOrders")
         for el in orders_page(reply.root).orders:
-            order = order_from_xml(el, self.account)
-            if order.order_id == order_id:
-                return order
+            if (el.findtext("OrderID") or "").strip() != order_id:
+                continue
+            order = self._map(el)
+            return order if isinstance(order, Order) else None
         return None
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
@@ -639,3 +665,11 @@ def _bulk_result(w: _Item, answers: list[PriceQuantityResponse], status: int) ->
             and (first.statusCode >= 500 or first.statusCode == 429),
         )
     )
+
+
+_NO_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+def _stream_key(item: Order | OrderFailure) -> tuple[datetime, str]:
+    """Oldest change first; a failure without a readable time first of all."""
+    return (item.updated_at or _NO_TIME, item.order_id or "")

@@ -21,13 +21,14 @@ from typing import Any
 
 from lxml import etree
 
+from channelsync.adapters._failures import ORDER_DATA_ERRORS, describe_error, failure
 from channelsync.adapters.ebay.models import (
     InventoryItem,
     Offer,
     PriceQuantityResponse,
     RestError,
 )
-from channelsync.core.channel import WebhookEvent
+from channelsync.core.channel import OrderFailure, WebhookEvent
 from channelsync.core.models import (
     Address,
     Customer,
@@ -44,6 +45,7 @@ __all__ = [
     "EBAY_NS",
     "FIXED_PRICE_TYPES",
     "KIND",
+    "ORDER_DATA_ERRORS",
     "InventoryStatusResult",
     "ListingsPage",
     "OrdersPage",
@@ -51,12 +53,14 @@ __all__ = [
     "ack_of",
     "bulk_results_by_sku",
     "complete_sale_request",
+    "describe_error",
     "element_to_dict",
     "errors_of",
     "format_time",
     "inventory_status_results",
     "listing_from_inventory",
     "listings_page",
+    "order_failure",
     "order_from_transaction",
     "order_from_xml",
     "orders_page",
@@ -343,12 +347,25 @@ def _order_status(order: etree._Element, lines: Sequence[OrderLine]) -> tuple[Or
     return OrderStatus.PENDING, raw
 
 
+def _quantity(txn: etree._Element, line_id: str) -> int:
+    """``QuantityPurchased`` (0 when absent); text that is not a whole number raises."""
+    text = _text(txn, "QuantityPurchased")
+    if text is None:
+        return 0
+    try:
+        return max(0, int(text))
+    except ValueError:
+        raise ValueError(
+            f"Transaction {line_id}: QuantityPurchased {text!r} is not a whole number"
+        ) from None
+
+
 def _line(txn: etree._Element, order_shipped: bool) -> OrderLine:
     item = txn.find("Item")
     item_id = _text(item, "ItemID") or ""
     txn_id = _text(txn, "TransactionID") or "0"
     line_id = _text(txn, "OrderLineItemID") or f"{item_id}-{txn_id}"
-    quantity = _int(txn, "QuantityPurchased", 0) or 0
+    quantity = _quantity(txn, line_id)
     unit = _amount(txn, "TransactionPrice")
     shipped = order_shipped or _text(txn, "ShippedTime") is not None
     ids = {"item_id": item_id, "transaction_id": txn_id}
@@ -419,6 +436,19 @@ def _updated_at(order: etree._Element, created: datetime) -> datetime:
             if parsed is not None:
                 times.append(parsed)
     return max(times)
+
+
+def order_failure(order: etree._Element, exc: Exception) -> OrderFailure:
+    """The ``OrderFailure`` of a GetOrders ``<Order>`` that cannot be mapped.
+
+    The id is its ``OrderID`` and the time the newest of its timestamps (as
+    ``order_from_xml`` computes ``updated_at``), each when the element has readable ones.
+    """
+    order_id = _text(order, "OrderID")
+    floor = datetime.min.replace(tzinfo=UTC)
+    newest = _updated_at(order, _time(order, "CreatedTime") or floor)
+    updated_at = None if newest == floor else newest
+    return failure(order_id, exc, updated_at, element_to_dict(order))
 
 
 def order_from_xml(order: etree._Element, account: str) -> Order:

@@ -26,6 +26,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -41,6 +42,8 @@ from pydantic import ValidationError
 from channelsync.adapters._webhooks import MAX_WEBHOOK_BYTES, header
 from channelsync.adapters.ebay.config import EbayConfig
 from channelsync.adapters.ebay.mapping import (
+    ORDER_DATA_ERRORS,
+    describe_error,
     order_from_transaction,
     parse_time,
     parse_xml,
@@ -62,6 +65,8 @@ __all__ = [
     "platform_signature",
     "verify_push_signature",
 ]
+
+log = logging.getLogger(__name__)
 
 #: The receiver passes the request's query string (``challenge_code=...``) in this header.
 QUERY_HEADER = "x-channelsync-query"
@@ -281,7 +286,21 @@ class EbayWebhooks:
         item = payload.find("Item")
         events: list[WebhookEvent] = []
         for txn in payload.findall("TransactionArray/Transaction"):
-            order = order_from_transaction(txn, item, cfg.account, now=when)
+            try:
+                order = order_from_transaction(txn, item, cfg.account, now=when)
+            except ORDER_DATA_ERRORS as exc:
+                # The order id alone: the channel reads the order whole, and the next poll
+                # reports it as an OrderFailure if it still cannot be mapped.
+                order_id = (txn.findtext("ContainingOrder/OrderID") or "").strip() or None
+                log.warning(
+                    "%s: notified transaction of order %s cannot be read (%s)",
+                    cfg.account,
+                    order_id,
+                    describe_error(exc),
+                )
+                if order_id is not None:
+                    events.append(WebhookEvent(kind="order", topic=name, order_id=order_id))
+                continue
             if order is None:
                 continue
             line = order.lines[0].line_id if order.lines else order.order_id

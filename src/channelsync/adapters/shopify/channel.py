@@ -20,24 +20,29 @@ from channelsync.adapters.shopify.client import OrderNode, ShopifyClient
 from channelsync.adapters.shopify.config import ShopifyConfig
 from channelsync.adapters.shopify.mapping import (
     KIND,
+    ORDER_DATA_ERRORS,
     gid,
     legacy_id,
     listing_from_variant,
+    order_failure,
     order_from_graphql,
     quantity_input,
     shopify_cancel_reason,
 )
 from channelsync.adapters.shopify.payloads import (
     GqlLineItem,
+    GqlOrder,
     GqlVariant,
     SetQuantitiesPayload,
     ShopContextData,
+    UnreadableOrder,
     UserError,
 )
 from channelsync.adapters.shopify.queries import ORDERS_PAGE
 from channelsync.adapters.shopify.webhooks import ShopifyWebhooks
 from channelsync.core.channel import (
     ChannelLimits,
+    OrderFailure,
     PriceUpdate,
     PushResult,
     RateLimit,
@@ -166,27 +171,59 @@ class ShopifyChannel:
 
     # -- orders ------------------------------------------------------------------------------
 
-    def fetch_orders(self, updated_after: datetime) -> Iterator[Order]:
-        """Every order updated at or after ``updated_after`` (to the second), oldest first."""
+    def fetch_orders(self, updated_after: datetime) -> Iterator[Order | OrderFailure]:
+        """Every order updated at or after ``updated_after`` (to the second), oldest first.
+
+        An order that does not read or map (a malformed node, lines that do not read, a
+        currency channelsync does not know) is yielded as an ``OrderFailure`` in its place;
+        the orders around it are read on. Transport and auth errors still raise.
+        """
         since = updated_after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         search = f"updated_at:>='{since}'"
-        pages: Paginator[OrderNode, str] = Paginator(
+        pages: Paginator[OrderNode | UnreadableOrder, str] = Paginator(
             lambda after: self._orders_page(search, after),
             channel=self.account,
             operation="Orders",
         )
-        for node, raw in pages:
-            more: list[GqlLineItem] = []
-            info = node.line_items.page_info
-            while info.has_next_page:
-                page = self.client.order_line_items(node.id, info.end_cursor)
-                if page is None:
-                    break
-                more.extend(page.nodes)
-                info = page.page_info
-            yield order_from_graphql(node, account=self.account, raw=raw, more_lines=more)
+        for item in pages:
+            if isinstance(item, UnreadableOrder):
+                yield self._failure(item.raw, item.error)
+                continue
+            node, raw = item
+            try:
+                order = order_from_graphql(
+                    node, account=self.account, raw=raw, more_lines=self._more_lines(node)
+                )
+            except ORDER_DATA_ERRORS as exc:
+                yield self._failure(raw, exc)
+                continue
+            yield order
 
-    def _orders_page(self, search: str, after: str | None) -> tuple[list[OrderNode], str | None]:
+    def _more_lines(self, node: GqlOrder) -> list[GqlLineItem]:
+        """The order's lines past the first page of the orders query."""
+        more: list[GqlLineItem] = []
+        info = node.line_items.page_info
+        while info.has_next_page:
+            page = self.client.order_line_items(node.id, info.end_cursor)
+            if page is None:
+                break
+            more.extend(page.nodes)
+            info = page.page_info
+        return more
+
+    def _failure(self, raw: Mapping[str, Any], exc: Exception) -> OrderFailure:
+        failure = order_failure(raw, exc)
+        log.warning(
+            "account %s: Shopify order %s cannot be read (%s)",
+            self.account,
+            failure.order_id,
+            failure.error,
+        )
+        return failure
+
+    def _orders_page(
+        self, search: str, after: str | None
+    ) -> tuple[list[OrderNode | UnreadableOrder], str | None]:
         nodes, info = self.client.orders_page(search, after)
         return nodes, info.end_cursor if info.has_next_page else None
 

@@ -51,6 +51,7 @@ from channelsync.adapters.shopify.payloads import (
     SetQuantitiesPayload,
     SetStockData,
     ShopContextData,
+    UnreadableOrder,
     VariantConnection,
     VariantsData,
 )
@@ -270,8 +271,15 @@ class ShopifyClient:
         data = self.execute("ShopContext", q.SHOP_CONTEXT, {"locationId": location_id})
         return self._parse(ShopContextData, data, "ShopContext")
 
-    def orders_page(self, search: str, after: str | None) -> tuple[list[OrderNode], PageInfo]:
-        """One page of orders matching ``search``, by ``UPDATED_AT`` ascending."""
+    def orders_page(
+        self, search: str, after: str | None
+    ) -> tuple[list[OrderNode | UnreadableOrder], PageInfo]:
+        """One page of orders matching ``search``, by ``UPDATED_AT`` ascending.
+
+        The page's envelope (``pageInfo``) must read, or ``Rejected`` is raised; each order
+        is read on its own, and one that does not read comes back as ``UnreadableOrder`` in
+        its place, so a malformed order never hides the rest of its page.
+        """
         first = self.page_size(q.ORDERS_PAGE, q.ORDER_COST)
         data = self.execute(
             "Orders",
@@ -280,13 +288,22 @@ class ShopifyClient:
             cost=2 + first * q.ORDER_COST,
         )
         page = self._parse(OrdersData, data, "Orders").orders
-        nodes = [(self._parse(GqlOrder, node, "Orders"), node) for node in page.nodes]
+        nodes: list[OrderNode | UnreadableOrder] = []
+        for node in page.nodes:
+            try:
+                nodes.append((GqlOrder.model_validate(node), node))
+            except ValidationError as exc:
+                nodes.append(UnreadableOrder(raw=node, error=exc))
         return nodes, page.page_info
 
     def order_line_items(self, order_gid: str, after: str | None) -> LineItemConnection | None:
-        """One page (250) of an order's line items."""
+        """One page (250) of an order's line items.
+
+        Raises ``pydantic.ValidationError`` when the lines do not read: that is the order's
+        data, not the wire, and the channel reports the order as unreadable.
+        """
         data = self.execute("OrderLineItems", q.ORDER_LINE_ITEMS, {"id": order_gid, "after": after})
-        order = self._parse(OrderLineItemsData, data, "OrderLineItems").order
+        order = OrderLineItemsData.model_validate(data).order
         return order.line_items if order is not None else None
 
     def variants_page(self, location_id: str, after: str | None) -> VariantConnection:

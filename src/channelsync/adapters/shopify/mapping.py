@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from channelsync.adapters._failures import ORDER_DATA_ERRORS, describe_error, failure, iso_time
 from channelsync.adapters.shopify.payloads import (
     GqlAddress,
     GqlLineItem,
@@ -23,7 +24,7 @@ from channelsync.adapters.shopify.payloads import (
     RestMoneySet,
     RestOrder,
 )
-from channelsync.core.channel import StockUpdate
+from channelsync.core.channel import OrderFailure, StockUpdate
 from channelsync.core.models import (
     Address,
     Customer,
@@ -38,9 +39,12 @@ from channelsync.core.models import (
 
 __all__ = [
     "KIND",
+    "ORDER_DATA_ERRORS",
+    "describe_error",
     "gid",
     "legacy_id",
     "listing_from_variant",
+    "order_failure",
     "order_from_graphql",
     "order_from_rest",
     "order_status",
@@ -283,6 +287,24 @@ def order_from_graphql(
         tags=tuple(t for t in order.tags if t),
         raw=dict(raw),
     )
+
+
+# -- orders that cannot be read ---------------------------------------------------------------
+
+
+def order_failure(raw: Mapping[str, Any], exc: Exception) -> OrderFailure:
+    """The ``OrderFailure`` of a GraphQL order node that cannot be read or mapped.
+
+    The id is Shopify's numeric id (``legacyResourceId``, else the gid's tail), the time
+    is the node's ``updatedAt``, each when the node has a readable one.
+    """
+    order_id: str | None = None
+    legacy = raw.get("legacyResourceId")
+    if isinstance(legacy, (str, int)) and str(legacy).strip():
+        order_id = str(legacy).strip()
+    elif isinstance(raw.get("id"), str) and raw["id"].strip():
+        order_id = legacy_id(raw["id"])
+    return failure(order_id, exc, iso_time(raw.get("updatedAt")), dict(raw))
 
 
 # -- orders: REST (webhooks) -------------------------------------------------------------------

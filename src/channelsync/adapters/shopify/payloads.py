@@ -8,11 +8,12 @@ fields Shopify adds do not break parsing; missing required fields fail loudly.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "GqlVariant",
     "GraphQLResponse",
     "RestOrder",
+    "UnreadableOrder",
 ]
 
 
@@ -247,6 +249,18 @@ class OrdersData(_Gql):
     """``data`` of ``Orders``: nodes stay raw here so each order keeps its payload for audit."""
 
     orders: OrderConnection
+
+
+@dataclass(frozen=True)
+class UnreadableOrder:
+    """An order node of a page that does not read as ``GqlOrder``, kept as received.
+
+    The page itself read fine (its ``pageInfo`` is trusted); only this order is malformed,
+    so the channel reports it as an ``OrderFailure`` and reads on.
+    """
+
+    raw: dict[str, Any]
+    error: ValidationError
 
 
 class OrderLineItemsOrder(_Gql):

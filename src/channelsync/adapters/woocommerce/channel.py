@@ -18,12 +18,14 @@ from channelsync.adapters.woocommerce.client import BatchTooLarge, WooCommerceCl
 from channelsync.adapters.woocommerce.config import WooCommerceConfig
 from channelsync.adapters.woocommerce.mapping import (
     KIND,
+    ORDER_DATA_ERRORS,
     item_error,
     listing_from_product,
     listing_from_variation,
+    order_failure,
     order_from_payload,
     order_status,
-    parse_gmt,
+    parse_gmt_or_none,
     price_item,
     refund_from_payload,
     stock_item,
@@ -31,6 +33,7 @@ from channelsync.adapters.woocommerce.mapping import (
     wc_datetime,
 )
 from channelsync.adapters.woocommerce.payloads import (
+    UnreadableOrder,
     WooBatchError,
     WooOrder,
     WooProduct,
@@ -39,6 +42,7 @@ from channelsync.adapters.woocommerce.payloads import (
 from channelsync.adapters.woocommerce.webhooks import WooCommerceWebhooks
 from channelsync.core.channel import (
     ChannelLimits,
+    OrderFailure,
     PriceUpdate,
     PushResult,
     RateLimit,
@@ -50,7 +54,6 @@ from channelsync.core.errors import (
     ConfigError,
     ItemError,
     NotFound,
-    PermanentError,
     Rejected,
 )
 from channelsync.core.models import Listing, Money, Order, OrderStatus, Refund, Shipment
@@ -147,7 +150,7 @@ class WooCommerceChannel:
 
     # -- orders ---------------------------------------------------------------------------
 
-    def fetch_orders(self, updated_after: datetime) -> Iterator[Order]:
+    def fetch_orders(self, updated_after: datetime) -> Iterator[Order | OrderFailure]:
         """Every order modified at or after ``updated_after``, oldest change first.
 
         WooCommerce filters on whole seconds and ``modified_after`` is exclusive, so the
@@ -158,14 +161,21 @@ class WooCommerceChannel:
         request excludes the ids already read instead of asking for page 2. Orders already
         yielded in this scan (same id and modification time) are dropped; a newer version of
         one is yielded again.
+
+        An order that does not read or map (a malformed field, an amount that is not a
+        number, a currency channelsync does not know, a refund that does not read) is
+        yielded as an ``OrderFailure`` in its place; it still counts in the page for the
+        windowing above. Transport and auth errors still raise.
         """
         if updated_after.tzinfo is None:
             raise ValueError("updated_after must be timezone-aware")
         size = self.config.page_size
         start = updated_after.replace(microsecond=0) - timedelta(seconds=1)
-        seen: set[tuple[int, str | None]] = set()
+        seen: set[tuple[int | None, str | None]] = set()
 
-        def fetch(token: _OrderToken | None) -> tuple[list[Order], _OrderToken | None]:
+        def fetch(
+            token: _OrderToken | None,
+        ) -> tuple[list[Order | OrderFailure], _OrderToken | None]:
             window, page, exclude = token or (wc_datetime(start), 1, ())
             params: dict[str, str | int] = {
                 "modified_after": window,
@@ -185,7 +195,8 @@ class WooCommerceChannel:
             if not full:
                 return orders, None
             newest = max(
-                (t for t in (parse_gmt(o.date_modified_gmt) for o in got.items) if t), default=None
+                (t for t in (parse_gmt_or_none(o.date_modified_gmt) for o in got.items) if t),
+                default=None,
             )
             if newest is not None:
                 moved = wc_datetime(newest - timedelta(seconds=1))
@@ -193,28 +204,37 @@ class WooCommerceChannel:
                     return orders, (moved, 1, ())
             # A full page inside one second: leave out what was read (drift-proof), or, for
             # a burst too large to name in a URL, page on within that second.
-            burst = exclude + tuple(o.id for o in got.items)
+            burst = exclude + tuple(o.id for o in got.items if o.id is not None)
             if len(burst) <= _MAX_EXCLUDE:
                 return orders, (window, 1, burst)
             return orders, (window, page + 1, exclude)
 
         yield from Paginator(fetch, channel=self.account, operation="GET orders")
 
-    def _order(self, woo: WooOrder) -> Order:
-        refunds = None
-        if woo.refunds and order_status(woo.status).commits_stock:
-            # Only the refunds' own lines say which units will no longer ship.
-            refunds = self._client.order_refunds(woo.id)
+    def _order(self, woo: WooOrder | UnreadableOrder) -> Order | OrderFailure:
+        """``woo`` mapped, or the ``OrderFailure`` that says why it cannot be."""
+        if isinstance(woo, UnreadableOrder):
+            return self._failure(woo.raw, woo.error)
         try:
+            refunds = None
+            if woo.refunds and order_status(woo.status).commits_stock:
+                # Only the refunds' own lines say which units will no longer ship.
+                refunds = self._client.order_refunds(woo.id, strict=False)
             return order_from_payload(
                 woo, account=self.account, refunds=refunds, shop_tz=self._shop_tz
             )
-        except ValueError as exc:
-            raise PermanentError(
-                f"order {woo.id} cannot be read: {exc}",
-                channel=self.account,
-                operation="GET orders",
-            ) from exc
+        except ORDER_DATA_ERRORS as exc:
+            return self._failure(woo.model_dump(mode="json"), exc)
+
+    def _failure(self, raw: dict[str, Any], exc: Exception) -> OrderFailure:
+        failure = order_failure(raw, exc, shop_tz=self._shop_tz)
+        log.warning(
+            "account %s: WooCommerce order %s cannot be read (%s)",
+            self.account,
+            failure.order_id,
+            failure.error,
+        )
+        return failure
 
     # -- listings -------------------------------------------------------------------------
 

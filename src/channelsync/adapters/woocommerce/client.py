@@ -23,6 +23,7 @@ from channelsync.adapters._http import HttpClient, error_for_status
 from channelsync.adapters._ratelimit import TokenBucket
 from channelsync.adapters.woocommerce.config import WooCommerceConfig
 from channelsync.adapters.woocommerce.payloads import (
+    UnreadableOrder,
     WooBatchError,
     WooBatchResponse,
     WooError,
@@ -41,6 +42,7 @@ __all__ = ["BatchTooLarge", "Page", "WooCommerceClient"]
 log = logging.getLogger(__name__)
 
 P = TypeVar("P", bound=BaseModel)
+T = TypeVar("T")
 
 #: WordPress's answer when a route does not exist (a plugin is not active).
 NO_ROUTE = "rest_no_route"
@@ -58,10 +60,10 @@ class BatchTooLarge(Rejected):
 
 
 @dataclass(frozen=True)
-class Page(Generic[P]):
+class Page(Generic[T]):
     """One page of a collection with WordPress's ``X-WP-Total`` / ``X-WP-TotalPages``."""
 
-    items: list[P]
+    items: list[T]
     total: int | None
     total_pages: int | None
 
@@ -242,7 +244,7 @@ class WooCommerceClient:
     def _object(self, model: type[P], response: httpx.Response, operation: str) -> P:
         return self._parse(model, self._json(response, operation), operation, response.content)
 
-    def _list(self, model: type[P], response: httpx.Response, operation: str) -> list[P]:
+    def _json_list(self, response: httpx.Response, operation: str) -> list[Any]:
         data = self._json(response, operation)
         if not isinstance(data, list):
             raise PermanentError(
@@ -251,6 +253,10 @@ class WooCommerceClient:
                 operation=operation,
                 raw=response.content,
             )
+        return data
+
+    def _list(self, model: type[P], response: httpx.Response, operation: str) -> list[P]:
+        data = self._json_list(response, operation)
         return [self._parse(model, item, operation, response.content) for item in data]
 
     def _page(self, model: type[P], response: httpx.Response, operation: str) -> Page[P]:
@@ -262,10 +268,27 @@ class WooCommerceClient:
 
     # -- orders ---------------------------------------------------------------------------
 
-    def orders_page(self, params: Mapping[str, str | int]) -> Page[WooOrder]:
-        """``GET /orders`` with ``params``."""
+    def orders_page(self, params: Mapping[str, str | int]) -> Page[WooOrder | UnreadableOrder]:
+        """``GET /orders`` with ``params``.
+
+        The page must be a JSON list (else ``PermanentError``, as for any collection); each
+        order is read on its own, and one that does not read as ``WooOrder`` comes back as
+        ``UnreadableOrder`` in its place, so one malformed order never hides its page.
+        """
         op = "GET orders"
-        return self._page(WooOrder, self._send(op, "GET", "/wc/v3/orders", params=params), op)
+        response = self._send(op, "GET", "/wc/v3/orders", params=params)
+        items: list[WooOrder | UnreadableOrder] = []
+        for item in self._json_list(response, op):
+            try:
+                items.append(WooOrder.model_validate(item))
+            except ValidationError as exc:
+                raw = item if isinstance(item, dict) else {"value": item}
+                items.append(UnreadableOrder(raw=raw, error=exc))
+        return Page(
+            items=items,
+            total=_int_header(response, "x-wp-total"),
+            total_pages=_int_header(response, "x-wp-totalpages"),
+        )
 
     def order(self, order_id: int) -> WooOrder:
         """``GET /orders/{id}``."""
@@ -278,8 +301,13 @@ class WooCommerceClient:
         response = self._send(op, "PUT", f"/wc/v3/orders/{order_id}", json=dict(body))
         return self._object(WooOrder, response, op)
 
-    def order_refunds(self, order_id: int) -> list[WooRefund]:
-        """``GET /orders/{id}/refunds`` (every refund; an order has few)."""
+    def order_refunds(self, order_id: int, *, strict: bool = True) -> list[WooRefund]:
+        """``GET /orders/{id}/refunds`` (every refund; an order has few).
+
+        With ``strict=False`` a refund that does not read raises its
+        ``pydantic.ValidationError`` (the order's own data, which the caller reports as an
+        unreadable order) instead of a ``PermanentError``.
+        """
         op = "GET orders/{id}/refunds"
         refunds: list[WooRefund] = []
         page = 1
@@ -290,7 +318,14 @@ class WooCommerceClient:
                 f"/wc/v3/orders/{order_id}/refunds",
                 params={"per_page": 100, "page": page},
             )
-            got = self._page(WooRefund, response, op)
+            if strict:
+                got = self._page(WooRefund, response, op)
+            else:
+                got = Page(
+                    items=[WooRefund.model_validate(i) for i in self._json_list(response, op)],
+                    total=_int_header(response, "x-wp-total"),
+                    total_pages=_int_header(response, "x-wp-totalpages"),
+                )
             refunds += got.items
             if not got.items or (got.total_pages or 1) <= page:
                 return refunds

@@ -14,9 +14,11 @@ from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from channelsync.adapters._failures import ORDER_DATA_ERRORS, describe_error, failure
 from channelsync.adapters.woocommerce.payloads import (
     WooAddress,
     WooBatchError,
+    WooLineItem,
     WooMeta,
     WooOrder,
     WooProduct,
@@ -24,6 +26,7 @@ from channelsync.adapters.woocommerce.payloads import (
     WooRefundSummary,
     WooVariation,
 )
+from channelsync.core.channel import OrderFailure
 from channelsync.core.errors import ItemError
 from channelsync.core.models import (
     Address,
@@ -39,15 +42,19 @@ from channelsync.core.models import (
 
 __all__ = [
     "KIND",
+    "ORDER_DATA_ERRORS",
     "STATUS_MAP",
     "address_from_payload",
+    "describe_error",
     "item_error",
     "listing_from_product",
     "listing_from_variation",
     "money",
+    "order_failure",
     "order_from_payload",
     "order_status",
     "parse_gmt",
+    "parse_gmt_or_none",
     "parse_local",
     "price_item",
     "refund_from_payload",
@@ -99,6 +106,14 @@ def parse_gmt(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def parse_gmt_or_none(value: str | None) -> datetime | None:
+    """``parse_gmt``, or None for text that is not a date (an unreadable order's)."""
+    try:
+        return parse_gmt(value)
+    except ValueError:
+        return None
 
 
 def parse_local(value: str | None, shop_tz: tzinfo) -> datetime | None:
@@ -270,6 +285,37 @@ def refund_from_payload(refund: WooRefund | WooRefundSummary, currency: str | No
     )
 
 
+def _order_line(
+    item: WooLineItem, currency: str | None, shipped_all: bool, refunded: Mapping[str, int]
+) -> OrderLine:
+    """One ``line_items`` entry; ``refunded``: units refunded per line id."""
+    quantity = max(0, item.quantity)
+    cancelled = 0 if shipped_all else min(quantity, refunded.get(str(item.id), 0))
+    subtotal = _decimal(item.subtotal)
+    total = _decimal(item.total)
+    discount = (
+        Money(amount=subtotal - total, currency=currency)
+        if subtotal is not None and total is not None and currency and subtotal > total
+        else None
+    )
+    ids = {"product_id": str(item.product_id)}
+    if item.variation_id:
+        ids["variation_id"] = str(item.variation_id)
+    return OrderLine(
+        line_id=str(item.id),
+        sku=(item.sku or "").strip() or None,
+        title=item.name or None,
+        quantity=quantity,
+        unit_price=_unit_price(item.subtotal, quantity, currency),
+        total=money(item.total, currency),
+        tax=money(item.total_tax, currency),
+        discount=discount,
+        quantity_shipped=quantity - cancelled if shipped_all else 0,
+        quantity_cancelled=cancelled,
+        channel_ids=ids,
+    )
+
+
 def order_from_payload(
     payload: WooOrder,
     *,
@@ -305,34 +351,11 @@ def order_from_payload(
     shipped_all = status is OrderStatus.SHIPPED or payload.date_completed_gmt not in (None, "")
     refunded = refunded_quantities(refunds or ())
     lines: list[OrderLine] = []
-    for item in payload.line_items:
-        quantity = max(0, item.quantity)
-        cancelled = 0 if shipped_all else min(quantity, refunded.get(str(item.id), 0))
-        subtotal = _decimal(item.subtotal)
-        total = _decimal(item.total)
-        discount = (
-            Money(amount=subtotal - total, currency=currency)
-            if subtotal is not None and total is not None and currency and subtotal > total
-            else None
-        )
-        ids = {"product_id": str(item.product_id)}
-        if item.variation_id:
-            ids["variation_id"] = str(item.variation_id)
-        lines.append(
-            OrderLine(
-                line_id=str(item.id),
-                sku=(item.sku or "").strip() or None,
-                title=item.name or None,
-                quantity=quantity,
-                unit_price=_unit_price(item.subtotal, quantity, currency),
-                total=money(item.total, currency),
-                tax=money(item.total_tax, currency),
-                discount=discount,
-                quantity_shipped=quantity - cancelled if shipped_all else 0,
-                quantity_cancelled=cancelled,
-                channel_ids=ids,
-            )
-        )
+    for index, item in enumerate(payload.line_items):
+        try:
+            lines.append(_order_line(item, currency, shipped_all, refunded))
+        except ValueError as exc:  # pydantic's ValidationError too: name the line
+            raise ValueError(f"line_items[{index}] (id {item.id}): {describe_error(exc)}") from exc
     billing = address_from_payload(payload.billing)
     full_refunds = {r.id: r for r in refunds or ()}
     customer_name = (
@@ -373,6 +396,41 @@ def order_from_payload(
         tags=tuple(f"coupon:{c.code}" for c in payload.coupon_lines if c.code),
         raw=payload.model_dump(mode="json"),
     )
+
+
+# -- orders that cannot be read -----------------------------------------------------------
+
+
+def order_failure(
+    raw: Mapping[str, Any], exc: Exception, *, shop_tz: tzinfo | None = None
+) -> OrderFailure:
+    """The ``OrderFailure`` of a REST order that cannot be read or mapped.
+
+    The id is the order's ``id`` and the time its ``date_modified_gmt`` (else
+    ``date_created_gmt``; the local dates in ``shop_tz`` when the GMT ones are missing),
+    each when the raw order has a readable one.
+    """
+    value = raw.get("id")
+    order_id = (
+        str(value).strip()
+        if isinstance(value, (int, str)) and not isinstance(value, bool) and str(value).strip()
+        else None
+    )
+    updated: datetime | None = None
+    for gmt, local in (
+        ("date_modified_gmt", "date_modified"),
+        ("date_created_gmt", "date_created"),
+    ):
+        text = raw.get(gmt)
+        updated = parse_gmt_or_none(text) if isinstance(text, str) else None
+        if updated is None and shop_tz is not None and isinstance(raw.get(local), str):
+            try:
+                updated = parse_local(raw[local], shop_tz)
+            except ValueError:
+                updated = None
+        if updated is not None:
+            break
+    return failure(order_id, exc, updated, dict(raw))
 
 
 # -- listings ------------------------------------------------------------------------------

@@ -10,13 +10,15 @@ channelsync models.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 __all__ = [
     "Amount",
+    "UnreadableOrder",
     "WooAddress",
     "WooBatchError",
     "WooBatchResponse",
@@ -194,6 +196,36 @@ class WooOrder(_Payload):
     fee_lines: list[WooFeeLine] = Field(default_factory=list)
     coupon_lines: list[WooCouponLine] = Field(default_factory=list)
     refunds: list[WooRefundSummary] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UnreadableOrder:
+    """An order of a ``GET /orders`` page that does not read as ``WooOrder``, kept as sent.
+
+    ``id`` and ``date_modified_gmt`` are read from the raw JSON where they can be, so the
+    scan's windowing treats it like any other order of the page.
+    """
+
+    raw: dict[str, Any]
+    error: ValidationError
+
+    @property
+    def id(self) -> int | None:
+        """The order id, when the raw order has a usable one."""
+        value = self.raw.get("id")
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        return None
+
+    @property
+    def date_modified_gmt(self) -> str | None:
+        """The raw ``date_modified_gmt`` when it is text."""
+        value = self.raw.get("date_modified_gmt")
+        return value if isinstance(value, str) else None
 
 
 class WooRefundLine(_Payload):
