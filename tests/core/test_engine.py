@@ -735,3 +735,16 @@ def test_a_deleted_order_releases_its_units(store: cs.Store) -> None:
         "shop", *shop.webhook_for(shop.place_order({"A": 1}, order_id="NEVER-SEEN"))
     )
     assert engine.stock("A").committed == 0  # an order never seen: nothing to release
+
+
+def test_a_stop_before_run_forever_returns_at_once_and_it_can_run_again(store: cs.Store) -> None:
+    shop = FakeChannel("shop")
+    engine = engine_with(store, shop)
+    engine.stop()  # e.g. SIGTERM while the worker was still starting
+    engine.run_forever(poll_interval=0.01, install_signal_handlers=False)
+    assert shop.calls["fetch_orders"] == 0
+    timer = threading.Timer(0.2, engine.stop)
+    timer.start()
+    engine.run_forever(poll_interval=0.01, install_signal_handlers=False)
+    timer.join()
+    assert shop.calls["fetch_orders"] >= 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -323,23 +324,29 @@ def worker(
     state.setup_logging(default=config.settings.worker.log_level)
     names = _accounts(state, account)
     store = state.store  # exits 3 when unreachable, before anything else happens
-    engine = state.engine(names, refresh_rules=True)
+    engine = state.engine(names)  # its first cycle recomputes every listing under the rules
+    previous = {  # graceful from here on, start-up included
+        sig: signal.signal(sig, lambda _signum, _frame: engine.stop())
+        for sig in (signal.SIGTERM, signal.SIGINT)
+    }
     every = config.settings.worker.poll_interval if interval is None else interval
     server = _WebhookServer(engine, state, webhooks) if webhooks else None
-    if server is not None:
-        server.start()
-    log.warning(
-        "worker started: accounts %s, store %s, a cycle every %.0f s%s",
-        ", ".join(names),
-        store.url,
-        every,
-        f", webhooks on {webhooks}" if webhooks else "",
-    )
     try:
+        if server is not None:
+            server.start()
+        log.warning(
+            "worker started: accounts %s, store %s, a cycle every %.0f s%s",
+            ", ".join(names),
+            store.url,
+            every,
+            f", webhooks on {webhooks}" if webhooks else "",
+        )
         engine.run_forever(poll_interval=every)
     finally:
         if server is not None:
             server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         log.warning("worker stopped")
 
 

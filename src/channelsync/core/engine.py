@@ -175,14 +175,17 @@ class SyncEngine:
     def run_forever(
         self, poll_interval: float = 60.0, *, install_signal_handlers: bool = True
     ) -> None:
-        """Run cycles until SIGTERM/SIGINT or ``stop()``; the cycle under way finishes first."""
+        """Run cycles until SIGTERM/SIGINT or ``stop()``; the cycle under way finishes first.
+
+        A ``stop()`` that came before (a signal during the caller's start-up) makes it return
+        at once; it can be run again afterwards.
+        """
         if poll_interval < 0:
             raise ValueError("poll_interval must be >= 0 seconds")
         previous: dict[signal.Signals, Any] = {}
         if install_signal_handlers and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 previous[sig] = signal.signal(sig, self._on_signal)
-        self._stop.clear()
         try:
             while not self._stop.is_set():
                 report = self.run_once()
@@ -201,6 +204,7 @@ class SyncEngine:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            self._stop.clear()
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: stopping after this cycle", signum)
