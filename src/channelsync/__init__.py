@@ -19,6 +19,7 @@ from channelsync.core.channel import (
     PushResult,
     RateLimit,
     StockUpdate,
+    SupportsReadOrder,
     WebhookEvent,
 )
 from channelsync.core.engine import SyncEngine
@@ -119,6 +120,7 @@ __all__ = [
     "StockUpdate",
     "StockView",
     "Store",
+    "SupportsReadOrder",
     "SyncEngine",
     "TransientError",
     "Unavailable",

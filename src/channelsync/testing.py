@@ -309,6 +309,23 @@ class FakeChannel:
         if not pending:
             self._enter("fetch_orders")
 
+    def read_order(self, order_id: str) -> Order | OrderFailure | None:
+        """One order as the channel has it now (None: unknown here)."""
+        self._enter("read_order")
+        with self._lock:
+            if order_id in self.unreadable:
+                return self.unreadable[order_id]
+            return self.orders.get(order_id)
+
+    def edit_silently(self, order_id: str, **changes: Any) -> Order:
+        """Change an order without moving its ``updated_at`` (as WooCommerce does for some
+        edits): polling by change time does not see it."""
+        with self._lock:
+            order = self.orders[order_id]
+            order = Order.model_validate({**order.model_dump(), **changes})
+            self.orders[order_id] = order
+            return order
+
     def fetch_listings(self) -> Iterator[Listing]:
         """Every listing."""
         self._enter("fetch_listings")

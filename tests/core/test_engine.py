@@ -748,3 +748,36 @@ def test_a_stop_before_run_forever_returns_at_once_and_it_can_run_again(store: c
     engine.run_forever(poll_interval=0.01, install_signal_handlers=False)
     timer.join()
     assert shop.calls["fetch_orders"] >= 1
+
+
+def test_open_orders_are_re_read_when_their_change_time_did_not_move(
+    store: cs.Store, clock: Any
+) -> None:
+    shop = FakeChannel("shop", clock=clock)
+    shop.add_listing("A", 0)
+    engine = engine_with(store, shop, clock=clock, reread_open_after=timedelta(hours=6))
+    engine.set_on_hand("A", 10)
+    order = shop.place_order({"A": 3})
+    engine.run_once()
+    clock.advance(3600)
+    later = shop.place_order({"A": 1})  # the order cursor moves on past the first order
+    engine.run_once()
+    assert engine.stock("A").committed == 4
+    # A partial refund that WooCommerce (before 7.6) records without touching date_modified.
+    line_id = order.lines[0].line_id
+    shop.edit_silently(order.order_id, lines=[line(line_id, "A", 3, quantity_cancelled=1)])
+    engine.run_once()
+    assert engine.stock("A").committed == 4  # polling by change time cannot see it
+    assert shop.calls["read_order"] == 0
+    clock.advance(6 * 3600)
+    report = engine.run_once()
+    # Only the first order went unseen for six hours (the later one was applied an hour on).
+    assert report.accounts["shop"].orders_reread == 1
+    assert engine.stock("A").committed == 3
+    engine.run_once()  # checked: not re-read again until another six hours pass
+    assert shop.calls["read_order"] == 1
+    clock.advance(3600)
+    engine.run_once()  # now the later order is due
+    assert shop.calls["read_order"] == 2
+    assert engine.stock("A").committed == 3
+    assert engine.order("shop", later.order_id).lines[0].quantity == 1

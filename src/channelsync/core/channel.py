@@ -25,6 +25,7 @@ __all__ = [
     "PushResult",
     "RateLimit",
     "StockUpdate",
+    "SupportsReadOrder",
     "WebhookEvent",
     "WebhookEventKind",
 ]
@@ -212,4 +213,18 @@ class Channel(Protocol):
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
         """Verify a delivery and return its events, or raise ``WebhookVerificationError``."""
+        ...
+
+
+@runtime_checkable
+class SupportsReadOrder(Protocol):
+    """A channel that can read one order by id (optional, beside ``Channel``).
+
+    The engine then re-reads orders that are still open every few hours: a safety net
+    for channels whose change times do not move on every change (WooCommerce before 7.6
+    on a partial refund, line edits), so no such change waits for another one to be seen.
+    """
+
+    def read_order(self, order_id: str) -> Order | OrderFailure | None:
+        """The order as the channel has it now; None when the channel no longer has it."""
         ...

@@ -70,6 +70,9 @@ class SyncEngine:
         initial_lookback: how far back the first poll of an account reads.
         apply_batch: orders applied per transaction while polling (each batch moves the
             cursor with it; larger batches apply faster, see bench/bench_core.py).
+        reread_open_after: channels that can read one order by id (``SupportsReadOrder``)
+            have their open orders re-read once they were not seen for this long, a few per
+            cycle (None: never).
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class SyncEngine:
         order_lag: timedelta = timedelta(minutes=5),
         initial_lookback: timedelta = timedelta(days=7),
         apply_batch: int = 1000,
+        reread_open_after: timedelta | None = timedelta(hours=6),
     ) -> None:
         self.store = store
         self.clock = clock
@@ -95,7 +99,10 @@ class SyncEngine:
         self.catalog = Catalog(store, self.planner, clock)
         self.views = Views(store, self.planner)
         settings = LaneSettings(
-            order_lag=order_lag, initial_lookback=initial_lookback, apply_batch=apply_batch
+            order_lag=order_lag,
+            initial_lookback=initial_lookback,
+            apply_batch=apply_batch,
+            reread_after=reread_open_after,
         )
         self._lanes: dict[str, AccountLane] = {}
         for channel in channels:

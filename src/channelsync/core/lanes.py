@@ -25,10 +25,17 @@ from channelsync.core.channel import (
     PriceUpdate,
     PushResult,
     StockUpdate,
+    SupportsReadOrder,
 )
-from channelsync.core.errors import ChannelError, PermanentError, RateLimited, TransientError
+from channelsync.core.errors import (
+    ChannelError,
+    NotFound,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
 from channelsync.core.ledger import ApplyResult, Ledger
-from channelsync.core.models import Listing, Order
+from channelsync.core.models import Listing, Order, OrderStatus
 from channelsync.core.outbox import Outbox
 from channelsync.core.planner import Planner
 from channelsync.core.reports import AccountReport
@@ -50,6 +57,8 @@ class LaneSettings:
     apply_batch: int = 1000
     push_rounds: int = 50
     push_calls_per_claim: int = 10
+    reread_after: timedelta | None = timedelta(hours=6)
+    reread_batch: int = 25
     min_claim: int = 1000
 
 
@@ -105,6 +114,7 @@ class AccountLane:
                 report.listings_imported = self.import_listings().listings
             if force_pull or self._pull_due():
                 applied.merge(self.pull_orders(report))
+                applied.merge(self.reread_open_orders(report))
             conflicts = self.push_stock(report)
             if conflicts:
                 # The channel counted sales we have not seen: read them, then push again.
@@ -396,6 +406,55 @@ class AccountLane:
             lambda conn: self._touch_account(conn, last_pull_at=self.clock(), needs_repull=False)
         )
         return total
+
+    def reread_open_orders(self, report: AccountReport) -> ApplyResult:
+        """Re-read a few orders still open and unseen for ``reread_after`` (channels that can).
+
+        The oldest-checked first, ``reread_batch`` per cycle; a changed order is applied
+        like a polled one (the cursor does not move), an unchanged one only marked checked.
+        """
+        after, batch = self.settings.reread_after, self.settings.reread_batch
+        if after is None or batch <= 0 or not isinstance(self.channel, SupportsReadOrder):
+            return ApplyResult()
+        reader: SupportsReadOrder = self.channel
+        now = self.clock()
+        o = t.orders.c
+        with self.store.read() as conn:
+            ids = list(
+                conn.execute(
+                    sa.select(o.order_id)
+                    .where(
+                        o.account == self.account,
+                        o.status.in_([s.value for s in OrderStatus if s.commits_stock]),
+                        o.last_seen_at < now - after,
+                    )
+                    .order_by(o.last_seen_at, o.order_id)
+                    .limit(batch)
+                ).scalars()
+            )
+        orders: list[Order] = []
+        failed: list[OrderFailure] = []
+        for order_id in ids:
+            try:
+                item = self.policy.call(partial(reader.read_order, order_id))
+            except NotFound:
+                item = None
+            if isinstance(item, Order):
+                orders.append(item)
+            elif isinstance(item, OrderFailure):
+                failed.append(item)
+        result = self.apply(orders, advance_cursor=False, failures=failed) if ids else ApplyResult()
+        if ids:
+            self.store.run(
+                lambda conn: conn.execute(
+                    t.orders.update()
+                    .where(o.account == self.account, self.store.among(o.order_id, ids))
+                    .values(last_seen_at=now)
+                )
+            )
+        report.orders_reread += len(ids)
+        report.orders_changed += len(result.changed)
+        return result
 
     # -- stock ----------------------------------------------------------------------------
 

@@ -36,6 +36,8 @@ class AccountReport:
     orders_changed: int = 0
     orders_failed: int = 0
     """Orders the channel returned that could not be read (see ``engine.order_failures()``)."""
+    orders_reread: int = 0
+    """Open orders re-read one by one (the safety net for channels that support it)."""
     listings_imported: int = 0
     pushes_ok: int = 0
     pushes_failed: int = 0

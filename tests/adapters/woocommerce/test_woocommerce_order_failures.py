@@ -122,3 +122,16 @@ def test_the_engine_applies_the_good_orders_and_lists_the_bad_one(
     [failure] = engine.order_failures()
     assert (failure.account, failure.order_id, failure.times) == ("woo-main", bad_id, 1)
     assert "amount '12,50' is not a decimal number" in failure.error
+
+
+def test_read_order_reads_one_order_now(fake: Any, channel: Any) -> None:
+    first_id, bad_id, _ = _seed_three(fake)
+    one = channel.read_order(first_id)
+    assert isinstance(one, Order)
+    assert (one.order_id, one.lines[0].sku, one.lines[0].quantity) == (first_id, "MUG", 1)
+    bad = channel.read_order(bad_id)
+    assert isinstance(bad, OrderFailure)
+    assert bad.order_id == bad_id
+    assert channel.read_order("999999") is None
+    assert channel.read_order("not-a-number") is None
+    assert isinstance(channel, cs.SupportsReadOrder)

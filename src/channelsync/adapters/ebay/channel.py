@@ -578,6 +578,16 @@ class EbayChannel:
         None too when the order cannot be mapped (logged): a notification then carries the
         order id alone, and the next poll reports the order as an ``OrderFailure``.
         """
+        order = self.read_order(order_id)
+        return order if isinstance(order, Order) else None
+
+    def read_order(self, order_id: str) -> Order | OrderFailure | None:
+        """One order as GetOrders serves it now; None when eBay has none.
+
+        The engine re-reads open orders with this every few hours: eBay's order times do
+        not always move on a cancellation, so polling by change time alone can miss it.
+        Each call is one GetOrders against the daily quota.
+        """
         reply = self.trading.call(
             "GetOrders",
             {
@@ -588,10 +598,8 @@ class EbayChannel:
         )
         self._count("GetOrders")
         for el in orders_page(reply.root).orders:
-            if (el.findtext("OrderID") or "").strip() != order_id:
-                continue
-            order = self._map(el)
-            return order if isinstance(order, Order) else None
+            if (el.findtext("OrderID") or "").strip() == order_id:
+                return self._map(el)
         return None
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:

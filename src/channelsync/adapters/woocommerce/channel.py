@@ -211,6 +211,23 @@ class WooCommerceChannel:
 
         yield from Paginator(fetch, channel=self.account, operation="GET orders")
 
+    def read_order(self, order_id: str) -> Order | OrderFailure | None:
+        """One order as the shop has it now (``GET /orders/{id}``); None if it is gone.
+
+        The engine re-reads open orders with this every few hours: WooCommerce does not
+        move ``date_modified`` on every change (a partial refund before 7.6, line edits),
+        so polling by change time alone can miss them.
+        """
+        try:
+            number = int(order_id)
+        except ValueError:
+            return None
+        try:
+            woo = self._client.order(number)
+        except NotFound:
+            return None
+        return self._order(woo)
+
     def _order(self, woo: WooOrder | UnreadableOrder) -> Order | OrderFailure:
         """``woo`` mapped, or the ``OrderFailure`` that says why it cannot be."""
         if isinstance(woo, UnreadableOrder):
