@@ -139,3 +139,14 @@ def test_orders_that_cannot_be_read_are_listed_and_block_nothing(cli: Cli) -> No
     assert result.exit_code == 1
     rows = json.loads(result.stdout)
     assert [(r["account"], r["order_id"], r["times"]) for r in rows] == [("shop-a", "BROKEN-7", 1)]
+
+
+def test_customers_list_is_the_customer_file(cli: Cli) -> None:
+    _orders(cli)
+    rows = cli.json("customers", "list")
+    assert [(r["name"], r["email"], r["orders"], r["revenue"]) for r in rows] == [
+        ("Erika Mustermann", "erika@example.org", 1, {"EUR": "24.50"})
+    ]
+    table = cli("customers", "list")
+    assert table.exit_code == 0
+    assert "Erika Mustermann" in table.stdout

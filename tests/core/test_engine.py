@@ -8,11 +8,12 @@ import signal
 import threading
 from collections.abc import Sequence
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.core.helpers import line, make_order
+from tests.core.helpers import T0, line, make_order
 
 import channelsync as cs
 from channelsync.core import schema as t
@@ -781,3 +782,31 @@ def test_open_orders_are_re_read_when_their_change_time_did_not_move(
     assert shop.calls["read_order"] == 2
     assert engine.stock("A").committed == 3
     assert engine.order("shop", later.order_id).lines[0].quantity == 1
+
+
+def test_customer_file(store: cs.Store) -> None:
+    engine = cs.SyncEngine(store)
+    erika = cs.Customer(customer_id="c1", name="Erika Mustermann", email="erika@example.org")
+    for i, (customer, total, currency) in enumerate(
+        [(erika, "10.00", "EUR"), (erika, "5.50", "EUR"), (erika, "7.00", "CHF"),
+         (cs.Customer(email="Max@Example.org", name="Max"), "3.00", "EUR")]
+    ):  # fmt: skip
+        order = make_order(str(2000 + i), minute=i).model_copy(
+            update={
+                "customer": customer,
+                "created_at": T0 + timedelta(days=i),
+                "updated_at": T0 + timedelta(days=i),
+                "total": cs.Money.of(total, currency),
+                "currency": currency,
+            }
+        )
+        engine.record_order(order)
+    file = engine.customers()
+    assert [(c.email, c.name, c.orders) for c in file] == [
+        ("Max@Example.org", "Max", 1),
+        ("erika@example.org", "Erika Mustermann", 3),
+    ]
+    assert file[1].revenue == {"EUR": Decimal("15.50"), "CHF": Decimal("7.00")}
+    assert (file[1].first_order_at, file[1].last_order_at) == (T0, T0 + timedelta(days=2))
+    engine.privacy.redact(emails=["erika@example.org"])
+    assert [c.email for c in engine.customers()] == ["Max@Example.org"]

@@ -1,4 +1,4 @@
-"""``channelsync orders list|show|ship`` and ``channelsync customers export|forget``."""
+"""``channelsync orders list|show|ship|failures`` and ``customers list|export|forget``."""
 
 from __future__ import annotations
 
@@ -263,6 +263,39 @@ def ship(
 def _who(emails: list[str] | None, ids: list[str] | None, orders_: list[str] | None) -> None:
     if not (emails or ids or orders_):
         raise typer.BadParameter("name the customer with --email, --customer-id or --order")
+
+
+@customers.command("list")
+def list_customers(
+    ctx: typer.Context,
+    account: Annotated[
+        str | None, typer.Option("--account", "-a", help="Only this channel account.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, most recent first.", min=1)] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """The customer file: orders, first and last order and revenue per customer."""
+    state: State = ctx.obj
+    if account is not None:
+        state.check_account(account)
+    rows = state.engine().customers(account)[:limit]
+    if as_json:
+        state.out.json([r.as_dict() for r in rows])
+        return
+    table = Table("account", "customer", "e-mail", "orders", "first", "last", "revenue")
+    for r in rows:
+        table.add_row(
+            r.account,
+            state.out.clip(r.name or r.customer_id or "", 40),
+            state.out.clip(r.email or "", 50),
+            str(r.orders),
+            r.first_order_at.strftime("%Y-%m-%d"),
+            r.last_order_at.strftime("%Y-%m-%d"),
+            ", ".join(f"{a} {c}" for c, a in sorted(r.revenue.items())),
+        )
+    state.out.console.print(table)
+    if not rows:
+        state.out.note("no customers in the store")
 
 
 @customers.command("export")

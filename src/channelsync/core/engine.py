@@ -37,6 +37,7 @@ from channelsync.core.reconcile import queue_corrections, reconcile
 from channelsync.core.reports import (
     AccountReport,
     Coverage,
+    CustomerSummary,
     CycleReport,
     Drift,
     Explanation,
@@ -564,6 +565,13 @@ class SyncEngine:
         the order changes on the channel and reads cleanly.
         """
         return self.views.order_failures(account)
+
+    def customers(self, account: str | None = None) -> list[CustomerSummary]:
+        """The customer file: each customer's orders, first and last order, revenue.
+
+        Personal data: export and erase it per customer through ``engine.privacy``.
+        """
+        return self.views.customers(account)
 
     def coverage(self, accounts: Iterable[str] | None = None) -> Coverage:
         """Which account lists which SKU, and listed SKUs the ledger has not counted."""

@@ -132,6 +132,7 @@ class Privacy:
                     doc=clean.model_dump_json(),
                     customer_id=None,
                     customer_email=None,
+                    customer_name=None,
                     redacted_at=now,
                 )
             )

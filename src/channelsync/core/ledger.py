@@ -622,6 +622,7 @@ def _order_row(order: Order, version: str, now: datetime) -> dict[str, Any]:
         "total_amount": str(order.total.amount) if order.total else None,
         "customer_id": order.customer.customer_id if order.customer else None,
         "customer_email": order.customer.email if order.customer else None,
+        "customer_name": order.customer.name if order.customer else None,
         "version": version,
         "doc": order.model_dump_json(),
         "first_seen_at": now,
@@ -631,6 +632,6 @@ def _order_row(order: Order, version: str, now: datetime) -> dict[str, Any]:
 
 _ORDER_UPDATE = (
     "number", "status", "raw_status", "updated_at", "currency", "total_amount",
-    "customer_id", "customer_email", "version", "doc", "last_seen_at",
+    "customer_id", "customer_email", "customer_name", "version", "doc", "last_seen_at",
 )  # fmt: skip
 _LINE_UPDATE = ("sku", "quantity", "fulfilled_by_channel", "applied", "live")

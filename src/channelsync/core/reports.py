@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from channelsync.core.allocation import AllocationStep
@@ -13,6 +14,7 @@ __all__ = [
     "AccountReport",
     "ChannelStock",
     "Coverage",
+    "CustomerSummary",
     "CycleReport",
     "Drift",
     "Explanation",
@@ -242,6 +244,34 @@ class FailedOrder:
     first_seen_at: datetime
     last_seen_at: datetime
     times: int
+
+
+@dataclass(frozen=True)
+class CustomerSummary:
+    """One customer of the customer file (``engine.customers()``): personal data."""
+
+    account: str
+    customer_id: str | None
+    email: str | None
+    name: str | None
+    orders: int
+    first_order_at: datetime
+    last_order_at: datetime
+    revenue: dict[str, Decimal]
+    """Order totals per currency (never added across currencies)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "account": self.account,
+            "customer_id": self.customer_id,
+            "email": self.email,
+            "name": self.name,
+            "orders": self.orders,
+            "first_order_at": self.first_order_at.isoformat(),
+            "last_order_at": self.last_order_at.isoformat(),
+            "revenue": {c: str(a) for c, a in sorted(self.revenue.items())},
+        }
 
 
 @dataclass

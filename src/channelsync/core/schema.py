@@ -148,6 +148,7 @@ orders = sa.Table(
     sa.Column("total_amount", _Amount),
     sa.Column("customer_id", _Key),
     sa.Column("customer_email", _Key),
+    sa.Column("customer_name", _Key),
     sa.Column("version", sa.String(128), nullable=False),
     sa.Column("doc", sa.Text, nullable=False),  # Order.model_dump_json()
     sa.Column("first_seen_at", UtcDateTime, nullable=False),
