@@ -301,6 +301,7 @@ DOCUMENTS = {
     "ShopContext": q.SHOP_CONTEXT,
     "Orders": q.ORDERS,
     "OrderLineItems": q.ORDER_LINE_ITEMS,
+    "OrderQuantities": q.ORDER_QUANTITIES,
     "Variants": q.VARIANTS,
     "SetStock": q.stock_set(None),
     "SetStock+idempotent": q.stock_set("3f5b6ebf-143c-4da5-8d0f-fb8553bfd85d"),

@@ -345,3 +345,84 @@ def test_return_of_one_shipped_unit_keeps_the_unshipped_one_committed(
         [line] = order.lines
         assert (line.quantity_shipped, line.quantity_cancelled, line.quantity_open) == (2, 0, 1)
         assert line_targets(order.status, line, 0, {}) == {"IPOD2009BLACK": [1, 2]}
+
+
+RED = 518995019  # order #1001's line that no refund touched
+
+
+def _order_1001_variant(
+    *, quantity: int, fulfilled: int, refund: list[tuple[int, str]], fulfillable: int
+) -> dict[str, Any]:
+    """Order #1001 (450789469) with its RED line ordered ``quantity`` times, ``fulfilled`` of
+    them shipped (its failed fulfillment made a success), then ``refund`` (units, restock
+    type) refunded; ``fulfillable`` is what Shopify then reports still to ship."""
+    payload = copy.deepcopy(_payload("order.test_1.get-orders.json"))
+    red = next(li for li in payload["line_items"] if li["id"] == RED)
+    refunded = sum(units for units, _ in refund)
+    red.update(
+        quantity=quantity, current_quantity=quantity - refunded, fulfillable_quantity=fulfillable
+    )
+    [fulfillment] = payload["fulfillments"]
+    fulfillment["status"] = "success"
+    fulfillment["line_items"] = [{**red, "quantity": fulfilled}]
+    payload["fulfillment_status"] = "partial"
+    payload["updated_at"] = "2024-04-10T10:00:00-04:00"
+    if refund:
+        payload["refunds"].append(
+            {
+                "id": 509562970,
+                "created_at": "2024-04-10T10:00:00-04:00",
+                "note": "partial refund",
+                "restock": any(kind == "return" for _, kind in refund),
+                "refund_line_items": [
+                    {
+                        "id": 104689540 + n,
+                        "line_item_id": RED,
+                        "quantity": units,
+                        "restock_type": kind,
+                    }
+                    for n, (units, kind) in enumerate(refund)
+                ],
+                "transactions": [
+                    {"amount": f"{199 * refunded}.00", "kind": "refund", "status": "success"}
+                ],
+            }
+        )
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("fulfilled", "refund", "fulfillable", "red"),
+    [
+        (2, [], 2, (2, 0, 2)),  # partially fulfilled
+        (3, [(1, "return"), (1, "no_restock")], 0, (3, 1, 0)),  # a return; an unshipped unit
+        (3, [(1, "no_restock")], 1, (3, 0, 1)),  # a shipped unit refunded, kept by the buyer
+        (1, [(2, "cancel")], 1, (1, 2, 1)),  # two unshipped units cancelled and restocked
+    ],
+    ids=["partially-fulfilled", "return-and-no-restock", "refund-kept", "cancel-restock"],
+)
+def test_partially_fulfilled_and_refunded_orders_agree(
+    fake: ShopifyFake,
+    channel: ShopifyChannel,
+    fulfilled: int,
+    refund: list[tuple[int, str]],
+    fulfillable: int,
+    red: tuple[int, int, int],
+) -> None:
+    payload = _order_1001_variant(
+        quantity=4, fulfilled=fulfilled, refund=refund, fulfillable=fulfillable
+    )
+    fake.seed_order(payload)
+    rest = _rest(payload)
+    [polled] = channel.fetch_orders(datetime(2000, 1, 1, tzinfo=UTC))
+    assert _comparable(polled) == _comparable(rest)
+    for order in (rest, polled):
+        assert order.status is OrderStatus.PARTIALLY_SHIPPED
+        units = {
+            ln.sku: (ln.quantity_shipped, ln.quantity_cancelled, ln.quantity_open)
+            for ln in order.lines
+        }
+        # GREEN and BLACK: refunded (legacy restock) before anything of theirs shipped.
+        assert units == {"IPOD2008GREEN": (0, 1, 0), "IPOD2008RED": red, "IPOD2008BLACK": (0, 1, 0)}
+        red_line = next(ln for ln in order.lines if ln.sku == "IPOD2008RED")
+        assert line_targets(order.status, red_line, 0, {}) == {"IPOD2008RED": [red[2], red[0]]}

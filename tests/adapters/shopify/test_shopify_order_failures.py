@@ -88,7 +88,7 @@ def _node(n: int, updated: str) -> dict[str, Any]:
                 }
             ],
         },
-        "fulfillments": [],
+        "fulfillmentsCount": {"count": 0, "precision": "EXACT"},
         "refunds": [],
     }
 

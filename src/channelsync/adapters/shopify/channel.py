@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from channelsync.adapters._paging import Paginator
+from channelsync.adapters.shopify import queries as q
 from channelsync.adapters.shopify._throttle import CostThrottle
 from channelsync.adapters.shopify.client import OrderNode, ShopifyClient
 from channelsync.adapters.shopify.config import ShopifyConfig
@@ -24,6 +25,7 @@ from channelsync.adapters.shopify.mapping import (
     gid,
     legacy_id,
     listing_from_variant,
+    needs_quantities,
     order_failure,
     order_from_graphql,
     quantity_input,
@@ -33,6 +35,7 @@ from channelsync.adapters.shopify.payloads import (
     GqlLineItem,
     GqlOrder,
     GqlVariant,
+    OrderQuantitiesOrder,
     SetQuantitiesPayload,
     ShopContextData,
     UnreadableOrder,
@@ -191,8 +194,13 @@ class ShopifyChannel:
                 continue
             node, raw = item
             try:
+                more = self._more_lines(node)
                 order = order_from_graphql(
-                    node, account=self.account, raw=raw, more_lines=self._more_lines(node)
+                    node,
+                    account=self.account,
+                    raw=raw,
+                    more_lines=more,
+                    details=self._quantities(node, len(node.line_items.nodes) + len(more)),
                 )
             except ORDER_DATA_ERRORS as exc:
                 yield self._failure(raw, exc)
@@ -210,6 +218,45 @@ class ShopifyChannel:
             more.extend(page.nodes)
             info = page.page_info
         return more
+
+    def _quantities(self, node: GqlOrder, lines: int) -> OrderQuantitiesOrder | None:
+        """The order's fulfillments and refunds with their line items, all of them.
+
+        Only for an order that has any (``needs_quantities``). ``fulfillments`` and
+        ``refunds`` are lists Shopify cannot page, so each is asked for in full: the exact
+        ``fulfillmentsCount``, and the refunds the orders page listed (more when it listed a
+        full ``REFUNDS_IN_PAGE``: asked again, doubled, until fewer come back). Each list
+        item's lines are asked for up to the order's line count (a fulfillment holds at most
+        one line item per order line), fewer when the 1,000-point limit needs it. An order
+        that cannot be read in full within that limit raises ``ValueError`` (reported as an
+        ``OrderFailure``): its units are never estimated.
+        """
+        if not needs_quantities(node):
+            return None
+        count = node.fulfillments_count
+        exact = count is not None and count.precision.upper() == "EXACT"
+        fulfillments = count.count if count is not None and exact else q.REFUNDS_IN_PAGE
+        refunds = len(node.refunds)
+        if refunds >= q.REFUNDS_IN_PAGE:
+            refunds = 2 * q.REFUNDS_IN_PAGE
+        while True:
+            per_list = q.quantities_lines(fulfillments, refunds, lines)
+            if per_list < 1:
+                raise ValueError(
+                    f"order {node.id}: {fulfillments} fulfillments and {refunds} refunds "
+                    "cannot be read in one query under 1,000 points"
+                )
+            details = self.client.order_quantities(
+                node.id, fulfillments=fulfillments, refunds=refunds, lines=per_list
+            )
+            if details is None:
+                raise ValueError(f"order {node.id}: not found when its lines were read")
+            more_fulfillments = not exact and len(details.fulfillments) >= fulfillments
+            more_refunds = len(details.refunds) >= refunds > len(node.refunds)
+            if not more_fulfillments and not more_refunds:
+                return details
+            fulfillments = 2 * fulfillments if more_fulfillments else fulfillments
+            refunds = 2 * refunds if more_refunds else refunds
 
     def _failure(self, raw: Mapping[str, Any], exc: Exception) -> OrderFailure:
         failure = order_failure(raw, exc)

@@ -42,6 +42,8 @@ from channelsync.adapters.shopify.payloads import (
     OrderCancelData,
     OrderCancelPayload,
     OrderLineItemsData,
+    OrderQuantitiesData,
+    OrderQuantitiesOrder,
     OrdersData,
     OrderStateData,
     OrderStateOrder,
@@ -305,6 +307,26 @@ class ShopifyClient:
         data = self.execute("OrderLineItems", q.ORDER_LINE_ITEMS, {"id": order_gid, "after": after})
         order = OrderLineItemsData.model_validate(data).order
         return order.line_items if order is not None else None
+
+    def order_quantities(
+        self, order_gid: str, *, fulfillments: int, refunds: int, lines: int
+    ) -> OrderQuantitiesOrder | None:
+        """An order's first ``fulfillments`` fulfillments and first ``refunds`` refunds, each
+        with its first ``lines`` line items (units shipped; units refunded and restock type).
+
+        Raises ``ValueError`` when the document would exceed Shopify's 1,000-point limit, and
+        ``pydantic.ValidationError`` when the answer does not read (the order's data).
+        """
+        cost = q.quantities_cost(fulfillments, refunds, lines)
+        if cost > q.MAX_QUERY_COST:
+            raise ValueError(f"OrderQuantities would request {cost} points (limit 1000)")
+        data = self.execute(
+            "OrderQuantities",
+            q.ORDER_QUANTITIES,
+            {"id": order_gid, "fulfillments": fulfillments, "refunds": refunds, "lines": lines},
+            cost=cost,
+        )
+        return OrderQuantitiesData.model_validate(data).order
 
     def variants_page(self, location_id: str, after: str | None) -> VariantConnection:
         """One page of product variants with their ``available`` at ``location_id``."""

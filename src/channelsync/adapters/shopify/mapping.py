@@ -20,6 +20,7 @@ from channelsync.adapters.shopify.payloads import (
     GqlOrder,
     GqlVariant,
     MoneyBag,
+    OrderQuantitiesOrder,
     RestAddress,
     RestMoneySet,
     RestOrder,
@@ -44,11 +45,13 @@ __all__ = [
     "gid",
     "legacy_id",
     "listing_from_variant",
+    "needs_quantities",
     "order_failure",
     "order_from_graphql",
     "order_from_rest",
     "order_status",
     "quantity_input",
+    "settle_line",
     "shopify_cancel_reason",
 ]
 
@@ -160,37 +163,71 @@ def _address(addr: GqlAddress | RestAddress | None) -> Address | None:
 # -- orders: GraphQL -------------------------------------------------------------------------
 
 
-def _graphql_shipped(lines: list[GqlLineItem], fulfilled_total: int) -> list[int]:
-    """Units fulfilled per line, from the lines' counts and the order's fulfilled total.
+def settle_line(
+    *,
+    quantity: int,
+    current: int,
+    unfulfilled: int | None,
+    shipped: int,
+    returned: int,
+    cancelled: int,
+    unsure: int,
+) -> tuple[int, int]:
+    """Units of one line shipped and cancelled (removed before they shipped).
 
-    A line's closed units (``quantity - unfulfilledQuantity``) were fulfilled or removed
-    before fulfilment; removed units (``quantity - currentQuantity``) may be refunds of
-    fulfilled units (returns). A line without removals is exact; the order's fulfilled total
-    (successful fulfillments' ``totalQuantity``) settles the rest, line by line. Refunding a
-    shipped unit thus never turns it back into an unshipped, cancelled one (which would put
-    it back in stock).
+    ``shipped``: units in successful fulfillments. Of the removed units (``quantity -
+    current``), refunds restocked as ``RETURN`` had shipped and ``CANCEL`` had not; units
+    removed without a refund line (order edits, a cancellation without refund) never
+    shipped. ``NO_RESTOCK`` and ``LEGACY_RESTOCK`` units (``unsure``) say neither: those
+    beyond the shipped units not already returned cannot have shipped; the rest are settled
+    by ``unfulfilled`` (units still to ship), which fixes the unshipped removals at
+    ``quantity - shipped - unfulfilled``. Without it they count as shipped: an unshipped
+    unit counted open keeps stock committed, while a shipped one counted cancelled would
+    put back stock that is gone.
     """
-    low: list[int] = []
-    high: list[int] = []
-    for ln in lines:
-        closed = min(ln.quantity, max(0, ln.quantity - ln.unfulfilled_quantity))
-        removed = min(ln.quantity, max(0, ln.quantity - ln.current_quantity))
-        low.append(max(0, closed - removed))
-        high.append(closed)
-    rest = fulfilled_total - sum(low)
-    shipped = list(low)
-    for i in range(len(lines)):
-        if rest <= 0:
-            break
-        extra = min(high[i] - low[i], rest)
-        shipped[i] += extra
-        rest -= extra
-    return shipped
+    shipped = min(max(0, shipped), quantity)
+    removed = min(quantity, max(0, quantity - current))
+    returned = min(max(0, returned), shipped, removed)
+    unshippable = quantity - shipped
+    edits = max(0, removed - returned - max(0, cancelled) - max(0, unsure))
+    known = min(removed - returned, max(0, cancelled) + edits, unshippable)
+    unsure = max(0, removed - returned - known)
+    low = min(unshippable, known + max(0, unsure - (shipped - returned)))
+    high = min(unshippable, removed - returned)
+    if unfulfilled is None:
+        return shipped, low
+    return shipped, max(low, min(high, quantity - shipped - max(0, unfulfilled)))
 
 
-def _graphql_line(line: GqlLineItem, currency: str, shipped: int) -> OrderLine:
-    closed = min(line.quantity, max(0, line.quantity - line.unfulfilled_quantity))
-    cancelled = max(0, closed - shipped)
+def _refunded_by_type(
+    lines: Iterable[tuple[str, int, str | None]],
+) -> dict[str, tuple[int, int, int]]:
+    """Per line id: units refunded as (returned, cancelled, unsure) from (line, qty, type)."""
+    out: dict[str, tuple[int, int, int]] = {}
+    for line_id, qty, restock_type in lines:
+        ret, can, uns = out.get(line_id, (0, 0, 0))
+        kind = (restock_type or "").lower()
+        if kind == "return":
+            ret += qty
+        elif kind == "cancel":
+            can += qty
+        else:
+            uns += qty
+        out[line_id] = (ret, can, uns)
+    return out
+
+
+def _graphql_line(line: GqlLineItem, shipped: int, refunded: tuple[int, int, int]) -> OrderLine:
+    returned, cancel, unsure = refunded
+    shipped, cancelled = settle_line(
+        quantity=line.quantity,
+        current=line.current_quantity,
+        unfulfilled=line.unfulfilled_quantity,
+        shipped=shipped,
+        returned=returned,
+        cancelled=cancel,
+        unsure=unsure,
+    )
     unit = _bag(line.original_unit_price_set)
     discount = _bag(line.total_discount_set)
     total = None
@@ -212,14 +249,31 @@ def _graphql_line(line: GqlLineItem, currency: str, shipped: int) -> OrderLine:
     )
 
 
+def needs_quantities(order: GqlOrder) -> bool:
+    """Whether the order has fulfillments or refunds, whose lines ``OrderQuantities`` reads.
+
+    An order without either has shipped nothing and refunded nothing: its removed units
+    (order edits, a cancellation) never shipped, and the orders page alone settles it.
+    """
+    count = order.fulfillments_count
+    return count is None or count.count > 0 or bool(order.fulfillments) or bool(order.refunds)
+
+
 def order_from_graphql(
     order: GqlOrder,
     *,
     account: str,
     raw: Mapping[str, Any],
     more_lines: Iterable[GqlLineItem] = (),
+    details: OrderQuantitiesOrder | None = None,
 ) -> Order:
-    """The ``Order`` of a GraphQL ``Order`` node (``more_lines``: lines past the first page)."""
+    """The ``Order`` of a GraphQL ``Order`` node.
+
+    ``more_lines``: lines past the first page. ``details``: the order's fulfillments and
+    refunds with their line items (``OrderQuantities``), required when it has any: units
+    shipped and cancelled per line come from them, never estimated. Raises ``ValueError``
+    when they are missing or incomplete.
+    """
     status, raw_status = order_status(
         cancelled=order.cancelled_at is not None,
         financial=order.display_financial_status,
@@ -227,12 +281,30 @@ def order_from_graphql(
     )
     currency = order.currency_code
     items = [*order.line_items.nodes, *more_lines]
-    fulfilled = sum(
-        f.total_quantity or 0 for f in order.fulfillments if f.status.upper() == "SUCCESS"
-    )
+    fulfillments, gql_refunds = order.fulfillments, order.refunds
+    if details is not None:
+        fulfillments, gql_refunds = details.fulfillments, details.refunds
+    elif needs_quantities(order):
+        raise ValueError(f"order {order.id}: fulfillment and refund lines were not read")
+    shipped: dict[str, int] = {}
+    for f in fulfillments:
+        if f.status.upper() != "SUCCESS":
+            continue
+        if f.fulfillment_line_items is None or f.fulfillment_line_items.page_info.has_next_page:
+            raise ValueError(f"fulfillment {f.id}: line items not read in full")
+        for fl in f.fulfillment_line_items.nodes:
+            key = fl.line_item.id
+            shipped[key] = shipped.get(key, 0) + (fl.quantity or 0)
+    refund_lines: list[tuple[str, int, str | None]] = []
+    for r in gql_refunds:
+        if r.refund_line_items is None or r.refund_line_items.page_info.has_next_page:
+            raise ValueError(f"refund {r.id}: line items not read in full")
+        refund_lines += [
+            (rl.line_item.id, rl.quantity, rl.restock_type) for rl in r.refund_line_items.nodes
+        ]
+    refunded = _refunded_by_type(refund_lines)
     lines = [
-        _graphql_line(ln, currency, shipped)
-        for ln, shipped in zip(items, _graphql_shipped(items, fulfilled), strict=True)
+        _graphql_line(ln, shipped.get(ln.id, 0), refunded.get(ln.id, (0, 0, 0))) for ln in items
     ]
     customer = None
     if order.customer is not None or order.email or order.phone:
@@ -251,7 +323,7 @@ def order_from_graphql(
             tracking_url=f.tracking_info[0].url if f.tracking_info else None,
             shipped_at=f.created_at,
         )
-        for f in order.fulfillments
+        for f in fulfillments
         if f.status.upper() == "SUCCESS"
     ]
     refunds = [
@@ -261,7 +333,7 @@ def order_from_graphql(
             created_at=r.created_at,
             reason=r.note,
         )
-        for r in order.refunds
+        for r in gql_refunds
     ]
     return Order(
         kind=KIND,
@@ -339,7 +411,7 @@ def order_from_rest(order: RestOrder, *, account: str, raw: Mapping[str, Any]) -
             )
         )
     refunded: dict[str, int] = {}
-    returned: dict[str, int] = {}  # refunded units restocked as returns: they had shipped
+    refund_lines: list[tuple[str, int, str | None]] = []
     rest_refunds: list[Refund] = []
     for r in order.refunds:
         rlines: dict[str, int] = {}
@@ -347,8 +419,8 @@ def order_from_rest(order: RestOrder, *, account: str, raw: Mapping[str, Any]) -
             key = str(rl.line_item_id)
             rlines[key] = rlines.get(key, 0) + rl.quantity
             refunded[key] = refunded.get(key, 0) + rl.quantity
-            if (rl.restock_type or "") == "return":
-                returned[key] = returned.get(key, 0) + rl.quantity
+            restock_type = rl.restock_type or ("legacy_restock" if r.restock else "no_restock")
+            refund_lines.append((key, rl.quantity, restock_type))
         paid_back = [
             t
             for t in r.transactions
@@ -371,6 +443,7 @@ def order_from_rest(order: RestOrder, *, account: str, raw: Mapping[str, Any]) -
                 or any((rl.restock_type or "") in _RESTOCKING for rl in r.refund_line_items),
             )
         )
+    by_type = _refunded_by_type(refund_lines)
     order_lines: list[OrderLine] = []
     for li in order.line_items:
         line_id = str(li.id)
@@ -381,9 +454,16 @@ def order_from_rest(order: RestOrder, *, account: str, raw: Mapping[str, Any]) -
         )
         # Removed units are cancelled only where they had not shipped: a refund of a shipped
         # unit (a return, or money back while the buyer keeps it) leaves it shipped.
-        fulfilled = min(shipped.get(line_id, 0), li.quantity)
-        removed = max(0, li.quantity - current) - returned.get(line_id, 0)
-        cancelled = min(max(0, removed), li.quantity - fulfilled)
+        returned, cancel, unsure = by_type.get(line_id, (0, 0, 0))
+        fulfilled, cancelled = settle_line(
+            quantity=li.quantity,
+            current=current,
+            unfulfilled=li.fulfillable_quantity,
+            shipped=shipped.get(line_id, 0),
+            returned=returned,
+            cancelled=cancel,
+            unsure=unsure,
+        )
         unit = _set(li.price_set)
         if unit is None and li.price is not None and currency:
             unit = Money(amount=li.price, currency=currency)

@@ -22,8 +22,10 @@ __all__ = [
     "GqlFulfillment",
     "GqlLineItem",
     "GqlOrder",
+    "GqlRefund",
     "GqlVariant",
     "GraphQLResponse",
+    "OrderQuantitiesOrder",
     "RestOrder",
     "UnreadableOrder",
 ]
@@ -186,23 +188,67 @@ class TrackingInfo(_Gql):
     url: str | None = None
 
 
+class LineItemRef(_Gql):
+    """A ``LineItem`` named by id only."""
+
+    id: str
+
+
+class GqlFulfillmentLine(_Gql):
+    """``FulfillmentLineItem``: units of one order line in one fulfillment."""
+
+    quantity: int | None = None
+    line_item: LineItemRef
+
+
+class FulfillmentLineItems(_Gql):
+    """``FulfillmentLineItemConnection``."""
+
+    page_info: PageInfo
+    nodes: list[GqlFulfillmentLine]
+
+
 class GqlFulfillment(_Gql):
-    """``Fulfillment``."""
+    """``Fulfillment`` (``fulfillment_line_items`` when the query selected them)."""
 
     id: str
     status: str
     created_at: datetime | None = None
     total_quantity: int | None = None
     tracking_info: list[TrackingInfo] = Field(default_factory=list)
+    fulfillment_line_items: FulfillmentLineItems | None = None
+
+
+class GqlRefundLine(_Gql):
+    """``RefundLineItem``: units of one order line refunded, and how they were restocked."""
+
+    quantity: int
+    restock_type: str
+    line_item: LineItemRef
+
+
+class RefundLineItems(_Gql):
+    """``RefundLineItemConnection``."""
+
+    page_info: PageInfo
+    nodes: list[GqlRefundLine]
 
 
 class GqlRefund(_Gql):
-    """``Refund``."""
+    """``Refund`` (``refund_line_items`` when the query selected them)."""
 
     id: str
     created_at: datetime | None = None
     note: str | None = None
     total_refunded_set: MoneyBag | None = None
+    refund_line_items: RefundLineItems | None = None
+
+
+class GqlCount(_Gql):
+    """``Count``."""
+
+    count: int
+    precision: str = "EXACT"
 
 
 class GqlOrder(_Gql):
@@ -234,8 +280,22 @@ class GqlOrder(_Gql):
     shipping_address: GqlAddress | None = None
     billing_address: GqlAddress | None = None
     line_items: LineItemConnection
+    fulfillments_count: GqlCount | None = None
     fulfillments: list[GqlFulfillment] = Field(default_factory=list)
     refunds: list[GqlRefund] = Field(default_factory=list)
+
+
+class OrderQuantitiesOrder(_Gql):
+    """The ``order`` of ``OrderQuantities``: fulfillments and refunds with their lines."""
+
+    fulfillments: list[GqlFulfillment]
+    refunds: list[GqlRefund]
+
+
+class OrderQuantitiesData(_Gql):
+    """``data`` of ``OrderQuantities``."""
+
+    order: OrderQuantitiesOrder | None = None
 
 
 class OrderConnection(_Gql):

@@ -19,21 +19,32 @@ __all__ = [
     "ORDER_CANCEL",
     "ORDER_CANCEL_LEGACY",
     "ORDER_LINE_ITEMS",
+    "ORDER_QUANTITIES",
     "ORDER_STATE",
     "PRICES_SET",
     "SHOP_CONTEXT",
     "VARIANTS",
     "VARIANTS_PAGE",
     "current_levels",
+    "quantities_cost",
+    "quantities_lines",
     "stock_set",
 ]
 
-#: Orders per page: 25 orders x (order 1 + customer 1 + 25 line items + 5 fulfillments +
-#: 5 refunds) + 2 = 977 points requested.
+#: Orders per page: 25 orders x (order 1 + customer 1 + 25 line items + fulfillmentsCount 1
+#: + 5 refunds) + 2 = 877 points requested. Fulfillments and refunds with their line items
+#: are read per order by ``ORDER_QUANTITIES``, only for orders that have any.
 ORDERS_PAGE = 25
 LINE_ITEMS_PER_ORDER = 25
+#: Refunds the orders page lists per order (ids only matter: whether there are any, and
+#: whether there may be more than this).
+REFUNDS_IN_PAGE = 5
 #: Requested cost of one order node of ``OrderFields``.
-ORDER_COST = 2 + (2 + LINE_ITEMS_PER_ORDER) + 5 + 5
+ORDER_COST = 2 + (2 + LINE_ITEMS_PER_ORDER) + 1 + REFUNDS_IN_PAGE
+#: Shopify's single-query limit on requested points.
+MAX_QUERY_COST = 1000
+#: Most line items per page of a fulfillment or refund (Shopify's connection page limit).
+MAX_LINES = 250
 #: Variants per page: 200 x (variant, product, inventory item, level) + 2 = 802 points.
 VARIANTS_PAGE = 200
 VARIANT_COST = 4
@@ -68,11 +79,8 @@ fragment OrderFields on Order {{
     pageInfo {{ hasNextPage endCursor }}
     nodes {{ ...LineFields }}
   }}
-  fulfillments(first: 5) {{
-    id status createdAt totalQuantity
-    trackingInfo(first: 3) {{ company number url }}
-  }}
-  refunds(first: 5) {{ id createdAt note totalRefundedSet {{ {_MONEY} }} }}
+  fulfillmentsCount {{ count precision }}
+  refunds(first: {REFUNDS_IN_PAGE}) {{ id createdAt note totalRefundedSet {{ {_MONEY} }} }}
 }}
 """
 
@@ -110,6 +118,51 @@ fragment LineFields on LineItem {
   totalDiscountSet { shopMoney { amount currencyCode } }
 }
 """
+
+#: An order's fulfillments and refunds with the units of each line they hold: exact units
+#: shipped (``fulfillmentLineItems``) and refunded, with how (``restockType``). Lists cannot
+#: be paged, so ``$fulfillments`` and ``$refunds`` are sized to hold them all; ``$lines``
+#: is the order's line count (at most one fulfillment line item per order line).
+ORDER_QUANTITIES = f"""
+query OrderQuantities($id: ID!, $fulfillments: Int!, $refunds: Int!, $lines: Int!) {{
+  order(id: $id) {{
+    id
+    fulfillments(first: $fulfillments) {{
+      id status createdAt
+      trackingInfo(first: 3) {{ company number url }}
+      fulfillmentLineItems(first: $lines) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{ quantity lineItem {{ id }} }}
+      }}
+    }}
+    refunds(first: $refunds) {{
+      id createdAt note totalRefundedSet {{ {_MONEY} }}
+      refundLineItems(first: $lines) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{ quantity restockType lineItem {{ id }} }}
+      }}
+    }}
+  }}
+}}
+"""
+
+
+def quantities_cost(fulfillments: int, refunds: int, lines: int) -> int:
+    """Requested points of ``ORDER_QUANTITIES``: order 1 + each fulfillment or refund
+    (1, plus its line connection: 2 + ``lines`` x (line item 1 + its ``lineItem`` 1))."""
+    return 1 + (fulfillments + refunds) * (1 + 2 + 2 * lines)
+
+
+def quantities_lines(fulfillments: int, refunds: int, lines: int) -> int:
+    """``$lines`` for ``ORDER_QUANTITIES``: ``lines`` (at most ``MAX_LINES``), fewer when
+    that would break the 1,000-point limit; 0 when not even one line per list fits."""
+    lines = min(lines, MAX_LINES)
+    lists = fulfillments + refunds
+    if lists == 0:
+        return lines
+    room = ((MAX_QUERY_COST - 1) // lists - 3) // 2
+    return max(0, min(lines, room))
+
 
 VARIANTS = """
 query Variants($first: Int!, $after: String, $locationId: ID!) {
@@ -237,6 +290,7 @@ ESTIMATED_COST: dict[str, int] = {
     "ShopContext": 2,
     "Orders": 2 + ORDERS_PAGE * ORDER_COST,
     "OrderLineItems": 253,
+    "OrderQuantities": 28,
     "Variants": 2 + VARIANTS_PAGE * VARIANT_COST,
     "SetStock": 10,
     "CurrentLevels": 2 * CURRENT_LEVELS_MAX,

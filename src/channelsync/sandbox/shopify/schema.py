@@ -91,6 +91,8 @@ enum OrderDisplayFulfillmentStatus {
 }
 enum OrderCancelReason { CUSTOMER DECLINED FRAUD INVENTORY STAFF OTHER }
 enum FulfillmentStatus { PENDING OPEN SUCCESS CANCELLED ERROR FAILURE }
+enum RefundLineItemRestockType { RETURN CANCEL LEGACY_RESTOCK NO_RESTOCK }
+enum CountPrecision { EXACT AT_LEAST }
 enum FulfillmentOrderStatus { OPEN IN_PROGRESS CANCELLED INCOMPLETE CLOSED SCHEDULED ON_HOLD }
 
 type PageInfo {
@@ -119,6 +121,7 @@ type Order {
   lineItems(first: Int, after: String, last: Int, before: String, reverse: Boolean = false):
     LineItemConnection!
   fulfillments(first: Int): [Fulfillment!]!
+  fulfillmentsCount: Count
   refunds(first: Int): [Refund!]!
   fulfillmentOrders(displayable: Boolean = false, first: Int, after: String, last: Int,
                     before: String, reverse: Boolean = false, query: String):
@@ -141,8 +144,28 @@ type Fulfillment {
   id: ID! status: FulfillmentStatus! createdAt: DateTime! updatedAt: DateTime!
   name: String! totalQuantity: Int!
   trackingInfo(first: Int): [FulfillmentTrackingInfo!]!
+  fulfillmentLineItems(first: Int, after: String, last: Int, before: String,
+                       reverse: Boolean = false): FulfillmentLineItemConnection!
 }
-type Refund { id: ID! createdAt: DateTime note: String totalRefundedSet: MoneyBag! }
+type FulfillmentLineItem { id: ID! lineItem: LineItem! quantity: Int }
+type FulfillmentLineItemConnection {
+  edges: [FulfillmentLineItemEdge!]! nodes: [FulfillmentLineItem!]! pageInfo: PageInfo!
+}
+type FulfillmentLineItemEdge { cursor: String! node: FulfillmentLineItem! }
+type Refund {
+  id: ID! createdAt: DateTime note: String totalRefundedSet: MoneyBag!
+  refundLineItems(first: Int, after: String, last: Int, before: String,
+                  reverse: Boolean = false): RefundLineItemConnection!
+}
+type RefundLineItem {
+  id: ID lineItem: LineItem! quantity: Int! restockType: RefundLineItemRestockType!
+  restocked: Boolean!
+}
+type RefundLineItemConnection {
+  edges: [RefundLineItemEdge!]! nodes: [RefundLineItem!]! pageInfo: PageInfo!
+}
+type RefundLineItemEdge { cursor: String! node: RefundLineItem! }
+type Count { count: Int! precision: CountPrecision! }
 
 type FulfillmentOrder {
   id: ID! status: FulfillmentOrderStatus! orderId: ID! orderName: String!

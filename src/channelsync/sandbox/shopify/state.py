@@ -406,10 +406,27 @@ class ShopState:
         record.setdefault("cancelled_at", None)
         for key in ("line_items", "fulfillments", "refunds"):
             record.setdefault(key, [])
+        shipped: dict[str, int] = {}
+        for f in record["fulfillments"]:
+            if (f.get("status") or "success").lower() == "success":
+                for li in f.get("line_items") or []:
+                    shipped[str(li["id"])] = shipped.get(str(li["id"]), 0) + int(li["quantity"])
+        returned: dict[str, int] = {}
+        for r in record["refunds"]:
+            for rl in r.get("refund_line_items") or []:
+                if (rl.get("restock_type") or "") == "return":
+                    key = str(rl["line_item_id"])
+                    returned[key] = returned.get(key, 0) + int(rl["quantity"])
         for line in record["line_items"]:
             line.setdefault("id", self.next_id())
             line.setdefault("current_quantity", line["quantity"])
-            line.setdefault("fulfillable_quantity", line["current_quantity"])
+            # Units still to ship: what remains after removals, less what shipped and was
+            # not itself refunded (a returned unit left the order after it shipped).
+            key = str(line["id"])
+            line.setdefault(
+                "fulfillable_quantity",
+                max(0, line["current_quantity"] - shipped.get(key, 0) + returned.get(key, 0)),
+            )
             line.setdefault("title", line.get("name") or line.get("sku") or "Custom item")
             line.setdefault("name", line["title"])
         self.orders[order_id] = record
@@ -645,9 +662,13 @@ class ShopState:
                         "trackingInfo": lambda _i, first=None, t=tracking: (
                             t[:first] if first else t
                         ),
+                        "fulfillmentLineItems": self._fulfillment_lines(order, f, currency),
                     }
                 )
             return out[:first] if first is not None else out
+
+        def fulfillments_count(_info: Any) -> dict[str, Any]:
+            return {"count": len(order.get("fulfillments") or []), "precision": "EXACT"}
 
         def refunds(_info: Any, first: int | None = None) -> list[dict[str, Any]]:
             out = []
@@ -666,6 +687,7 @@ class ShopState:
                         "createdAt": _iso(_parse_time(r.get("created_at"))),
                         "note": r.get("note"),
                         "totalRefundedSet": _bag(None, f"{paid:.2f}", currency),
+                        "refundLineItems": self._refund_lines(order, r, currency),
                     }
                 )
             return out[:first] if first is not None else out
@@ -725,9 +747,98 @@ class ShopState:
             "billingAddress": address(order.get("billing_address")),
             "lineItems": line_items,
             "fulfillments": fulfillments,
+            "fulfillmentsCount": fulfillments_count,
             "refunds": refunds,
             "fulfillmentOrders": fulfillment_orders,
         }
+
+    def _fulfillment_lines(
+        self, order: Mapping[str, Any], fulfillment: Mapping[str, Any], currency: str
+    ) -> Callable[..., dict[str, Any]]:
+        """``Fulfillment.fulfillmentLineItems``: one per order line the fulfillment holds.
+
+        A REST fulfillment's ``line_items[]`` are the order's lines (``id`` is the order
+        line's id) with the fulfilled ``quantity``.
+        """
+        items = list(enumerate(fulfillment.get("line_items") or []))
+        fid = str(fulfillment.get("id") or "")
+        number = int(fid) if fid.isdigit() else _digits(fulfillment)
+
+        def render(pair: tuple[int, Mapping[str, Any]]) -> dict[str, Any]:
+            n, li = pair
+            line = self._line(order, str(li["id"])) or {**li, "quantity": li.get("quantity", 0)}
+            return {
+                "id": f"gid://shopify/FulfillmentLineItem/{number * 1000 + n + 1}",
+                "quantity": int(li.get("quantity", 0) or 0),
+                "lineItem": self.render_line(line, currency),
+            }
+
+        def resolve(
+            _info: Any,
+            first: int | None = None,
+            after: str | None = None,
+            last: int | None = None,
+            before: str | None = None,
+            reverse: bool = False,
+        ) -> dict[str, Any]:
+            return connection(
+                items,
+                key=lambda pair: (pair[0],),
+                render=render,
+                first=first,
+                after=after,
+                last=last,
+                before=before,
+                reverse=reverse,
+            )
+
+        return resolve
+
+    def _refund_lines(
+        self, order: Mapping[str, Any], refund: Mapping[str, Any], currency: str
+    ) -> Callable[..., dict[str, Any]]:
+        """``Refund.refundLineItems`` of a REST refund's ``refund_line_items[]``.
+
+        ``restockType`` is the REST ``restock_type`` (refunds older than restock types carry
+        only the refund's ``restock`` flag: ``LEGACY_RESTOCK`` when set, else
+        ``NO_RESTOCK``).
+        """
+        items = list(enumerate(refund.get("refund_line_items") or []))
+        legacy = "LEGACY_RESTOCK" if refund.get("restock") else "NO_RESTOCK"
+
+        def render(pair: tuple[int, Mapping[str, Any]]) -> dict[str, Any]:
+            _, rl = pair
+            line_id = str(rl.get("line_item_id") or (rl.get("line_item") or {}).get("id"))
+            line = self._line(order, line_id) or {"id": line_id, "quantity": 0}
+            restock_type = (rl.get("restock_type") or "").upper() or legacy
+            return {
+                "id": f"gid://shopify/RefundLineItem/{rl['id']}" if rl.get("id") else None,
+                "quantity": int(rl.get("quantity", 0) or 0),
+                "restockType": restock_type,
+                "restocked": restock_type in ("RETURN", "CANCEL", "LEGACY_RESTOCK"),
+                "lineItem": self.render_line(line, currency),
+            }
+
+        def resolve(
+            _info: Any,
+            first: int | None = None,
+            after: str | None = None,
+            last: int | None = None,
+            before: str | None = None,
+            reverse: bool = False,
+        ) -> dict[str, Any]:
+            return connection(
+                items,
+                key=lambda pair: (pair[0],),
+                render=render,
+                first=first,
+                after=after,
+                last=last,
+                before=before,
+                reverse=reverse,
+            )
+
+        return resolve
 
     def fo_status(self, fo: FulfillmentOrder) -> str:
         """A fulfillment order's status, from its order's lines."""
