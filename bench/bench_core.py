@@ -1,6 +1,6 @@
 """Ledger throughput: order-line events and orders applied per second, no network.
 
-    python bench/bench_core.py [--orders 20000] [--lines 3] [--batch 500] [--pg URL]
+    python bench/bench_core.py [--orders 20000] [--lines 3] [--batch 2000] [--pg URL]
 
 Measures, on SQLite (a file in a temp folder) and on PostgreSQL when a URL is given or
 CHANNELSYNC_TEST_DATABASE_URL is set:
@@ -117,7 +117,7 @@ def main() -> int:
     )
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--lines", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--pg", default=os.environ.get("CHANNELSYNC_TEST_DATABASE_URL"))
     args = parser.parse_args()
     print(

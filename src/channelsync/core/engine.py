@@ -86,7 +86,7 @@ class SyncEngine:
         clock: Callable[[], datetime] = utcnow,
         order_lag: timedelta = timedelta(minutes=5),
         initial_lookback: timedelta = timedelta(days=7),
-        apply_batch: int = 1000,
+        apply_batch: int = 2000,
         reread_open_after: timedelta | None = timedelta(hours=6),
     ) -> None:
         self.store = store

@@ -54,7 +54,7 @@ class LaneSettings:
 
     order_lag: timedelta = timedelta(minutes=5)
     initial_lookback: timedelta = timedelta(days=7)
-    apply_batch: int = 1000
+    apply_batch: int = 2000
     push_rounds: int = 50
     push_calls_per_claim: int = 10
     reread_after: timedelta | None = timedelta(hours=6)

@@ -584,7 +584,8 @@ def _diff(
     reason: str | None = None,
 ) -> list[_Row]:
     out = []
-    for sku in sorted(set(applied) | set(target)):
+    keys = applied.keys() | target.keys()
+    for sku in keys if len(keys) == 1 else sorted(keys):
         a_open, a_ship = applied.get(sku, (0, 0))
         t_open, t_ship = target.get(sku, (0, 0))
         d_committed = t_open - a_open
