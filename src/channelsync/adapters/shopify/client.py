@@ -339,19 +339,24 @@ class ShopifyClient:
         )
         return self._parse(VariantsData, data, "Variants").product_variants
 
+    def _payload(self, result: M | None, field: str, operation: str) -> M:
+        """A mutation's payload; ``Rejected`` when Shopify returned null for it."""
+        if result is None:
+            raise Rejected(
+                f"{field} returned null", channel=self.config.account, operation=operation
+            )
+        return result
+
     def set_quantities(
         self, payload: Mapping[str, Any], idempotency_key: str | None
     ) -> SetQuantitiesPayload:
         """``inventorySetQuantities`` with ``payload`` as its input."""
         data = self.execute("SetStock", q.stock_set(idempotency_key), {"input": dict(payload)})
-        result = self._parse(SetStockData, data, "SetStock").inventory_set_quantities
-        if result is None:
-            raise Rejected(
-                "inventorySetQuantities returned null",
-                channel=self.config.account,
-                operation="SetStock",
-            )
-        return result
+        return self._payload(
+            self._parse(SetStockData, data, "SetStock").inventory_set_quantities,
+            "inventorySetQuantities",
+            "SetStock",
+        )
 
     def current_levels(self, location_id: str, item_ids: Sequence[str]) -> dict[str, int | None]:
         """``available`` of each inventory item at ``location_id`` (None: not stocked there)."""
@@ -379,14 +384,11 @@ class ShopifyClient:
             q.PRICES_SET,
             {"productId": product_id, "variants": [dict(v) for v in variants]},
         )
-        result = self._parse(PricesData, data, "SetPrices").product_variants_bulk_update
-        if result is None:
-            raise Rejected(
-                "productVariantsBulkUpdate returned null",
-                channel=self.config.account,
-                operation="SetPrices",
-            )
-        return result
+        return self._payload(
+            self._parse(PricesData, data, "SetPrices").product_variants_bulk_update,
+            "productVariantsBulkUpdate",
+            "SetPrices",
+        )
 
     def fulfillment_state(self, order_gid: str) -> FulfillmentStateOrder | None:
         """The order's fulfillments and open fulfillment orders (None: no such order)."""
@@ -398,14 +400,11 @@ class ShopifyClient:
         data = self.execute(
             "CreateFulfillment", q.FULFILLMENT_CREATE, {"fulfillment": dict(fulfillment)}
         )
-        result = self._parse(FulfillmentCreateData, data, "CreateFulfillment").fulfillment_create
-        if result is None:
-            raise Rejected(
-                "fulfillmentCreate returned null",
-                channel=self.config.account,
-                operation="CreateFulfillment",
-            )
-        return result
+        return self._payload(
+            self._parse(FulfillmentCreateData, data, "CreateFulfillment").fulfillment_create,
+            "fulfillmentCreate",
+            "CreateFulfillment",
+        )
 
     def order_state(self, order_gid: str) -> OrderStateOrder | None:
         """Whether the order is cancelled, and its fulfillment status."""
@@ -437,9 +436,8 @@ class ShopifyClient:
             document = q.ORDER_CANCEL_LEGACY
             variables["refund"] = refund
         data = self.execute("CancelOrder", document, variables)
-        result = self._parse(OrderCancelData, data, "CancelOrder").order_cancel
-        if result is None:
-            raise Rejected(
-                "orderCancel returned null", channel=self.config.account, operation="CancelOrder"
-            )
-        return result
+        return self._payload(
+            self._parse(OrderCancelData, data, "CancelOrder").order_cancel,
+            "orderCancel",
+            "CancelOrder",
+        )

@@ -606,26 +606,7 @@ class ShopState:
                 "phone": addr.get("phone"),
             }
 
-        lines = list(order["line_items"])
-
-        def line_items(
-            _info: Any,
-            first: int | None = None,
-            after: str | None = None,
-            last: int | None = None,
-            before: str | None = None,
-            reverse: bool = False,
-        ) -> dict[str, Any]:
-            return connection(
-                enumerate(lines),
-                key=lambda pair: (pair[0],),
-                render=lambda pair: self.render_line(pair[1], currency),
-                first=first,
-                after=after,
-                last=last,
-                before=before,
-                reverse=reverse,
-            )
+        line_items = listed(order["line_items"], lambda pair: self.render_line(pair[1], currency))
 
         def fulfillments(_info: Any, first: int | None = None) -> list[dict[str, Any]]:
             out = []
@@ -760,7 +741,7 @@ class ShopState:
         A REST fulfillment's ``line_items[]`` are the order's lines (``id`` is the order
         line's id) with the fulfilled ``quantity``.
         """
-        items = list(enumerate(fulfillment.get("line_items") or []))
+        items = list(fulfillment.get("line_items") or [])
         fid = str(fulfillment.get("id") or "")
         number = int(fid) if fid.isdigit() else _digits(fulfillment)
 
@@ -773,26 +754,7 @@ class ShopState:
                 "lineItem": self.render_line(line, currency),
             }
 
-        def resolve(
-            _info: Any,
-            first: int | None = None,
-            after: str | None = None,
-            last: int | None = None,
-            before: str | None = None,
-            reverse: bool = False,
-        ) -> dict[str, Any]:
-            return connection(
-                items,
-                key=lambda pair: (pair[0],),
-                render=render,
-                first=first,
-                after=after,
-                last=last,
-                before=before,
-                reverse=reverse,
-            )
-
-        return resolve
+        return listed(items, render)
 
     def _refund_lines(
         self, order: Mapping[str, Any], refund: Mapping[str, Any], currency: str
@@ -803,7 +765,7 @@ class ShopState:
         only the refund's ``restock`` flag: ``LEGACY_RESTOCK`` when set, else
         ``NO_RESTOCK``).
         """
-        items = list(enumerate(refund.get("refund_line_items") or []))
+        items = list(refund.get("refund_line_items") or [])
         legacy = "LEGACY_RESTOCK" if refund.get("restock") else "NO_RESTOCK"
 
         def render(pair: tuple[int, Mapping[str, Any]]) -> dict[str, Any]:
@@ -819,26 +781,7 @@ class ShopState:
                 "lineItem": self.render_line(line, currency),
             }
 
-        def resolve(
-            _info: Any,
-            first: int | None = None,
-            after: str | None = None,
-            last: int | None = None,
-            before: str | None = None,
-            reverse: bool = False,
-        ) -> dict[str, Any]:
-            return connection(
-                items,
-                key=lambda pair: (pair[0],),
-                render=render,
-                first=first,
-                after=after,
-                last=last,
-                before=before,
-                reverse=reverse,
-            )
-
-        return resolve
+        return listed(items, render)
 
     def fo_status(self, fo: FulfillmentOrder) -> str:
         """A fulfillment order's status, from its order's lines."""
@@ -1610,6 +1553,37 @@ class ShopState:
         self.touch(order)
         self.notify("orders/cancelled", order)
         self.notify("orders/updated", order)
+
+
+def listed(
+    items: Iterable[Any], render: Callable[[tuple[int, Any]], dict[str, Any]]
+) -> Callable[..., dict[str, Any]]:
+    """A connection field's resolver over ``items`` in their own order (cursor: position).
+
+    ``render`` gets each item with its position: ``(n, item)``.
+    """
+    pairs = list(enumerate(items))
+
+    def resolve(
+        _info: Any,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        reverse: bool = False,
+    ) -> dict[str, Any]:
+        return connection(
+            pairs,
+            key=lambda pair: (pair[0],),
+            render=render,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            reverse=reverse,
+        )
+
+    return resolve
 
 
 def _matches(order: Mapping[str, Any], query: str | None) -> bool:
