@@ -20,7 +20,7 @@ from channelsync.adapters.amazon.mapping import (
     price_patch,
     stock_patch,
 )
-from channelsync.adapters.amazon.wire import (
+from channelsync.adapters.amazon.payloads import (
     ItemSearchResults,
     OrderChangeNotification,
     ProcessingReport,

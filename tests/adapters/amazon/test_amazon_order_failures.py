@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from channelsync.adapters.amazon.sqs import OrderChangeReader
+from channelsync.adapters.amazon.webhooks import OrderChangeReader
 from channelsync.core.channel import OrderFailure
 from channelsync.core.errors import Rejected
 from channelsync.core.models import Order, utcnow

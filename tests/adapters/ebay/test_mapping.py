@@ -22,7 +22,7 @@ from channelsync.adapters.ebay.mapping import (
     parse_xml,
     revise_inventory_status_request,
 )
-from channelsync.adapters.ebay.models import InventoryItems, Offers
+from channelsync.adapters.ebay.payloads import InventoryItems, Offers
 from channelsync.core.models import Money, OrderStatus
 
 

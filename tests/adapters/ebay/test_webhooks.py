@@ -13,7 +13,7 @@ from tests.adapters.ebay.payloads import TWO_LINE_ORDER
 from tests.conftest import load_conformance
 
 from channelsync.adapters.ebay import EbayChannel, EbayConfig
-from channelsync.adapters.ebay.models import PublicKey
+from channelsync.adapters.ebay.payloads import PublicKey
 from channelsync.adapters.ebay.webhooks import (
     QUERY_HEADER,
     CachedPublicKeys,

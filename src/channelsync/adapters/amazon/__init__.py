@@ -17,7 +17,7 @@
     )
 
 Needs the ``channelsync[amazon]`` extra; the SQS reader of ``ORDER_CHANGE``
-notifications (``channelsync.adapters.amazon.sqs``) needs ``channelsync[sqs]`` too.
+notifications (``channelsync.adapters.amazon.webhooks``) needs ``channelsync[sqs]`` too.
 See docs/channels/amazon.md.
 """
 

@@ -41,7 +41,7 @@ from channelsync.adapters.amazon.mapping import (
     price_patch,
     stock_patch,
 )
-from channelsync.adapters.amazon.wire import (
+from channelsync.adapters.amazon.payloads import (
     ListingIssue,
     OrderRead,
     SubmissionResponse,
@@ -543,11 +543,11 @@ class AmazonChannel:
         """Amazon sends no HTTP webhooks: always ``WebhookVerificationError``.
 
         ``ORDER_CHANGE`` notifications arrive through SQS; read them with
-        ``channelsync.adapters.amazon.sqs.OrderChangeReader``.
+        ``channelsync.adapters.amazon.webhooks.OrderChangeReader``.
         """
         raise WebhookVerificationError(
             "Amazon delivers notifications through SQS or EventBridge, not HTTP webhooks:"
-            " use channelsync.adapters.amazon.sqs.OrderChangeReader"
+            " use channelsync.adapters.amazon.webhooks.OrderChangeReader"
         )
 
     def close(self) -> None:

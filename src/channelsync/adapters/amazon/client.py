@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from channelsync.adapters._ratelimit import TokenBucket
 from channelsync.adapters.amazon.config import LWA_TOKEN_URL, AmazonConfig
 from channelsync.adapters.amazon.gateway import SpApiGateway, SpResponse
-from channelsync.adapters.amazon.wire import (
+from channelsync.adapters.amazon.payloads import (
     CreateFeedDocumentResponse,
     CreateFeedResponse,
     Feed,

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from channelsync.adapters.amazon.wire import ProcessingReport, ReportIssue
+from channelsync.adapters.amazon.payloads import ProcessingReport, ReportIssue
 
 __all__ = ["FEED_TYPE", "MAX_MESSAGES", "FeedItemOutcome", "ListingsFeed"]
 

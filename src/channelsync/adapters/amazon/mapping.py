@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from channelsync.adapters._failures import ORDER_DATA_ERRORS, describe_error, failure, iso_time
 from channelsync.adapters.amazon.config import MARKETPLACES
-from channelsync.adapters.amazon.wire import (
+from channelsync.adapters.amazon.payloads import (
     CustomerAddress,
     ListingsItem,
     ProceedsBreakdown,

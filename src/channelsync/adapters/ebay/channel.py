@@ -42,7 +42,7 @@ from channelsync.adapters.ebay.mapping import (
     rest_error_text,
     revise_inventory_status_request,
 )
-from channelsync.adapters.ebay.models import InventoryItem, PriceQuantityResponse
+from channelsync.adapters.ebay.payloads import InventoryItem, PriceQuantityResponse
 from channelsync.adapters.ebay.webhooks import CachedPublicKeys, EbayWebhooks, PublicKeySource
 from channelsync.core.channel import (
     ChannelLimits,

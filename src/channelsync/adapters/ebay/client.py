@@ -22,7 +22,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from channelsync.adapters._http import HttpClient, error_for_status
 from channelsync.adapters.ebay.config import EbayConfig
 from channelsync.adapters.ebay.mapping import rest_error_text
-from channelsync.adapters.ebay.models import (
+from channelsync.adapters.ebay.payloads import (
     BulkPriceQuantityResponse,
     ErrorBody,
     InventoryItems,

@@ -22,7 +22,7 @@ from typing import Any
 from lxml import etree
 
 from channelsync.adapters._failures import ORDER_DATA_ERRORS, describe_error, failure
-from channelsync.adapters.ebay.models import (
+from channelsync.adapters.ebay.payloads import (
     InventoryItem,
     Offer,
     PriceQuantityResponse,

@@ -49,7 +49,7 @@ from channelsync.adapters.ebay.mapping import (
     parse_xml,
     stock_events_from_transaction,
 )
-from channelsync.adapters.ebay.models import DeletionMessage, PublicKey
+from channelsync.adapters.ebay.payloads import DeletionMessage, PublicKey
 from channelsync.core.channel import WebhookEvent
 from channelsync.core.errors import ChannelError, TransientError, WebhookVerificationError
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from tests.conftest import CONFORMANCE
 
-from channelsync.adapters.amazon.sqs import OrderChangeReader
+from channelsync.adapters.amazon.webhooks import OrderChangeReader
 from channelsync.core.errors import ConfigError
 from channelsync.core.models import Order, OrderStatus
 from channelsync.sandbox.amazon import AmazonFake

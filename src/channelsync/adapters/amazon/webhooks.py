@@ -30,7 +30,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from channelsync.adapters.amazon.channel import AmazonChannel
-from channelsync.adapters.amazon.wire import OrderChangeNotification
+from channelsync.adapters.amazon.payloads import OrderChangeNotification
 from channelsync.core.channel import OrderFailure, WebhookEvent
 from channelsync.core.errors import ConfigError, NotFound, TransientError
 from channelsync.core.models import Order
