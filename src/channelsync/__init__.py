@@ -55,7 +55,7 @@ from channelsync.core.models import (
     StockLevel,
     Variant,
 )
-from channelsync.core.reports import (
+from channelsync.core.results import (
     AccountReport,
     ChannelStock,
     Coverage,

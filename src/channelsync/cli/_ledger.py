@@ -9,7 +9,7 @@ from rich.table import Table
 
 from channelsync.cli._state import State
 from channelsync.core.models import Money
-from channelsync.core.reports import Explanation, StockView
+from channelsync.core.results import Explanation, StockView
 
 __all__ = ["register", "stock_view_dict"]
 

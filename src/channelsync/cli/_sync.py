@@ -17,7 +17,7 @@ from channelsync.cli._state import EXIT_CONFIG, EXIT_FAILED, Output, State
 from channelsync.core.engine import SyncEngine
 from channelsync.core.errors import ChannelError
 from channelsync.core.lanes import ImportResult
-from channelsync.core.reports import CycleReport
+from channelsync.core.results import CycleReport
 
 __all__ = ["register", "render_cycle"]
 

@@ -34,7 +34,7 @@ from channelsync.core.models import Money, Order, OrderStatus, Shipment, utcnow
 from channelsync.core.outbox import Outbox
 from channelsync.core.planner import Planner, RuleBook, RuleKey
 from channelsync.core.reconcile import queue_corrections, reconcile
-from channelsync.core.reports import (
+from channelsync.core.results import (
     AccountReport,
     Coverage,
     CustomerSummary,

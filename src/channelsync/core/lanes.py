@@ -38,7 +38,7 @@ from channelsync.core.ledger import ApplyResult, Ledger
 from channelsync.core.models import Listing, Order, OrderStatus
 from channelsync.core.outbox import Outbox
 from channelsync.core.planner import Planner
-from channelsync.core.reports import AccountReport
+from channelsync.core.results import AccountReport
 from channelsync.core.retry import RetryPolicy
 from channelsync.core.store import Store
 

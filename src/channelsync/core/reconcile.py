@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from channelsync.core import schema as t
 from channelsync.core.lanes import AccountLane
 from channelsync.core.models import Listing
-from channelsync.core.reports import Drift, ReconcileResult
+from channelsync.core.results import Drift, ReconcileResult
 
 __all__ = ["queue_corrections", "reconcile"]
 

@@ -16,7 +16,7 @@ from channelsync.core.errors import UnknownOrder
 from channelsync.core.ledger import JournalEntry
 from channelsync.core.models import Order, OrderStatus
 from channelsync.core.planner import Planner
-from channelsync.core.reports import (
+from channelsync.core.results import (
     ChannelStock,
     Coverage,
     CustomerSummary,

@@ -1,4 +1,7 @@
-"""What the engine returns: cycle reports, stock views and explanations (plain dataclasses)."""
+"""What the engine returns: cycle reports, stock views and explanations (plain dataclasses).
+
+Public through ``channelsync.results``.
+"""
 
 from __future__ import annotations
 
