@@ -259,3 +259,25 @@ webhook_events = sa.Table(
     sa.Column("event_id", sa.String(255), primary_key=True),
     sa.Column("received_at", UtcDateTime, nullable=False),
 )
+
+returns = sa.Table(
+    "returns",
+    metadata,
+    # Units a buyer sent back, recorded with ``engine.record_return`` or read from the
+    # channel: restocked at a location or written off, each unit once.
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("account", _Key, nullable=False),
+    sa.Column("order_id", _Key, nullable=False),
+    sa.Column("line_id", _Key, nullable=False),
+    sa.Column("sku", _Key),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("disposition", sa.String(16), nullable=False),  # restocked | written_off
+    sa.Column("location", _Key, nullable=False, server_default="default"),
+    sa.Column("reason", sa.Text),
+    sa.Column("channel_return_id", _Key),
+    sa.Column("idempotency_key", sa.String(512), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.CheckConstraint("quantity > 0", name="positive"),
+    sa.Index(None, "account", "order_id"),
+    sa.Index(None, "created_at"),
+)

@@ -4,25 +4,248 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-23
 
-The baseline creates the schema from ``channelsync.core.schema`` as it was when 0.1
-shipped. Every later revision changes tables with explicit ``op`` calls, so that stores
-created by any release migrate to the newest one.
+The tables as they were when 0.1 shipped, frozen here (not read from
+``channelsync.core.schema``, which moves on): every later revision changes them with
+explicit ``op`` calls, so that stores created by any release migrate to the newest one.
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
-from channelsync.core.schema import metadata
+from channelsync.core.schema import UtcDateTime
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_Amount = sa.String(40)
+_Key = sa.String(255)
+
+products = sa.Table(
+    "products",
+    metadata,
+    sa.Column("sku", _Key, primary_key=True),
+    sa.Column("title", sa.Text),
+    sa.Column("cost_amount", _Amount),
+    sa.Column("cost_currency", sa.String(3)),
+    sa.Column("price_amount", _Amount),
+    sa.Column("price_currency", sa.String(3)),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+bundles = sa.Table(
+    "bundles",
+    metadata,
+    sa.Column("bundle_sku", _Key, primary_key=True),
+    sa.Column("component_sku", _Key, primary_key=True),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.CheckConstraint("quantity > 0", name="positive"),
+    sa.Index(None, "component_sku"),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("account", _Key, primary_key=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("listings_imported_at", UtcDateTime),
+    sa.Column("last_pull_at", UtcDateTime),
+    sa.Column("needs_repull", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+listings = sa.Table(
+    "listings",
+    metadata,
+    sa.Column("account", _Key, primary_key=True),
+    sa.Column("sku", _Key, primary_key=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("listing_id", _Key, nullable=False),
+    sa.Column("quantity", sa.Integer),
+    sa.Column("price_amount", _Amount),
+    sa.Column("price_currency", sa.String(3)),
+    sa.Column("title", sa.Text),
+    sa.Column("manages_stock", sa.Boolean, nullable=False),
+    sa.Column("fulfilled_by", sa.String(16), nullable=False),
+    sa.Column("ids", sa.JSON, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Index(None, "sku"),
+)
+
+ledger = sa.Table(
+    "ledger",
+    metadata,
+    sa.Column("sku", _Key, primary_key=True),
+    sa.Column("on_hand", sa.Integer, nullable=False),
+    sa.Column("committed", sa.Integer, nullable=False),
+    # False while the SKU is only known from orders: nothing is pushed for it until the
+    # merchant counts it (set_on_hand / adjust).
+    sa.Column("tracked", sa.Boolean, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+journal = sa.Table(
+    "journal",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("sku", _Key, nullable=False),
+    sa.Column("d_on_hand", sa.Integer, nullable=False),
+    sa.Column("d_committed", sa.Integer, nullable=False),
+    sa.Column("on_hand_after", sa.Integer, nullable=False),
+    sa.Column("committed_after", sa.Integer, nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("account", _Key),
+    sa.Column("order_id", _Key),
+    sa.Column("line_id", _Key),
+    sa.Column("note", sa.Text),
+    sa.Column("idempotency_key", sa.String(512), nullable=False, unique=True),
+    sa.Index(None, "sku", "id"),
+)
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("account", _Key, primary_key=True),
+    sa.Column("order_id", _Key, primary_key=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("number", _Key),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("raw_status", _Key),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("total_amount", _Amount),
+    sa.Column("customer_id", _Key),
+    sa.Column("customer_email", _Key),
+    sa.Column("customer_name", _Key),
+    sa.Column("version", sa.String(128), nullable=False),
+    sa.Column("doc", sa.Text, nullable=False),  # Order.model_dump_json()
+    sa.Column("first_seen_at", UtcDateTime, nullable=False),
+    sa.Column("last_seen_at", UtcDateTime, nullable=False),
+    sa.Column("redacted_at", UtcDateTime),
+    sa.Index(None, "created_at"),
+    sa.Index(None, "customer_email"),
+)
+
+order_lines = sa.Table(
+    "order_lines",
+    metadata,
+    sa.Column("account", _Key, primary_key=True),
+    sa.Column("order_id", _Key, primary_key=True),
+    sa.Column("line_id", _Key, primary_key=True),
+    sa.Column("sku", _Key),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("fulfilled_by_channel", sa.Boolean, nullable=False),
+    # What this line contributes to the ledger now, per SKU it touches (bundles expand):
+    # {"SKU": [open_units, shipped_units]}. Deltas are computed against this.
+    sa.Column("applied", sa.JSON, nullable=False),
+    # Units shipped through engine.ship() (the channel may not report them yet).
+    sa.Column("local_shipped", sa.Integer, nullable=False, server_default="0"),
+    # Units of the listing SKU the order holds (open + shipped): what the selling channel
+    # took off its own quantity for this line.
+    sa.Column("live", sa.Integer, nullable=False, server_default="0"),
+    sa.Index(None, "sku"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("account", _Key, primary_key=True),
+    sa.Column("sku", _Key, primary_key=True),
+    sa.Column("desired", sa.Integer, nullable=False),
+    sa.Column("acked", sa.Integer),
+    # The channel changed its own quantity (a sale there): push even if desired == acked.
+    sa.Column("stale", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
+    sa.Column("lease_until", UtcDateTime),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("acked_at", UtcDateTime),
+    sa.Index(None, "account", "next_attempt_at"),
+)
+
+price_outbox = sa.Table(
+    "price_outbox",
+    metadata,
+    sa.Column("account", _Key, primary_key=True),
+    sa.Column("sku", _Key, primary_key=True),
+    sa.Column("desired_amount", _Amount, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("acked_amount", _Amount),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
+    sa.Column("lease_until", UtcDateTime),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column("account", _Key, primary_key=True),
+    sa.Column("stream", sa.String(64), primary_key=True),
+    sa.Column("position", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+shipments = sa.Table(
+    "shipments",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("account", _Key, nullable=False),
+    sa.Column("order_id", _Key, nullable=False),
+    sa.Column("idempotency_key", sa.String(512), nullable=False, unique=True),
+    sa.Column("shipment", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
+    sa.Column("lease_until", UtcDateTime),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("pushed_at", UtcDateTime),
+    sa.Index(None, "account", "status", "next_attempt_at"),
+)
+
+order_failures = sa.Table(
+    "order_failures",
+    metadata,
+    sa.Column("account", _Key, primary_key=True),
+    sa.Column("order_id", _Key, primary_key=True),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("raw", sa.JSON, nullable=False),
+    sa.Column("first_seen_at", UtcDateTime, nullable=False),
+    sa.Column("last_seen_at", UtcDateTime, nullable=False),
+    sa.Column("times", sa.Integer, nullable=False),
+)
+
+webhook_events = sa.Table(
+    "webhook_events",
+    metadata,
+    sa.Column("account", _Key, primary_key=True),
+    sa.Column("event_id", sa.String(255), primary_key=True),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+)
+
 
 def upgrade() -> None:
-    """Create every table."""
+    """Create every table of 0.1."""
     metadata.create_all(bind=op.get_bind(), checkfirst=True)
 
 
