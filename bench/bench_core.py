@@ -89,9 +89,7 @@ def run(url: str, n: int, lines: int, batch: int) -> None:
         started = time.perf_counter()
         for start in range(0, len(orders), batch):
             chunk = orders[start : start + batch]
-            rows += store.run(
-                lambda conn, c=chunk: engine.ledger.apply_orders(conn, c)
-            ).journal_rows
+            rows += engine.record_orders(chunk).journal_rows
         return time.perf_counter() - started, rows
 
     name = store.dialect

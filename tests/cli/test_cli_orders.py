@@ -68,10 +68,13 @@ def test_ship_tells_the_channel_and_moves_the_ledger(cli: Cli) -> None:
 def test_ship_refused_by_the_channel_exits_1(cli: Cli) -> None:
     _, second = _orders(cli)
     cli.channel("shop-a").fail("push_fulfillment", Rejected("carrier unknown", status=422))
-    result = cli("orders", "ship", "shop-a", second, "--carrier", "???", "--line", "x=1")
+    result = cli("orders", "ship", "shop-a", second, "--carrier", "???")
     assert result.exit_code == 1
     bad_line = cli("orders", "ship", "shop-a", second, "--carrier", "DHL", "--line", "nope")
     assert bad_line.exit_code == 2
+    unknown_line = cli("orders", "ship", "shop-a", second, "--carrier", "DHL", "--line", "x=1")
+    assert unknown_line.exit_code == 2
+    assert "has no line 'x'" in unknown_line.stderr
 
 
 def test_customers_export_and_forget(cli: Cli, tmp_path: Path) -> None:

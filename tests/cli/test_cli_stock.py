@@ -13,8 +13,12 @@ def test_set_show_adjust_explain(cli: Cli) -> None:
     assert data["channels"][0]["account"] == "shop-a"
     assert data["channels"][0]["should_show"] == 12
     assert data["channels"][0]["pending"] is True
-    # the same key again changes nothing
-    assert cli.json("stock", "set", "SKU-1", "30", "--key", "count-1")["on_hand"] == 12
+    # the same key again changes nothing; for another count it is refused
+    assert cli.json("stock", "set", "SKU-1", "12", "--key", "count-1")["on_hand"] == 12
+    reused = cli("stock", "set", "SKU-1", "30", "--key", "count-1")
+    assert reused.exit_code == 2
+    assert "'count-1' was used for set_on_hand with another payload" in reused.stderr
+    assert cli.json("stock", "show", "SKU-1")["on_hand"] == 12
     data = cli.json("stock", "adjust", "SKU-1", "-2", "--reason", "damage")
     assert data["on_hand"] == 10
     shown = cli("stock", "show", "SKU-1")

@@ -17,6 +17,7 @@ from tests.core.helpers import T0, line, make_order
 
 import channelsync as cs
 from channelsync.core import schema as t
+from channelsync.core.orderbook import OrderBook
 from channelsync.core.outbox import Outbox
 from channelsync.testing import FakeChannel
 
@@ -476,15 +477,14 @@ def test_a_webhook_that_failed_to_apply_is_applied_on_redelivery(
     engine = engine_with(store, shop)
     engine.set_on_hand("A", 5)
     headers, body = shop.webhook_for(shop.place_order({"A": 2}), event_id="evt-9")
-    original = engine.ledger.apply_orders
 
     def broken(*args: object, **kw: object) -> object:
         raise RuntimeError("database went away mid-apply")
 
-    monkeypatch.setattr(engine.ledger, "apply_orders", broken)
+    monkeypatch.setattr(OrderBook, "apply", broken)
     with pytest.raises(RuntimeError):
         engine.ingest_webhook("shop", headers, body)
-    monkeypatch.setattr(engine.ledger, "apply_orders", original)
+    monkeypatch.undo()
     engine.ingest_webhook("shop", headers, body)  # the channel redelivers the same event id
     assert engine.stock("A").committed == 2
 

@@ -173,13 +173,55 @@ def test_set_on_hand_and_adjust_are_journalled(store: cs.Store) -> None:
 def test_caller_idempotency_key_applies_once(store: cs.Store) -> None:
     engine = cs.SyncEngine(store)
     engine.set_on_hand("SKU-1", 10, idempotency_key="erp-export-17")
-    engine.set_on_hand("SKU-1", 99, idempotency_key="erp-export-17")
+    engine.set_on_hand("SKU-1", 10, idempotency_key="erp-export-17")
     engine.adjust("SKU-1", 4, "receipt", idempotency_key="po-1")
     engine.adjust("SKU-1", 4, "receipt", idempotency_key="po-1")
     assert engine.stock("SKU-1").on_hand == 14
     assert engine.set_on_hand_many({"A": 1, "B": 2}, idempotency_key="csv-1") == 2
-    assert engine.set_on_hand_many({"A": 5, "B": 5}, idempotency_key="csv-1") == 0
+    assert engine.set_on_hand_many({"B": 2, "A": 1}, idempotency_key="csv-1") == 0
     assert (engine.stock("A").on_hand, engine.stock("B").on_hand) == (1, 2)
+    assert len(engine.explain("SKU-1").entries) == 2
+
+
+@pytest.mark.parametrize(
+    ("second", "message"),
+    [
+        (lambda e: e.set_on_hand_many({"A": 1, "B": 1}, idempotency_key="m1"), "another payload"),
+        (lambda e: e.set_on_hand_many({"A": 7}, idempotency_key="m1"), "another payload"),
+        (lambda e: e.set_on_hand("A", 6, idempotency_key="m1"), "not set_on_hand"),
+        (lambda e: e.adjust_many({"A": 6}, "x", idempotency_key="m1"), "not adjust_many"),
+    ],
+)
+def test_a_key_reused_for_another_payload_is_refused_and_applies_nothing(
+    store: cs.Store, second: object, message: str
+) -> None:
+    engine = cs.SyncEngine(store)
+    engine.set_on_hand_many({"A": 6}, idempotency_key="m1")
+    with pytest.raises(cs.IdempotencyConflict, match=f"'m1' was used for .*{message}") as info:
+        second(engine)  # type: ignore[operator]
+    assert info.value.key == "m1"
+    assert (engine.stock("A").on_hand, engine.stock("B").on_hand) == (6, 0)
+    assert [e.reason for e in engine.explain("A").entries] == ["set_on_hand"]
+    assert engine.explain("B").entries == ()
+
+
+@pytest.mark.parametrize("key", [17, b"k", "", " padded", "x" * 256, "tab\there"])
+def test_idempotency_keys_are_strings_on_every_store(store: cs.Store, key: object) -> None:
+    engine = cs.SyncEngine(store)
+    with pytest.raises(cs.InvalidInput, match="idempotency_key"):
+        engine.set_on_hand("A", 1, idempotency_key=key)  # type: ignore[arg-type]
+    assert engine.explain("A").entries == ()
+
+
+def test_adjust_many_is_one_transaction_with_one_reason(store: cs.Store) -> None:
+    engine = cs.SyncEngine(store)
+    engine.set_on_hand_many({"A": 1, "B": 2})
+    assert engine.adjust_many({"A": 5, "B": -1}, "receipt PO-9", idempotency_key="po-9") == 2
+    assert engine.adjust_many({"A": 5, "B": -1}, "receipt PO-9", idempotency_key="po-9") == 0
+    with pytest.raises(cs.InvalidInput, match="delta for 'B'"):
+        engine.adjust_many({"A": 1, "B": 1.5}, "x")  # type: ignore[dict-item]
+    assert (engine.stock("A").on_hand, engine.stock("B").on_hand) == (6, 1)
+    assert [e.note for e in engine.explain("A").entries] == [None, "receipt PO-9"]
 
 
 @pytest.mark.parametrize(
@@ -187,7 +229,9 @@ def test_caller_idempotency_key_applies_once(store: cs.Store) -> None:
     [
         (lambda e: e.set_on_hand("", 1), "SKU must be a non-empty string"),
         (lambda e: e.set_on_hand("A", -1), "whole number >= 0"),
-        (lambda e: e.set_on_hand("A", 1.5), "whole number >= 0"),
+        (lambda e: e.set_on_hand("A", 1.5), "must be a whole number, got float"),
+        (lambda e: e.set_on_hand("A", 2**63), "beyond the 64-bit range"),
+        (lambda e: e.adjust("A", 1, 5), "reason must be a string"),
         (lambda e: e.adjust("A", 1, " "), "needs a reason"),
         (lambda e: e.adjust("A", True, "x"), "whole number"),
     ],

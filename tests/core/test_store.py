@@ -124,7 +124,7 @@ class TestPostgres:
             store = cs.open_store(url)
             engine = cs.SyncEngine(store)
             for start in range(0, len(orders), 25):
-                store.run(lambda conn: engine.ledger.apply_orders(conn, orders[start:start + 25]))
+                engine.record_orders(orders[start:start + 25])
             """
         )
         procs = [

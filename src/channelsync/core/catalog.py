@@ -1,4 +1,7 @@
-"""The merchant's catalogue as the engine needs it: bundles, prices, cost prices."""
+"""The merchant's catalogue as the engine needs it: bundles, prices, cost prices.
+
+This module alone writes the ``products`` and ``bundles`` tables.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from channelsync.core import schema as t
 from channelsync.core.models import Money
+from channelsync.core.outbox import Outbox
 from channelsync.core.planner import Planner
 from channelsync.core.store import Store
 
@@ -26,9 +30,12 @@ def check_sku(sku: object) -> None:
 class Catalog:
     """Bundles, prices and cost prices (``SyncEngine`` delegates here)."""
 
-    def __init__(self, store: Store, planner: Planner, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, store: Store, planner: Planner, outbox: Outbox, clock: Callable[[], datetime]
+    ) -> None:
         self.store = store
         self.planner = planner
+        self.outbox = outbox
         self.clock = clock
 
     def define_bundle(self, sku: str, components: Mapping[str, int]) -> None:
@@ -72,40 +79,15 @@ class Catalog:
             q = sa.select(t.listings.c.account).where(t.listings.c.sku == sku)
             if accounts is not None:
                 q = q.where(t.listings.c.account.in_(list(accounts)))
-            targets = [r.account for r in conn.execute(q)]
-            p = t.price_outbox.c
-            current = {
-                r.account: r.version
-                for r in conn.execute(sa.select(p.account, p.version).where(p.sku == sku))
-            }
-            rows = [
-                {
-                    "account": a,
-                    "sku": sku,
-                    "desired_amount": str(price.amount),
-                    "currency": price.currency,
-                    "version": current.get(a, 0) + 1,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "updated_at": now,
-                }
-                for a in targets
-            ]
-            self.store.upsert(
-                conn,
-                t.price_outbox,
-                rows,
-                keys=("account", "sku"),
-                update=("desired_amount", "currency", "version", "next_attempt_at", "updated_at"),
-            )
-            cost = {
+            queued = self.outbox.queue_price(conn, sku, price, [r.account for r in conn.execute(q)])
+            row = {
                 "sku": sku,
                 "price_amount": str(price.amount),
                 "price_currency": price.currency,
                 "updated_at": now,
             }
-            self.store.upsert(conn, t.products, [cost], keys=("sku",))
-            return len(rows)
+            self.store.upsert(conn, t.products, [row], keys=("sku",))
+            return queued
 
         return self.store.run(work)
 

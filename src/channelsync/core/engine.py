@@ -1,9 +1,10 @@
 """``SyncEngine``: the one object merchant code talks to.
 
-It owns the store, one lane per channel account (see ``lanes.py``), the ledger and the
-planner, and exposes the synchronous API of DESIGN.md: ``run_once``, ``run_forever``,
-``set_on_hand``, ``adjust``, ``ship``, ``stock``, ``explain``, ``plan``,
-``ingest_webhook``, ``record_order`` and ``import_listings``.
+A thin front: it builds the parts (each owning its tables: ledger, order book, outbox,
+listings, accounts, catalog, inbox) and one lane per channel account, and exposes the
+synchronous API of DESIGN.md: ``run_once``, ``run_forever``, ``set_on_hand``, ``adjust``,
+``ship``, ``stock``, ``explain``, ``plan``, ``ingest_webhook``, ``record_order`` and
+``import_listings``. It holds no SQL of its own.
 """
 
 from __future__ import annotations
@@ -19,18 +20,20 @@ from functools import partial
 from types import FrameType
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from channelsync.core import schema as t
+from channelsync.core.accounts import Accounts
 from channelsync.core.allocation import Rule
-from channelsync.core.catalog import Catalog, check_sku
+from channelsync.core.catalog import Catalog
 from channelsync.core.channel import Channel, WebhookEvent
-from channelsync.core.errors import ChannelError, ConfigError, UnknownAccount, UnknownOrder
+from channelsync.core.errors import ChannelError, ConfigError, UnknownAccount
 from channelsync.core.gdpr import Privacy
-from channelsync.core.lanes import AccountLane, ImportResult, LaneSettings
+from channelsync.core.idempotency import IdempotencyKeys
+from channelsync.core.inbox import Inbox
+from channelsync.core.inventory import Inventory
+from channelsync.core.lanes import AccountLane, ImportResult, LaneSettings, Parts
 from channelsync.core.ledger import ApplyResult, Ledger
+from channelsync.core.listings import Listings
 from channelsync.core.models import Money, Order, OrderStatus, Shipment, utcnow
+from channelsync.core.orderbook import OrderBook
 from channelsync.core.outbox import Outbox
 from channelsync.core.planner import Planner, RuleBook, RuleKey
 from channelsync.core.reconcile import queue_corrections, reconcile
@@ -89,16 +92,34 @@ class SyncEngine:
         apply_batch: int = 2000,
         reread_open_after: timedelta | None = timedelta(hours=6),
     ) -> None:
+        if not isinstance(store, Store):
+            raise ConfigError(f"store must come from channelsync.open_store, got {store!r}")
         self.store = store
         self.clock = clock
-        self.rules = RuleBook(rules)
-        self.policy = retry or RetryPolicy()
-        self.planner = Planner(store, self.rules, clock)
-        self.ledger = Ledger(store, self.planner, clock)
-        self.outbox = Outbox(store, clock)
-        self.privacy = Privacy(store, clock)
-        self.catalog = Catalog(store, self.planner, clock)
-        self.views = Views(store, self.planner)
+        self._rules = RuleBook(rules)
+        self._policy = retry or RetryPolicy()
+        listings = Listings(store, clock)
+        outbox = Outbox(store, listings, clock)
+        planner = Planner(store, self._rules, outbox)
+        ledger = Ledger(store, planner, clock)
+        orderbook = OrderBook(store, ledger, planner, outbox, clock)
+        self.privacy = Privacy(store, orderbook, clock)
+        """Customer-data requests: export, redaction and retention (GDPR)."""
+        self._parts = Parts(
+            store=store,
+            accounts=Accounts(store, clock),
+            listings=listings,
+            outbox=outbox,
+            planner=planner,
+            orderbook=orderbook,
+            policy=self._policy,
+            clock=clock,
+        )
+        self._ledger = ledger
+        self._inventory = Inventory(store, ledger, IdempotencyKeys(clock))
+        self._catalog = Catalog(store, planner, outbox, clock)
+        self._inbox = Inbox(orderbook, listings, self.privacy, clock)
+        self._views = Views(store, planner)
         settings = LaneSettings(
             order_lag=order_lag,
             initial_lookback=initial_lookback,
@@ -111,9 +132,7 @@ class SyncEngine:
                 raise ConfigError(f"{channel!r} does not implement channelsync.Channel")
             if channel.account in self._lanes:
                 raise ConfigError(f"two channels share the account name {channel.account!r}")
-            self._lanes[channel.account] = AccountLane(
-                channel, store, self.ledger, self.planner, self.outbox, self.policy, clock, settings
-            )
+            self._lanes[channel.account] = AccountLane(channel, self._parts, settings)
         self._stop = threading.Event()
         self._refreshed = False
 
@@ -124,6 +143,11 @@ class SyncEngine:
     def accounts(self) -> list[str]:
         """The account names of the engine's channels."""
         return list(self._lanes)
+
+    @property
+    def rules(self) -> RuleBook:
+        """The allocation rules (change them with ``set_rule``)."""
+        return self._rules
 
     def channel(self, account: str) -> Channel:
         """The channel of ``account``."""
@@ -259,19 +283,15 @@ class SyncEngine:
     ) -> StockView:
         """Record a physical count of ``sku``: on_hand becomes ``quantity``.
 
-        Pass ``idempotency_key`` (e.g. the ERP export id) to make repeats harmless.
+        Pass ``idempotency_key`` (e.g. the ERP export id) to make repeats harmless; reusing
+        it for another count raises ``IdempotencyConflict`` and changes nothing.
         """
-        check_sku(sku)
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-            raise ValueError(f"on_hand for {sku!r} must be a whole number >= 0, got {quantity!r}")
-        self.store.run(
-            lambda conn: (
-                None
-                if self._seen(conn, idempotency_key)
-                else self.ledger.set_on_hand(
-                    conn, sku, quantity, source=source, key=idempotency_key, note=note
-                )
-            )
+        self._inventory.set_on_hand_many(
+            {sku: quantity},
+            idempotency_key=idempotency_key,
+            source=source,
+            note=note,
+            operation="set_on_hand",
         )
         return self.stock(sku)
 
@@ -282,23 +302,14 @@ class SyncEngine:
         idempotency_key: str | None = None,
         source: str = "caller",
     ) -> int:
-        """Record many physical counts in one transaction (an ERP stock export); rows changed."""
-        for sku, qty in counts.items():
-            check_sku(sku)
-            if isinstance(qty, bool) or not isinstance(qty, int) or qty < 0:
-                raise ValueError(f"on_hand for {sku!r} must be a whole number >= 0, got {qty!r}")
+        """Record many physical counts in one transaction (an ERP stock export).
 
-        def work(conn: Connection) -> int:
-            changed = 0
-            for sku, qty in sorted(counts.items()):
-                key = f"{idempotency_key}:{sku}" if idempotency_key else None
-                if not self._seen(conn, key):
-                    changed += self.ledger.set_on_hand(
-                        conn, sku, qty, source=source, key=key, note=None
-                    ).journal_rows
-            return changed
-
-        return self.store.run(work)
+        All or nothing: a bad SKU or count anywhere refuses the whole batch. Returns the
+        journal rows written (0 for a repeat of the same ``idempotency_key``).
+        """
+        return self._inventory.set_on_hand_many(
+            counts, idempotency_key=idempotency_key, source=source
+        ).journal_rows
 
     def adjust(
         self,
@@ -310,32 +321,30 @@ class SyncEngine:
         source: str = "caller",
     ) -> StockView:
         """Change on_hand by ``delta`` (a receipt, a restocked return, damage) with a reason."""
-        check_sku(sku)
-        if isinstance(delta, bool) or not isinstance(delta, int):
-            raise ValueError(f"delta for {sku!r} must be a whole number, got {delta!r}")
-        if not reason or not reason.strip():
-            raise ValueError("adjust needs a reason (receipt, return, damage, ...)")
-        self.store.run(
-            lambda conn: (
-                None
-                if self._seen(conn, idempotency_key)
-                else self.ledger.adjust(
-                    conn, sku, delta, reason, source=source, key=idempotency_key
-                )
-            )
+        self._inventory.adjust_many(
+            {sku: delta},
+            reason,
+            idempotency_key=idempotency_key,
+            source=source,
+            operation="adjust",
         )
         return self.stock(sku)
 
-    @staticmethod
-    def _seen(conn: Connection, key: str | None) -> bool:
-        if key is None:
-            return False
-        return (
-            conn.execute(
-                sa.select(t.journal.c.id).where(t.journal.c.idempotency_key == key)
-            ).first()
-            is not None
-        )
+    def adjust_many(
+        self,
+        deltas: Mapping[str, int],
+        reason: str,
+        *,
+        idempotency_key: str | None = None,
+        source: str = "caller",
+    ) -> int:
+        """Change on_hand of many SKUs by their deltas in one transaction (a goods receipt).
+
+        All or nothing, like ``set_on_hand_many``; returns the journal rows written.
+        """
+        return self._inventory.adjust_many(
+            deltas, reason, idempotency_key=idempotency_key, source=source
+        ).journal_rows
 
     def define_bundle(self, sku: str, components: Mapping[str, int]) -> None:
         """Declare ``sku`` a bundle of ``components`` (SKU -> units per bundle).
@@ -343,38 +352,43 @@ class SyncEngine:
         A bundle listing shows ``min(floor(available(c) / qty(c)))`` over its components, and
         selling a bundle commits its components.
         """
-        self.catalog.define_bundle(sku, components)
+        self._catalog.define_bundle(sku, components)
 
     def set_rule(self, key: RuleKey, rule: Rule) -> None:
         """Set or replace a rule (account or (account, SKU)) and recompute what it affects."""
-        self.rules.put(key, rule)
+        self._rules.put(key, rule)
+        account, sku = (key[0], key[1]) if isinstance(key, tuple) else (key, None)
 
-        def work(conn: Connection) -> None:
-            q = sa.select(t.listings.c.sku)
-            q = q.where(t.listings.c.account == (key[0] if isinstance(key, tuple) else key))
-            if isinstance(key, tuple):
-                q = q.where(t.listings.c.sku == key[1])
-            self.planner.recompute(conn, [r.sku for r in conn.execute(q)])
+        def work(conn: Any) -> None:
+            skus = [sku] if sku is not None else sorted(self._parts.listings.skus(conn, account))
+            self._parts.planner.recompute(conn, skus)
 
         self.store.run(work)
 
     def set_price(self, sku: str, price: Money, accounts: Iterable[str] | None = None) -> int:
         """Queue ``price`` for every listing of ``sku`` (or only on ``accounts``); rows queued."""
-        return self.catalog.set_price(sku, price, accounts)
+        return self._catalog.set_price(sku, price, accounts)
 
     def set_cost(self, sku: str, cost: Money, *, title: str | None = None) -> None:
         """Record the cost price of ``sku`` (for gross-margin reports)."""
-        self.catalog.set_cost(sku, cost, title=title)
+        self._catalog.set_cost(sku, cost, title=title)
 
     # -- orders ---------------------------------------------------------------------------
 
     def record_order(self, order: Order) -> ApplyResult:
         """Apply an order that did not come through a channel (your own shop, a POS)."""
-        return self.store.run(lambda conn: self.ledger.apply_orders(conn, [order]))
+        return self.record_orders([order])
+
+    def record_orders(self, orders: Sequence[Order]) -> ApplyResult:
+        """Apply a batch of orders in one transaction (the newest version of each wins)."""
+        for order in orders:
+            if not isinstance(order, Order):
+                raise TypeError(f"record_orders takes channelsync.Order objects, got {order!r}")
+        return self.store.run(lambda conn: self._parts.orderbook.apply(conn, list(orders)))
 
     def order(self, account: str, order_id: str) -> Order:
         """The stored order; ``UnknownOrder`` if it was never seen."""
-        return self.views.order(account, order_id)
+        return self._views.order(account, order_id)
 
     def ship(self, account: str, order_id: str, shipment: Shipment, *, push: bool = True) -> str:
         """Record that ``shipment`` left the warehouse, and tell the channel.
@@ -385,42 +399,18 @@ class SyncEngine:
         ``"pending"`` or ``"failed"``.
         """
         lane = self._lane(account)
+        if not isinstance(shipment, Shipment):
+            raise TypeError(f"shipment must be a channelsync.Shipment, got {type(shipment)}")
         if shipment.shipped_at is None:
             shipment = shipment.model_copy(update={"shipped_at": self.clock()})
         body = shipment.model_dump(mode="json", exclude={"shipped_at"})
         digest = hashlib.sha256(repr(sorted(body.items())).encode()).hexdigest()[:24]
         key = f"ship:{account}:{order_id}:{digest}"
-        now = self.clock()
 
-        def work(conn: Connection) -> None:
-            if conn.execute(
-                sa.select(t.shipments.c.id).where(t.shipments.c.idempotency_key == key)
-            ).first():
-                return
-            doc = conn.execute(
-                self.store.for_update(
-                    sa.select(t.orders.c.doc).where(
-                        t.orders.c.account == account, t.orders.c.order_id == order_id
-                    )
-                )
-            ).scalar()
-            if doc is None:
-                raise UnknownOrder(
-                    f"no order {order_id!r} on account {account!r}: pull or record it first"
-                )
-            self.ledger.ship(conn, account, Order.model_validate_json(doc), shipment)
-            conn.execute(
-                t.shipments.insert().values(
-                    account=account,
-                    order_id=order_id,
-                    idempotency_key=key,
-                    shipment=shipment.model_dump(mode="json"),
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
+        def work(conn: Any) -> None:
+            if self._parts.outbox.shipment_status(conn, key) is None:
+                self._parts.orderbook.ship(conn, account, order_id, shipment)
+                self._parts.outbox.add_shipment(conn, account, order_id, key, shipment)
 
         self.store.run(work)
         if push:
@@ -429,11 +419,7 @@ class SyncEngine:
             except ChannelError as exc:  # recorded on the shipment; the next cycle retries
                 log.warning("account %s: shipment of %s not pushed yet: %s", account, order_id, exc)
         with self.store.read() as conn:
-            return str(
-                conn.execute(
-                    sa.select(t.shipments.c.status).where(t.shipments.c.idempotency_key == key)
-                ).scalar_one()
-            )
+            return self._parts.outbox.shipment_status(conn, key) or "pending"
 
     def ingest_webhook(
         self, account: str, headers: Mapping[str, str], body: bytes
@@ -453,86 +439,25 @@ class SyncEngine:
                     f"webhook for {account!r} carried order {event.order.order_id!r}"
                     f" of account {event.order.account!r}"
                 )
-        now = self.clock()
         for event in events:
             # The delivery id is recorded in the transaction that applies the event: if
             # applying fails, the channel's redelivery is applied, not skipped.
-            self.store.run(partial(self._apply_event, account=account, event=event, now=now))
+            self.store.run(partial(self._inbox.apply, account=account, event=event))
         return events
-
-    def _apply_event(
-        self, conn: Connection, account: str, event: WebhookEvent, now: datetime
-    ) -> None:
-        if event.event_id is not None and not self._first_delivery(
-            conn, account, event.event_id, now
-        ):
-            return
-        if event.kind == "order" and event.order is not None:
-            self.ledger.apply_orders(conn, [event.order])
-        elif event.kind == "order_deleted" and event.order_id is not None:
-            self._withdraw(conn, account, event.order_id, now)
-        elif event.kind == "stock" and event.sku is not None and event.quantity is not None:
-            conn.execute(
-                t.listings.update()
-                .where(t.listings.c.account == account, t.listings.c.sku == event.sku)
-                .values(quantity=event.quantity)
-            )
-        elif event.kind == "customer_redact":
-            self.privacy.redact_in(
-                conn,
-                account=account,
-                customer_ids=event.customer_ids,
-                emails=event.customer_emails,
-                order_ids=event.order_ids,
-            )
-        elif event.kind == "shop_redact":
-            self.privacy.redact_in(conn, account=account, everything=True)
-
-    def _withdraw(self, conn: Connection, account: str, order_id: str, now: datetime) -> None:
-        """A deleted order holds nothing any more: apply it as cancelled (shipped units stay)."""
-        doc = conn.execute(
-            sa.select(t.orders.c.doc).where(
-                t.orders.c.account == account, t.orders.c.order_id == order_id
-            )
-        ).scalar()
-        if doc is None:
-            return  # never seen: nothing to release
-        order = Order.model_validate_json(doc)
-        if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
-            return
-        gone = order.model_copy(
-            update={
-                "status": OrderStatus.CANCELLED,
-                "raw_status": "deleted",
-                "updated_at": max(now, order.updated_at + timedelta(microseconds=1)),
-            }
-        )
-        self.ledger.apply_orders(conn, [gone])
-
-    def _first_delivery(self, conn: Connection, account: str, event_id: str, now: datetime) -> bool:
-        w = t.webhook_events.c
-        if conn.execute(
-            sa.select(w.event_id).where(w.account == account, w.event_id == event_id)
-        ).first():
-            return False
-        conn.execute(
-            t.webhook_events.insert().values(account=account, event_id=event_id, received_at=now)
-        )
-        return True
 
     # -- reading --------------------------------------------------------------------------
 
     def stock(self, sku: str) -> StockView:
         """The ledger figures of ``sku`` and what every channel listing should and does show."""
-        return self.views.stock(sku)
+        return self._views.stock(sku)
 
     def explain(self, sku: str, account: str | None = None) -> Explanation:
         """The journal rows behind ``sku``'s figures, and how each listing's quantity arose."""
-        return self.views.explain(sku, account)
+        return self._views.explain(sku, account)
 
     def plan(self) -> list[PlannedPush]:
         """What the next cycle would push (a dry run: nothing is sent or claimed)."""
-        return self.views.plan()
+        return self._views.plan()
 
     def orders(
         self,
@@ -544,7 +469,7 @@ class SyncEngine:
         limit: int | None = 50,
     ) -> list[OrderSummary]:
         """Stored orders, newest first, by account, status and creation time ``[since, until)``."""
-        return self.views.orders(
+        return self._views.orders(
             account=account,
             status=[OrderStatus(s) for s in status],
             since=since,
@@ -556,7 +481,7 @@ class SyncEngine:
         self, *, account: str | None = None, order_id: str | None = None, status: Iterable[str] = ()
     ) -> list[ShipmentRecord]:
         """Shipments recorded with ``ship`` and where each stands (pending, pushed, failed)."""
-        return self.views.shipments(account=account, order_id=order_id, status=status)
+        return self._views.shipments(account=account, order_id=order_id, status=status)
 
     def order_failures(self, account: str | None = None) -> list[FailedOrder]:
         """Orders a channel returned that its adapter could not read (malformed payloads).
@@ -564,18 +489,18 @@ class SyncEngine:
         They never block the order stream; each stays here, with the adapter's error, until
         the order changes on the channel and reads cleanly.
         """
-        return self.views.order_failures(account)
+        return self._views.order_failures(account)
 
     def customers(self, account: str | None = None) -> list[CustomerSummary]:
         """The customer file: each customer's orders, first and last order, revenue.
 
         Personal data: export and erase it per customer through ``engine.privacy``.
         """
-        return self.views.customers(account)
+        return self._views.customers(account)
 
     def coverage(self, accounts: Iterable[str] | None = None) -> Coverage:
         """Which account lists which SKU, and listed SKUs the ledger has not counted."""
-        return self.views.coverage(self.accounts if accounts is None else accounts)
+        return self._views.coverage(self.accounts if accounts is None else accounts)
 
     # -- reconciling ----------------------------------------------------------------------
 
@@ -607,10 +532,11 @@ class SyncEngine:
         ``run_once`` does this by itself on its first cycle. Returns outbox rows changed.
         """
 
-        def work(conn: Connection) -> int:
-            skus = sorted({r.sku for r in conn.execute(sa.select(t.listings.c.sku))})
+        def work(conn: Any) -> int:
+            skus = sorted(self._parts.listings.all_skus(conn))
             return sum(
-                self.planner.recompute(conn, skus[i : i + 1000]) for i in range(0, len(skus), 1000)
+                self._parts.planner.recompute(conn, skus[i : i + 1000])
+                for i in range(0, len(skus), 1000)
             )
 
         return self.store.run(work)

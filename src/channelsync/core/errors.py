@@ -16,6 +16,9 @@
     ├── ItemError                       one item of a batch failed; the rest went through
     ├── WebhookVerificationError        signature, topic or body of a webhook is not valid
     ├── ConfigError                     a configuration value is missing or wrong
+    ├── InvalidInput                    an argument of a public call is wrong (also ValueError)
+    │   └── IdempotencyConflict         a key reused for another operation or payload
+    ├── StoreRace                       a store transaction lost a race (retried for you)
     ├── UnknownAccount                  an account name no channel of the engine carries
     └── UnknownOrder                    an order the store has never seen
 
@@ -33,11 +36,14 @@ __all__ = [
     "ChannelsyncError",
     "ConfigError",
     "Conflict",
+    "IdempotencyConflict",
+    "InvalidInput",
     "ItemError",
     "NotFound",
     "PermanentError",
     "RateLimited",
     "Rejected",
+    "StoreRace",
     "TransientError",
     "Unavailable",
     "UnknownAccount",
@@ -209,6 +215,39 @@ class WebhookVerificationError(ChannelsyncError):
 
 class ConfigError(ChannelsyncError):
     """A configuration value is missing or wrong; the message names it."""
+
+
+class InvalidInput(ChannelsyncError, ValueError):
+    """An argument of a public call is wrong; the message names it and the rule it broke.
+
+    Nothing of the call was applied.
+    """
+
+
+class IdempotencyConflict(InvalidInput):
+    """An idempotency key was used before for another operation or another payload.
+
+    A key names one operation: repeated with the same payload it is a no-op, with another
+    payload it is refused and nothing of the call is applied.
+
+    Attributes:
+        key: the idempotency key.
+        operation: the operation it was first used for.
+    """
+
+    def __init__(self, message: str, *, key: str, operation: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.operation = operation
+
+
+class StoreRace(ChannelsyncError):
+    """A store transaction lost a race with another worker (deadlock, serialization
+    failure, the same idempotency key written at once).
+
+    ``Store.run`` repeats the transaction through the retry policy; callers see this only
+    when every attempt lost.
+    """
 
 
 class UnknownAccount(ChannelsyncError, KeyError):

@@ -15,18 +15,18 @@ from sqlalchemy.engine import Connection
 
 from channelsync.core import schema as t
 from channelsync.core.models import Order
+from channelsync.core.orderbook import OrderBook
 from channelsync.core.store import Store
 
 __all__ = ["Privacy"]
-
-REDACTED = {"redacted": True}
 
 
 class Privacy:
     """Customer-data requests against the store (GDPR art. 15 and 17)."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, orderbook: OrderBook, clock: Callable[[], datetime]) -> None:
         self.store = store
+        self.orderbook = orderbook
         self.clock = clock
 
     def _match(
@@ -110,30 +110,4 @@ class Privacy:
         return self.store.run(lambda conn: self._redact_where(conn, t.orders.c.created_at < cutoff))
 
     def _redact_where(self, conn: Connection, cond: sa.ColumnElement[bool]) -> int:
-        o = t.orders.c
-        rows = conn.execute(
-            sa.select(o.account, o.order_id, o.doc).where(cond, o.redacted_at.is_(None))
-        ).all()
-        now = self.clock()
-        for row in rows:
-            order = Order.model_validate_json(row.doc)
-            clean = order.model_copy(
-                update={
-                    "customer": None,
-                    "shipping_address": None,
-                    "billing_address": None,
-                    "raw": dict(REDACTED),
-                }
-            )
-            conn.execute(
-                t.orders.update()
-                .where(o.account == row.account, o.order_id == row.order_id)
-                .values(
-                    doc=clean.model_dump_json(),
-                    customer_id=None,
-                    customer_email=None,
-                    customer_name=None,
-                    redacted_at=now,
-                )
-            )
-        return len(rows)
+        return self.orderbook.redact(conn, cond)

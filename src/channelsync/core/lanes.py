@@ -6,19 +6,17 @@ and every failure stays inside its lane: recorded, reported and retried later.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from channelsync.core import schema as t
+from channelsync.core.accounts import Accounts
 from channelsync.core.channel import (
     Channel,
     OrderFailure,
@@ -34,18 +32,19 @@ from channelsync.core.errors import (
     RateLimited,
     TransientError,
 )
-from channelsync.core.ledger import ApplyResult, Ledger
-from channelsync.core.models import Listing, Order, OrderStatus
-from channelsync.core.outbox import Outbox
+from channelsync.core.ledger import ApplyResult
+from channelsync.core.listings import Listings
+from channelsync.core.models import Listing, Order
+from channelsync.core.orderbook import OrderBook
+from channelsync.core.outbox import Claim, Outbox, PendingStock, lease_for
 from channelsync.core.planner import Planner
 from channelsync.core.results import AccountReport
 from channelsync.core.retry import RetryPolicy
 from channelsync.core.store import Store
 
-__all__ = ["AccountLane", "ImportResult", "LaneSettings"]
+__all__ = ["AccountLane", "ImportResult", "LaneSettings", "Parts"]
 
 log = logging.getLogger(__name__)
-ORDERS = "orders"
 
 
 @dataclass(frozen=True)
@@ -60,6 +59,7 @@ class LaneSettings:
     reread_after: timedelta | None = timedelta(hours=6)
     reread_batch: int = 25
     min_claim: int = 1000
+    import_page: int = 1000
 
 
 @dataclass
@@ -74,6 +74,20 @@ class ImportResult:
     removed: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Parts:
+    """The engine's parts a lane works with (each owns its tables)."""
+
+    store: Store
+    accounts: Accounts
+    listings: Listings
+    outbox: Outbox
+    planner: Planner
+    orderbook: OrderBook
+    policy: RetryPolicy
+    clock: Callable[[], datetime]
+
+
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
@@ -81,25 +95,14 @@ def _describe(exc: BaseException) -> str:
 class AccountLane:
     """Everything the engine does with one channel account."""
 
-    def __init__(
-        self,
-        channel: Channel,
-        store: Store,
-        ledger: Ledger,
-        planner: Planner,
-        outbox: Outbox,
-        policy: RetryPolicy,
-        clock: Callable[[], datetime],
-        settings: LaneSettings,
-    ) -> None:
+    def __init__(self, channel: Channel, parts: Parts, settings: LaneSettings) -> None:
         self.channel = channel
         self.account = channel.account
-        self.store = store
-        self.ledger = ledger
-        self.planner = planner
-        self.outbox = outbox
-        self.policy = policy
-        self.clock = clock
+        self.parts = parts
+        self.store = parts.store
+        self.outbox = parts.outbox
+        self.policy = parts.policy
+        self.clock = parts.clock
         self.settings = settings
 
     # -- the cycle ------------------------------------------------------------------------
@@ -110,9 +113,9 @@ class AccountLane:
         """Import listings if never done, pull orders, push stock, prices and shipments."""
         started = time.monotonic()
         try:
-            if self._needs_import():
+            if self.needs_import():
                 report.listings_imported = self.import_listings().listings
-            if force_pull or self._pull_due():
+            if force_pull or self.pull_due():
                 applied.merge(self.pull_orders(report))
                 applied.merge(self.reread_open_orders(report))
             conflicts = self.push_stock(report)
@@ -135,137 +138,93 @@ class AccountLane:
         finally:
             report.seconds += time.monotonic() - started
 
-    def _account_row(self, conn: Connection) -> Any:
-        a = t.accounts.c
-        return conn.execute(
-            sa.select(a.listings_imported_at, a.last_pull_at, a.needs_repull).where(
-                a.account == self.account
-            )
-        ).first()
-
-    def _needs_import(self) -> bool:
+    def _state(self) -> tuple[datetime | None, datetime | None, bool]:
         with self.store.read() as conn:
-            row = self._account_row(conn)
-        return row is None or row[0] is None
+            state = self.parts.accounts.state(conn, self.account)
+        if state is None:
+            return None, None, False
+        return state.listings_imported_at, state.last_pull_at, state.needs_repull
 
-    def _pull_due(self) -> bool:
+    def needs_import(self) -> bool:
+        """The account's listings were never imported."""
+        return self._state()[0] is None
+
+    def next_pull_at(self) -> datetime | None:
+        """When the next order poll is due (None: now)."""
         interval = self.channel.limits.min_poll_interval
-        if not interval:
-            return True
-        with self.store.read() as conn:
-            row = self._account_row(conn)
-        if row is None or row[1] is None or row[2]:
-            return True
-        return bool((self.clock() - row[1]).total_seconds() >= interval)
+        _, last, repull = self._state()
+        if not interval or last is None or repull:
+            return None
+        return last + timedelta(seconds=interval)
 
-    def _touch_account(self, conn: Connection, **values: object) -> None:
-        self.store.upsert(
-            conn,
-            t.accounts,
-            [{"account": self.account, "kind": self.channel.kind}],
-            keys=("account",),
-            update=(),
-        )
-        conn.execute(
-            t.accounts.update().where(t.accounts.c.account == self.account).values(**values)
-        )
+    def pull_due(self) -> bool:
+        """Whether the order poll is due (the channel's minimum interval passed)."""
+        due = self.next_pull_at()
+        return due is None or self.clock() >= due
+
+    def _touch(self, conn: Connection, **values: object) -> None:
+        self.parts.accounts.touch(conn, self.account, self.channel.kind, **values)
 
     # -- listings -------------------------------------------------------------------------
 
     def import_listings(self) -> ImportResult:
-        """Fetch every listing of the account and bind its SKUs (diff-only from then on)."""
-        listings: list[Listing] = self.policy.call(lambda: list(self.channel.fetch_listings()))
+        """Fetch every listing of the account and bind its SKUs (diff-only from then on).
+
+        Streamed: each page is bound in its own transaction, so memory does not grow with
+        the catalogue; a transient failure restarts the scan (binding again is harmless).
+        Listings the scan did not see are unbound once it completed.
+        """
+        return self.policy.call(self._import_once)
+
+    def _import_once(self) -> ImportResult:
+        run = str(uuid.uuid4())
         result = ImportResult(self.account)
-        by_sku: dict[str, Listing] = {}
-        for listing in listings:
-            if listing.sku in by_sku:
-                result.duplicates.append(listing.sku)
-                continue
-            by_sku[listing.sku] = listing
-            if not listing.manages_stock:
-                result.unmanaged.append(listing.sku)
-            if listing.fulfilled_by == "channel":
-                result.channel_fulfilled.append(listing.sku)
+        for page in _pages(self.channel.fetch_listings(), self.settings.import_page):
+            fresh, twice = self.store.run(partial(self._bind_page, page, run))
+            _count_page(result, fresh)
+            result.duplicates += twice
         if result.duplicates:
             log.warning(
                 "account %s: %d SKUs listed more than once; the first listing is synced",
                 self.account,
                 len(result.duplicates),
             )
-        result.listings = len(by_sku)
-        now = self.clock()
 
-        def work(conn: Connection) -> None:
-            known = {
-                r.sku
-                for r in conn.execute(
-                    sa.select(t.listings.c.sku).where(t.listings.c.account == self.account)
-                )
-            }
-            result.removed = sorted(known - set(by_sku))
-            if result.removed:
-                conn.execute(
-                    t.listings.delete().where(
-                        t.listings.c.account == self.account, t.listings.c.sku.in_(result.removed)
-                    )
-                )
-                conn.execute(
-                    t.outbox.delete().where(
-                        t.outbox.c.account == self.account, t.outbox.c.sku.in_(result.removed)
-                    )
-                )
-            rows = [
-                {
-                    "account": self.account,
-                    "sku": lst.sku,
-                    "kind": lst.kind,
-                    "listing_id": lst.listing_id,
-                    "quantity": lst.quantity,
-                    "price_amount": str(lst.price.amount) if lst.price else None,
-                    "price_currency": lst.price.currency if lst.price else None,
-                    "title": lst.title,
-                    "manages_stock": lst.manages_stock,
-                    "fulfilled_by": lst.fulfilled_by,
-                    "ids": dict(lst.ids),
-                    "updated_at": now,
-                }
-                for lst in by_sku.values()
-            ]
-            for start in range(0, len(rows), 500):
-                self.store.upsert(
-                    conn, t.listings, rows[start : start + 500], keys=("account", "sku")
-                )
-            # What the channel shows now is what it has acknowledged.
-            shown = [
-                {"b_sku": lst.sku, "b_qty": lst.quantity}
-                for lst in by_sku.values()
-                if lst.quantity is not None
-            ]
-            if shown:
-                conn.execute(
-                    t.outbox.update()
-                    .where(
-                        t.outbox.c.account == self.account, t.outbox.c.sku == sa.bindparam("b_sku")
-                    )
-                    .values(acked=sa.bindparam("b_qty"), stale=False, acked_at=now),
-                    shown,
-                )
-            self.planner.recompute(conn, by_sku)
-            self._touch_account(conn, listings_imported_at=now)
+        def finish(conn: Connection) -> None:
+            result.removed = self.parts.listings.unseen_in_run(conn, self.account, run)
+            self.parts.listings.unbind(conn, self.account, result.removed)
+            self.outbox.forget(conn, self.account, result.removed)
+            self._touch(conn, listings_imported_at=self.clock())
 
-        self.store.run(work)
+        self.store.run(finish)
         return result
+
+    def _bind_page(
+        self, page: list[Listing], run: str, conn: Connection
+    ) -> tuple[list[Listing], list[str]]:
+        by_sku: dict[str, Listing] = {}
+        twice: list[str] = []
+        earlier = self.parts.listings.seen_in_run(conn, self.account, [x.sku for x in page], run)
+        for listing in page:
+            if listing.sku in by_sku or listing.sku in earlier:
+                twice.append(listing.sku)
+                continue
+            by_sku[listing.sku] = listing
+        fresh = list(by_sku.values())
+        self.parts.listings.bind(conn, fresh, run)
+        # What the channel shows now is what it has acknowledged.
+        self.outbox.imported(
+            conn, self.account, [(x.sku, x.quantity) for x in fresh if x.quantity is not None]
+        )
+        self.parts.planner.recompute(conn, by_sku)
+        return fresh, twice
 
     # -- orders ---------------------------------------------------------------------------
 
     def cursor(self) -> datetime | None:
         """Where the order stream of this account stands (the newest change applied)."""
         with self.store.read() as conn:
-            return conn.execute(
-                sa.select(t.cursors.c.position).where(
-                    t.cursors.c.account == self.account, t.cursors.c.stream == ORDERS
-                )
-            ).scalar()
+            return self.parts.accounts.cursor(conn, self.account)
 
     def apply(
         self,
@@ -286,77 +245,25 @@ class AccountLane:
                 )
         times = [o.updated_at for o in orders] + [f.updated_at for f in failures if f.updated_at]
         newest = max(times) if times else None
-        now = self.clock()
 
         def work(conn: Connection) -> ApplyResult:
-            result = self.ledger.apply_orders(conn, orders) if orders else ApplyResult()
-            self._record_failures(conn, orders, failures, now)
+            result = self.parts.orderbook.apply(conn, orders)
+            self.parts.orderbook.record_failures(conn, self.account, orders, failures)
             if advance_cursor and newest is not None:
-                c = t.cursors.c
-                current = conn.execute(
-                    sa.select(c.position).where(c.account == self.account, c.stream == ORDERS)
-                ).scalar()
-                if current is None or newest > current:
-                    self.store.upsert(
-                        conn,
-                        t.cursors,
-                        [
-                            {
-                                "account": self.account,
-                                "stream": ORDERS,
-                                "position": newest,
-                                "updated_at": now,
-                            }
-                        ],
-                        keys=("account", "stream"),
-                    )
+                self.parts.accounts.advance(conn, self.account, newest)
             return result
 
         return self.store.run(work)
 
-    def _record_failures(
-        self, conn: Connection, orders: list[Order], failures: Sequence[OrderFailure], now: datetime
-    ) -> None:
-        f = t.order_failures.c
-        if orders:
-            conn.execute(
-                t.order_failures.delete().where(
-                    f.account == self.account,
-                    self.store.among(f.order_id, [o.order_id for o in orders]),
-                )
-            )
-        for failure in failures:
-            order_id = (
-                failure.order_id
-                or "unidentified:"
-                + hashlib.sha256(repr(sorted(failure.raw.items())).encode()).hexdigest()[:16]
-            )
-            times = conn.execute(
-                sa.select(f.times).where(f.account == self.account, f.order_id == order_id)
-            ).scalar()
-            row = {
-                "account": self.account,
-                "order_id": order_id,
-                "error": failure.error[:4000],
-                "raw": failure.raw,
-                "first_seen_at": now,
-                "last_seen_at": now,
-                "times": (times or 0) + 1,
-            }
-            self.store.upsert(
-                conn,
-                t.order_failures,
-                [row],
-                keys=("account", "order_id"),
-                update=("error", "raw", "last_seen_at", "times"),
-            )
-
     def pull_orders(self, report: AccountReport) -> ApplyResult:
-        """Read every order changed since the cursor (minus the lag window) and apply it."""
+        """Read every order changed since the cursor (minus the lag window) and apply it.
+
+        Batches are applied as they are read, each moving the cursor; a transient failure
+        keeps what was applied and the retry policy repeats the read from the cursor.
+        """
         total = ApplyResult()
-        attempt = 0
-        waited = 0.0
-        while True:
+
+        def read_and_apply() -> None:
             position = self.cursor()
             since = (
                 (position - self.settings.order_lag)
@@ -382,28 +289,16 @@ class AccountLane:
                     if len(batch) + len(failed) >= self.settings.apply_batch:
                         total.merge(self.apply(batch, advance_cursor=True, failures=failed))
                         batch, failed = [], []
+            finally:  # keep what was read, whatever stopped the read
                 if batch or failed:
                     total.merge(self.apply(batch, advance_cursor=True, failures=failed))
-                break
-            except TransientError as exc:
-                if batch or failed:  # keep what was read before the failure
-                    total.merge(self.apply(batch, advance_cursor=True, failures=failed))
-                attempt += 1
-                wait = self.policy.wait_for(attempt, exc)
-                if attempt >= self.policy.attempts or waited + wait > self.policy.max_total:
-                    # Out of attempts, or the channel asks for a longer pause than the
-                    # policy allows (eBay's daily quota): the next cycle tries again.
-                    raise
-                waited += wait
-                log.info(
-                    "account %s: order read failed (%s); again in %.1fs", self.account, exc, wait
-                )
-                self.policy.sleep(wait)
+
+        self.policy.call(read_and_apply)
         report.orders_new += len(total.new)
         report.orders_changed += len(total.changed)
         report.pulled = True
         self.store.run(
-            lambda conn: self._touch_account(conn, last_pull_at=self.clock(), needs_repull=False)
+            lambda conn: self._touch(conn, last_pull_at=self.clock(), needs_repull=False)
         )
         return total
 
@@ -417,21 +312,12 @@ class AccountLane:
         if after is None or batch <= 0 or not isinstance(self.channel, SupportsReadOrder):
             return ApplyResult()
         reader: SupportsReadOrder = self.channel
-        now = self.clock()
-        o = t.orders.c
         with self.store.read() as conn:
-            ids = list(
-                conn.execute(
-                    sa.select(o.order_id)
-                    .where(
-                        o.account == self.account,
-                        o.status.in_([s.value for s in OrderStatus if s.commits_stock]),
-                        o.last_seen_at < now - after,
-                    )
-                    .order_by(o.last_seen_at, o.order_id)
-                    .limit(batch)
-                ).scalars()
+            ids = self.parts.orderbook.due_for_reread(
+                conn, self.account, self.clock() - after, batch
             )
+        if not ids:
+            return ApplyResult()
         orders: list[Order] = []
         failed: list[OrderFailure] = []
         for order_id in ids:
@@ -443,15 +329,8 @@ class AccountLane:
                 orders.append(item)
             elif isinstance(item, OrderFailure):
                 failed.append(item)
-        result = self.apply(orders, advance_cursor=False, failures=failed) if ids else ApplyResult()
-        if ids:
-            self.store.run(
-                lambda conn: conn.execute(
-                    t.orders.update()
-                    .where(o.account == self.account, self.store.among(o.order_id, ids))
-                    .values(last_seen_at=now)
-                )
-            )
+        result = self.apply(orders, advance_cursor=False, failures=failed)
+        self.store.run(lambda conn: self.parts.orderbook.mark_seen(conn, self.account, ids))
         report.orders_reread += len(ids)
         report.orders_changed += len(result.changed)
         return result
@@ -471,18 +350,19 @@ class AccountLane:
     def push_stock(self, report: AccountReport) -> int:
         """Push every pending stock row of the account; returns the number of conflicts."""
         limits = self.channel.limits
-        claim = self._claim_size(limits.stock_batch)
+        size = self._claim_size(limits.stock_batch)
+        lease = lease_for(limits, size, limits.stock_batch)
         conflicts = 0
         for _ in range(self.settings.push_rounds):
-            claimed = self.outbox.claim_stock(self.account, claim)
-            if not claimed:
+            claim = self.outbox.claim_stock(self.account, size, lease)
+            if not claim:
                 break
-            unbound = [c.sku for c in claimed if c.listing is None]
+            unbound = [c.sku for c in claim.items if c.listing is None]
             self.outbox.fail_stock(
-                self.account, [(s, "no listing bound on this account", None, None) for s in unbound]
+                claim, [(s, "no listing bound on this account", None, None) for s in unbound]
             )
             report.pushes_failed += len(unbound)
-            todo = [c for c in claimed if c.listing is not None]
+            todo = [c for c in claim.items if c.listing is not None]
             updates = [
                 StockUpdate(
                     sku=c.sku,
@@ -494,21 +374,25 @@ class AccountLane:
                 for c in todo
             ]
             try:
-                results = (
-                    self.policy.call(partial(self.channel.push_stock, updates)) if updates else []
-                )
+                with self.outbox.keeper(claim):
+                    results = (
+                        self.policy.call(partial(self.channel.push_stock, updates))
+                        if updates
+                        else []
+                    )
             except ChannelError as exc:
                 delay = (
                     timedelta(seconds=exc.retry_after)
                     if isinstance(exc, RateLimited) and exc.retry_after
                     else None
                 )
-                self.outbox.fail_stock(
-                    self.account, [(u.sku, str(exc), delay, None) for u in updates]
-                )
+                self.outbox.fail_stock(claim, [(u.sku, str(exc), delay, None) for u in updates])
                 report.pushes_failed += len(updates)
                 raise
-            conflicts += self._settle_stock(updates, results, report)
+            except BaseException:
+                self.outbox.release(claim)  # nothing was settled: free the rows now
+                raise
+            conflicts += self._settle_stock(claim, updates, results, report)
             if conflicts:
                 # Stop here: pushing the conflicted rows again before re-reading the orders
                 # would overwrite the sale the channel counted.
@@ -516,7 +400,11 @@ class AccountLane:
         return conflicts
 
     def _settle_stock(
-        self, updates: list[StockUpdate], results: list[PushResult], report: AccountReport
+        self,
+        claim: Claim[PendingStock],
+        updates: list[StockUpdate],
+        results: list[PushResult],
+        report: AccountReport,
     ) -> int:
         sent = {u.sku: u.quantity for u in updates}
         by_sku = {r.sku: r for r in results}
@@ -536,24 +424,25 @@ class AccountLane:
                 )
             else:
                 failures.append((sku, str(res.error) if res.error else "failed", None, None))
-        self.outbox.ack_stock(self.account, acks)
-        self.outbox.fail_stock(self.account, failures)
+        self.outbox.ack_stock(claim, acks)
+        self.outbox.fail_stock(claim, failures)
         report.pushes_ok += len(acks)
         report.pushes_failed += len(failures) - conflicts
         report.conflicts += conflicts
         if conflicts:
-            self.store.run(lambda conn: self._touch_account(conn, needs_repull=True))
+            self.store.run(lambda conn: self._touch(conn, needs_repull=True))
         return conflicts
 
     # -- prices ---------------------------------------------------------------------------
 
     def push_prices(self, report: AccountReport) -> None:
         """Push every pending price of the account."""
+        limits = self.channel.limits
+        size = self._claim_size(limits.price_batch)
+        lease = lease_for(limits, size, limits.price_batch)
         for _ in range(self.settings.push_rounds):
-            claimed = self.outbox.claim_prices(
-                self.account, self._claim_size(self.channel.limits.price_batch)
-            )
-            if not claimed:
+            claim = self.outbox.claim_prices(self.account, size, lease)
+            if not claim:
                 return
             updates = [
                 PriceUpdate(
@@ -562,21 +451,29 @@ class AccountLane:
                     listing=c.listing,
                     idempotency_key=f"{self.account}:{c.sku}:p{c.version}",
                 )
-                for c in claimed
+                for c in claim.items
                 if c.listing is not None
             ]
             failures = [
-                (c.sku, "no listing bound on this account") for c in claimed if c.listing is None
+                (c.sku, "no listing bound on this account")
+                for c in claim.items
+                if c.listing is None
             ]
             try:
-                results = (
-                    self.policy.call(partial(self.channel.push_prices, updates)) if updates else []
-                )
+                with self.outbox.keeper(claim):
+                    results = (
+                        self.policy.call(partial(self.channel.push_prices, updates))
+                        if updates
+                        else []
+                    )
             except ChannelError as exc:
                 self.outbox.finish_prices(
-                    self.account, [], failures + [(u.sku, str(exc)) for u in updates]
+                    claim, [], failures + [(u.sku, str(exc)) for u in updates]
                 )
                 report.prices_failed += len(updates) + len(failures)
+                raise
+            except BaseException:
+                self.outbox.release(claim)
                 raise
             by_sku = {r.sku: r for r in results}
             acks = [
@@ -589,7 +486,7 @@ class AccountLane:
                 for u in updates
                 if u.sku not in by_sku or not by_sku[u.sku].ok
             ]
-            self.outbox.finish_prices(self.account, acks, failures)
+            self.outbox.finish_prices(claim, acks, failures)
             report.prices_ok += len(acks)
             report.prices_failed += len(failures)
 
@@ -597,18 +494,47 @@ class AccountLane:
 
     def push_shipments(self, report: AccountReport) -> None:
         """Send every pending shipment of the account to the channel."""
-        for pending in self.outbox.claim_shipments(self.account):
-            try:
-                self.policy.call(
-                    partial(self.channel.push_fulfillment, pending.order_id, pending.shipment)
-                )
-            except ChannelError as exc:
-                self.outbox.finish_shipment(
-                    pending.id, str(exc), permanent=isinstance(exc, PermanentError)
-                )
-                report.shipments_failed += 1
-                if isinstance(exc, TransientError):
+        lease = lease_for(self.channel.limits, 1, 1)
+        claim = self.outbox.claim_shipments(self.account, 100, lease)
+        if not claim:
+            return
+        with self.outbox.keeper(claim):
+            for i, pending in enumerate(claim.items):
+                try:
+                    self.policy.call(
+                        partial(self.channel.push_fulfillment, pending.order_id, pending.shipment)
+                    )
+                except ChannelError as exc:
+                    self.outbox.finish_shipment(
+                        claim, pending.id, str(exc), permanent=isinstance(exc, PermanentError)
+                    )
+                    report.shipments_failed += 1
+                    if isinstance(exc, TransientError):
+                        self.outbox.release(claim, [p.id for p in claim.items[i + 1 :]])
+                        raise
+                    continue
+                except BaseException:
+                    self.outbox.release(claim, [p.id for p in claim.items[i:]])
                     raise
-                continue
-            self.outbox.finish_shipment(pending.id, None)
-            report.shipments_ok += 1
+                self.outbox.finish_shipment(claim, pending.id, None)
+                report.shipments_ok += 1
+
+
+def _pages(items: Iterator[Listing], size: int) -> Iterator[list[Listing]]:
+    page: list[Listing] = []
+    for item in items:
+        page.append(item)
+        if len(page) >= size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def _count_page(result: ImportResult, page: list[Listing]) -> None:
+    result.listings += len(page)
+    for listing in page:
+        if not listing.manages_stock:
+            result.unmanaged.append(listing.sku)
+        if listing.fulfilled_by == "channel":
+            result.channel_fulfilled.append(listing.sku)

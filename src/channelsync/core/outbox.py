@@ -1,43 +1,94 @@
-"""The outbox: desired vs acknowledged quantity per (account, SKU), and shipments to push.
+"""The outbox: desired vs acknowledged quantity per (account, SKU), prices and shipments.
 
-A row is pending while ``desired`` differs from ``acked``. Pushing claims pending rows
-with a short lease (so two workers do not push the same row at once), sends the desired
-values, and acknowledges each item with the value that was actually sent: if the desired
-value changed during the push, the row stays pending and the next push sends the newest
-value, once. A crash between push and acknowledgement leaves the row pending, so the same
-absolute value is sent again: never a lost update.
+This module alone writes the ``outbox``, ``price_outbox`` and ``shipments`` tables; the
+rules of a row live here and nowhere else:
+
+- A stock row is pending while ``desired`` differs from ``acked``, or while it is
+  ``stale`` (the channel moved its own quantity in a way we cannot be sure of).
+- The planner writes desired values (``set_desired``) in the transaction that changed the
+  ledger; the order book says how a selling channel moved its own quantity
+  (``channel_moved``); an import or a reconcile says what the channel really shows
+  (``imported``, ``correct``).
+- Pushing claims due rows under a lease with a fresh token (``claim_*``). The lease is
+  sized from the channel's limits and renewed while the push runs (``LeaseKeeper``), so
+  a push of any length keeps its rows, and a dead worker's rows are free again once its
+  lease runs out. Acknowledgements and failures count only with the live token, and a row
+  is acknowledged with the value that was actually sent (or the one the channel said it
+  shows): if the desired value changed during the push, the row stays pending and the
+  next push sends the newest value, once. A crash between push and acknowledgement leaves
+  the row pending, so the same absolute value (with the same idempotency key) is sent
+  again: never a lost update.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import logging
+import math
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from channelsync.core import schema as t
+from channelsync.core.channel import ChannelLimits
+from channelsync.core.listings import Listings
 from channelsync.core.models import Listing, Money, Shipment
 from channelsync.core.store import Store
 
 __all__ = [
+    "ChannelMove",
+    "Claim",
+    "LeaseKeeper",
     "Outbox",
     "PendingPrice",
     "PendingShipment",
     "PendingStock",
     "backoff",
-    "listing_from_row",
+    "lease_for",
 ]
 
-LEASE = timedelta(minutes=2)
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MIN_LEASE = timedelta(seconds=30)
+MAX_LEASE = timedelta(minutes=10)
 
 
 def backoff(attempts: int) -> timedelta:
     """How long a failing item waits before its next try: 5 s doubling, at most 1 hour."""
     return timedelta(seconds=min(3600, 5 * 2 ** max(0, attempts - 1)))
+
+
+def lease_for(limits: ChannelLimits, items: int, batch: int) -> timedelta:
+    """How long a claim of ``items`` rows is leased: twice the time the calls should take.
+
+    The calls (``items / batch``) at the channel's slowest published rate, plus 20 s for
+    answers, doubled, within [30 s, 10 min]. The holder renews it every third of its
+    length while the push runs, so this bounds how long a dead worker's rows stay taken,
+    not how long a push may last.
+    """
+    calls = max(1, math.ceil(items / max(1, batch)))
+    rate = min((r.per_second for r in limits.rate_limits), default=2.0)
+    seconds = 2 * (calls / rate + 20)
+    return max(MIN_LEASE, min(MAX_LEASE, timedelta(seconds=seconds)))
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelMove:
+    """Units a channel took off (negative: put back on) a listing by itself, and when.
+
+    ``unsure``: the channel may or may not have moved its quantity (a cancellation it may
+    not restock, a pending order it reduces only once paid).
+    """
+
+    units: int
+    at: datetime
+    unsure: bool
 
 
 @dataclass(frozen=True)
@@ -76,47 +127,235 @@ class PendingShipment:
     attempts: int
 
 
-def listing_from_row(row: Any) -> Listing:
-    """A ``Listing`` from a row of the listings table."""
-    price = (
-        Money(amount=row.price_amount, currency=row.price_currency)
-        if row.price_amount is not None and row.price_currency
-        else None
-    )
-    ids = row.ids if isinstance(row.ids, dict) else json.loads(row.ids)
-    return Listing(
-        kind=row.kind,
-        account=row.account,
-        sku=row.sku,
-        listing_id=row.listing_id,
-        quantity=row.quantity,
-        price=price,
-        title=row.title,
-        manages_stock=row.manages_stock,
-        fulfilled_by=row.fulfilled_by,
-        ids=ids,
-    )
+@dataclass
+class Claim(Generic[T]):
+    """Rows leased to one pusher: only its ``token`` may acknowledge or fail them."""
+
+    table: str
+    account: str
+    token: str
+    lease: timedelta
+    items: list[T] = field(default_factory=list)
+    lost: bool = False
+    """Set when a renewal found the lease gone (the rows may be pushed by someone else)."""
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+class LeaseKeeper:
+    """Renews a lease every third of its length on a background thread while in use.
+
+    ``renew()`` returns whether the lease is still held; once it is not, the keeper stops
+    and ``lost`` is set.
+    """
+
+    def __init__(self, renew: Callable[[], bool], lease: timedelta, name: str) -> None:
+        self._renew = renew
+        self._every = max(0.05, lease.total_seconds() / 3)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.lost = False
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            try:
+                if not self._renew():
+                    self.lost = True
+                    log.warning("%s: lease lost while in use", self._thread.name)
+                    return
+            except Exception:  # a store hiccup: the next renewal tries again
+                log.warning("%s: lease renewal failed", self._thread.name, exc_info=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 class Outbox:
-    """Claims, acknowledges and fails outbox rows."""
+    """Owns the outbox, price outbox and shipments tables."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, listings: Listings, clock: Callable[[], datetime]) -> None:
         self.store = store
+        self.listings = listings
         self.clock = clock
 
-    def _listings(self, conn: Connection, account: str, skus: Sequence[str]) -> dict[str, Listing]:
+    # -- desired values -------------------------------------------------------------------
+
+    def set_desired(self, conn: Connection, account: str, desired: Mapping[str, int]) -> int:
+        """Write the quantity each listing of ``account`` should show; rows changed.
+
+        A new row starts acknowledged at what the channel showed when its listing was
+        imported (diff-only from the start).
+        """
+        if not desired:
+            return 0
+        o = t.outbox.c
+        now = self.clock()
+        current = {
+            r.sku: r
+            for r in conn.execute(
+                sa.select(o.sku, o.desired, o.version).where(
+                    o.account == account, self.store.among(o.sku, desired)
+                )
+            )
+        }
+        updates = [
+            {
+                "desired": qty,
+                "version": current[sku].version + 1,
+                "updated_at": now,
+                "account": account,
+                "sku": sku,
+            }
+            for sku, qty in desired.items()
+            if sku in current and current[sku].desired != qty
+        ]
+        missing = [sku for sku in desired if sku not in current]
+        if updates:
+            self.store.bulk(conn, t.outbox, updates, where=("account", "sku"))
+        if missing:
+            shown = {
+                r.sku: r.quantity
+                for r in conn.execute(
+                    sa.select(t.listings.c.sku, t.listings.c.quantity).where(
+                        t.listings.c.account == account,
+                        self.store.among(t.listings.c.sku, missing),
+                    )
+                )
+            }
+            self.store.bulk(
+                conn,
+                t.outbox,
+                [
+                    {
+                        "account": account,
+                        "sku": sku,
+                        "desired": desired[sku],
+                        "acked": shown.get(sku),
+                        "stale": False,
+                        "version": 1,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "updated_at": now,
+                    }
+                    for sku in missing
+                ],
+                keys=("account", "sku"),
+            )
+        changed = len(updates) + len(missing)
+        if changed:
+            self.store.touched(conn, account)
+        return changed
+
+    def channel_moved(
+        self, conn: Connection, account: str, moved: Mapping[str, Sequence[ChannelMove]]
+    ) -> None:
+        """The selling channel changed its own quantities: keep its rows honest.
+
+        A channel lowers a listing by itself when it sells, so what it last acknowledged no
+        longer says what it shows. The acknowledged value becomes the best guess of what it
+        shows now (units of changes made after we last saw or set its quantity taken off):
+        when that differs from the desired value (a cap held desired still), the row is
+        pending and pushed, and a compare-and-set push compares against the guess (a wrong
+        guess costs one conflict and a re-read). Where the guess is unsure (a cancellation
+        the channel may not restock, a pending order the channel may reduce only once
+        paid) the row is marked ``stale``: pushed even if desired equals acknowledged. A
+        plain sale or shipment costs no push of its own on the selling channel (eBay caps
+        revisions per listing and day).
+        """
+        if not moved:
+            return
+        o = t.outbox.c
         rows = conn.execute(
-            sa.select(t.listings).where(t.listings.c.account == account, t.listings.c.sku.in_(skus))
-        )
-        return {r.sku: listing_from_row(r) for r in rows}
+            sa.select(o.sku, o.acked, o.acked_at, o.stale).where(
+                o.account == account, self.store.among(o.sku, moved)
+            )
+        ).all()
+        updates = []
+        for r in rows:
+            recent = [m for m in moved[r.sku] if r.acked_at is None or m.at > r.acked_at]
+            taken = sum(m.units for m in recent)
+            stale = bool(r.stale) or any(m.unsure for m in moved[r.sku])
+            if not taken and stale == bool(r.stale):
+                continue
+            acked = None if r.acked is None else max(0, r.acked - taken)
+            updates.append({"acked": acked, "stale": stale, "account": account, "sku": r.sku})
+        self.store.bulk(conn, t.outbox, updates, where=("account", "sku"))
+        if updates:
+            self.store.touched(conn, account)
+
+    def imported(self, conn: Connection, account: str, shown: Sequence[tuple[str, int]]) -> None:
+        """An import read what the channel shows: that is what it has acknowledged."""
+        if shown:
+            now = self.clock()
+            self.store.bulk(
+                conn,
+                t.outbox,
+                [
+                    {"acked": q, "stale": False, "acked_at": now, "account": account, "sku": s}
+                    for s, q in shown
+                ],
+                where=("account", "sku"),
+            )
+
+    def forget(self, conn: Connection, account: str, skus: Sequence[str]) -> None:
+        """Drop the rows of listings the channel no longer has."""
+        if skus:
+            o = t.outbox.c
+            conn.execute(
+                t.outbox.delete().where(o.account == account, self.store.among(o.sku, skus))
+            )
+
+    def acked(self, conn: Connection, account: str, skus: Sequence[str]) -> dict[str, int | None]:
+        """The acknowledged value of each of ``skus`` that has a row on ``account``."""
+        o = t.outbox.c
+        return {
+            r.sku: r.acked
+            for r in conn.execute(
+                sa.select(o.sku, o.acked).where(o.account == account, self.store.among(o.sku, skus))
+            )
+        }
+
+    def correct(self, conn: Connection, account: str, shows: Mapping[str, int]) -> int:
+        """Reconcile found listings showing other values: push the ledger's value next.
+
+        The acknowledged value becomes what the channel was seen to show, and the row is
+        due now (pushed even if that equals the desired value); returns rows queued.
+        """
+        if not shows:
+            return 0
+        now = self.clock()
+        o = t.outbox.c
+        queued = 0
+        for sku, qty in sorted(shows.items()):
+            queued += conn.execute(
+                t.outbox.update()
+                .where(o.account == account, o.sku == sku)
+                .values(
+                    acked=qty,
+                    acked_at=now,
+                    stale=True,
+                    attempts=0,
+                    next_attempt_at=now,
+                    last_error=None,
+                )
+            ).rowcount
+        if queued:
+            self.store.touched(conn, account)
+        return queued
 
     # -- stock ----------------------------------------------------------------------------
 
-    def claim_stock(self, account: str, limit: int) -> list[PendingStock]:
+    def claim_stock(self, account: str, limit: int, lease: timedelta) -> Claim[PendingStock]:
         """Lease up to ``limit`` pending stock rows of ``account`` that are due."""
+        token = str(uuid.uuid4())
 
-        def work(conn: Connection) -> list[PendingStock]:
+        def work(conn: Connection) -> Claim[PendingStock]:
             now = self.clock()
             o = t.outbox.c
             query = (
@@ -131,63 +370,102 @@ class Outbox:
                 .limit(limit)
             )
             rows = conn.execute(self.store.for_update_skip_locked(query)).all()
+            claim: Claim[PendingStock] = Claim("outbox", account, token, lease)
             if not rows:
-                return []
+                return claim
             skus = [r.sku for r in rows]
             conn.execute(
                 t.outbox.update()
-                .where(o.account == account, o.sku.in_(skus))
-                .values(lease_until=now + LEASE)
+                .where(o.account == account, self.store.among(o.sku, skus))
+                .values(lease_until=now + lease, claim_token=token)
             )
-            listings = self._listings(conn, account, skus)
-            return [
+            listings = self.listings.get(conn, account, skus)
+            claim.items = [
                 PendingStock(
                     account, r.sku, r.desired, r.acked, r.version, r.attempts, listings.get(r.sku)
                 )
                 for r in rows
             ]
+            return claim
 
         return self.store.run(work)
 
-    def ack_stock(self, account: str, acks: Sequence[tuple[str, int]]) -> None:
-        """Record that the channel now shows these (sku, quantity) values."""
+    def ack_stock(self, claim: Claim[PendingStock], acks: Sequence[tuple[str, int]]) -> list[str]:
+        """Record that the channel now shows these (sku, quantity) values.
+
+        Only rows still held by ``claim`` are acknowledged (a row whose lease ran out and
+        was claimed again belongs to its new holder); returns the SKUs acknowledged.
+        """
         if not acks:
-            return
+            return []
         now = self.clock()
-        params = [{"b_sku": sku, "b_qty": qty} for sku, qty in acks]
+        o = t.outbox.c
 
-        def work(conn: Connection) -> None:
-            conn.execute(
-                t.outbox.update()
-                .where(t.outbox.c.account == account, t.outbox.c.sku == sa.bindparam("b_sku"))
-                .values(
-                    acked=sa.bindparam("b_qty"),
-                    stale=False,
-                    attempts=0,
-                    last_error=None,
-                    lease_until=None,
-                    acked_at=now,
-                ),
-                params,
+        def work(conn: Connection) -> list[str]:
+            held = set(
+                conn.execute(
+                    sa.select(o.sku).where(
+                        o.account == claim.account,
+                        o.claim_token == claim.token,
+                        self.store.among(o.sku, [s for s, _ in acks]),
+                    )
+                ).scalars()
             )
-            conn.execute(
-                t.listings.update()
-                .where(t.listings.c.account == account, t.listings.c.sku == sa.bindparam("b_sku"))
-                .values(quantity=sa.bindparam("b_qty")),
-                params,
+            mine = [(s, q) for s, q in acks if s in held]
+            self.store.bulk(
+                conn,
+                t.outbox,
+                [
+                    {
+                        "acked": q,
+                        "stale": False,
+                        "attempts": 0,
+                        "last_error": None,
+                        "lease_until": None,
+                        "claim_token": None,
+                        "acked_at": now,
+                        "account": claim.account,
+                        "sku": s,
+                    }
+                    for s, q in mine
+                ],
+                where=("account", "sku"),
             )
+            self.listings.record_shown(conn, claim.account, mine)
+            # Desired moved during the push: the row is pending again at once.
+            if mine and (
+                conn.execute(
+                    sa.select(o.sku).where(
+                        o.account == claim.account,
+                        o.acked != o.desired,
+                        self.store.among(o.sku, [s for s, _ in mine]),
+                    )
+                ).first()
+                is not None
+            ):
+                self.store.touched(conn, claim.account)
+            return [s for s, _ in mine]
 
-        self.store.run(work)
+        acked = self.store.run(work)
+        if len(acked) < len(acks):
+            log.warning(
+                "account %s: %d acknowledgements came after the lease ran out; those rows"
+                " belong to another pusher now",
+                claim.account,
+                len(acks) - len(acked),
+            )
+        return acked
 
     def fail_stock(
         self,
-        account: str,
+        claim: Claim[PendingStock],
         failures: Sequence[tuple[str, str, timedelta | None, int | None]],
     ) -> None:
         """Record failed items: (sku, error text, retry delay or None for backoff, channel qty).
 
         A known channel quantity (a lost compare-and-set) becomes the acknowledged value,
-        so the next push compares against what the channel really shows.
+        so the next push compares against what the channel really shows. Only rows still
+        held by ``claim`` are changed.
         """
         if not failures:
             return
@@ -199,47 +477,126 @@ class Outbox:
                 r.sku: r
                 for r in conn.execute(
                     sa.select(o.sku, o.attempts, o.desired).where(
-                        o.account == account, o.sku.in_([f[0] for f in failures])
+                        o.account == claim.account,
+                        o.claim_token == claim.token,
+                        self.store.among(o.sku, [f[0] for f in failures]),
                     )
                 )
             }
             for sku, error, delay, current in failures:
                 row = rows.get(sku)
-                tries = (row.attempts if row is not None else 0) + 1
+                if row is None:
+                    continue
+                tries = row.attempts + 1
                 values: dict[str, Any] = {
                     "attempts": tries,
                     "last_error": error[:2000],
                     "next_attempt_at": now + (delay if delay is not None else backoff(tries)),
                     "lease_until": None,
+                    "claim_token": None,
                 }
                 if current is not None:
                     values.update(acked=current, acked_at=now)
-                    if row is not None and row.desired == current:
+                    if row.desired == current:
                         # The channel already shows what we want: nothing is owed.
-                        values.update(attempts=0, last_error=None, acked_at=now, stale=False)
+                        values.update(attempts=0, last_error=None, stale=False)
                 conn.execute(
-                    t.outbox.update().where(o.account == account, o.sku == sku).values(**values)
+                    t.outbox.update()
+                    .where(o.account == claim.account, o.sku == sku)
+                    .values(**values)
                 )
 
         self.store.run(work)
 
-    def release(self, account: str, skus: Sequence[str]) -> None:
-        """Give up the lease of rows that were claimed but not pushed."""
-        if skus:
-            self.store.run(
-                lambda conn: conn.execute(
-                    t.outbox.update()
-                    .where(t.outbox.c.account == account, t.outbox.c.sku.in_(list(skus)))
-                    .values(lease_until=None)
-                )
-            )
+    def release(self, claim: Claim[Any], keys: Sequence[Any] | None = None) -> None:
+        """Give up the lease of claimed rows that were not pushed (all of them by default)."""
+        table = {"outbox": t.outbox, "price_outbox": t.price_outbox, "shipments": t.shipments}[
+            claim.table
+        ]
+
+        def work(conn: Connection) -> None:
+            q = table.update().where(table.c.claim_token == claim.token)
+            if keys is not None:
+                column = table.c.id if claim.table == "shipments" else table.c.sku
+                q = q.where(column.in_(list(keys)))
+            conn.execute(q.values(lease_until=None, claim_token=None))
+
+        self.store.run(work)
+
+    def renew(self, claim: Claim[Any]) -> bool:
+        """Extend the lease of ``claim``'s rows; False if none is held any more."""
+        table = {"outbox": t.outbox, "price_outbox": t.price_outbox, "shipments": t.shipments}[
+            claim.table
+        ]
+
+        def work(conn: Connection) -> bool:
+            now = self.clock()
+            held = conn.execute(
+                table.update()
+                .where(table.c.claim_token == claim.token)
+                .values(lease_until=now + claim.lease)
+            ).rowcount
+            return bool(held)
+
+        held = self.store.run(work)
+        if not held:
+            claim.lost = True
+        return held
+
+    def keeper(self, claim: Claim[Any]) -> LeaseKeeper:
+        """A ``LeaseKeeper`` renewing ``claim`` while a push of it runs."""
+        return LeaseKeeper(
+            lambda: self.renew(claim), claim.lease, f"lease-{claim.table}-{claim.account}"
+        )
 
     # -- prices ---------------------------------------------------------------------------
 
-    def claim_prices(self, account: str, limit: int) -> list[PendingPrice]:
-        """Lease up to ``limit`` pending price rows of ``account`` that are due."""
+    def queue_price(self, conn: Connection, sku: str, price: Money, accounts: Sequence[str]) -> int:
+        """Queue ``price`` of ``sku`` for ``accounts``; rows queued."""
+        if not accounts:
+            return 0
+        now = self.clock()
+        p = t.price_outbox.c
+        current = {
+            r.account: r.version
+            for r in conn.execute(sa.select(p.account, p.version).where(p.sku == sku))
+        }
+        rows = [
+            {
+                "account": a,
+                "sku": sku,
+                "desired_amount": str(price.amount),
+                "currency": price.currency,
+                "version": current.get(a, 0) + 1,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "updated_at": now,
+            }
+            for a in accounts
+        ]
+        self.store.upsert(
+            conn,
+            t.price_outbox,
+            rows,
+            keys=("account", "sku"),
+            update=(
+                "desired_amount",
+                "currency",
+                "version",
+                "attempts",
+                "next_attempt_at",
+                "updated_at",
+            ),
+        )
+        for a in accounts:
+            self.store.touched(conn, a)
+        return len(rows)
 
-        def work(conn: Connection) -> list[PendingPrice]:
+    def claim_prices(self, account: str, limit: int, lease: timedelta) -> Claim[PendingPrice]:
+        """Lease up to ``limit`` pending price rows of ``account`` that are due."""
+        token = str(uuid.uuid4())
+
+        def work(conn: Connection) -> Claim[PendingPrice]:
             now = self.clock()
             p = t.price_outbox.c
             query = (
@@ -254,16 +611,17 @@ class Outbox:
                 .limit(limit)
             )
             rows = conn.execute(self.store.for_update_skip_locked(query)).all()
+            claim: Claim[PendingPrice] = Claim("price_outbox", account, token, lease)
             if not rows:
-                return []
+                return claim
             skus = [r.sku for r in rows]
             conn.execute(
                 t.price_outbox.update()
-                .where(p.account == account, p.sku.in_(skus))
-                .values(lease_until=now + LEASE)
+                .where(p.account == account, self.store.among(p.sku, skus))
+                .values(lease_until=now + lease, claim_token=token)
             )
-            listings = self._listings(conn, account, skus)
-            return [
+            listings = self.listings.get(conn, account, skus)
+            claim.items = [
                 PendingPrice(
                     account,
                     r.sku,
@@ -274,44 +632,50 @@ class Outbox:
                 )
                 for r in rows
             ]
+            return claim
 
         return self.store.run(work)
 
     def finish_prices(
-        self, account: str, acks: Sequence[tuple[str, str]], failures: Sequence[tuple[str, str]]
+        self,
+        claim: Claim[PendingPrice],
+        acks: Sequence[tuple[str, str]],
+        failures: Sequence[tuple[str, str]],
     ) -> None:
-        """Acknowledge (sku, amount) pairs and count failed (sku, error) items."""
+        """Acknowledge (sku, amount) pairs and count failed (sku, error) items of ``claim``."""
         now = self.clock()
 
         def work(conn: Connection) -> None:
             p = t.price_outbox.c
+            mine = p.claim_token == claim.token
             if acks:
                 conn.execute(
                     t.price_outbox.update()
-                    .where(p.account == account, p.sku == sa.bindparam("b_sku"))
+                    .where(p.account == claim.account, mine, p.sku == sa.bindparam("b_sku"))
                     .values(
                         acked_amount=sa.bindparam("b_amount"),
                         attempts=0,
                         last_error=None,
                         lease_until=None,
+                        claim_token=None,
                     ),
                     [{"b_sku": sku, "b_amount": amount} for sku, amount in acks],
                 )
             for sku, error in failures:
-                tries = (
-                    conn.execute(
-                        sa.select(p.attempts).where(p.account == account, p.sku == sku)
-                    ).scalar()
-                    or 0
-                ) + 1
+                tries = conn.execute(
+                    sa.select(p.attempts).where(p.account == claim.account, p.sku == sku, mine)
+                ).scalar()
+                if tries is None:
+                    continue
                 conn.execute(
                     t.price_outbox.update()
-                    .where(p.account == account, p.sku == sku)
+                    .where(p.account == claim.account, p.sku == sku, mine)
                     .values(
-                        attempts=tries,
+                        attempts=tries + 1,
                         last_error=error[:2000],
-                        next_attempt_at=now + backoff(tries),
+                        next_attempt_at=now + backoff(tries + 1),
                         lease_until=None,
+                        claim_token=None,
                     )
                 )
 
@@ -319,10 +683,40 @@ class Outbox:
 
     # -- shipments ------------------------------------------------------------------------
 
-    def claim_shipments(self, account: str, limit: int = 100) -> list[PendingShipment]:
-        """Lease the due shipments of ``account`` that the channel has not confirmed."""
+    def add_shipment(
+        self, conn: Connection, account: str, order_id: str, key: str, shipment: Shipment
+    ) -> bool:
+        """Queue a shipment to push to the channel; False if ``key`` was queued before."""
+        s = t.shipments.c
+        if conn.execute(sa.select(s.id).where(s.idempotency_key == key)).first():
+            return False
+        now = self.clock()
+        conn.execute(
+            t.shipments.insert().values(
+                account=account,
+                order_id=order_id,
+                idempotency_key=key,
+                shipment=shipment.model_dump(mode="json"),
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        self.store.touched(conn, account)
+        return True
 
-        def work(conn: Connection) -> list[PendingShipment]:
+    def shipment_status(self, conn: Connection, key: str) -> str | None:
+        """Where the shipment queued under ``key`` stands: pending, pushed or failed."""
+        s = t.shipments.c
+        value = conn.execute(sa.select(s.status).where(s.idempotency_key == key)).scalar()
+        return None if value is None else str(value)
+
+    def claim_shipments(self, account: str, limit: int, lease: timedelta) -> Claim[PendingShipment]:
+        """Lease the due shipments of ``account`` that the channel has not confirmed."""
+        token = str(uuid.uuid4())
+
+        def work(conn: Connection) -> Claim[PendingShipment]:
             now = self.clock()
             s = t.shipments.c
             query = (
@@ -337,23 +731,26 @@ class Outbox:
                 .limit(limit)
             )
             rows = conn.execute(self.store.for_update_skip_locked(query)).all()
+            claim: Claim[PendingShipment] = Claim("shipments", account, token, lease)
             if rows:
                 conn.execute(
                     t.shipments.update()
                     .where(s.id.in_([r.id for r in rows]))
-                    .values(lease_until=now + LEASE)
+                    .values(lease_until=now + lease, claim_token=token)
                 )
-            return [
+            claim.items = [
                 PendingShipment(
                     r.id, account, r.order_id, Shipment.model_validate(r.shipment), r.attempts
                 )
                 for r in rows
             ]
+            return claim
 
         return self.store.run(work)
 
     def finish_shipment(
         self,
+        claim: Claim[PendingShipment],
         shipment_id: int,
         error: str | None,
         *,
@@ -365,17 +762,27 @@ class Outbox:
 
         def work(conn: Connection) -> None:
             s = t.shipments.c
+            mine = sa.and_(s.id == shipment_id, s.claim_token == claim.token)
             if error is None:
                 conn.execute(
                     t.shipments.update()
-                    .where(s.id == shipment_id)
-                    .values(status="pushed", pushed_at=now, last_error=None, lease_until=None)
+                    .where(mine)
+                    .values(
+                        status="pushed",
+                        pushed_at=now,
+                        last_error=None,
+                        lease_until=None,
+                        claim_token=None,
+                    )
                 )
                 return
-            tries = conn.execute(sa.select(s.attempts).where(s.id == shipment_id)).scalar_one() + 1
+            tries = conn.execute(sa.select(s.attempts).where(mine)).scalar()
+            if tries is None:
+                return
+            tries += 1
             conn.execute(
                 t.shipments.update()
-                .where(s.id == shipment_id)
+                .where(mine)
                 .values(
                     attempts=tries,
                     last_error=error[:2000],
@@ -384,6 +791,7 @@ class Outbox:
                     else "pending",
                     next_attempt_at=now + backoff(tries),
                     lease_until=None,
+                    claim_token=None,
                 )
             )
 

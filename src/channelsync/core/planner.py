@@ -1,4 +1,4 @@
-"""Recomputing the quantity every listing should show, and writing it to the outbox.
+"""Recomputing the quantity every listing should show, and handing it to the outbox.
 
 Called inside the transaction that changed the ledger, so the desired quantity is always
 written together with the change that caused it ("desired before push").
@@ -7,9 +7,8 @@ written together with the change that caused it ("desired before push").
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from channelsync.core import schema as t
 from channelsync.core.allocation import AllocationStep, Rule, allocate, bundle_available, shown
+from channelsync.core.outbox import Outbox
 from channelsync.core.store import Store
 
 __all__ = ["Planner", "RuleBook"]
@@ -78,10 +78,10 @@ class Desired:
 class Planner:
     """Computes desired quantities from the ledger and keeps the outbox up to date."""
 
-    def __init__(self, store: Store, rules: RuleBook, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, rules: RuleBook, outbox: Outbox) -> None:
         self.store = store
         self.rules = rules
-        self.clock = clock
+        self.outbox = outbox
 
     def expand(
         self, conn: Connection, skus: Iterable[str]
@@ -189,67 +189,8 @@ class Planner:
         skus = set(skus)
         if not skus:
             return 0
-        wanted = [d for d in self.desired(conn, skus, steps=False) if d.quantity is not None]
-        if not wanted:
-            return 0
-        by_account: dict[str, list[Desired]] = defaultdict(list)
-        for d in wanted:
-            by_account[d.account].append(d)
-        now = self.clock()
-        changed = 0
-        for account, items in by_account.items():
-            current = {
-                r.sku: r
-                for r in conn.execute(
-                    sa.select(t.outbox.c.sku, t.outbox.c.desired, t.outbox.c.version).where(
-                        t.outbox.c.account == account,
-                        self.store.among(t.outbox.c.sku, [d.sku for d in items]),
-                    )
-                )
-            }
-            updates = [
-                {
-                    "desired": d.quantity,
-                    "version": current[d.sku].version + 1,
-                    "updated_at": now,
-                    "account": account,
-                    "sku": d.sku,
-                }
-                for d in items
-                if d.sku in current and current[d.sku].desired != d.quantity
-            ]
-            missing = [d for d in items if d.sku not in current]
-            if updates:
-                self.store.bulk(conn, t.outbox, updates, where=("account", "sku"))
-            if missing:
-                shown = {
-                    r.sku: r.quantity
-                    for r in conn.execute(
-                        sa.select(t.listings.c.sku, t.listings.c.quantity).where(
-                            t.listings.c.account == account,
-                            self.store.among(t.listings.c.sku, [d.sku for d in missing]),
-                        )
-                    )
-                }
-                self.store.upsert(
-                    conn,
-                    t.outbox,
-                    [
-                        {
-                            "account": account,
-                            "sku": d.sku,
-                            "desired": d.quantity,
-                            # What the channel showed when we imported it: diff-only from the start.
-                            "acked": shown.get(d.sku),
-                            "version": 1,
-                            "attempts": 0,
-                            "next_attempt_at": now,
-                            "updated_at": now,
-                        }
-                        for d in missing
-                    ],
-                    keys=("account", "sku"),
-                    update=(),
-                )
-            changed += len(updates) + len(missing)
-        return changed
+        by_account: dict[str, dict[str, int]] = defaultdict(dict)
+        for d in self.desired(conn, skus, steps=False):
+            if d.quantity is not None:
+                by_account[d.account][d.sku] = d.quantity
+        return sum(self.outbox.set_desired(conn, a, items) for a, items in by_account.items())

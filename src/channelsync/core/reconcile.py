@@ -3,21 +3,24 @@
 Drift comes from edits in a channel's back office, lost pushes of a channel that does not
 confirm what it applied, or a listing someone relisted. ``queue_corrections`` makes the
 next push correct each drifted listing, against the quantity the channel really shows.
+
+The scan is streamed: listings are compared page by page, so memory grows with the drift
+found, not with the catalogue.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from channelsync.core import schema as t
 from channelsync.core.lanes import AccountLane
 from channelsync.core.models import Listing
 from channelsync.core.results import Drift, ReconcileResult
 
 __all__ = ["queue_corrections", "reconcile"]
+
+PAGE = 1000
 
 
 def reconcile(lane: AccountLane, progress: Callable[[int], None] | None = None) -> ReconcileResult:
@@ -26,47 +29,46 @@ def reconcile(lane: AccountLane, progress: Callable[[int], None] | None = None) 
     ``progress(n)`` is called after every listing read. A channel error ends up in
     ``result.error``; nothing is written.
     """
-    result = ReconcileResult(account=lane.account)
 
-    def read() -> list[Listing]:
-        got: list[Listing] = []
+    def scan() -> ReconcileResult:
+        result = ReconcileResult(account=lane.account)
+        seen: set[str] = set()
+        page: list[Listing] = []
         for listing in lane.channel.fetch_listings():
-            got.append(listing)
+            result.listings += 1
             if progress is not None:
-                progress(len(got))
-        return got
+                progress(result.listings)
+            if listing.sku in seen:
+                continue
+            seen.add(listing.sku)
+            page.append(listing)
+            if len(page) >= PAGE:
+                _compare(lane, page, result)
+                page = []
+        if page:
+            _compare(lane, page, result)
+        with lane.store.read() as conn:
+            result.gone = sorted(lane.parts.listings.skus(conn, lane.account) - seen)
+        return result
 
     try:
-        listings = lane.policy.call(read)  # a transient failure restarts the scan
+        return lane.policy.call(scan)  # a transient failure restarts the scan
     except Exception as exc:
-        result.error = f"{type(exc).__name__}: {exc}"
-        return result
-    seen: dict[str, Listing] = {}
-    for listing in listings:
-        seen.setdefault(listing.sku, listing)
-    result.listings = len(listings)
+        return ReconcileResult(account=lane.account, error=f"{type(exc).__name__}: {exc}")
+
+
+def _compare(lane: AccountLane, page: list[Listing], result: ReconcileResult) -> None:
+    skus = [x.sku for x in page]
     with lane.store.read() as conn:
-        stored = {
-            r.sku
-            for r in conn.execute(
-                sa.select(t.listings.c.sku).where(t.listings.c.account == lane.account)
-            )
-        }
-        acked = {
-            r.sku: r.acked
-            for r in conn.execute(
-                sa.select(t.outbox.c.sku, t.outbox.c.acked).where(
-                    t.outbox.c.account == lane.account
-                )
-            )
-        }
+        stored = set(lane.parts.listings.get(conn, lane.account, skus))
+        acked = lane.outbox.acked(conn, lane.account, skus)
         desired = {
             d.sku: d
-            for d in lane.planner.desired(conn, list(seen), [lane.account], steps=False)
+            for d in lane.parts.planner.desired(conn, skus, [lane.account], steps=False)
             if d.account == lane.account
         }
-    result.gone = sorted(stored - set(seen))
-    for sku, listing in sorted(seen.items()):
+    for listing in sorted(page, key=lambda x: x.sku):
+        sku = listing.sku
         if sku not in stored:
             result.not_imported.append(sku)
             continue
@@ -79,7 +81,6 @@ def reconcile(lane: AccountLane, progress: Callable[[int], None] | None = None) 
             result.drift.append(
                 Drift(lane.account, sku, listing.quantity, d.quantity, acked.get(sku))
             )
-    return result
 
 
 def queue_corrections(lane: AccountLane, drift: Iterable[Drift]) -> int:
@@ -89,35 +90,15 @@ def queue_corrections(lane: AccountLane, drift: Iterable[Drift]) -> int:
     row is pending and the next cycle pushes the ledger's value, with compare-and-set
     against the quantity really there.
     """
-    items = [d for d in drift if d.shows is not None and d.account == lane.account]
-    if not items:
+    shows = {d.sku: d.shows for d in drift if d.shows is not None and d.account == lane.account}
+    if not shows:
         return 0
-    now = lane.clock()
 
     def work(conn: Connection) -> int:
-        o, ls = t.outbox.c, t.listings.c
-        for d in items:
-            conn.execute(
-                t.listings.update()
-                .where(ls.account == d.account, ls.sku == d.sku)
-                .values(quantity=d.shows, updated_at=now)
-            )
+        lane.parts.listings.record_shown(conn, lane.account, sorted(shows.items()))
         # Desired values first (rules may have changed since they were written) ...
-        lane.planner.recompute(conn, {d.sku for d in items})
-        queued = 0
-        for d in items:  # ... then what the channel really shows as the acknowledged value.
-            queued += conn.execute(
-                t.outbox.update()
-                .where(o.account == d.account, o.sku == d.sku)
-                .values(
-                    acked=d.shows,
-                    acked_at=now,
-                    stale=True,
-                    attempts=0,
-                    next_attempt_at=now,
-                    last_error=None,
-                )
-            ).rowcount
-        return queued
+        lane.parts.planner.recompute(conn, set(shows))
+        # ... then what the channel really shows as the acknowledged value.
+        return lane.outbox.correct(conn, lane.account, shows)
 
     return lane.store.run(work)

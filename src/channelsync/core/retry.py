@@ -2,9 +2,11 @@
 
 It retries only ``TransientError`` (rate limits, 5xx, timeouts), waits at least what the
 channel asked for (``RateLimited.retry_after``) and otherwise backs off exponentially with
-jitter. The clock, the sleep and the jitter are injectable so tests run instantly and
-deterministically. Adapters do not retry on their own, and SDK-internal retries are off:
-this is the only place a call is repeated.
+jitter. The store's transactions go through the same policy, tuned for races
+(``RetryPolicy.for_store()``: only ``StoreRace``, short waits). The clock, the sleep and
+the jitter are injectable so tests run instantly and deterministically. Adapters do not
+retry on their own, and SDK-internal retries are off: this is the only place a call is
+repeated.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import TypeVar
 
 import tenacity
 
-from channelsync.core.errors import RateLimited, TransientError
+from channelsync.core.errors import RateLimited, StoreRace, TransientError
 
 __all__ = ["RetryPolicy"]
 
@@ -38,6 +40,7 @@ class RetryPolicy:
         jitter: returns a factor in [0, 1) that spreads the backoff (``random.random``).
         sleep: how to wait (``time.sleep``); tests pass a fake.
         clock: a monotonic clock in seconds (``time.monotonic``).
+        retry_on: the errors worth another try (``TransientError``).
     """
 
     attempts: int = 5
@@ -47,6 +50,7 @@ class RetryPolicy:
     jitter: Callable[[], float] = field(default=random.random)
     sleep: Callable[[float], None] = field(default=time.sleep)
     clock: Callable[[], float] = field(default=time.monotonic)
+    retry_on: tuple[type[BaseException], ...] = (TransientError,)
 
     def wait_for(self, attempt: int, error: BaseException | None) -> float:
         """Seconds to wait after failed try number ``attempt`` (1-based) with ``error``."""
@@ -62,7 +66,8 @@ class RetryPolicy:
 
     def _before_sleep(self, state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
-        log.info(
+        log.log(
+            logging.DEBUG if isinstance(error, StoreRace) else logging.INFO,
             "retrying after %s (attempt %d of %d, waiting %.2fs)",
             type(error).__name__,
             state.attempt_number,
@@ -80,7 +85,7 @@ class RetryPolicy:
             return self.clock() - start + (state.upcoming_sleep or 0.0) > self.max_total
 
         return tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(TransientError),
+            retry=tenacity.retry_if_exception_type(self.retry_on),
             stop=stop,
             wait=self._wait,
             sleep=self.sleep,
@@ -94,6 +99,23 @@ class RetryPolicy:
         The last error is re-raised unchanged when the policy gives up.
         """
         return self.retrying()(fn)
+
+    @classmethod
+    def for_store(cls, **overrides: object) -> RetryPolicy:
+        """The policy of store transactions: repeat only a lost race (``StoreRace``).
+
+        Eight tries, 10 ms doubling up to half a second: a race is settled by the time the
+        winner commits.
+        """
+        settings: dict[str, object] = {
+            "attempts": 8,
+            "base_delay": 0.01,
+            "max_delay": 0.5,
+            "max_total": 30.0,
+            "retry_on": (StoreRace,),
+        }
+        settings.update(overrides)
+        return cls(**settings)  # type: ignore[arg-type]
 
     @classmethod
     def no_retry(cls) -> RetryPolicy:

@@ -98,6 +98,8 @@ listings = sa.Table(
     sa.Column("fulfilled_by", sa.String(16), nullable=False),
     sa.Column("ids", sa.JSON, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # The import that last saw the listing: what an import did not see is gone.
+    sa.Column("import_run", sa.String(36)),
     sa.Index(None, "sku"),
 )
 
@@ -192,6 +194,8 @@ outbox = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("next_attempt_at", UtcDateTime, nullable=False),
     sa.Column("lease_until", UtcDateTime),
+    # The claim that holds the lease: only its holder may acknowledge or fail the row.
+    sa.Column("claim_token", sa.String(36)),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("acked_at", UtcDateTime),
     sa.Index(None, "account", "next_attempt_at"),
@@ -210,6 +214,7 @@ price_outbox = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("next_attempt_at", UtcDateTime, nullable=False),
     sa.Column("lease_until", UtcDateTime),
+    sa.Column("claim_token", sa.String(36)),
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
 
@@ -235,6 +240,7 @@ shipments = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("next_attempt_at", UtcDateTime, nullable=False),
     sa.Column("lease_until", UtcDateTime),
+    sa.Column("claim_token", sa.String(36)),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("pushed_at", UtcDateTime),
     sa.Index(None, "account", "status", "next_attempt_at"),
@@ -280,4 +286,41 @@ returns = sa.Table(
     sa.CheckConstraint("quantity > 0", name="positive"),
     sa.Index(None, "account", "order_id"),
     sa.Index(None, "created_at"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    # One row per idempotency key a caller passed: the operation it named and a digest of
+    # its payload. Owned by core/idempotency.py.
+    sa.Column("key", _Key, primary_key=True),
+    sa.Column("operation", sa.String(64), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+workers = sa.Table(
+    "workers",
+    metadata,
+    # Worker processes sharing this store: each renews its heartbeat; one whose heartbeat
+    # is older than its lease is dead and its accounts are taken over. Owned by
+    # core/accounts.py.
+    sa.Column("worker_id", sa.String(64), primary_key=True),
+    sa.Column("host", _Key, nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("heartbeat_at", UtcDateTime, nullable=False),
+    sa.Column("lease_seconds", sa.Float, nullable=False),
+    sa.Column("stopping", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+account_leases = sa.Table(
+    "account_leases",
+    metadata,
+    # Which worker runs an account's lane now. Owned by core/accounts.py.
+    sa.Column("account", _Key, primary_key=True),
+    sa.Column("worker_id", sa.String(64), nullable=False),
+    sa.Column("token", sa.String(36), nullable=False),
+    sa.Column("lease_until", UtcDateTime, nullable=False),
+    sa.Column("acquired_at", UtcDateTime, nullable=False),
 )

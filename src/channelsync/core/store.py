@@ -13,7 +13,6 @@ import functools
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -24,10 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from channelsync.core import schema
-from channelsync.core.errors import ConfigError
+from channelsync.core.errors import ConfigError, StoreRace
+from channelsync.core.retry import RetryPolicy
 
 __all__ = ["DEFAULT_URL", "Store", "open_store"]
 
@@ -37,6 +37,7 @@ T = TypeVar("T")
 DEFAULT_URL = "sqlite:///channelsync.db"
 _SQLITE_BUSY_MS = 30_000
 _MIGRATION_LOCK = 0x63_73_79_6E  # pg advisory lock id ("csyn")
+_TOUCHED = "channelsync.touched"
 
 
 def _redacted(url: sa.URL) -> str:
@@ -59,8 +60,12 @@ class Store:
     failure, unique-key collision between two workers) when used through ``run``.
     """
 
-    def __init__(self, engine: Engine, *, serialize: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, *, serialize: bool = False, policy: RetryPolicy | None = None
+    ) -> None:
         self.engine = engine
+        self.policy = policy or RetryPolicy.for_store()
+        self._listeners: list[Callable[[set[str]], None]] = []
         self.dialect: str = engine.dialect.name
         # One in-memory SQLite connection serves every thread: its transactions must not
         # interleave, so they take turns.
@@ -84,9 +89,41 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A connection in a transaction: committed on success, rolled back on error."""
+        """A connection in a transaction: committed on success, rolled back on error.
+
+        Accounts marked with ``touched`` in it are announced once it committed: to this
+        process's listeners (``on_commit``) and, on PostgreSQL, to every process listening
+        on the ``channelsync`` channel (``NOTIFY``, delivered at commit).
+        """
+        touched: set[str] = set()
         with self._turn(), self.engine.begin() as conn:
-            yield conn
+            conn.info.pop(_TOUCHED, None)
+            try:
+                yield conn
+            finally:
+                touched = conn.info.pop(_TOUCHED, None) or set()
+            if touched and self.dialect == "postgresql":
+                payload = ",".join(sorted(touched))
+                conn.exec_driver_sql(
+                    "SELECT pg_notify('channelsync', %(p)s)",
+                    {"p": payload if len(payload) < 7000 else "*"},
+                )
+        if touched:
+            for listener in list(self._listeners):
+                try:
+                    listener(touched)
+                except Exception:  # a listener never undoes a commit
+                    log.exception("store commit listener failed")
+
+    def touched(self, conn: Connection, account: str) -> None:
+        """Mark, inside a transaction, that ``account`` has something new to push."""
+        conn.info.setdefault(_TOUCHED, set()).add(account)
+
+    def on_commit(self, listener: Callable[[set[str]], None]) -> Callable[[], None]:
+        """Call ``listener(accounts)`` after each commit that touched accounts in this
+        process; returns a function that removes it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -101,22 +138,25 @@ class Store:
                 conn.rollback()
                 conn.info.pop("read_only", None)
 
-    def run(self, work: Callable[[Connection], T], *, attempts: int = 8) -> T:
+    def run(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction, repeating it when it lost a race to another worker.
 
-        Races show up as deadlocks, serialization failures or unique-key violations on the
-        idempotency keys; on repeat the work sees the winner's rows and does nothing twice.
+        Races are deadlocks, serialization failures, a busy SQLite file and two writers of
+        the same idempotency key; the whole transaction is repeated through the store's
+        retry policy, and on repeat the work sees the winner's rows and does nothing twice.
+        Any other integrity error (a check or foreign key failing) surfaces at once.
         """
-        for attempt in range(1, attempts + 1):
+
+        def attempt() -> T:
             try:
                 with self.transaction() as conn:
                     return work(conn)
-            except (IntegrityError, OperationalError, DBAPIError) as exc:
-                if attempt == attempts or not _is_race(exc):
+            except DBAPIError as exc:
+                if not _is_race(exc):
                     raise
-                log.debug("transaction lost a race (%s); repeating", type(exc.orig).__name__)
-                time.sleep(min(0.5, 0.01 * 2**attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
+                raise StoreRace(f"store transaction lost a race: {_first_line(exc)}") from exc
+
+        return self.policy.call(attempt)
 
     def upsert(
         self,
@@ -153,6 +193,7 @@ class Store:
         keys: Sequence[str] | None = None,
         update: Sequence[str] = (),
         where: Sequence[str] = (),
+        newer: str | None = None,
     ) -> None:
         """Insert, upsert or update many rows straight through the driver (hot paths).
 
@@ -162,7 +203,9 @@ class Store:
         - ``keys`` given: ``INSERT ... ON CONFLICT (keys) DO UPDATE SET update`` (or
           ``DO NOTHING`` without ``update``);
         - ``where`` given: ``UPDATE table SET <other columns> WHERE <where columns>``;
-        - neither: a plain ``INSERT``.
+        - neither: a plain ``INSERT``;
+        - ``newer`` (with ``keys`` and ``update``): an existing row is updated only where
+          the new row's ``newer`` column is greater (a version guard).
 
         Values are converted as the table's column types would: aware datetimes to UTC
         (text on SQLite), JSON columns serialised.
@@ -172,11 +215,17 @@ class Store:
         columns = list(rows[0])
         if self.dialect == "postgresql":
             self._bulk_pg(
-                conn, table, columns, rows, tuple(keys or ()), tuple(update), tuple(where)
+                conn, table, columns, rows, tuple(keys or ()), tuple(update), tuple(where), newer
             )
             return
         sql = _bulk_sql(
-            table.name, tuple(columns), tuple(keys or ()), tuple(update), tuple(where), self.dialect
+            table.name,
+            tuple(columns),
+            tuple(keys or ()),
+            tuple(update),
+            tuple(where),
+            self.dialect,
+            newer,
         )
         dates = [c for c in columns if isinstance(table.c[c].type, schema.UtcDateTime)]
         docs = [c for c in columns if isinstance(table.c[c].type, sa.JSON)]
@@ -206,6 +255,7 @@ class Store:
         keys: tuple[str, ...],
         update: tuple[str, ...],
         where: tuple[str, ...],
+        newer: str | None,
     ) -> None:
         # One statement per batch: the rows travel as one array per column (unnest), so
         # PostgreSQL plans once instead of once per row.
@@ -232,6 +282,8 @@ class Store:
                     if update
                     else "NOTHING"
                 )
+                if update and newer:
+                    sql += f" WHERE {table.name}.{newer} < excluded.{newer}"
         conn.exec_driver_sql(sql, arrays)
 
     def among(self, column: sa.ColumnElement[Any], values: Iterable[str]) -> sa.ColumnElement[bool]:
@@ -283,6 +335,7 @@ def _bulk_sql(
     update: tuple[str, ...],
     where: tuple[str, ...],
     dialect: str,
+    newer: str | None = None,
 ) -> str:
     def param(name: str) -> str:
         return f"%({name})s" if dialect == "postgresql" else f":{name}"
@@ -297,6 +350,8 @@ def _bulk_sql(
         target = f" ON CONFLICT ({', '.join(keys)}) DO "
         if update:
             sql += target + "UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in update)
+            if newer:
+                sql += f" WHERE {table}.{newer} < excluded.{newer}"
         else:
             sql += target + "NOTHING"
     return sql
@@ -315,13 +370,47 @@ def _sqlite_datetime(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+#: Unique constraints whose violation means "another worker wrote the same key first": the
+#: transaction is repeated and then finds the winner's row. Any other violation is a bug or
+#: bad input and surfaces at once.
+_RACE_CONSTRAINTS = frozenset(
+    {
+        "uq_journal_idempotency_key",
+        "uq_shipments_idempotency_key",
+        "uq_returns_idempotency_key",
+        "pk_idempotency_keys",
+        "uq_inbox_account_delivery_id",
+        "pk_webhook_events",
+    }
+)
+_RACE_COLUMNS = frozenset(
+    {
+        "journal.idempotency_key",
+        "shipments.idempotency_key",
+        "returns.idempotency_key",
+        "idempotency_keys.key",
+        "inbox.account, inbox.delivery_id",
+        "webhook_events.account, webhook_events.event_id",
+    }
+)
+
+
 def _is_race(exc: DBAPIError) -> bool:
-    if isinstance(exc, IntegrityError):
-        return True
-    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if code in {"40001", "40P01", "55P03"}:  # serialization failure, deadlock, lock not available
         return True
-    return "database is locked" in str(exc.orig)
+    if code == "23505":  # unique violation: a race only on an idempotency key
+        diag = getattr(orig, "diag", None)
+        return getattr(diag, "constraint_name", None) in _RACE_CONSTRAINTS
+    text = str(orig)
+    if "UNIQUE constraint failed: " in text:
+        return text.split("UNIQUE constraint failed: ", 1)[1].strip() in _RACE_COLUMNS
+    return "database is locked" in text
+
+
+def _first_line(exc: DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc).__name__
 
 
 def _configure_sqlite(engine: Engine) -> None:

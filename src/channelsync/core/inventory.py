@@ -1,0 +1,112 @@
+"""Merchant-side stock changes: counts and adjustments, checked and made idempotent.
+
+``SyncEngine.set_on_hand``, ``set_on_hand_many``, ``adjust`` and ``adjust_many`` land
+here. Arguments are checked before anything is written (a bad SKU or quantity anywhere
+in a batch refuses the whole batch, naming it), an idempotency key makes a repeat of the
+same call a no-op and a reuse for another payload an ``IdempotencyConflict``, and each
+batch is applied with set-based statements in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from channelsync.core.catalog import check_sku
+from channelsync.core.errors import InvalidInput
+from channelsync.core.idempotency import IdempotencyKeys, check_key
+from channelsync.core.ledger import ApplyResult, Ledger
+from channelsync.core.store import Store
+
+__all__ = ["MAX_QUANTITY", "Inventory", "check_quantity"]
+
+#: Quantities are 64-bit integers on every store.
+MAX_QUANTITY = 2**63 - 1
+
+
+def check_quantity(value: object, what: str, *, negative: bool = False) -> int:
+    """Return ``value`` if it is a whole number within 64 bits (and >= 0 unless
+    ``negative``), else raise ``InvalidInput`` naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{what} must be a whole number, got {type(value).__name__} {value!r}")
+    if not negative and value < 0:
+        raise InvalidInput(f"{what} must be a whole number >= 0, got {value}")
+    if abs(value) > MAX_QUANTITY:
+        raise InvalidInput(f"{what} is {value}: beyond the 64-bit range quantities are kept in")
+    return value
+
+
+def _check_text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be a string, got {type(value).__name__} {value!r}")
+    return value
+
+
+class Inventory:
+    """Counts and adjustments with validation and idempotency keys."""
+
+    def __init__(self, store: Store, ledger: Ledger, keys: IdempotencyKeys) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.keys = keys
+
+    def set_on_hand_many(
+        self,
+        counts: Mapping[str, int],
+        *,
+        idempotency_key: str | None = None,
+        source: str = "caller",
+        note: str | None = None,
+        operation: str = "set_on_hand_many",
+    ) -> ApplyResult:
+        """Record physical counts (SKU -> units on hand) in one transaction."""
+        if not isinstance(counts, Mapping):
+            raise InvalidInput(f"counts must be a mapping of SKU to units, got {type(counts)}")
+        for sku, qty in counts.items():
+            check_sku(sku)
+            check_quantity(qty, f"on_hand for {sku!r}")
+        if idempotency_key is not None:
+            check_key(idempotency_key)
+        _check_text(source, "source")
+        if note is not None:
+            _check_text(note, "note")
+        payload: dict[str, Any] = {"counts": dict(counts)}
+
+        def work(conn: Any) -> ApplyResult:
+            if not self.keys.first_use(conn, idempotency_key, operation, payload):
+                return ApplyResult()
+            return self.ledger.set_on_hand_many(
+                conn, counts, source=source, key=idempotency_key, note=note
+            )
+
+        return self.store.run(work)
+
+    def adjust_many(
+        self,
+        deltas: Mapping[str, int],
+        reason: str,
+        *,
+        idempotency_key: str | None = None,
+        source: str = "caller",
+        operation: str = "adjust_many",
+    ) -> ApplyResult:
+        """Change on_hand of several SKUs by their deltas, with one reason."""
+        if not isinstance(deltas, Mapping):
+            raise InvalidInput(f"deltas must be a mapping of SKU to units, got {type(deltas)}")
+        for sku, delta in deltas.items():
+            check_sku(sku)
+            check_quantity(delta, f"delta for {sku!r}", negative=True)
+        _check_text(reason, "reason")
+        if not reason.strip():
+            raise InvalidInput("adjust needs a reason (receipt, return, damage, ...)")
+        if idempotency_key is not None:
+            check_key(idempotency_key)
+        _check_text(source, "source")
+        payload = {"deltas": dict(deltas), "reason": reason}
+
+        def work(conn: Any) -> ApplyResult:
+            if not self.keys.first_use(conn, idempotency_key, operation, payload):
+                return ApplyResult()
+            return self.ledger.adjust_many(conn, deltas, reason, source=source, key=idempotency_key)
+
+        return self.store.run(work)
