@@ -35,9 +35,16 @@ class ChallengeChannel(FakeChannel):
 
 
 class SlowChannel(FakeChannel):
+    """Verification takes 0.6 s (a public key fetched, a slow disk)."""
+
+    parsed = 0
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
         time.sleep(0.6)
-        return super().parse_webhook(headers, body)
+        try:
+            return super().parse_webhook(headers, body)
+        finally:
+            self.parsed += 1
 
 
 class BrokenChannel(FakeChannel):
@@ -92,15 +99,33 @@ def _order(engine: cs.SyncEngine, account: str = "shop") -> tuple[dict[str, str]
     return channel.webhook_for(order, event_id="evt-1")
 
 
-def test_signed_delivery_is_applied_once(engine: cs.SyncEngine, client: httpx.Client) -> None:
+def _applied(engine: cs.SyncEngine, timeout: float = 5.0) -> None:
+    """Wait until the inbox holds nothing pending (applied in the background)."""
+    done = threading.Event()
+    remove = engine.store.on_commit(lambda _accounts: done.set())
+    try:
+        deadline = time.monotonic() + timeout
+        while engine.inbox_pending():
+            assert time.monotonic() < deadline, engine.inbox_pending()
+            done.wait(0.05)
+            done.clear()
+    finally:
+        remove()
+
+
+def test_signed_delivery_is_stored_answered_and_applied_once(
+    engine: cs.SyncEngine, client: httpx.Client
+) -> None:
     engine.set_on_hand("SKU-1", 5)
     headers, body = _order(engine)
     first = client.post("/webhooks/shop", headers=headers, content=body)
     assert first.status_code == 200
     assert first.json() == {"events": 1, "kinds": ["order"]}
+    _applied(engine)
     assert engine.stock("SKU-1").committed == 2
     again = client.post("/webhooks/shop", headers=headers, content=body)
     assert again.status_code == 200
+    _applied(engine)
     assert engine.stock("SKU-1").committed == 2
 
 
@@ -133,25 +158,30 @@ def test_endpoint_check_is_answered_with_the_events_response(client: httpx.Clien
     assert response.json() == {"challengeResponse": "321cba"}
 
 
-def test_slow_apply_is_answered_202_and_finishes(
+def test_a_delivery_not_stored_in_time_is_503_and_its_redelivery_counts_once(
     engine: cs.SyncEngine, client: httpx.Client
 ) -> None:
     engine.set_on_hand("SKU-1", 5)
     headers, body = _order(engine, "slow")
     started = time.monotonic()
     response = client.post("/webhooks/slow", headers=headers, content=body)
-    assert response.status_code == 202
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
     assert time.monotonic() - started < 0.55
-    deadline = time.monotonic() + 5
-    while engine.stock("SKU-1").committed != 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # The store took it after the answer; the marketplace delivers again: a duplicate.
+    again = client.post("/webhooks/slow", headers=headers, content=body)
+    assert again.status_code in (200, 503)
+    slow = engine.channel("slow")
+    assert isinstance(slow, SlowChannel)
+    _eventually(lambda: slow.parsed == 2)
+    _applied(engine)
     assert engine.stock("SKU-1").committed == 2
 
 
-def test_failure_to_apply_is_500_so_the_marketplace_retries(client: httpx.Client) -> None:
+def test_failure_to_store_is_503_so_the_marketplace_retries(client: httpx.Client) -> None:
     response = client.post("/webhooks/broken", content=b"{}")
-    assert response.status_code == 500
-    assert response.json() == {"error": "could not apply the delivery"}
+    assert response.status_code == 503
+    assert response.json() == {"error": "could not store the delivery"}
 
 
 def test_healthz(
@@ -220,8 +250,18 @@ def test_a_flood_is_answered_503_instead_of_piling_up(engine: cs.SyncEngine) -> 
         for _ in range(4):
             headers, body = slow.webhook_for(slow.place_order({"FLOOD": 1}))
             answers.append(c.post("/webhooks/slow", content=body, headers=headers))
-        assert [a.status_code for a in answers] == [202, 202, 503, 503]
+        # Two admitted (not stored within 50 ms: 503, stored later), two refused at once.
+        assert [a.status_code for a in answers] == [503, 503, 503, 503]
+        assert [a.json()["error"] for a in answers] == ["busy"] * 4
         assert answers[2].headers["retry-after"] == "5"
-        time.sleep(1.5)  # both accepted deliveries applied: room again
+        _eventually(lambda: engine.stock("FLOOD").committed == 2)  # the two admitted ones
         headers, body = slow.webhook_for(slow.place_order({"FLOOD": 1}))
-        assert c.post("/webhooks/slow", content=body, headers=headers).status_code == 202
+        assert c.post("/webhooks/slow", content=body, headers=headers).status_code == 503
+        _eventually(lambda: engine.stock("FLOOD").committed == 3)
+
+
+def _eventually(condition: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true in time"
+        time.sleep(0.02)

@@ -6,10 +6,12 @@ CycleReport``); the most used ones are also at the top of the package.
 
 from __future__ import annotations
 
+from channelsync.core.inbox import PendingEvent
 from channelsync.core.lanes import ImportResult
 from channelsync.core.ledger import ApplyResult, JournalEntry
 from channelsync.core.results import (
     AccountReport,
+    AccountStatus,
     ChannelStock,
     Coverage,
     CustomerSummary,
@@ -19,13 +21,17 @@ from channelsync.core.results import (
     FailedOrder,
     OrderSummary,
     PlannedPush,
+    Received,
     ReconcileResult,
     ShipmentRecord,
+    Status,
     StockView,
+    WorkerStatus,
 )
 
 __all__ = [
     "AccountReport",
+    "AccountStatus",
     "ApplyResult",
     "ChannelStock",
     "Coverage",
@@ -37,8 +43,12 @@ __all__ = [
     "ImportResult",
     "JournalEntry",
     "OrderSummary",
+    "PendingEvent",
     "PlannedPush",
+    "Received",
     "ReconcileResult",
     "ShipmentRecord",
+    "Status",
     "StockView",
+    "WorkerStatus",
 ]

@@ -7,14 +7,16 @@
 
 Routes:
 
-- ``POST /webhooks/{account}``: the delivery goes to ``engine.ingest_webhook`` on a thread
-  pool (the engine is synchronous). An account the engine does not have answers 404
-  before the body is read; a body over the limit 413 (checked while reading, never
-  buffered whole); a bad signature 401 with a fixed reason (the detail is logged); a
-  failure to apply 500 (so the marketplace delivers again); otherwise 200 with the
-  number of events. Deliveries are answered within ``ack_within`` seconds whatever the
-  database does: when applying takes longer (a lock held by a worker), the answer is 202
-  and the work finishes in the background.
+- ``POST /webhooks/{account}``: the delivery is verified and its events are written to
+  the store's inbox (``engine.receive_webhook``, on a thread pool: the engine is
+  synchronous) before anything is answered; then 200 with the number of events. They
+  are applied from the inbox: by the worker's loop of that account (woken at once, in
+  this process or, on PostgreSQL, in any other), else right here in the background. An
+  account the engine does not have answers 404 before the body is read; a body over the
+  limit 413 (checked while reading, never buffered whole); a bad signature or malformed
+  body 401 with a fixed reason (the detail is logged). When the store cannot take the
+  delivery within ``ack_within`` seconds, or fails, the answer is 503: the marketplace
+  delivers again, and the inbox recognises a delivery it stored meanwhile.
 - ``GET /webhooks/{account}``: eBay's Marketplace Account Deletion endpoint check
   (``?challenge_code=...``): answered with the ``challengeResponse`` the adapter computes.
 - ``GET /healthz``: 200 while the store answers, 503 when it does not.
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from channelsync.core.channel import WebhookEvent
 from channelsync.core.errors import ConfigError, UnknownAccount, WebhookVerificationError
+from channelsync.core.results import Received
 
 if TYPE_CHECKING:  # pragma: no cover
     from starlette.applications import Starlette
@@ -101,8 +104,8 @@ def create_app(
         max_body_bytes: larger deliveries are refused with 413 before being read whole.
         threads: size of the thread pool ``ingest_webhook`` runs on (ignored with
             ``executor``).
-        ack_within: seconds after which a delivery still being applied is answered 202.
-            Shopify gives up after 5 s, so keep it below that.
+        ack_within: seconds the store has to take a delivery before it is answered 503
+            (to be delivered again). Shopify gives up after 5 s, so keep it below that.
         executor: run ``ingest_webhook`` on this pool instead of one of the app's own.
         max_pending: deliveries accepted but not yet applied at most (default: 8 per
             thread); beyond it the receiver answers 503 with ``Retry-After`` before reading
@@ -137,32 +140,30 @@ def create_app(
 
     prefix = "/" + prefix.strip("/")
 
-    def _log_late(account: str) -> Any:
-        def done(fut: Future[list[WebhookEvent]]) -> None:
-            exc = fut.exception()
-            if exc is None:
-                log.info("webhook for %s applied after the answer was sent", account)
-            elif isinstance(exc, WebhookVerificationError):
-                log.warning("webhook for %s refused after the answer was sent: %s", account, exc)
-            else:
-                log.error(
-                    "webhook for %s failed after a 202: %s: %s (polling will catch up)",
-                    account,
-                    type(exc).__name__,
-                    exc,
-                )
+    def _apply_later(account: str) -> Any:
+        def done(fut: Future[Received]) -> None:
+            if fut.exception() is not None:
+                return
+            received = fut.result()
+            runtime = engine.runtime
+            if received.stored and (runtime is None or account not in runtime.loops):
+                # No loop of this worker runs the account: apply here, in the background.
+                pool.submit(engine.apply_inbox, account, received.stored)
 
         return done
 
     async def _ingest(account: str, headers: dict[str, str], body: bytes) -> Response:
         # Admitted by the caller (``_admit``); released when the work is done.
-        future = pool.submit(engine.ingest_webhook, account, headers, body)
+        future = pool.submit(engine.receive_webhook, account, headers, body)
         future.add_done_callback(_release)
+        future.add_done_callback(_apply_later(account))
         try:
-            events = await _wait(future, ack_within)
+            received = await _wait(future, ack_within)
         except TimeoutError:
-            future.add_done_callback(_log_late(account))
-            return JSONResponse({"accepted": True}, status_code=202)
+            log.warning(
+                "webhook for %s: the store did not take it within %.1f s", account, ack_within
+            )
+            return JSONResponse({"error": "busy"}, status_code=503, headers={"retry-after": "5"})
         except UnknownAccount:
             return _unknown()
         except WebhookVerificationError as exc:
@@ -172,13 +173,17 @@ def create_app(
             return JSONResponse({"error": "verification failed"}, status_code=401)
         except Exception as exc:
             log.error(
-                "webhook for %s could not be applied: %s: %s", account, type(exc).__name__, exc
+                "webhook for %s could not be stored: %s: %s", account, type(exc).__name__, exc
             )
-            return JSONResponse({"error": "could not apply the delivery"}, status_code=500)
-        responses = [e.response for e in events if e.response is not None]
+            return JSONResponse(
+                {"error": "could not store the delivery"},
+                status_code=503,
+                headers={"retry-after": "5"},
+            )
+        responses = [e.response for e in received.events if e.response is not None]
         if responses:
             return Response(responses[0], media_type="application/json")
-        return JSONResponse(_summary(events))
+        return JSONResponse(_summary(received.events))
 
     known = frozenset(engine.accounts)
 
@@ -239,7 +244,7 @@ def create_app(
     )
 
 
-async def _wait(future: Future[list[WebhookEvent]], timeout: float) -> list[WebhookEvent]:
+async def _wait(future: Future[Received], timeout: float) -> Received:
     """Wait for ``future`` up to ``timeout`` seconds without cancelling it on time-out."""
     wrapped = asyncio.wrap_future(future)
     return await asyncio.wait_for(asyncio.shield(wrapped), timeout)

@@ -1,4 +1,4 @@
-"""``channelsync worker`` as a real process: one log line per cycle, SIGTERM, webhooks."""
+"""``channelsync worker`` as a real process: loops per account, SIGTERM, webhooks, health."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_worker_cycles_receives_webhooks_and_stops_on_sigterm(tmp_path: Path) ->
         + '\n[worker]\nlog_level = "INFO"\n',
         encoding="utf-8",
     )
-    port = _free_port()
+    port, health_port = _free_port(), _free_port()
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT / "tests" / "cli"),
@@ -76,6 +76,8 @@ def test_worker_cycles_receives_webhooks_and_stops_on_sigterm(tmp_path: Path) ->
             "0.2",
             "--webhooks",
             f"127.0.0.1:{port}",
+            "--health",
+            f"127.0.0.1:{health_port}",
         ],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
@@ -86,7 +88,7 @@ def test_worker_cycles_receives_webhooks_and_stops_on_sigterm(tmp_path: Path) ->
     try:
         out = _Lines(proc)
         out.wait_for("worker started")
-        out.wait_for("cycle:", count=2)
+        out.wait_for("loop started", count=2)
         # a marketplace delivers a signed order webhook to the worker's receiver
         buyer = FakeChannel("shop-b", webhook_secret=SECRET + "-hook")
         buyer.add_listing("SKU-W", 5, "10.00")
@@ -98,6 +100,17 @@ def test_worker_cycles_receives_webhooks_and_stops_on_sigterm(tmp_path: Path) ->
         assert answer.json() == {"events": 1, "kinds": ["order"]}
         bad = httpx.post(f"http://127.0.0.1:{port}/webhooks/shop-b", headers={}, content=body)
         assert bad.status_code == 401
+        out.wait_for("account shop-b: 1 orders new")  # applied from the inbox by its loop
+        healthz = httpx.get(f"http://127.0.0.1:{health_port}/healthz")
+        assert healthz.status_code == 200
+        detail = healthz.json()
+        assert (detail["live"], detail["ready"]) == (True, True)
+        assert detail["accounts"]["shop-b"]["running_here"] is True
+        assert detail["accounts"]["shop-b"]["inbox_depth"] == 0
+        metrics = httpx.get(f"http://127.0.0.1:{health_port}/metrics").text
+        assert 'channelsync_account_running{account="shop-a"} 1.0' in metrics
+        assert 'channelsync_events_total{account="shop-b",result="applied"} 1.0' in metrics
+        assert "channelsync_worker_live 1.0" in metrics
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         out.wait_for("worker stopped")
@@ -110,8 +123,8 @@ def test_worker_cycles_receives_webhooks_and_stops_on_sigterm(tmp_path: Path) ->
         proc.stderr.close()
     text = "".join(out.lines)
     assert SECRET not in text
-    cycle_lines = [line for line in out.lines if "cycle:" in line]
-    assert all(line.count("\n") == 1 for line in cycle_lines)
+    account_lines = [line for line in out.lines if "account shop-" in line]
+    assert all(line.count("\n") == 1 for line in account_lines)
     from channelsync.config import load_config
     from channelsync.core.store import open_store
 

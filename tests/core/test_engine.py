@@ -469,12 +469,12 @@ def test_order_of_another_account_is_refused_by_the_lane(store: cs.Store) -> Non
         lane.apply([make_order(account="other")], advance_cursor=True)
 
 
-def test_a_webhook_that_failed_to_apply_is_applied_on_redelivery(
-    store: cs.Store, monkeypatch: pytest.MonkeyPatch
+def test_a_webhook_that_failed_to_apply_stays_in_the_inbox_and_applies_once(
+    store: cs.Store, monkeypatch: pytest.MonkeyPatch, clock: Any
 ) -> None:
     shop = FakeChannel("shop")
     shop.add_listing("A", 0)
-    engine = engine_with(store, shop)
+    engine = engine_with(store, shop, clock=clock)
     engine.set_on_hand("A", 5)
     headers, body = shop.webhook_for(shop.place_order({"A": 2}), event_id="evt-9")
 
@@ -482,10 +482,22 @@ def test_a_webhook_that_failed_to_apply_is_applied_on_redelivery(
         raise RuntimeError("database went away mid-apply")
 
     monkeypatch.setattr(OrderBook, "apply", broken)
-    with pytest.raises(RuntimeError):
-        engine.ingest_webhook("shop", headers, body)
+    events = engine.ingest_webhook("shop", headers, body)  # verified and kept: not lost
     monkeypatch.undo()
-    engine.ingest_webhook("shop", headers, body)  # the channel redelivers the same event id
+    assert [e.event_id for e in events] == ["evt-9"]
+    [pending] = engine.inbox_pending()
+    assert (pending.delivery_id, pending.attempts, pending.status) == ("evt-9", 1, "pending")
+    assert pending.last_error == "RuntimeError: database went away mid-apply"
+    assert engine.stock("A").committed == 0
+    # The channel redelivers the same event: recognised, not stored or applied twice.
+    engine.ingest_webhook("shop", headers, body)
+    assert len(engine.inbox_pending()) == 1
+    clock.advance(5)  # its backoff
+    engine.run_once()
+    assert engine.inbox_pending() == []
+    assert engine.stock("A").committed == 2
+    engine.ingest_webhook("shop", headers, body)
+    engine.run_once()
     assert engine.stock("A").committed == 2
 
 

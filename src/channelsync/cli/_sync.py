@@ -1,4 +1,4 @@
-"""``channelsync listings import``, ``sync``, ``worker`` and ``reconcile``."""
+"""``channelsync listings import``, ``sync``, ``worker``, ``status`` and ``reconcile``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -299,13 +301,36 @@ class _WebhookServer:
         self.thread.join(timeout=10)
 
 
+def _listen(value: str, option: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise typer.BadParameter("give HOST:PORT, e.g. 127.0.0.1:9108", param_hint=option)
+    return host or "127.0.0.1", int(port)
+
+
 def worker(
     ctx: typer.Context,
     account: AccountsOption = None,
     interval: Annotated[
         float | None,
-        typer.Option(help="Seconds between cycles (default: \\[worker] poll_interval).", min=0),
+        typer.Option(
+            help="Seconds between order polls of an account (default: \\[worker] poll_interval;"
+            " a channel's own minimum wins where longer).",
+            min=0,
+        ),
     ] = None,
+    coalesce: Annotated[
+        float,
+        typer.Option(help="Seconds a change waits for more before it is pushed (at most).", min=0),
+    ] = 0.2,
+    lease: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a worker's hold on an account lasts without renewal; a dead"
+            " worker's accounts are taken over within twice this.",
+            min=1,
+        ),
+    ] = 30.0,
     webhooks: Annotated[
         str | None,
         typer.Option(
@@ -313,41 +338,131 @@ def worker(
             show_default=False,
         ),
     ] = None,
+    health: Annotated[
+        str | None,
+        typer.Option(
+            help="Serve /healthz and /metrics (Prometheus) on HOST:PORT.", show_default=False
+        ),
+    ] = None,
 ) -> None:
-    """Run sync cycles until SIGTERM or Ctrl-C, logging one line per cycle.
+    """Run the worker until SIGTERM or Ctrl-C: one loop per account, in real time.
 
-    The cycle under way finishes before the worker exits (0). It exits 3 at once when the
-    store cannot be opened. Several workers may share one PostgreSQL store.
+    Each account polls its orders on its own timer and pushes within a fraction of a second
+    of any change (a sale on another channel, a webhook, a count); a slow channel holds no
+    other. Pushes in flight finish before the worker exits (0). It exits 3 at once when the
+    store cannot be opened. Several workers may share one PostgreSQL store: they split the
+    accounts between them and take over those of a worker that died.
     """
     state: State = ctx.obj
     config = state.config
     state.setup_logging(default=config.settings.worker.log_level)
     names = _accounts(state, account)
+    health_at = _listen(health, "--health") if health else None
     store = state.store  # exits 3 when unreachable, before anything else happens
-    engine = state.engine(names)  # its first cycle recomputes every listing under the rules
+    engine = state.engine(names)  # its first run recomputes every listing under the rules
     previous = {  # graceful from here on, start-up included
         sig: signal.signal(sig, lambda _signum, _frame: engine.stop())
         for sig in (signal.SIGTERM, signal.SIGINT)
     }
     every = config.settings.worker.poll_interval if interval is None else interval
     server = _WebhookServer(engine, state, webhooks) if webhooks else None
+    monitor = None
     try:
         if server is not None:
             server.start()
+        if health_at is not None:
+            from channelsync.health import HealthServer
+
+            monitor = HealthServer(engine, *health_at)
+            monitor.start()
         log.warning(
-            "worker started: accounts %s, store %s, a cycle every %.0f s%s",
+            "worker started: accounts %s, store %s, orders polled every %g s, pushes within"
+            " %g s of a change%s%s",
             ", ".join(names),
             store.url,
             every,
+            coalesce,
             f", webhooks on {webhooks}" if webhooks else "",
+            f", health on {health}" if health else "",
         )
-        engine.run_forever(poll_interval=every)
+        engine.run_forever(
+            poll_interval=every,
+            coalesce=coalesce,
+            account_lease=timedelta(seconds=lease),
+            install_signal_handlers=False,
+        )
     finally:
         if server is not None:
             server.stop()
+        if monitor is not None:
+            monitor.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         log.warning("worker stopped")
+
+
+def status(ctx: typer.Context, account: AccountsOption = None, as_json: JsonFlag = False) -> None:
+    """Where every account stands, read from the store: last pull and push, cursor lag,
+    changes owed a push, webhook events not applied, failures, and which worker runs it.
+
+    Exits 1 when something needs a person: events set aside after repeated failures,
+    orders that could not be read, or stock rows failing to push.
+    """
+    state: State = ctx.obj
+    names = _accounts(state, account)
+    engine = state.engine(names)
+    report = engine.status()
+    problems = [a for a in report.accounts if a.dead_events or a.order_failures or a.failing_rows]
+    if as_json:
+        state.out.json(report.as_dict())
+    else:
+        table = Table(
+            "account",
+            "worker",
+            "last pull",
+            "cursor lag",
+            "last push",
+            "owed",
+            "oldest owed",
+            "failing",
+            "inbox",
+            "failures",
+        )
+        for a in report.accounts:
+            table.add_row(
+                escape(a.account),
+                escape(a.worker or "-"),
+                _ago(a.last_pull_at, report.at),
+                _secs(a.cursor_lag_seconds),
+                _ago(a.last_push_at, report.at),
+                str(a.outbox_depth),
+                _secs(a.oldest_pending_seconds),
+                f"[red]{a.failing_rows}[/]" if a.failing_rows else "0",
+                f"{a.inbox_depth}" + (f" [red]({a.dead_events} dead)[/]" if a.dead_events else ""),
+                f"[yellow]{a.order_failures}[/]" if a.order_failures else "0",
+            )
+        state.out.console.print(table)
+        alive = [w for w in report.workers if w.alive]
+        state.out.console.print(
+            f"{len(alive)} live worker(s)"
+            + "".join(f"\n  {escape(w.worker_id)}: {len(w.accounts)} accounts" for w in alive)
+        )
+    if problems:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _secs(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value < 120:
+        return f"{value:.1f} s"
+    if value < 7200:
+        return f"{value / 60:.0f} min"
+    return f"{value / 3600:.1f} h"
+
+
+def _ago(when: datetime | None, now: datetime) -> str:
+    return "never" if when is None else _secs((now - when).total_seconds()) + " ago"
 
 
 # -- reconcile --------------------------------------------------------------------------------
@@ -433,4 +548,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(listings, name="listings")
     app.command("sync")(sync)
     app.command("worker")(worker)
+    app.command("status")(status)
     app.command("reconcile")(reconcile)

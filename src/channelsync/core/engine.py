@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from functools import partial
 from types import FrameType
 from typing import Any
 
@@ -24,10 +23,16 @@ from channelsync.core.accounts import Accounts
 from channelsync.core.allocation import Rule
 from channelsync.core.catalog import Catalog
 from channelsync.core.channel import Channel, WebhookEvent
-from channelsync.core.errors import ChannelError, ConfigError, UnknownAccount
+from channelsync.core.errors import (
+    ChannelError,
+    ConfigError,
+    InvalidInput,
+    UnknownAccount,
+    WebhookVerificationError,
+)
 from channelsync.core.gdpr import Privacy
 from channelsync.core.idempotency import IdempotencyKeys
-from channelsync.core.inbox import Inbox
+from channelsync.core.inbox import Inbox, PendingEvent
 from channelsync.core.inventory import Inventory
 from channelsync.core.lanes import AccountLane, ImportResult, LaneSettings, Parts
 from channelsync.core.ledger import ApplyResult, Ledger
@@ -47,11 +52,15 @@ from channelsync.core.results import (
     FailedOrder,
     OrderSummary,
     PlannedPush,
+    Received,
     ReconcileResult,
     ShipmentRecord,
+    Status,
     StockView,
+    WorkerStatus,
 )
 from channelsync.core.retry import RetryPolicy
+from channelsync.core.runtime import Runtime, RuntimeSettings
 from channelsync.core.store import Store
 from channelsync.core.views import Views
 
@@ -105,6 +114,7 @@ class SyncEngine:
         orderbook = OrderBook(store, ledger, planner, outbox, clock)
         self.privacy = Privacy(store, orderbook, clock)
         """Customer-data requests: export, redaction and retention (GDPR)."""
+        self._inbox = Inbox(store, orderbook, listings, self.privacy, clock)
         self._parts = Parts(
             store=store,
             accounts=Accounts(store, clock),
@@ -112,13 +122,13 @@ class SyncEngine:
             outbox=outbox,
             planner=planner,
             orderbook=orderbook,
+            inbox=self._inbox,
             policy=self._policy,
             clock=clock,
         )
         self._ledger = ledger
         self._inventory = Inventory(store, ledger, IdempotencyKeys(clock))
         self._catalog = Catalog(store, planner, outbox, clock)
-        self._inbox = Inbox(orderbook, listings, self.privacy, clock)
         self._views = Views(store, planner)
         settings = LaneSettings(
             order_lag=order_lag,
@@ -135,6 +145,7 @@ class SyncEngine:
             self._lanes[channel.account] = AccountLane(channel, self._parts, settings)
         self._stop = threading.Event()
         self._refreshed = False
+        self._runtime: Runtime | None = None
 
     def __repr__(self) -> str:
         return f"SyncEngine(store={self.store.url!r}, accounts={sorted(self._lanes)})"
@@ -205,45 +216,67 @@ class SyncEngine:
             report.errors.append(f"{type(exc).__name__}: {exc}")
 
     def run_forever(
-        self, poll_interval: float = 60.0, *, install_signal_handlers: bool = True
+        self,
+        poll_interval: float = 60.0,
+        *,
+        install_signal_handlers: bool = True,
+        coalesce: float = 0.2,
+        account_lease: timedelta = timedelta(seconds=30),
+        idle_check: float | None = None,
+        worker_id: str | None = None,
     ) -> None:
-        """Run cycles until SIGTERM/SIGINT or ``stop()``; the cycle under way finishes first.
+        """Run the worker until SIGTERM/SIGINT or ``stop()``: one loop per account.
 
-        A ``stop()`` that came before (a signal during the caller's start-up) makes it return
-        at once; it can be run again afterwards.
+        Each account polls its orders every ``poll_interval`` seconds (the channel's own
+        minimum wins where longer) and pushes within ``coalesce`` seconds of any change
+        that moves what it should show (a sale on another channel, a count, a webhook), so
+        a sale reaches the other channels in well under a second. No account waits on
+        another. Several processes may run this on one PostgreSQL store: they share the
+        accounts by lease (see docs/operations.md). A stop lets the pushes in flight
+        finish. A ``stop()`` that came before makes it return at once; it can be run
+        again afterwards.
         """
         if poll_interval < 0:
-            raise ValueError("poll_interval must be >= 0 seconds")
+            raise InvalidInput("poll_interval must be >= 0 seconds")
+        if coalesce < 0:
+            raise InvalidInput("coalesce must be >= 0 seconds")
         previous: dict[signal.Signals, Any] = {}
         if install_signal_handlers and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 previous[sig] = signal.signal(sig, self._on_signal)
+        settings = RuntimeSettings(
+            poll_interval=poll_interval,
+            coalesce=coalesce,
+            account_lease=account_lease,
+            idle_check=idle_check,
+            worker_id=worker_id,
+        )
         try:
-            while not self._stop.is_set():
-                report = self.run_once()
-                log.info(
-                    "cycle: %d orders seen (%d new, %d changed), %d pushed, %d failed%s",
-                    report.orders_seen,
-                    report.orders_new,
-                    report.orders_changed,
-                    report.pushes_ok,
-                    report.pushes_failed,
-                    ""
-                    if report.ok
-                    else f", errors on {[a for a, r in report.accounts.items() if not r.ok]}",
-                )
-                self._stop.wait(poll_interval)
+            if self._stop.is_set():
+                return
+            if not self._refreshed:
+                self.refresh()  # rules may differ from the run that wrote the outbox
+                self._refreshed = True
+            self._runtime = Runtime(
+                self.store, self._parts.accounts, self._lanes, settings, self.clock, self._stop
+            )
+            self._runtime.run()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self._stop.clear()
 
+    @property
+    def runtime(self) -> Runtime | None:
+        """The worker runtime while ``run_forever`` runs (health, metrics), else None."""
+        return self._runtime
+
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %d: stopping after this cycle", signum)
+        log.info("signal %d: stopping once the steps under way are done", signum)
         self._stop.set()
 
     def stop(self) -> None:
-        """Ask ``run_forever`` to return after the cycle under way."""
+        """Ask ``run_forever`` to return once the steps under way are done."""
         self._stop.set()
 
     def import_listings(
@@ -421,29 +454,60 @@ class SyncEngine:
         with self.store.read() as conn:
             return self._parts.outbox.shipment_status(conn, key) or "pending"
 
-    def ingest_webhook(
-        self, account: str, headers: Mapping[str, str], body: bytes
-    ) -> list[WebhookEvent]:
-        """Verify a webhook delivery for ``account`` and apply its events.
+    def receive_webhook(self, account: str, headers: Mapping[str, str], body: bytes) -> Received:
+        """Verify a webhook delivery for ``account`` and store its events in the inbox.
 
-        Raises ``WebhookVerificationError`` (nothing changes) for a bad signature or body.
-        Order events are applied like polled orders (the cursor does not move); a delivery
-        seen before (same event id) is returned but not applied again; privacy events
-        redact the customer's data in the store.
+        Nothing is applied yet (the worker, ``ingest_webhook`` or the next ``run_once``
+        applies them from the inbox); once this returns, the delivery is safe and may be
+        answered 2xx. A redelivery of events already stored is recognised and not stored
+        again.
+
+        Raises:
+            WebhookVerificationError: bad signature or body (nothing is stored).
+            UnknownAccount: the engine has no such account.
         """
         lane = self._lane(account)
         events = lane.channel.parse_webhook(headers, body)
         for event in events:
             if event.order is not None and event.order.account != account:
-                raise ValueError(
+                raise WebhookVerificationError(
                     f"webhook for {account!r} carried order {event.order.order_id!r}"
                     f" of account {event.order.account!r}"
                 )
-        for event in events:
-            # The delivery id is recorded in the transaction that applies the event: if
-            # applying fails, the channel's redelivery is applied, not skipped.
-            self.store.run(partial(self._inbox.apply, account=account, event=event))
-        return events
+        storable = [e for e in events if e.kind not in ("ping",) and e.response is None]
+        ids = self._inbox.put(account, storable)
+        return Received(events=events, stored=ids, duplicates=len(storable) - len(ids))
+
+    def ingest_webhook(
+        self, account: str, headers: Mapping[str, str], body: bytes
+    ) -> list[WebhookEvent]:
+        """Verify a webhook delivery for ``account``, store its events and apply them now.
+
+        Raises ``WebhookVerificationError`` (nothing changes) for a bad signature or body.
+        Order events are applied like polled orders (the cursor does not move); a delivery
+        seen before (same event id) is returned but not applied again; privacy events
+        redact the customer's data in the store. An event that cannot be applied now (its
+        order cannot be read, the store is busy) stays in the inbox and is applied by the
+        worker or the next ``run_once``: see ``inbox_pending()``.
+        """
+        received = self.receive_webhook(account, headers, body)
+        if received.stored:
+            self.apply_inbox(account, received.stored)
+        return received.events
+
+    def apply_inbox(self, account: str, ids: Sequence[int] | None = None) -> int:
+        """Apply ``account``'s due webhook events from the inbox now; returns events applied."""
+        lane = self._lane(account)
+        report = AccountReport(account=account, kind=lane.channel.kind)
+        try:
+            lane.apply_inbox(report, ids)
+        except Exception as exc:  # stays in the inbox; retried later
+            log.warning("account %s: webhook events not applied yet: %s", account, exc)
+        return report.events_applied
+
+    def inbox_pending(self, account: str | None = None) -> list[PendingEvent]:
+        """Webhook events received but not applied yet, with their last error."""
+        return self._inbox.pending(account)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -497,6 +561,24 @@ class SyncEngine:
         Personal data: export and erase it per customer through ``engine.privacy``.
         """
         return self._views.customers(account)
+
+    def status(self) -> Status:
+        """Where every account stands (last pull and push, cursor lag, what is owed, the
+        inbox, failures) and which worker process runs it, read from the store."""
+        status = self._views.status(self.accounts, self.clock())
+        workers = tuple(
+            WorkerStatus(
+                worker_id=w.worker_id,
+                host=w.host,
+                pid=w.pid,
+                started_at=w.started_at,
+                heartbeat_at=w.heartbeat_at,
+                alive=w.alive,
+                accounts=w.accounts,
+            )
+            for w in self._parts.accounts.workers()
+        )
+        return Status(at=status.at, accounts=status.accounts, workers=workers)
 
     def coverage(self, accounts: Iterable[str] | None = None) -> Coverage:
         """Which account lists which SKU, and listed SKUs the ledger has not counted."""

@@ -24,6 +24,7 @@ from channelsync.core.channel import (
     PushResult,
     StockUpdate,
     SupportsReadOrder,
+    WebhookEvent,
 )
 from channelsync.core.errors import (
     ChannelError,
@@ -32,6 +33,7 @@ from channelsync.core.errors import (
     RateLimited,
     TransientError,
 )
+from channelsync.core.inbox import Inbox, InboxItem, LeaseLost
 from channelsync.core.ledger import ApplyResult
 from channelsync.core.listings import Listings
 from channelsync.core.models import Listing, Order
@@ -84,6 +86,7 @@ class Parts:
     outbox: Outbox
     planner: Planner
     orderbook: OrderBook
+    inbox: Inbox
     policy: RetryPolicy
     clock: Callable[[], datetime]
 
@@ -115,6 +118,7 @@ class AccountLane:
         try:
             if self.needs_import():
                 report.listings_imported = self.import_listings().listings
+            applied.merge(self.apply_inbox(report))
             if force_pull or self.pull_due():
                 applied.merge(self.pull_orders(report))
                 applied.merge(self.reread_open_orders(report))
@@ -149,9 +153,10 @@ class AccountLane:
         """The account's listings were never imported."""
         return self._state()[0] is None
 
-    def next_pull_at(self) -> datetime | None:
-        """When the next order poll is due (None: now)."""
-        interval = self.channel.limits.min_poll_interval
+    def next_pull_at(self, interval: float = 0.0) -> datetime | None:
+        """When the next order poll is due (None: now), polling every ``interval`` seconds
+        but never more often than the channel's ``min_poll_interval``."""
+        interval = max(interval, self.channel.limits.min_poll_interval)
         _, last, repull = self._state()
         if not interval or last is None or repull:
             return None
@@ -334,6 +339,75 @@ class AccountLane:
         report.orders_reread += len(ids)
         report.orders_changed += len(result.changed)
         return result
+
+    # -- webhook events -------------------------------------------------------------------
+
+    def apply_inbox(self, report: AccountReport, ids: Sequence[int] | None = None) -> ApplyResult:
+        """Apply the account's due webhook events from the inbox (or just ``ids``).
+
+        An order event without the order (the channel's body named only its id) is
+        completed with ``read_order`` where the channel can; an event that cannot be applied
+        now stays in the inbox with its error and is retried with backoff.
+        """
+        total = ApplyResult()
+        inbox = self.parts.inbox
+        while True:
+            claim = inbox.claim(self.account, 100, lease_for(self.channel.limits, 100, 25), ids)
+            if not claim:
+                return total
+            with inbox.keeper(claim):
+                for n, item in enumerate(claim.items):
+                    try:
+                        event = self._complete(item.event)
+
+                        result = self.store.run(partial(self._apply_one, claim, item.id, event))
+                        total.merge(result)
+                        report.events_applied += 1
+                        report.orders_new += len(result.new)
+                        report.orders_changed += len(result.changed)
+                    except LeaseLost:
+                        continue
+                    except Exception as exc:
+                        delay = (
+                            timedelta(seconds=exc.retry_after)
+                            if isinstance(exc, RateLimited) and exc.retry_after
+                            else None
+                        )
+                        level = logging.WARNING if isinstance(exc, ChannelError) else logging.ERROR
+                        log.log(
+                            level,
+                            "account %s: webhook event %s not applied yet: %s",
+                            self.account,
+                            item.id,
+                            _describe(exc),
+                            exc_info=not isinstance(exc, ChannelError),
+                        )
+                        inbox.fail(claim, item.id, _describe(exc), delay)
+                        report.events_failed += 1
+                        if isinstance(exc, TransientError):  # the channel is struggling
+                            inbox.release(claim, [i.id for i in claim.items[n + 1 :]])
+                            return total
+            if ids is not None:
+                return total
+
+    def _apply_one(
+        self, claim: Claim[InboxItem], item_id: int, event: WebhookEvent, conn: Connection
+    ) -> ApplyResult:
+        result = self.parts.inbox.apply(conn, self.account, event)
+        self.parts.inbox.mark_applied(conn, claim, item_id)
+        return result
+
+    def _complete(self, event: WebhookEvent) -> WebhookEvent:
+        if event.kind != "order" or event.order is not None or event.order_id is None:
+            return event
+        if not isinstance(self.channel, SupportsReadOrder):
+            return event  # nothing to read it with: the next poll brings the order
+        reader: SupportsReadOrder = self.channel
+        order_id = event.order_id
+        item = self.policy.call(lambda: reader.read_order(order_id))
+        if isinstance(item, Order):
+            return event.model_copy(update={"order": item})
+        return event
 
     # -- stock ----------------------------------------------------------------------------
 

@@ -24,18 +24,19 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from functools import partial
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from channelsync.core import schema as t
 from channelsync.core.channel import ChannelLimits
+from channelsync.core.leases import Claim, LeaseKeeper, release_claim, renew_claim
 from channelsync.core.listings import Listings
 from channelsync.core.models import Listing, Money, Shipment
 from channelsync.core.store import Store
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
+_TABLES = {"outbox": t.outbox, "price_outbox": t.price_outbox, "shipments": t.shipments}
 
 MIN_LEASE = timedelta(seconds=30)
 MAX_LEASE = timedelta(minutes=10)
@@ -125,55 +126,6 @@ class PendingShipment:
     order_id: str
     shipment: Shipment
     attempts: int
-
-
-@dataclass
-class Claim(Generic[T]):
-    """Rows leased to one pusher: only its ``token`` may acknowledge or fail them."""
-
-    table: str
-    account: str
-    token: str
-    lease: timedelta
-    items: list[T] = field(default_factory=list)
-    lost: bool = False
-    """Set when a renewal found the lease gone (the rows may be pushed by someone else)."""
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
-
-class LeaseKeeper:
-    """Renews a lease every third of its length on a background thread while in use.
-
-    ``renew()`` returns whether the lease is still held; once it is not, the keeper stops
-    and ``lost`` is set.
-    """
-
-    def __init__(self, renew: Callable[[], bool], lease: timedelta, name: str) -> None:
-        self._renew = renew
-        self._every = max(0.05, lease.total_seconds() / 3)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self.lost = False
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._every):
-            try:
-                if not self._renew():
-                    self.lost = True
-                    log.warning("%s: lease lost while in use", self._thread.name)
-                    return
-            except Exception:  # a store hiccup: the next renewal tries again
-                log.warning("%s: lease renewal failed", self._thread.name, exc_info=True)
-
-    def __enter__(self) -> LeaseKeeper:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
 
 class Outbox:
@@ -349,6 +301,45 @@ class Outbox:
             self.store.touched(conn, account)
         return queued
 
+    def next_due(self, conn: Connection, account: str) -> datetime | None:
+        """When the earliest pending row of ``account`` (stock, price or shipment) is due."""
+        o, p, s = t.outbox.c, t.price_outbox.c, t.shipments.c
+        times = [
+            conn.execute(
+                sa.select(sa.func.min(o.next_attempt_at)).where(
+                    o.account == account,
+                    sa.or_(o.acked.is_(None), o.acked != o.desired, o.stale.is_(True)),
+                )
+            ).scalar(),
+            conn.execute(
+                sa.select(sa.func.min(p.next_attempt_at)).where(
+                    p.account == account,
+                    sa.or_(p.acked_amount.is_(None), p.acked_amount != p.desired_amount),
+                )
+            ).scalar(),
+            conn.execute(
+                sa.select(sa.func.min(s.next_attempt_at)).where(
+                    s.account == account, s.status == "pending"
+                )
+            ).scalar(),
+        ]
+        found = [x for x in times if isinstance(x, datetime)]
+        return min(found) if found else None
+
+    def depth(self, conn: Connection) -> dict[str, tuple[int, datetime | None]]:
+        """Per account: stock rows owed a push and when the oldest of them changed."""
+        o = t.outbox.c
+        return {
+            r.account: (int(r.n), r.oldest)
+            for r in conn.execute(
+                sa.select(
+                    o.account, sa.func.count().label("n"), sa.func.min(o.updated_at).label("oldest")
+                )
+                .where(sa.or_(o.acked.is_(None), o.acked != o.desired, o.stale.is_(True)))
+                .group_by(o.account)
+            )
+        }
+
     # -- stock ----------------------------------------------------------------------------
 
     def claim_stock(self, account: str, limit: int, lease: timedelta) -> Claim[PendingStock]:
@@ -510,43 +501,17 @@ class Outbox:
 
     def release(self, claim: Claim[Any], keys: Sequence[Any] | None = None) -> None:
         """Give up the lease of claimed rows that were not pushed (all of them by default)."""
-        table = {"outbox": t.outbox, "price_outbox": t.price_outbox, "shipments": t.shipments}[
-            claim.table
-        ]
-
-        def work(conn: Connection) -> None:
-            q = table.update().where(table.c.claim_token == claim.token)
-            if keys is not None:
-                column = table.c.id if claim.table == "shipments" else table.c.sku
-                q = q.where(column.in_(list(keys)))
-            conn.execute(q.values(lease_until=None, claim_token=None))
-
-        self.store.run(work)
-
-    def renew(self, claim: Claim[Any]) -> bool:
-        """Extend the lease of ``claim``'s rows; False if none is held any more."""
-        table = {"outbox": t.outbox, "price_outbox": t.price_outbox, "shipments": t.shipments}[
-            claim.table
-        ]
-
-        def work(conn: Connection) -> bool:
-            now = self.clock()
-            held = conn.execute(
-                table.update()
-                .where(table.c.claim_token == claim.token)
-                .values(lease_until=now + claim.lease)
-            ).rowcount
-            return bool(held)
-
-        held = self.store.run(work)
-        if not held:
-            claim.lost = True
-        return held
+        table = _TABLES[claim.table]
+        key = table.c.id if claim.table == "shipments" else table.c.sku
+        self.store.run(partial(release_claim, table, claim, key, keys))
 
     def keeper(self, claim: Claim[Any]) -> LeaseKeeper:
         """A ``LeaseKeeper`` renewing ``claim`` while a push of it runs."""
+        table = _TABLES[claim.table]
         return LeaseKeeper(
-            lambda: self.renew(claim), claim.lease, f"lease-{claim.table}-{claim.account}"
+            lambda: self.store.run(lambda conn: renew_claim(table, claim, self.clock(), conn)),
+            claim.lease,
+            f"lease-{claim.table}-{claim.account}",
         )
 
     # -- prices ---------------------------------------------------------------------------

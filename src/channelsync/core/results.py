@@ -15,6 +15,7 @@ from channelsync.core.ledger import JournalEntry
 
 __all__ = [
     "AccountReport",
+    "AccountStatus",
     "ChannelStock",
     "Coverage",
     "CustomerSummary",
@@ -24,9 +25,12 @@ __all__ = [
     "FailedOrder",
     "OrderSummary",
     "PlannedPush",
+    "Received",
     "ReconcileResult",
     "ShipmentRecord",
+    "Status",
     "StockView",
+    "WorkerStatus",
 ]
 
 
@@ -43,6 +47,10 @@ class AccountReport:
     """Orders the channel returned that could not be read (see ``engine.order_failures()``)."""
     orders_reread: int = 0
     """Open orders re-read one by one (the safety net for channels that support it)."""
+    events_applied: int = 0
+    """Webhook events applied from the inbox."""
+    events_failed: int = 0
+    """Webhook events that could not be applied yet (they stay in the inbox)."""
     listings_imported: int = 0
     pushes_ok: int = 0
     pushes_failed: int = 0
@@ -124,6 +132,89 @@ class CycleReport:
             "oversold": dict(sorted(self.oversold.items())),
             "accounts": {k: asdict(v) for k, v in sorted(self.accounts.items())},
         }
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    """Where one account stands, read from the store (``engine.status()``)."""
+
+    account: str
+    kind: str | None
+    worker: str | None
+    """The worker holding the account's lease now, if any."""
+    last_pull_at: datetime | None
+    cursor: datetime | None
+    cursor_lag_seconds: float | None
+    """How far the order cursor is behind now (the newest change applied)."""
+    last_push_at: datetime | None
+    outbox_depth: int
+    oldest_pending_seconds: float | None
+    """How long the oldest change still owed a push has waited."""
+    failing_rows: int
+    """Stock rows whose last push failed (retried with backoff)."""
+    inbox_depth: int
+    oldest_event_seconds: float | None
+    dead_events: int
+    order_failures: int
+    quota: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        out = asdict(self)
+        for key in ("last_pull_at", "cursor", "last_push_at"):
+            value = out[key]
+            out[key] = value.isoformat() if value is not None else None
+        return out
+
+
+@dataclass(frozen=True)
+class WorkerStatus:
+    """A worker process sharing the store."""
+
+    worker_id: str
+    host: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+    alive: bool
+    accounts: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        out = asdict(self)
+        out["started_at"] = self.started_at.isoformat()
+        out["heartbeat_at"] = self.heartbeat_at.isoformat()
+        out["accounts"] = list(self.accounts)
+        return out
+
+
+@dataclass(frozen=True)
+class Status:
+    """Every account and worker, as the store sees them now (``channelsync status``)."""
+
+    at: datetime
+    accounts: tuple[AccountStatus, ...]
+    workers: tuple[WorkerStatus, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "at": self.at.isoformat(),
+            "accounts": [a.as_dict() for a in self.accounts],
+            "workers": [w.as_dict() for w in self.workers],
+        }
+
+
+@dataclass(frozen=True)
+class Received:
+    """A verified webhook delivery, stored in the inbox (``engine.receive_webhook``)."""
+
+    events: list[Any]
+    """The delivery's ``WebhookEvent`` objects."""
+    stored: list[int]
+    """Inbox ids of the events new to the inbox."""
+    duplicates: int = 0
+    """Events already in the inbox (a redelivery)."""
 
 
 @dataclass(frozen=True)

@@ -258,12 +258,27 @@ order_failures = sa.Table(
     sa.Column("times", sa.Integer, nullable=False),
 )
 
-webhook_events = sa.Table(
-    "webhook_events",
+inbox = sa.Table(
+    "inbox",
     metadata,
-    sa.Column("account", _Key, primary_key=True),
-    sa.Column("event_id", sa.String(255), primary_key=True),
+    # Verified webhook events, written before the receiver answers 2xx and applied from
+    # here (retried until they apply); a redelivery of the same event id is a duplicate.
+    # Owned by core/inbox.py.
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("account", _Key, nullable=False),
+    sa.Column("delivery_id", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("event", sa.Text, nullable=False),  # WebhookEvent.model_dump_json()
+    sa.Column("status", sa.String(16), nullable=False),  # pending | applied | dead
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
     sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
+    sa.Column("lease_until", UtcDateTime),
+    sa.Column("claim_token", sa.String(36)),
+    sa.Column("applied_at", UtcDateTime),
+    sa.UniqueConstraint("account", "delivery_id"),
+    sa.Index(None, "status", "next_attempt_at"),
 )
 
 returns = sa.Table(

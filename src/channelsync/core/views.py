@@ -17,6 +17,7 @@ from channelsync.core.ledger import JournalEntry
 from channelsync.core.models import Order, OrderStatus
 from channelsync.core.planner import Planner
 from channelsync.core.results import (
+    AccountStatus,
     ChannelStock,
     Coverage,
     CustomerSummary,
@@ -25,6 +26,7 @@ from channelsync.core.results import (
     OrderSummary,
     PlannedPush,
     ShipmentRecord,
+    Status,
     StockView,
 )
 from channelsync.core.store import Store
@@ -301,6 +303,94 @@ class Views:
             reverse=True,
         )
 
+    def status(self, accounts: Iterable[str], now: datetime) -> Status:
+        """Where every account stands and which worker runs it, from the store alone."""
+        names = sorted(accounts)
+        c, o, i, f, lc = (
+            t.cursors.c,
+            t.outbox.c,
+            t.inbox.c,
+            t.order_failures.c,
+            t.account_leases.c,
+        )
+        pending = sa.or_(o.acked.is_(None), o.acked != o.desired, o.stale.is_(True))
+        with self.store.read() as conn:
+            kinds = {r.account: r for r in conn.execute(sa.select(t.accounts))}
+            cursors = {
+                r.account: r.position
+                for r in conn.execute(sa.select(c.account, c.position).where(c.stream == "orders"))
+            }
+            outbox = {
+                r.account: r
+                for r in conn.execute(
+                    sa.select(
+                        o.account,
+                        sa.func.count().label("n"),
+                        sa.func.min(o.updated_at).label("oldest"),
+                        sa.func.sum(sa.case((o.attempts > 0, 1), else_=0)).label("failing"),
+                    )
+                    .where(pending)
+                    .group_by(o.account)
+                )
+            }
+            pushed = {
+                r.account: r.last
+                for r in conn.execute(
+                    sa.select(o.account, sa.func.max(o.acked_at).label("last")).group_by(o.account)
+                )
+            }
+            inbox = {
+                (r.account, r.status): r
+                for r in conn.execute(
+                    sa.select(
+                        i.account,
+                        i.status,
+                        sa.func.count().label("n"),
+                        sa.func.min(i.received_at).label("oldest"),
+                    )
+                    .where(i.status != "applied")
+                    .group_by(i.account, i.status)
+                )
+            }
+            failures = {
+                r.account: int(r.n)
+                for r in conn.execute(
+                    sa.select(f.account, sa.func.count().label("n")).group_by(f.account)
+                )
+            }
+            holders = {
+                r.account: r.worker_id
+                for r in conn.execute(
+                    sa.select(lc.account, lc.worker_id).where(lc.lease_until >= now)
+                )
+            }
+        out = []
+        for name in names:
+            row = kinds.get(name)
+            cursor = cursors.get(name)
+            box = outbox.get(name)
+            events = inbox.get((name, "pending"))
+            dead = inbox.get((name, "dead"))
+            out.append(
+                AccountStatus(
+                    account=name,
+                    kind=row.kind if row is not None else None,
+                    worker=holders.get(name),
+                    last_pull_at=row.last_pull_at if row is not None else None,
+                    cursor=cursor,
+                    cursor_lag_seconds=_age(cursor, now),
+                    last_push_at=pushed.get(name),
+                    outbox_depth=int(box.n) if box is not None else 0,
+                    oldest_pending_seconds=_age(box.oldest, now) if box is not None else None,
+                    failing_rows=int(box.failing or 0) if box is not None else 0,
+                    inbox_depth=int(events.n) if events is not None else 0,
+                    oldest_event_seconds=_age(events.oldest, now) if events is not None else None,
+                    dead_events=int(dead.n) if dead is not None else 0,
+                    order_failures=failures.get(name, 0),
+                )
+            )
+        return Status(at=now, accounts=tuple(out), workers=())
+
     def coverage(self, accounts: Iterable[str]) -> Coverage:
         """Which of ``accounts`` lists each SKU; SKUs listed but never counted in the ledger."""
         names = list(accounts)
@@ -322,6 +412,10 @@ class Views:
         result.by_sku = dict(by_sku)
         result.untracked = {s for s in by_sku if s not in tracked and s not in bundles}
         return result
+
+
+def _age(then: datetime | None, now: datetime) -> float | None:
+    return None if then is None else max(0.0, (now - then).total_seconds())
 
 
 @dataclass
