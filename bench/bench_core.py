@@ -1,6 +1,7 @@
-"""Ledger throughput: order-line events and orders applied per second, no network.
+"""Ledger throughput and memory, no network: orders, bulk counts, a large catalogue.
 
     python bench/bench_core.py [--orders 20000] [--lines 3] [--batch 2000] [--pg URL]
+                               [--counts 100000] [--listings 1000000]
 
 Measures, on SQLite (a file in a temp folder) and on PostgreSQL when a URL is given or
 CHANNELSYNC_TEST_DATABASE_URL is set:
@@ -9,6 +10,15 @@ CHANNELSYNC_TEST_DATABASE_URL is set:
   3. the first batch delivered again (idempotent: nothing changes),
 with two channel accounts bound to every SKU, so each batch also recomputes the outbox.
 Order objects are built before the clock starts: this measures the ledger, not pydantic.
+
+Then, on SQLite, in the same run:
+  4. ``set_on_hand_many`` of --counts SKUs, each listed on four accounts (first counts,
+     then recounts), against its floor: a plain sqlite3 ``executemany`` writing the same
+     rows (a journal row and a ledger row per SKU, four outbox rows per SKU) to a file
+     with the same indexes. Target: within 10 times the floor.
+  5. --listings listings on one account (a channel that pages, generating them on the
+     fly) imported and reconciled in a process of their own; prints its peak RSS.
+     Target: within 300 MB.
 """
 
 from __future__ import annotations
@@ -16,9 +26,13 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import resource
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -109,6 +123,179 @@ def run(url: str, n: int, lines: int, batch: int) -> None:
     store.close()
 
 
+ACCOUNTS = ("shop-a", "shop-b", "shop-c", "shop-d")
+
+
+def _listing_rows(skus: Sequence[str], now: datetime) -> list[dict[str, object]]:
+    return [
+        {
+            "account": acct,
+            "sku": sku,
+            "kind": "bench",
+            "listing_id": f"{acct}-{sku}",
+            "quantity": 0,
+            "manages_stock": True,
+            "fulfilled_by": "merchant",
+            "ids": {},
+            "updated_at": now,
+        }
+        for acct in ACCOUNTS
+        for sku in skus
+    ]
+
+
+def floor_executemany(path: Path, n: int) -> float:
+    """The same rows as a count of ``n`` SKUs on four accounts, plain sqlite3."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.executescript(
+        """
+        CREATE TABLE journal (id INTEGER PRIMARY KEY, at TEXT, sku TEXT, d_on_hand INT,
+            d_committed INT, on_hand_after INT, committed_after INT, reason TEXT, source TEXT,
+            account TEXT, order_id TEXT, line_id TEXT, note TEXT, idempotency_key TEXT UNIQUE);
+        CREATE INDEX ix_journal_sku_id ON journal (sku, id);
+        CREATE TABLE ledger (sku TEXT PRIMARY KEY, on_hand INT, committed INT, tracked INT,
+            updated_at TEXT);
+        CREATE TABLE outbox (account TEXT, sku TEXT, desired INT, acked INT, stale INT,
+            version INT, attempts INT, next_attempt_at TEXT, updated_at TEXT,
+            PRIMARY KEY (account, sku));
+        CREATE INDEX ix_outbox_account_next ON outbox (account, next_attempt_at);
+        """
+    )
+    now = datetime.now(UTC).isoformat()
+    skus = [f"C-{k:07d}" for k in range(n)]
+    started = time.perf_counter()
+    db.execute("BEGIN IMMEDIATE")
+    db.executemany(
+        "INSERT INTO journal (at, sku, d_on_hand, d_committed, on_hand_after, committed_after,"
+        " reason, source, idempotency_key) VALUES (?, ?, ?, 0, ?, 0, 'set_on_hand', 'bench', ?)",
+        ((now, s, 5, 5, f"set_on_hand:k:{s}") for s in skus),
+    )
+    db.executemany("INSERT INTO ledger VALUES (?, 5, 0, 1, ?)", ((s, now) for s in skus))
+    db.executemany(
+        "INSERT INTO outbox VALUES (?, ?, 5, 0, 0, 1, 0, ?, ?)",
+        ((a, s, now, now) for a in ACCOUNTS for s in skus),
+    )
+    db.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    db.close()
+    return seconds
+
+
+def bulk_counts(tmp: Path, n: int) -> None:
+    """Section 4: set_on_hand_many against its floor, in the same run."""
+    store = cs.open_store(f"sqlite:///{tmp / 'counts.db'}")
+    engine = cs.SyncEngine(store)
+    skus = [f"C-{k:07d}" for k in range(n)]
+    now = datetime.now(UTC)
+    with store.transaction() as conn:
+        for start in range(0, n, 20_000):
+            conn.execute(t.listings.insert(), _listing_rows(skus[start : start + 20_000], now))
+    counts = dict.fromkeys(skus, 5)
+    recounts = {s: 6 + k % 3 for k, s in enumerate(skus)}
+    gc.collect()
+    started = time.perf_counter()
+    first = engine.set_on_hand_many(counts, idempotency_key="bench-count-1")
+    first_s = time.perf_counter() - started
+    started = time.perf_counter()
+    engine.set_on_hand_many(recounts, idempotency_key="bench-count-2")
+    second_s = time.perf_counter() - started
+    with store.read() as conn:
+        outbox = conn.execute(sa.select(sa.func.count()).select_from(t.outbox)).scalar()
+    store.close()
+    floor = floor_executemany(tmp / "floor.db", n)
+    print(
+        f"sqlite     set_on_hand_many {n:,} SKUs x {len(ACCOUNTS)} accounts: first count"
+        f" {first_s:6.2f}s ({first:,} journal rows, {outbox:,} outbox rows),"
+        f" recount {second_s:6.2f}s"
+    )
+    print(
+        f"sqlite     floor (plain sqlite3 executemany of the same rows) {floor:6.2f}s:"
+        f" first count {first_s / floor:4.1f}x, recount {second_s / floor:4.1f}x the floor"
+        " (target: within 10x)"
+    )
+
+
+class PagingChannel:
+    """A channel of ``n`` listings generated page by page (its own memory stays flat)."""
+
+    kind = "bench"
+
+    def __init__(self, account: str, n: int, page: int = 1000) -> None:
+        self.account = account
+        self.n = n
+        self.page = page
+        self.limits = cs.ChannelLimits(stock_batch=1000, price_batch=1000, page_size=page)
+
+    def fetch_listings(self) -> Iterator[cs.Listing]:
+        for start in range(0, self.n, self.page):
+            page = [
+                cs.Listing(
+                    kind="bench",
+                    account=self.account,
+                    sku=f"L-{k:07d}",
+                    listing_id=str(k),
+                    quantity=k % 7 if k % 1000 else 99,  # one in a thousand drifted
+                )
+                for k in range(start, min(self.n, start + self.page))
+            ]
+            yield from page
+
+    def fetch_orders(self, updated_after: datetime) -> Iterator[cs.Order]:
+        return iter(())
+
+    def push_stock(self, updates: Sequence[cs.StockUpdate]) -> list[cs.PushResult]:
+        return [cs.PushResult.success(u.sku, u.quantity) for u in updates]
+
+    def push_prices(self, updates: Sequence[cs.PriceUpdate]) -> list[cs.PushResult]:
+        return [cs.PushResult.success(u.sku) for u in updates]
+
+    def push_fulfillment(self, order_id: str, shipment: cs.Shipment) -> None:
+        return None
+
+    def cancel_order(self, order_id: str, reason: str | None = None) -> None:
+        return None
+
+    def parse_webhook(self, headers: object, body: bytes) -> list[cs.WebhookEvent]:
+        return []
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def large_catalogue(path: Path, n: int) -> None:
+    """Section 5, run in a process of its own: import and reconcile ``n`` listings."""
+    store = cs.open_store(f"sqlite:///{path}")
+    channel = PagingChannel("big-shop", n)
+    engine = cs.SyncEngine(store, [channel])  # type: ignore[list-item]
+    print(f"sqlite     {n:,} listings: peak RSS at start {_rss_mb():6.1f} MB")
+    started = time.perf_counter()
+    for start in range(0, n, 100_000):  # the ERP's counts, as an export would send them
+        engine.set_on_hand_many(
+            {f"L-{k:07d}": k % 7 for k in range(start, min(n, start + 100_000))}
+        )
+    print(
+        f"sqlite     counted in {time.perf_counter() - started:6.1f}s, peak RSS {_rss_mb():6.1f} MB"
+    )
+    started = time.perf_counter()
+    result = engine.import_listings()["big-shop"]
+    assert not isinstance(result, Exception), result
+    print(
+        f"sqlite     imported {result.listings:,} in {time.perf_counter() - started:6.1f}s,"
+        f" peak RSS {_rss_mb():6.1f} MB"
+    )
+    started = time.perf_counter()
+    report = engine.reconcile("big-shop")
+    print(
+        f"sqlite     reconciled {report.listings:,} in {time.perf_counter() - started:6.1f}s"
+        f" ({report.in_sync:,} in sync, {len(report.drift):,} drifted),"
+        f" peak RSS {_rss_mb():6.1f} MB (target: within 300 MB)"
+    )
+    store.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -117,7 +304,13 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=3)
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--pg", default=os.environ.get("CHANNELSYNC_TEST_DATABASE_URL"))
+    parser.add_argument("--counts", type=int, default=100_000)
+    parser.add_argument("--listings", type=int, default=1_000_000)
+    parser.add_argument("--catalogue-only", metavar="DB", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.catalogue_only:
+        large_catalogue(Path(args.catalogue_only), args.listings)
+        return 0
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} cpus,"
         f" {args.orders} orders x {args.lines} lines, batches of {args.batch}"
@@ -144,6 +337,22 @@ def main() -> int:
                 conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     else:
         print("postgresql skipped: pass --pg URL or set CHANNELSYNC_TEST_DATABASE_URL")
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.counts:
+            bulk_counts(Path(tmp), args.counts)
+        if args.listings:
+            # A process of its own: its peak RSS is the catalogue's, not the benches' above.
+            subprocess.run(  # noqa: S603 - this interpreter, this script
+                [
+                    sys.executable,
+                    __file__,
+                    "--catalogue-only",
+                    str(Path(tmp) / "catalogue.db"),
+                    "--listings",
+                    str(args.listings),
+                ],
+                check=True,
+            )
     return 0
 
 

@@ -86,6 +86,9 @@ class SyncEngine:
         reread_open_after: channels that can read one order by id (``SupportsReadOrder``)
             have their open orders re-read once they were not seen for this long, a few per
             cycle (None: never).
+        min_lease: the shortest lease on rows claimed for a push (sized up from the
+            channel's limits, renewed while the push runs): how long rows of a worker that
+            died stay taken before another worker pushes them.
     """
 
     def __init__(
@@ -100,6 +103,7 @@ class SyncEngine:
         initial_lookback: timedelta = timedelta(days=7),
         apply_batch: int = 2000,
         reread_open_after: timedelta | None = timedelta(hours=6),
+        min_lease: timedelta = timedelta(seconds=30),
     ) -> None:
         if not isinstance(store, Store):
             raise ConfigError(f"store must come from channelsync.open_store, got {store!r}")
@@ -135,6 +139,7 @@ class SyncEngine:
             initial_lookback=initial_lookback,
             apply_batch=apply_batch,
             reread_after=reread_open_after,
+            min_lease=min_lease,
         )
         self._lanes: dict[str, AccountLane] = {}
         for channel in channels:

@@ -62,6 +62,7 @@ class LaneSettings:
     reread_batch: int = 25
     min_claim: int = 1000
     import_page: int = 1000
+    min_lease: timedelta = timedelta(seconds=30)
 
 
 @dataclass
@@ -352,7 +353,8 @@ class AccountLane:
         total = ApplyResult()
         inbox = self.parts.inbox
         while True:
-            claim = inbox.claim(self.account, 100, lease_for(self.channel.limits, 100, 25), ids)
+            lease = lease_for(self.channel.limits, 100, 25, self.settings.min_lease)
+            claim = inbox.claim(self.account, 100, lease, ids)
             if not claim:
                 return total
             with inbox.keeper(claim):
@@ -425,7 +427,7 @@ class AccountLane:
         """Push every pending stock row of the account; returns the number of conflicts."""
         limits = self.channel.limits
         size = self._claim_size(limits.stock_batch)
-        lease = lease_for(limits, size, limits.stock_batch)
+        lease = lease_for(limits, size, limits.stock_batch, self.settings.min_lease)
         conflicts = 0
         for _ in range(self.settings.push_rounds):
             claim = self.outbox.claim_stock(self.account, size, lease)
@@ -513,7 +515,7 @@ class AccountLane:
         """Push every pending price of the account."""
         limits = self.channel.limits
         size = self._claim_size(limits.price_batch)
-        lease = lease_for(limits, size, limits.price_batch)
+        lease = lease_for(limits, size, limits.price_batch, self.settings.min_lease)
         for _ in range(self.settings.push_rounds):
             claim = self.outbox.claim_prices(self.account, size, lease)
             if not claim:
@@ -568,7 +570,7 @@ class AccountLane:
 
     def push_shipments(self, report: AccountReport) -> None:
         """Send every pending shipment of the account to the channel."""
-        lease = lease_for(self.channel.limits, 1, 1)
+        lease = lease_for(self.channel.limits, 1, 1, self.settings.min_lease)
         claim = self.outbox.claim_shipments(self.account, 100, lease)
         if not claim:
             return

@@ -65,18 +65,18 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 5 * 2 ** max(0, attempts - 1)))
 
 
-def lease_for(limits: ChannelLimits, items: int, batch: int) -> timedelta:
-    """How long a claim of ``items`` rows is leased: twice the time the calls should take.
+def lease_for(
+    limits: ChannelLimits, items: int, batch: int, floor: timedelta = MIN_LEASE
+) -> timedelta:
+    """How long a claim of ``items`` rows is leased: ``floor`` plus twice the time the calls
+    should take at the channel's slowest published rate, at most 10 minutes.
 
-    The calls (``items / batch``) at the channel's slowest published rate, plus 20 s for
-    answers, doubled, within [30 s, 10 min]. The holder renews it every third of its
-    length while the push runs, so this bounds how long a dead worker's rows stay taken,
-    not how long a push may last.
+    The holder renews it every third of its length while the push runs, so this bounds how
+    long a dead worker's rows stay taken, not how long a push may last.
     """
     calls = max(1, math.ceil(items / max(1, batch)))
     rate = min((r.per_second for r in limits.rate_limits), default=2.0)
-    seconds = 2 * (calls / rate + 20)
-    return max(MIN_LEASE, min(MAX_LEASE, timedelta(seconds=seconds)))
+    return min(MAX_LEASE, floor + timedelta(seconds=2 * calls / rate))
 
 
 @dataclass(frozen=True, slots=True)
