@@ -116,12 +116,17 @@ def _units(value: Decimal, what: str, item: OrderItem) -> int:
 def order_status(state: str | None, lines: Sequence[OrderLine] = ()) -> OrderStatus:
     """The normalised status of an order in Magento ``state`` with ``lines``.
 
-    ``processing`` and ``holded`` orders with shipped units are partially shipped.
+    ``processing`` and ``holded`` orders with shipped units are partially shipped, or shipped
+    when no unit is left to ship (Magento keeps a shipped order ``processing`` until it is
+    invoiced too).
     """
     if state is None or state not in _STATES:
         raise ValueError(f"unknown order state {state!r}")
     status = _STATES[state]
     if status is OrderStatus.OPEN and any(ln.quantity_shipped > 0 for ln in lines):
+        # Shipped but not (fully) invoiced stays "processing" in Magento.
+        if all(ln.quantity_open == 0 for ln in lines):
+            return OrderStatus.SHIPPED
         return OrderStatus.PARTIALLY_SHIPPED
     return status
 
