@@ -8,6 +8,7 @@ parses JSON floats exactly), quantities included: Magento sends ``2.0000``-style
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -68,9 +69,14 @@ def render_message(message: str, parameters: list[Any] | dict[str, Any] | None) 
         for key in sorted(parameters, key=lambda k: -len(str(k))):
             text = text.replace(f"%{key}", str(parameters[key]))
         return text
-    for index in range(len(parameters), 0, -1):
-        text = text.replace(f"%{index}", str(parameters[index - 1]))
-    return text
+    if re.search(r"%\d", text):
+        for index in range(len(parameters), 0, -1):
+            text = text.replace(f"%{index}", str(parameters[index - 1]))
+        return text
+    # Named placeholders with the values as a list (a string[] result, as the price
+    # storage answers): filled in the order they appear.
+    values = iter(parameters)
+    return re.sub(r"%[A-Za-z_]+", lambda m: str(next(values, m.group(0))), text)
 
 
 class SearchResults(_Payload, Generic[T]):

@@ -318,7 +318,11 @@ class Store:
                 "qty_refunded",
                 "qty_invoiced",
             ):
-                item[key] = _d(item.get(key, 0))
+                value = item.get(key, 0)
+                try:
+                    item[key] = _d(value)
+                except ArithmeticError:
+                    item[key] = value  # stored as given: a broken order is history too
             items.append(item)
         data["items"] = items
         self.orders[oid] = data
