@@ -8,12 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from tests.adapters.magento.payloads import order_42
 
 from channelsync.core.channel import OrderFailure, PriceUpdate, StockUpdate
 from channelsync.core.errors import NotFound, Rejected, WebhookVerificationError
 from channelsync.core.models import Money, Order, OrderStatus, Shipment, utcnow
 from channelsync.sandbox import Sandbox
-from tests.adapters.magento.payloads import order_42
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from tests.adapters.magento.payloads import order_42
 
 from channelsync.adapters.magento.mapping import (
     line_index,
@@ -27,7 +28,6 @@ from channelsync.adapters.magento.payloads import (
     Shipment,
 )
 from channelsync.core.models import OrderLine, OrderStatus
-from tests.adapters.magento.payloads import order_42
 
 
 def _order(raw: dict[str, Any], **kw: Any) -> Any:
@@ -70,8 +70,10 @@ def test_order_fields_money_and_addresses() -> None:
     assert str(order.shipping_total) == "4.9 EUR"
     assert str(order.discount_total) == "5 EUR"
     tee = order.line("1")
-    assert tee.unit_price is not None and tee.unit_price.amount == Decimal("24.9")
-    assert tee.total is not None and tee.total.amount == Decimal("49.8")
+    assert tee.unit_price is not None
+    assert tee.unit_price.amount == Decimal("24.9")
+    assert tee.total is not None
+    assert tee.total.amount == Decimal("49.8")
     assert tee.channel_ids == {
         "item_id": "1",
         "child_item_id": "2",
@@ -231,7 +233,7 @@ def test_times_round_trip_in_utc() -> None:
     assert magento_time(moment) == "2024-05-01 09:12:31"
     assert parse_magento_time("2024-05-01T11:12:31+02:00") == moment
     with pytest.raises(ValueError, match="timezone-aware"):
-        magento_time(datetime(2024, 5, 1))  # noqa: DTZ001
+        magento_time(datetime(2024, 5, 1))
 
 
 def test_source_item_status_follows_the_quantity() -> None:
