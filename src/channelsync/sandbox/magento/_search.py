@@ -176,13 +176,13 @@ def _matches(value: Any, raw: str, condition: str) -> bool:
 
 
 def paginate(
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[Any],
     criteria: Criteria,
     *,
-    get: Callable[[Mapping[str, Any], str], Any],
+    get: Callable[[Any, str], Any],
     max_page_size: int | None,
     default_page_size: int | None,
-) -> tuple[list[Mapping[str, Any]], int, dict[str, Any]]:
+) -> tuple[list[Any], int, dict[str, Any]]:
     """(page of rows, total_count, search_criteria echo) of ``rows`` under ``criteria``."""
     size = criteria.page_size
     if size is None:
@@ -198,7 +198,7 @@ def paginate(
     ]
     for name, direction in reversed(criteria.sort):
 
-        def key(row: Mapping[str, Any], name: str = name) -> tuple[int, Any]:
+        def key(row: Any, name: str = name) -> tuple[int, Any]:
             return _sort_key(get(row, name))
 
         hits.sort(key=key, reverse=direction == "DESC")

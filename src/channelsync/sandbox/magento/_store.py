@@ -75,6 +75,7 @@ class FakeProduct:
     created_at: str = ""
     updated_at: str = ""
     children: list[int] = field(default_factory=list)
+    parent_id: int | None = None
     manage_stock: bool = True
     use_config_manage_stock: bool = True
     item_id: int = 0
@@ -105,6 +106,7 @@ class Store:
         self.currency = currency
         self.msi = msi
         self.products: dict[int, FakeProduct] = {}
+        self._by_sku: dict[str, FakeProduct] = {}
         self.sources: dict[str, dict[str, Any]] = {
             "default": {"source_code": "default", "name": "Default Source", "enabled": True}
         }
@@ -133,8 +135,7 @@ class Store:
 
     def by_sku(self, sku: str) -> FakeProduct | None:
         """The product with ``sku`` (Magento's SKUs are case-insensitive)."""
-        wanted = sku.lower()
-        return next((p for p in self.products.values() if p.sku.lower() == wanted), None)
+        return self._by_sku.get(sku.lower())
 
     def add_product(self, sku: str, name: str, **fields: Any) -> FakeProduct:
         """Create a product."""
@@ -146,6 +147,7 @@ class Store:
             id=pid, sku=sku, name=name, created_at=now, updated_at=now, item_id=pid, **fields
         )
         self.products[pid] = product
+        self._by_sku[sku.lower()] = product
         return product
 
     def product_json(self, product: FakeProduct, *, stock_item: bool) -> dict[str, Any]:
@@ -191,7 +193,7 @@ class Store:
         return out
 
     def _is_child(self, product: FakeProduct) -> bool:
-        return any(product.id in p.children for p in self.products.values())
+        return product.parent_id is not None
 
     # -- stock ----------------------------------------------------------------------------
 
@@ -264,14 +266,11 @@ class Store:
             return Decimal(0)
         if not self.msi:
             return product.legacy_qty
-        total = sum(
-            (
-                _d(item["quantity"])
-                for (s, code), item in self.source_items.items()
-                if s == sku.lower() and item["status"] == 1 and self.sources[code]["enabled"]
-            ),
-            Decimal(0),
-        )
+        total = Decimal(0)
+        for code, source in self.sources.items():
+            item = self.source_items.get((sku.lower(), code))
+            if item is not None and item["status"] == 1 and source["enabled"]:
+                total += _d(item["quantity"])
         return total - self.reservations.get(sku.lower(), Decimal(0))
 
     def reserve(self, sku: str, qty: Decimal) -> None:

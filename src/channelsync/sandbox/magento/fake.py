@@ -435,6 +435,8 @@ class MagentoFake(FakeMarketplace):
                 parent_sku, title or f"Product {parent_sku}", type_id="configurable"
             )
             parent.children = [self._product(sku).id for sku in children]
+            for sku in children:
+                self._product(sku).parent_id = parent.id
             return parent.id
 
     def seed_order(self, order: Any) -> str:
@@ -457,8 +459,10 @@ class MagentoFake(FakeMarketplace):
             salable = self.store.salable(product.sku)
             if product.manage_stock and salable < qty:
                 raise ValueError(f"The requested qty is not available: {salable} of {sku} salable")
-            parent = next(
-                (p for p in self.store.products.values() if product.id in p.children), None
+            parent = (
+                self.store.products.get(product.parent_id)
+                if product.parent_id is not None
+                else None
             )
             price = product.price or Decimal(0)
             total = price * qty
@@ -843,8 +847,9 @@ class MagentoFake(FakeMarketplace):
     def _search(
         self,
         request: Request,
-        rows: list[dict[str, Any]],
-        get: Callable[[Mapping[str, Any], str], Any] | None = None,
+        rows: list[Any],
+        get: Callable[[Any, str], Any] | None = None,
+        render: Callable[[Any], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         criteria = parse_criteria(list(request.query_params.multi_items()))
         page, total, echo = paginate(
@@ -854,7 +859,8 @@ class MagentoFake(FakeMarketplace):
             max_page_size=self.max_page_size if self.input_limits else None,
             default_page_size=self.default_page_size if self.input_limits else None,
         )
-        return {"items": list(page), "search_criteria": echo, "total_count": total}
+        items = [render(r) for r in page] if render is not None else list(page)
+        return {"items": items, "search_criteria": echo, "total_count": total}
 
     def _list_limit(self, items: list[Any], type_name: str, *, asynchronous: bool = False) -> None:
         if not self.input_limits:
@@ -870,15 +876,15 @@ class MagentoFake(FakeMarketplace):
     def _products(
         self, request: Request, payload: Any, params: dict[str, str], scope: Scope
     ) -> tuple[int, Any]:
-        rows = [
-            self.store.product_json(p, stock_item=self.list_includes_stock_item)
-            for p in self.store.products.values()
-        ]
+        def get(product: FakeProduct, name: str) -> Any:
+            if name in ("entity_id", "id"):
+                return product.id
+            return getattr(product, name, None)
 
-        def get(row: Mapping[str, Any], name: str) -> Any:
-            return row.get("id") if name == "entity_id" else row.get(name)
+        def render(product: FakeProduct) -> dict[str, Any]:
+            return self.store.product_json(product, stock_item=self.list_includes_stock_item)
 
-        return 200, self._search(request, rows, get)
+        return 200, self._search(request, list(self.store.products.values()), get, render)
 
     def _stock_item(
         self, request: Request, payload: Any, params: dict[str, str], scope: Scope
