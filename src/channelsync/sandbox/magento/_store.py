@@ -289,6 +289,10 @@ class Store:
         """A new ``updated_at`` (Magento's clock has whole seconds; it can repeat)."""
         return self.now()
 
+    def next_item_id(self) -> int:
+        """The id the next order row gets (rows of one order are numbered in a run)."""
+        return self._next_item
+
     def add_order(self, order: Mapping[str, Any]) -> dict[str, Any]:
         """Store an order given as REST JSON; fills ids and times it lacks."""
         data = dict(order)

@@ -466,7 +466,7 @@ class MagentoFake(FakeMarketplace):
             )
             price = product.price or Decimal(0)
             total = price * qty
-            item_base = self.store._next_item
+            item_base = self.store.next_item_id()
             items: list[dict[str, Any]] = []
             invoiced_qty = qty if invoiced else 0
             if parent is not None:
