@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import httpx
@@ -203,7 +203,7 @@ class MagentoChannel:
 
     # -- orders ---------------------------------------------------------------------------
 
-    def fetch_orders(self, updated_after: Any) -> Iterator[Order | OrderFailure]:
+    def fetch_orders(self, updated_after: datetime) -> Iterator[Order | OrderFailure]:
         """Every order changed at or after ``updated_after``, oldest change first.
 
         The search opens ``order_window_seconds`` early (Magento stamps ``updated_at``
@@ -216,7 +216,7 @@ class MagentoChannel:
 
         An order that does not read or map is yielded as an ``OrderFailure`` in its place.
         """
-        if getattr(updated_after, "tzinfo", None) is None:
+        if updated_after.tzinfo is None:
             raise ValueError("updated_after must be timezone-aware")
         start = updated_after.replace(microsecond=0) - timedelta(
             seconds=self.config.order_window_seconds
@@ -551,12 +551,12 @@ class MagentoChannel:
         ask = [s for s in dict.fromkeys(skus) if s not in known and s not in missing]
         for start in range(0, len(ask), self._page_size):
             chunk = ask[start : start + self._page_size]
-            page = self._search(
-                self._client.products,
-                lambda size, chunk=chunk: SearchCriteria(page_size=size).where(  # type: ignore[misc]
-                    "sku", ",".join(chunk), "in"
-                ),
-            )
+            wanted = ",".join(chunk)
+
+            def build(size: int, wanted: str = wanted) -> SearchCriteria:
+                return SearchCriteria(page_size=size).where("sku", wanted, "in")
+
+            page = self._search(self._client.products, build)
             found = {p.sku for p in page.items}
             with self._lock:
                 for product in page.items:
