@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Set up and run channelsync from a fresh checkout, needing nothing but Python 3.11+.
 
-    python3 dev.py demo      # the main job: all four marketplaces faked on loopback, SQLite store
-    python3 dev.py test      # the whole test suite (plus ruff and mypy with --lint)
+    python3 dev.py demo      # the main job: every marketplace faked on loopback, SQLite store
+    python3 dev.py test      # the whole test suite
+    python3 dev.py lint      # ruff (check and format) and mypy --strict
+    python3 dev.py bench     # the benchmarks under bench/
+    python3 dev.py live      # the ChannelContract against real accounts (docs/testing-live.md)
 
 The first run creates ``.venv`` beside this file and installs the project into it with every
 extra it needs; later runs reuse it and reinstall only when ``pyproject.toml`` changed.
@@ -50,7 +53,7 @@ def _run(args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"demo", "test", "lint", "setup", "bench"}:
+    if not argv or argv[0] not in {"demo", "test", "lint", "setup", "bench", "live"}:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
@@ -72,6 +75,12 @@ def main(argv: list[str]) -> int:
         for script in sorted((ROOT / "bench").glob("bench_*.py")):
             status |= _run([py, str(script), *rest])
         return status
+    if command == "live":
+        env_note = "CHANNELSYNC_LIVE_WRITE=1" if "--write" in rest else None
+        args = [a for a in rest if a != "--write"]
+        if env_note:
+            os.environ["CHANNELSYNC_LIVE_WRITE"] = "1"
+        return _run([py, "-m", "pytest", "tests/live", "-rs", "-p", "no:cacheprovider", *args])
     return _run([py, "-m", "pytest", *rest])
 
 

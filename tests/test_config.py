@@ -182,7 +182,7 @@ def test_environment_overrides_sections(tmp_path: Path, monkeypatch: pytest.Monk
         ),
         (
             WOO.replace('kind = "woocommerce"', 'kind = "etsy"'),
-            ":5: accounts.woo-de.kind: Input should be",
+            ":5: accounts.woo-de.kind: no channel adapter of kind 'etsy' is installed",
         ),
         (
             WOO.replace("fee_percent = 1.5", "fee_percent = 150"),
@@ -224,10 +224,17 @@ def test_custom_factory_must_build_a_channel(tmp_path: Path) -> None:
 def test_the_template_loads_and_names_every_adapter_setting(tmp_path: Path) -> None:
     path = _write(tmp_path, template())
     config = load_config(path, environ={})
-    assert list(config.accounts) == ["shopify-main", "woo", "amazon-eu", "ebay-de"]
+    assert list(config.accounts) == ["shopify-main", "woo", "amazon-eu", "ebay-de", "magento"]
     assert config.missing_secrets("shopify-main") == ["access_token"]
     assert config.missing_secrets("amazon-eu") == ["lwa_client_secret", "refresh_token"]
     assert config.missing_secrets("ebay-de") == ["cert_id"]
+    assert config.missing_secrets("magento") == ["access_token"]
+    assert config.secret_names("magento") == [
+        "access_token",
+        "access_token_secret",
+        "consumer_key",
+        "consumer_secret",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,13 @@ class TestFakeChannelContract(ChannelContract):
         self.fake.add_listing("CT-ORDER", 10_000)
         return [self.fake.place_order({"CT-ORDER": 1}).order_id for _ in range(count)]
 
+    def seed_unreadable_order(self) -> str:
+        self.fake.add_unreadable_order("F-BROKEN", "total: 'abc' is not a decimal number")
+        return "F-BROKEN"
+
+    def fulfillment_count(self, order_id: str) -> int:
+        return sum(1 for oid, _ in self.fake.fulfillments if oid == order_id)
+
     def channel_quantity(self, sku: str) -> int:
         return self.fake.quantities[sku]
 

@@ -39,12 +39,14 @@ from channelsync.core.channel import (
     PushResult,
     RateLimit,
     StockUpdate,
+    SupportsReadOrder,
     WebhookEvent,
 )
 from channelsync.core.errors import (
     ChannelError,
     ItemError,
     NotFound,
+    PermanentError,
     RateLimited,
     Rejected,
     TransientError,
@@ -407,7 +409,8 @@ class FakeChannel:
         return results
 
     def push_fulfillment(self, order_id: str, shipment: Shipment) -> None:
-        """Mark the shipment's lines shipped (all open lines when it names none)."""
+        """Mark the shipment's lines shipped (all open lines when it names none); a repeat
+        of a recorded shipment (same tracking number) changes nothing."""
         self._enter("push_fulfillment")
         with self._lock:
             if order_id not in self.orders:
@@ -418,6 +421,11 @@ class FakeChannel:
                     status=404,
                 )
             order = self.orders[order_id]
+            if shipment.tracking_number and any(
+                oid == order_id and s.tracking_number == shipment.tracking_number
+                for oid, s in self.fulfillments
+            ):
+                return  # a repeat of a shipment already recorded
             wanted = shipment.lines or {ln.line_id: ln.quantity_open for ln in order.lines}
             lines = tuple(
                 ln.model_copy(
@@ -498,12 +506,25 @@ class ChannelContract:
     of the subclass can start whatever backend the channel talks to. Every test calls the
     channel's methods directly, so an adapter must not retry on its own: errors surface
     mapped to the channelsync hierarchy, and the engine's retry policy decides.
+
+    The checks come in groups (identity, orders, listings, stock, prices, fulfilment,
+    cancellation, webhooks, errors), each one test method of its own. What a channel cannot
+    do is switched off with a capability flag (``contract_prices = False``...) and the check
+    is skipped saying so; compare-and-set is checked where ``limits.supports_compare_and_set``
+    says the channel has it. A group that needs a hook the subclass does not implement
+    (``seed_unreadable_order``...) is skipped with a visible reason.
     """
 
     #: how many orders the paging test seeds; default: two pages and one more.
     contract_orders: int | None = None
     #: the most listings a test seeds at once (keeps slow backends quick).
     contract_max_items: int = 600
+    #: the channel sets prices (``push_prices``).
+    contract_prices: bool = True
+    #: the channel marks orders shipped (``push_fulfillment``).
+    contract_fulfillment: bool = True
+    #: the channel cancels an open order (``cancel_order``); Amazon cannot.
+    contract_cancel: bool = True
 
     # -- hooks ----------------------------------------------------------------------------
 
@@ -516,8 +537,14 @@ class ChannelContract:
         raise NotImplementedError("implement seed_listing() in the ChannelContract subclass")
 
     def seed_orders(self, count: int) -> list[str]:
-        """Create ``count`` orders, each changed at a distinct time now; return their ids."""
+        """Create ``count`` open orders, each changed at a distinct time now; return their
+        ids. Each has at least one line with a SKU and can be shipped and cancelled."""
         raise NotImplementedError("implement seed_orders() in the ChannelContract subclass")
+
+    def seed_unreadable_order(self) -> str | None:
+        """Store an order whose payload the adapter cannot map (a malformed amount, an
+        unknown currency...), changed now; return its id (None: the backend cannot)."""
+        return None
 
     def channel_quantity(self, sku: str) -> int:
         """The quantity the backend shows for ``sku`` now."""
@@ -526,6 +553,10 @@ class ChannelContract:
     def stock_write_calls(self) -> int:
         """How many stock-writing requests the backend has received so far."""
         raise NotImplementedError("implement stock_write_calls() in the ChannelContract subclass")
+
+    def fulfillment_count(self, order_id: str) -> int | None:
+        """How many shipments (fulfilments) the backend holds for the order (None: unknown)."""
+        return None
 
     def inject(self, fault: str) -> None:
         """Make the backend answer its next request with ``"throttle"`` or ``"server_error"``."""
@@ -539,7 +570,33 @@ class ChannelContract:
         """How many stock-writing requests pushing ``items`` listings should take (None: any)."""
         return math.ceil(items / self.make_channel().limits.stock_batch)
 
-    # -- the checks -----------------------------------------------------------------------
+    # -- helpers --------------------------------------------------------------------------
+
+    @staticmethod
+    def _skip(reason: str) -> None:
+        import pytest
+
+        pytest.skip(reason)
+
+    def _listings(self, channel: Channel, skus: Sequence[str]) -> dict[str, Listing]:
+        found = {lst.sku: lst for lst in channel.fetch_listings() if lst.sku in set(skus)}
+        assert set(found) == set(skus), f"listings not found: {sorted(set(skus) - set(found))[:5]}"
+        return found
+
+    def _read_back(self, channel: Channel, order_id: str) -> Order:
+        """The order as the channel reports it now (``read_order``, else a scan)."""
+        if isinstance(channel, SupportsReadOrder):
+            got = channel.read_order(order_id)
+            assert isinstance(got, Order), f"order {order_id} did not read back: {got!r}"
+            return got
+        found: Order | None = None
+        for item in channel.fetch_orders(utcnow() - timedelta(days=2)):
+            if isinstance(item, Order) and item.order_id == order_id:
+                found = item
+        assert found is not None, f"order {order_id} is not among the channel's orders"
+        return found
+
+    # -- identity -------------------------------------------------------------------------
 
     def test_identity_and_limits(self) -> None:
         """kind, account and limits are set and sane."""
@@ -554,6 +611,8 @@ class ChannelContract:
         assert limits.stock_batch >= 1
         assert limits.price_batch >= 1
         assert limits.page_size >= 1
+
+    # -- orders ---------------------------------------------------------------------------
 
     def test_fetch_orders_pages_to_the_end_oldest_first(self) -> None:
         """Every seeded order comes back once, across pages, in order of change, and paging ends."""
@@ -580,6 +639,24 @@ class ChannelContract:
         self.seed_orders(2)
         assert list(channel.fetch_orders(utcnow() + timedelta(days=1))) == []
 
+    def test_fetch_orders_yields_an_unreadable_order_as_a_failure(self) -> None:
+        """An order that cannot be mapped is an ``OrderFailure`` in its place; the others read."""
+        channel = self.make_channel()
+        since = utcnow() - timedelta(minutes=5)
+        first = self.seed_orders(1)
+        bad = self.seed_unreadable_order()
+        if bad is None:
+            self._skip(f"{type(self).__name__}: seed_unreadable_order() is not implemented")
+        last = self.seed_orders(1)
+        items = list(itertools.islice(channel.fetch_orders(since), 1000))
+        failures = [i for i in items if isinstance(i, OrderFailure)]
+        assert [f.order_id for f in failures] == [bad], failures
+        assert failures[0].error, "an OrderFailure must say what is wrong"
+        read = {i.order_id for i in items if isinstance(i, Order)}
+        assert {*first, *last} <= read, "an unreadable order hid the orders around it"
+
+    # -- listings -------------------------------------------------------------------------
+
     def test_fetch_listings_reports_seeded_listing(self) -> None:
         """A seeded listing comes back with its SKU and quantity."""
         channel = self.make_channel()
@@ -589,10 +666,7 @@ class ChannelContract:
         assert found["CT-LIST-1"].quantity == 7
         assert found["CT-LIST-1"].account == channel.account
 
-    def _listings(self, channel: Channel, skus: Sequence[str]) -> dict[str, Listing]:
-        found = {lst.sku: lst for lst in channel.fetch_listings() if lst.sku in set(skus)}
-        assert set(found) == set(skus), f"listings not found: {sorted(set(skus) - set(found))[:5]}"
-        return found
+    # -- stock ----------------------------------------------------------------------------
 
     def test_push_stock_sets_absolute_quantity_idempotently(self) -> None:
         """Pushing the same absolute values twice leaves the same quantities."""
@@ -667,6 +741,145 @@ class ChannelContract:
         assert isinstance(results["CT-MISSING"].error, ItemError)
         assert self.channel_quantity("CT-GOOD-1") == 6
 
+    def test_push_stock_compare_and_set_refuses_a_stale_expectation(self) -> None:
+        """With compare-and-set, a push expecting the wrong current value changes nothing and
+        reports a conflict with the channel's quantity."""
+        channel = self.make_channel()
+        if not channel.limits.supports_compare_and_set:
+            self._skip(f"{type(self).__name__}: the channel has no compare-and-set")
+        self.seed_listing("CT-CAS-1", 5)
+        listing = self._listings(channel, ["CT-CAS-1"])["CT-CAS-1"]
+        [result] = channel.push_stock(
+            [StockUpdate(sku="CT-CAS-1", quantity=2, listing=listing, expected=4)]
+        )
+        assert not result.ok, "a stale expectation overwrote the channel's quantity"
+        assert result.error is not None
+        assert result.error.conflict
+        assert result.error.current in (None, 5)
+        assert self.channel_quantity("CT-CAS-1") == 5
+
+    # -- prices ---------------------------------------------------------------------------
+
+    def test_push_prices_sets_the_price(self) -> None:
+        """A pushed price is what the listing shows afterwards."""
+        if not self.contract_prices:
+            self._skip(f"{type(self).__name__}: the channel does not set prices")
+        channel = self.make_channel()
+        self.seed_listing("CT-PRICE-1", 3, "10.00")
+        listing = self._listings(channel, ["CT-PRICE-1"])["CT-PRICE-1"]
+        assert listing.price is not None, "a seeded listing must report its price"
+        price = Money.of("12.34", listing.price.currency)
+        [result] = channel.push_prices(
+            [PriceUpdate(sku="CT-PRICE-1", price=price, listing=listing)]
+        )
+        assert result.ok, result.error
+        after = self._listings(channel, ["CT-PRICE-1"])["CT-PRICE-1"]
+        assert after.price == price
+
+    def test_push_prices_reports_unknown_item_alone(self) -> None:
+        """A price for a SKU the channel does not know fails alone; the others apply."""
+        if not self.contract_prices:
+            self._skip(f"{type(self).__name__}: the channel does not set prices")
+        channel = self.make_channel()
+        self.seed_listing("CT-PRICE-2", 3, "10.00")
+        listing = self._listings(channel, ["CT-PRICE-2"])["CT-PRICE-2"]
+        assert listing.price is not None
+        currency = listing.price.currency
+        bogus = Listing(
+            kind=channel.kind,
+            account=channel.account,
+            sku="CT-PRICE-MISSING",
+            listing_id="999999992",
+            ids={k: "999999992" for k in listing.ids},
+        )
+        results = {
+            r.sku: r
+            for r in channel.push_prices(
+                [
+                    PriceUpdate(
+                        sku="CT-PRICE-2", price=Money.of("9.50", currency), listing=listing
+                    ),
+                    PriceUpdate(
+                        sku="CT-PRICE-MISSING", price=Money.of("9.50", currency), listing=bogus
+                    ),
+                ]
+            )
+        }
+        assert results["CT-PRICE-2"].ok, results["CT-PRICE-2"].error
+        assert not results["CT-PRICE-MISSING"].ok
+        assert isinstance(results["CT-PRICE-MISSING"].error, ItemError)
+
+    # -- fulfilment -----------------------------------------------------------------------
+
+    def _ship(self, channel: Channel, order_id: str, tracking: str) -> None:
+        channel.push_fulfillment(
+            order_id, Shipment(carrier="DHL", tracking_number=tracking, shipped_at=utcnow())
+        )
+
+    def test_push_fulfillment_marks_the_order_shipped(self) -> None:
+        """A shipment of the whole order leaves every line shipped."""
+        if not self.contract_fulfillment:
+            self._skip(f"{type(self).__name__}: the channel does not take fulfilments")
+        channel = self.make_channel()
+        [order_id] = self.seed_orders(1)
+        self._ship(channel, order_id, "CT0000000001")
+        order = self._read_back(channel, order_id)
+        stock_lines = [ln for ln in order.lines if ln.sku and not ln.fulfilled_by_channel]
+        assert stock_lines, "the seeded order has no line to ship"
+        assert all(ln.quantity_shipped == ln.quantity for ln in stock_lines), order.lines
+        assert order.status is OrderStatus.SHIPPED, order.status
+
+    def test_push_fulfillment_sent_twice_is_harmless(self) -> None:
+        """The same shipment sent again (a retry after a timeout) raises nothing and ships
+        nothing twice."""
+        if not self.contract_fulfillment:
+            self._skip(f"{type(self).__name__}: the channel does not take fulfilments")
+        channel = self.make_channel()
+        [order_id] = self.seed_orders(1)
+        self._ship(channel, order_id, "CT0000000002")
+        self._ship(channel, order_id, "CT0000000002")
+        order = self._read_back(channel, order_id)
+        assert all(ln.quantity_shipped == ln.quantity for ln in order.lines if ln.sku)
+        count = self.fulfillment_count(order_id)
+        if count is not None:
+            assert count == 1, f"the repeated shipment was recorded {count} times"
+
+    # -- cancellation ---------------------------------------------------------------------
+
+    def test_cancel_order_cancels_an_open_order(self) -> None:
+        """An open order cancels, and reads back cancelled; cancelling again is harmless."""
+        if not self.contract_cancel:
+            self._skip(f"{type(self).__name__}: the channel cannot cancel orders")
+        channel = self.make_channel()
+        [order_id] = self.seed_orders(1)
+        channel.cancel_order(order_id, "contract check")
+        assert self._read_back(channel, order_id).status is OrderStatus.CANCELLED
+        channel.cancel_order(order_id, "contract check")
+
+    def test_cancel_order_refuses_a_shipped_order(self) -> None:
+        """A shipped order is not cancelled: ``PermanentError`` (its units have left)."""
+        if not (self.contract_cancel and self.contract_fulfillment):
+            self._skip(f"{type(self).__name__}: the channel cannot cancel or ship orders")
+        import pytest
+
+        channel = self.make_channel()
+        [order_id] = self.seed_orders(1)
+        self._ship(channel, order_id, "CT0000000003")
+        with pytest.raises(PermanentError):
+            channel.cancel_order(order_id, "contract check")
+        assert self._read_back(channel, order_id).status is not OrderStatus.CANCELLED
+
+    def test_cancel_order_of_an_unknown_order_is_not_found(self) -> None:
+        """Cancelling an order the channel does not have raises ``NotFound``."""
+        if not self.contract_cancel:
+            self._skip(f"{type(self).__name__}: the channel cannot cancel orders")
+        import pytest
+
+        with pytest.raises(NotFound):
+            self.make_channel().cancel_order("999999993", "contract check")
+
+    # -- errors ---------------------------------------------------------------------------
+
     def test_throttling_maps_to_rate_limited(self) -> None:
         """A throttled answer raises RateLimited (a TransientError), not a vendor error."""
         channel = self.make_channel()
@@ -689,37 +902,46 @@ class ChannelContract:
             list(channel.fetch_listings())
         assert isinstance(caught.value, ChannelError)
 
-    def test_webhook_signature_is_verified(self) -> None:
-        """A signed delivery parses; a tampered body, wrong or missing signature is refused."""
+    # -- webhooks -------------------------------------------------------------------------
+
+    def _delivery(self) -> tuple[dict[str, str], bytes]:
         delivery = self.signed_webhook()
         if delivery is None:
-            import pytest
+            self._skip(f"{type(self).__name__}: this channel has no signed webhooks")
+        assert delivery is not None
+        return delivery
 
-            pytest.skip(f"{type(self).__name__}: this channel has no signed webhooks")
-        headers, body = delivery
-        channel = self.make_channel()
-        assert channel.parse_webhook(headers, body), "a correctly signed delivery gave no events"
+    def _refused(self, channel: Channel, headers: Mapping[str, str], body: bytes) -> bool:
+        try:
+            channel.parse_webhook(headers, body)
+        except WebhookVerificationError:
+            return True
+        return False
+
+    def test_webhook_signed_delivery_parses(self) -> None:
+        """A correctly signed delivery gives events."""
+        headers, body = self._delivery()
+        assert self.make_channel().parse_webhook(headers, body), "a signed delivery gave no events"
+
+    def test_webhook_tampered_body_is_refused(self) -> None:
+        """One bit changed in the body: ``WebhookVerificationError``."""
+        headers, body = self._delivery()
         tampered = body[:-2] + bytes([body[-2] ^ 0x01]) + body[-1:]
-        for bad_headers, bad_body in (
-            (headers, tampered),
-            (
-                {
-                    k: (v[:-4] + "AAAA" if "sig" in k.lower() or "hmac" in k.lower() else v)
-                    for k, v in headers.items()
-                },
-                body,
-            ),
-            (
-                {
-                    k: v
-                    for k, v in headers.items()
-                    if "sig" not in k.lower() and "hmac" not in k.lower()
-                },
-                body,
-            ),
-        ):
-            try:
-                channel.parse_webhook(bad_headers, bad_body)
-            except WebhookVerificationError:
-                continue
-            raise AssertionError("a delivery with a bad or missing signature was accepted")
+        assert self._refused(self.make_channel(), headers, tampered), "a tampered body passed"
+
+    def test_webhook_wrong_signature_is_refused(self) -> None:
+        """A signature that does not match: ``WebhookVerificationError``."""
+        headers, body = self._delivery()
+        wrong = {
+            k: (v[:-4] + "AAAA" if "sig" in k.lower() or "hmac" in k.lower() else v)
+            for k, v in headers.items()
+        }
+        assert self._refused(self.make_channel(), wrong, body), "a wrong signature passed"
+
+    def test_webhook_missing_signature_is_refused(self) -> None:
+        """No signature header: ``WebhookVerificationError``."""
+        headers, body = self._delivery()
+        bare = {
+            k: v for k, v in headers.items() if "sig" not in k.lower() and "hmac" not in k.lower()
+        }
+        assert self._refused(self.make_channel(), bare, body), "an unsigned delivery passed"

@@ -1,4 +1,4 @@
-"""``channelsync demo`` and ``channelsync sandbox`` on the four marketplace fakes."""
+"""``channelsync demo`` and ``channelsync sandbox`` on the marketplace fakes."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_demo_passes_its_consistency_check_quickly() -> None:
     assert "consistent: every check passed" in out
     assert "60 orders placed, 60 in the store" in out
     assert "FAILED" not in out
-    for name in ("sales ", "shopify-main", "woo-main", "amazon-eu", "ebay-de"):
+    for name in ("sales ", "shopify-main", "woo-main", "amazon-eu", "ebay-de", "magento-main"):
         assert name in out
     assert elapsed < 60
 
@@ -59,7 +59,7 @@ def test_sandbox_prints_a_config_that_doctor_accepts(tmp_path: Path) -> None:
                 info = json.loads(text)
             except ValueError:
                 continue
-        assert set(info["fakes"]) == {"shopify", "woocommerce", "amazon", "ebay"}
+        assert set(info["fakes"]) == {"shopify", "woocommerce", "amazon", "ebay", "magento"}
         (tmp_path / "channelsync.toml").write_text(info["toml"], encoding="utf-8")
         env = {"COLUMNS": "200"}
         for line in info["env"]:
@@ -70,7 +70,14 @@ def test_sandbox_prints_a_config_that_doctor_accepts(tmp_path: Path) -> None:
         doctor = runner.invoke(app, ["--config", config, "doctor", "--json"], env=env)
         assert doctor.exit_code == 0, doctor.stdout + doctor.stderr
         checks = {(c["subject"], c["check"]): c for c in json.loads(doctor.stdout)}
-        for account in ("sandbox-shopify", "sandbox-woo", "sandbox-amazon", "sandbox-ebay"):
+        accounts = (
+            "sandbox-shopify",
+            "sandbox-woo",
+            "sandbox-amazon",
+            "sandbox-ebay",
+            "sandbox-magento",
+        )
+        for account in accounts:
             assert checks[(account, "credentials and listings")]["status"] == "ok"
             assert checks[(account, "orders access")]["status"] == "ok"
             assert checks[(account, "clock")]["status"] == "ok"
@@ -82,7 +89,12 @@ def test_sandbox_prints_a_config_that_doctor_accepts(tmp_path: Path) -> None:
             "sandbox-woo": 3,
             "sandbox-amazon": 3,
             "sandbox-ebay": 3,
+            "sandbox-magento": 3,
         }
+        assert checks[("sandbox-magento", "authentication")]["detail"] == (
+            "OAuth 1.0a signed requests"
+        )
+        assert checks[("sandbox-magento", "inventory")]["status"] == "ok"
         for secret in env.values():
             if len(secret) > 8:
                 assert secret not in doctor.stdout + doctor.stderr

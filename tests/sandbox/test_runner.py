@@ -109,18 +109,19 @@ def test_webhooks_go_to_callables_and_urls(echo: EchoFake) -> None:
     assert sorted(d.status or 0 for d in echo.deliveries) == [200, 500]
 
 
-def test_sandbox_starts_all_four_fakes_on_loopback() -> None:
+def test_sandbox_starts_every_plugin_fake_on_loopback() -> None:
     with Sandbox() as sb:
         urls = sb.urls
-        assert sorted(urls) == ["amazon", "ebay", "shopify", "woocommerce"]
+        assert sorted(urls) == ["amazon", "ebay", "magento", "shopify", "woocommerce"]
         assert all(u.startswith("http://127.0.0.1:") for u in urls.values())
-        assert len(set(urls.values())) == 4
+        assert len(set(urls.values())) == 5
         kinds = {name: fake.channel(account=f"{name}-t").kind for name, fake in sb.fakes.items()}
         assert kinds == {
             "shopify": "shopify",
             "woocommerce": "woocommerce",
             "amazon": "amazon",
             "ebay": "ebay",
+            "magento": "magento",
         }
     for url in urls.values():
         with pytest.raises(httpx.ConnectError):

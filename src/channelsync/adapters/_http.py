@@ -9,6 +9,7 @@ header (credentials live there) is ever logged.
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import logging
 import time
 from collections.abc import Mapping
@@ -27,11 +28,23 @@ from channelsync.core.errors import (
     Unavailable,
 )
 
-__all__ = ["HttpClient", "error_for_status", "parse_retry_after"]
+__all__ = ["HttpClient", "error_for_status", "is_loopback_host", "parse_retry_after"]
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "channelsync/0.1 (+https://github.com/channelsync/channelsync)"
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Whether ``host`` is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

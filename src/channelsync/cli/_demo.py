@@ -1,8 +1,9 @@
-"""``channelsync demo``: four marketplaces on loopback, buyers on each, one ledger.
+"""``channelsync demo``: five marketplaces on loopback, buyers on each, one ledger.
 
-It needs no account anywhere: the sandbox fakes Shopify, WooCommerce, Amazon and eBay on
-127.0.0.1, the store is SQLite in a temporary folder. Buyers order on every channel
-(Shopify, WooCommerce and eBay announce orders by webhook, Amazon is polled), the engine
+It needs no account anywhere: the sandbox fakes Shopify, WooCommerce, Amazon, eBay and
+Magento on 127.0.0.1 (every adapter plugin with a fake and a share of the demo's buyers),
+the store is SQLite in a temporary folder. Buyers order on every channel (Shopify,
+WooCommerce and eBay announce orders by webhook, Amazon and Magento are polled), the engine
 runs cycles, some orders ship with tracking numbers, and the demo ends by checking what it
 claims: every channel shows what the ledger says, nothing is oversold, every order reached
 the store exactly once (the ledger's units match what the buyers bought), every shipment
@@ -37,27 +38,21 @@ from channelsync.core.allocation import Rule, allocate
 from channelsync.core.engine import SyncEngine
 from channelsync.core.models import Money, OrderStatus, Shipment
 from channelsync.core.store import Store, open_store
+from channelsync.plugins import AdapterPlugin, adapters
 from channelsync.reports import sales_report
 
 __all__ = ["Demo", "DemoResult", "register"]
 
-ACCOUNTS = {
-    "shopify": "shopify-main",
-    "woocommerce": "woo-main",
-    "amazon": "amazon-eu",
-    "ebay": "ebay-de",
-}
-#: Which fakes announce orders by webhook; the others are polled.
-WEBHOOKS = ("shopify", "woocommerce", "ebay")
-#: How often each channel gets a buyer (a share of all orders).
-TRAFFIC = {"shopify": 0.35, "woocommerce": 0.2, "amazon": 0.3, "ebay": 0.15}
-#: Fees the demo's channels charge when an order does not say (percent of revenue).
-FEES = {
-    "shopify-main": Decimal("2.9"),
-    "woo-main": Decimal("1.5"),
-    "amazon-eu": Decimal("15"),
-    "ebay-de": Decimal("11"),
-}
+
+def demo_plugins() -> dict[str, AdapterPlugin]:
+    """The adapter plugins that take part: a fake and a share of the buyers."""
+    return {
+        kind: plugin
+        for kind, plugin in adapters().with_fakes().items()
+        if plugin.demo_traffic > 0 and plugin.demo_account
+    }
+
+
 #: Amazon is polled (its order search allows a burst of 20, then one call per 3 minutes):
 #: it is read every few cycles, and keeps a buffer for the units sold meanwhile.
 RULES: dict[str | tuple[str, str], Rule] = {
@@ -127,6 +122,8 @@ def catalogue(rng: random.Random) -> list[Product]:
             where.add("amazon")
         if rng.random() < 0.6:
             where.add("ebay")
+        if rng.random() < 0.7:
+            where.add("magento")
         stock = rng.choice([3, 4, 6, 8, 12, 15, 20, 25, 30, 40])
         products.append(
             Product(
@@ -152,7 +149,7 @@ def catalogue(rng: random.Random) -> list[Product]:
                     price=Decimal(list_price),
                     cost=(Decimal(list_price) * Decimal("0.4")).quantize(Decimal("0.01")),
                     stock=rng.choice([6, 10, 14, 18]),
-                    channels={"shopify", "woocommerce", "amazon", "ebay"},
+                    channels={"shopify", "woocommerce", "amazon", "ebay", "magento"},
                     group=title,
                 )
             )
@@ -219,6 +216,11 @@ class Demo:
         self.events: deque[str] = deque(maxlen=6)
         self.webhook_errors: list[str] = []
         self._lock = threading.Lock()
+        plugins = demo_plugins()
+        self.accounts = {kind: str(p.demo_account) for kind, p in plugins.items()}
+        self.webhooks = tuple(kind for kind, p in plugins.items() if p.webhooks)
+        self.traffic = {kind: p.demo_traffic for kind, p in plugins.items()}
+        self.fees = {str(p.demo_account): Decimal(p.demo_fee_percent) for p in plugins.values()}
 
     # -- setting up ---------------------------------------------------------------------------
 
@@ -229,9 +231,12 @@ class Demo:
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="channelsync-demo-") as folder:
             store = open_store(f"sqlite:///{Path(folder) / 'demo.db'}")
-            sandbox = Sandbox()
+            sandbox = Sandbox(channels=list(self.accounts))
             try:
-                self.out.note(f"demo seed {self.seed}: starting the four marketplace fakes ...")
+                self.out.note(
+                    f"demo seed {self.seed}: starting the {len(self.accounts)} marketplace fakes"
+                    " ..."
+                )
                 sandbox.start()
                 self._run(sandbox, store)
                 self.result.seconds = time.monotonic() - started
@@ -245,7 +250,7 @@ class Demo:
         return self.result
 
     def _run(self, sandbox: Any, store: Store) -> None:
-        fakes = {name: sandbox.fake(name) for name in ACCOUNTS}
+        fakes = {name: sandbox.fake(name) for name in self.accounts}
         # The demo shop sells in euros on Shopify Plus (whose API budget allows a sync
         # cycle every fraction of a second, as the demo runs them).
         fakes["shopify"].currency = "EUR"
@@ -253,7 +258,7 @@ class Demo:
         fakes["shopify"].set_plan(bucket_size=20_000, restore_rate=1_000)
         self.products = catalogue(self.rng)
         self.by_sku = {p.sku: p for p in self.products}
-        channels = [fakes[name].channel(account=acct) for name, acct in ACCOUNTS.items()]
+        channels = [fakes[name].channel(account=acct) for name, acct in self.accounts.items()]
         self.channels = channels
         engine = SyncEngine(
             store,
@@ -265,10 +270,11 @@ class Demo:
         self.engine, self.fakes = engine, fakes
         self._seed_ledger()
         self._seed_channels()
-        for name in WEBHOOKS:
-            fakes[name].subscribe(self._receiver(ACCOUNTS[name]))
+        for name in self.webhooks:
+            fakes[name].subscribe(self._receiver(self.accounts[name]))
         self.out.note(
-            f"catalogue of {len(self.products)} SKUs on 4 channels; first sync cycle"
+            f"catalogue of {len(self.products)} SKUs on {len(self.accounts)} channels; first sync"
+            " cycle"
             " (imports listings, corrects stale quantities) ..."
         )
         self._cycle()
@@ -302,14 +308,14 @@ class Demo:
                 groups[p.group].append(p)
         for p in self.products:
             for name in sorted(p.channels):
-                account = ACCOUNTS[name]
+                account = self.accounts[name]
                 shown = self._expected(p, account)
                 if name in ("shopify", "woocommerce") and self.rng.random() < 0.3:
                     shown += self.rng.choice([-2, -1, 1, 3, 5])  # stale numbers to correct
                 shown = max(0, shown)
                 price = str(p.price)
-                if name == "woocommerce" and p.group:
-                    continue  # listed below as one variable product
+                if name in ("woocommerce", "magento") and p.group:
+                    continue  # listed below as one variable / configurable product
                 if name == "ebay" and p.group:
                     fakes[name].seed_listing(
                         p.sku, quantity=shown, price=price, title=p.title, group=p.group
@@ -321,10 +327,19 @@ class Demo:
                 else:
                     fakes[name].seed_listing(p.sku, quantity=shown, price=price, title=p.title)
         for title, variants in groups.items():
+            if "magento" in fakes:
+                fakes["magento"].seed_configurable(
+                    f"{variants[0].sku.split('-')[0]}-CONF",
+                    {
+                        v.sku: (self._expected(v, self.accounts["magento"]), str(v.price))
+                        for v in variants
+                    },
+                    title=title,
+                )
             fakes["woocommerce"].seed_variable(
                 f"{variants[0].sku.split('-')[0]}-PARENT",
                 {
-                    v.sku: (self._expected(v, ACCOUNTS["woocommerce"]), str(v.price))
+                    v.sku: (self._expected(v, self.accounts["woocommerce"]), str(v.price))
                     for v in variants
                 },
                 title=title,
@@ -378,10 +393,10 @@ class Demo:
                 if not self._buyers(want):
                     self.events.append("[yellow]buyers found nothing left to buy[/]")
                     break
-                for name in WEBHOOKS:
+                for name in self.webhooks:
                     self.fakes[name].flush_webhooks()
                 if tick % 3 == 0 and amazon_pulls < AMAZON_PULLS:
-                    self.engine.pull(ACCOUNTS["amazon"])
+                    self.engine.pull(self.accounts["amazon"])
                     amazon_pulls += 1
                 self._cycle()
                 self._ship(self.rng.choice([0, 1, 1, 2]))
@@ -399,11 +414,11 @@ class Demo:
         """``count`` buyers, each on a channel, each buying a different SKU it shows."""
         placed = 0
         taken: set[str] = set()
-        names = list(TRAFFIC)
+        names = list(self.traffic)
         for _ in range(count * 4):
             if placed >= count:
                 break
-            name = self.rng.choices(names, weights=[TRAFFIC[n] for n in names])[0]
+            name = self.rng.choices(names, weights=[self.traffic[n] for n in names])[0]
             fake = self.fakes[name]
             candidates = [p for p in self.products if name in p.channels and p.sku not in taken]
             self.rng.shuffle(candidates)
@@ -414,11 +429,11 @@ class Demo:
                     continue
                 order_id = fake.place_order(p.sku, qty)
                 taken.add(p.sku)
-                self.placed_ids[ACCOUNTS[name]].add(str(order_id))
+                self.placed_ids[self.accounts[name]].add(str(order_id))
                 self.result.placed[name] += 1
                 for sku, per in (p.bundle or {p.sku: 1}).items():
                     self.sold[sku] += qty * per
-                self.events.append(f"{ACCOUNTS[name]}: order {order_id}, {qty} x {p.sku}")
+                self.events.append(f"{self.accounts[name]}: order {order_id}, {qty} x {p.sku}")
                 placed += 1
                 break
         return placed
@@ -446,9 +461,9 @@ class Demo:
 
     def _settle(self) -> None:
         """Let everything arrive: webhooks, a last poll of every account, cycles until idle."""
-        for name in WEBHOOKS:
+        for name in self.webhooks:
             self.fakes[name].flush_webhooks()
-        for account in ACCOUNTS.values():
+        for account in self.accounts.values():
             self.engine.pull(account)
         for _ in range(6):
             self._cycle()
@@ -464,7 +479,7 @@ class Demo:
         table = Table(
             "SKU",
             "ledger available",
-            *[f"{acct} shows" for acct in ACCOUNTS.values()],
+            *[f"{acct} shows" for acct in self.accounts.values()],
             title=f"stock (orders placed: {sum(self.result.placed.values())}/{self.orders},"
             f" cycles: {self.result.cycles}, shipped: {self.result.shipped})",
         )
@@ -474,7 +489,7 @@ class Demo:
             desired = {c.account: c.desired for c in view.channels}
             cells: list[Text] = []
             product = self.by_sku.get(sku)
-            for name, acct in ACCOUNTS.items():
+            for name, acct in self.accounts.items():
                 if product is None or name not in product.channels:
                     cells.append(Text(""))
                     continue
@@ -499,10 +514,10 @@ class Demo:
             start=now - timedelta(days=1),
             end=now + timedelta(minutes=1),
             by="channel",
-            fee_percent=FEES,
+            fee_percent=self.fees,
         )
         out.console.print(sales_table(report))
-        placed = ", ".join(f"{ACCOUNTS[k]} {v}" for k, v in sorted(result.placed.items()))
+        placed = ", ".join(f"{self.accounts[k]} {v}" for k, v in sorted(result.placed.items()))
         out.console.print(
             f"{sum(result.placed.values())} orders ({placed}), {result.shipped} shipped,"
             f" {result.cycles} sync cycles in {result.seconds:.1f} s (seed {self.seed})"
@@ -526,7 +541,7 @@ class Demo:
             for c in view.channels:
                 if c.desired is None:
                     continue
-                kind = next(k for k, a in ACCOUNTS.items() if a == c.account)
+                kind = next(k for k, a in self.accounts.items() if a == c.account)
                 shown = self.fakes[kind].quantity(p.sku)
                 compared += 1
                 if shown != c.desired:
@@ -560,7 +575,7 @@ class Demo:
                 stored[row.account][row.order_id] += 1
             shipments = Counter(r.status for r in conn.execute(sa.select(t.shipments.c.status)))
         missing, extra = [], []
-        for account in ACCOUNTS.values():
+        for account in self.accounts.values():
             ids = set(stored[account])
             missing += [f"{account} {o}" for o in sorted(self.placed_ids[account] - ids)]
             extra += [f"{account} {o}" for o in sorted(ids - self.placed_ids[account])]
@@ -623,9 +638,9 @@ def demo(
         int | None, typer.Option("--seed", help="Repeat a run exactly (default: random).")
     ] = None,
 ) -> None:
-    """Run channelsync on four fake marketplaces and a SQLite store; no account needed.
+    """Run channelsync on five fake marketplaces and a SQLite store; no account needed.
 
-    Buyers order on Shopify, WooCommerce, Amazon and eBay while the engine syncs; some
+    Buyers order on Shopify, WooCommerce, Amazon, eBay and Magento while the engine syncs; some
     orders ship with tracking numbers. It ends with a consistency check (exit 1 if it
     fails) and the sales report.
     """

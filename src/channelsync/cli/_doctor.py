@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email.utils
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -23,26 +22,13 @@ from channelsync.core.errors import (
     RateLimited,
     TransientError,
 )
+from channelsync.plugins import adapters
 
 __all__ = ["Check", "run_checks"]
 
 Status = Literal["ok", "warn", "fail"]
 SKEW_WARN = timedelta(seconds=30)
 SKEW_FAIL = timedelta(minutes=4)
-
-#: What each marketplace needs granted, said the way its seller console says it.
-PERMISSIONS: dict[str, str] = {
-    "shopify": "give the custom app the Admin API scopes read_products, write_products,"
-    " read_inventory, write_inventory, read_locations, read_orders, write_orders,"
-    " read_merchant_managed_fulfillment_orders and write_merchant_managed_fulfillment_orders,"
-    " then reinstall it and use the new access token",
-    "woocommerce": "create the REST API key with Read/Write permission"
-    " (WooCommerce > Settings > Advanced > REST API) for a user who can manage the shop",
-    "amazon": "the SP-API app needs the roles Product Listing, Inventory and Order Tracking and"
-    " (for buyer data) Direct-to-Consumer Shipping; authorize it again to get a new refresh token",
-    "ebay": "the user token needs the scopes sell.inventory and sell.fulfillment, and the"
-    " Trading API token must belong to the selling account; renew it in the developer portal",
-}
 
 
 @dataclass(frozen=True)
@@ -168,7 +154,7 @@ def _channel_checks(
             )
         )
     checks.append(_clock_check(name, acc, config, channel, clock))
-    checks.append(_version_check(name, acc, config, clock().date()))
+    checks += _adapter_checks(name, acc, channel, clock().date())
     return checks
 
 
@@ -183,7 +169,7 @@ def _call(
         result = call()
     except AuthError as exc:
         if exc.status == 403:
-            return Check(account, what, "fail", f"permission refused: {exc}", PERMISSIONS.get(kind))
+            return Check(account, what, "fail", f"permission refused: {exc}", _permissions(kind))
         return Check(
             account,
             what,
@@ -216,8 +202,15 @@ def _call(
             "check the address, this machine's internet access, proxy and firewall",
         )
     except ChannelError as exc:
-        return Check(account, what, "fail", f"{type(exc).__name__}: {exc}", PERMISSIONS.get(kind))
+        return Check(account, what, "fail", f"{type(exc).__name__}: {exc}", _permissions(kind))
     return Check(account, what, "ok", ok_text(result))
+
+
+def _permissions(kind: str) -> str | None:
+    try:
+        return adapters().get(kind).permissions
+    except ConfigError:
+        return None
 
 
 def _probe_url(acc: AccountSettings, channel: Channel) -> str | None:
@@ -225,17 +218,9 @@ def _probe_url(acc: AccountSettings, channel: Channel) -> str | None:
     base = acc.channel_args.get("base_url")
     if base:
         return base
-    cfg = getattr(channel, "config", None)
-    if acc.kind == "shopify" and cfg is not None:
-        return f"https://{cfg.shop}/admin/api/{cfg.api_version}/shop.json"
-    if acc.kind == "woocommerce" and cfg is not None:
-        return f"{str(cfg.url).rstrip('/')}/wp-json/"
-    if acc.kind == "amazon" and cfg is not None:
-        endpoints = importlib.import_module("channelsync.adapters.amazon.config").ENDPOINTS
-        return f"{endpoints[cfg.region]}/sellers/v1/marketplaceParticipations"
-    if acc.kind == "ebay":
-        return "https://api.ebay.com/ws/api.dll"
-    return None
+    if acc.kind == "custom":
+        return None
+    return adapters().get(acc.kind).probe_url(channel, acc.options)
 
 
 def _clock_check(
@@ -261,50 +246,12 @@ def _clock_check(
     return _skew_check(name, f"{httpx.URL(url).host}'s clock", abs(server - clock()))
 
 
-def _version_check(name: str, acc: AccountSettings, config: Config, today: date) -> Check:
-    if acc.kind == "shopify":
-        module = importlib.import_module("channelsync.adapters.shopify.config")
-        version = str(acc.options.get("api_version") or module.API_VERSION)
-        if version == "unstable":
-            return Check(
-                name,
-                "API version",
-                "warn",
-                "Admin API 'unstable'",
-                "use a stable version in production",
-            )
-        year, month = (int(p) for p in version.split("-"))
-        released = date(year, month, 1)
-        # Shopify supports each quarterly version for at least 12 months after release.
-        end = date(year + 1, month, 1)
-        if today >= end:
-            return Check(
-                name,
-                "API version",
-                "fail",
-                f"Admin API {version} is past its 12 months of support",
-                "upgrade channelsync (or set a newer api_version)",
-            )
-        if today >= end - timedelta(days=90):
-            return Check(
-                name,
-                "API version",
-                "warn",
-                f"Admin API {version} leaves support on {end.isoformat()}",
-                "upgrade channelsync before then",
-            )
-        return Check(
-            name, "API version", "ok", f"Admin API {version} (released {released.isoformat()})"
-        )
-    if acc.kind == "ebay":
-        level = acc.options.get("compatibility_level")
-        default = importlib.import_module("channelsync.adapters.ebay.config").EbayConfig
-        level = level or default.model_fields["compatibility_level"].default
-        return Check(
-            name, "API version", "ok", f"Trading API compatibility level {level}; Inventory API v1"
-        )
-    if acc.kind == "amazon":
-        return Check(name, "API version", "ok", "Orders API v2026-01-01, Listings Items 2021-08-01")
-    if acc.kind == "woocommerce":
-        return Check(name, "API version", "ok", "WooCommerce REST API v3 (wc/v3)")
-    return Check(name, "API version", "ok", f"{acc.kind}: not applicable")
+def _adapter_checks(name: str, acc: AccountSettings, channel: Channel, today: date) -> list[Check]:
+    """The adapter plugin's own checks (API version...)."""
+    if acc.kind == "custom":
+        return [Check(name, "API version", "ok", "custom adapter: not applicable")]
+    try:
+        found = adapters().get(acc.kind).doctor_checks(channel, acc.options, today)
+    except ConfigError as exc:
+        return [Check(name, "adapter checks", "fail", str(exc))]
+    return [Check(name, c.name, c.status, c.detail, c.fix) for c in found]

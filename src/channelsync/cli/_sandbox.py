@@ -5,67 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from channelsync.config import secret_env_name
+from channelsync.plugins import adapters
 from channelsync.sandbox import Sandbox
 
-__all__ = ["ACCOUNTS", "describe", "seed_listings"]
-
-#: The account name each fake gets in the snippet ``channelsync sandbox`` prints.
-ACCOUNTS = {
-    "shopify": "sandbox-shopify",
-    "woocommerce": "sandbox-woo",
-    "amazon": "sandbox-amazon",
-    "ebay": "sandbox-ebay",
-}
+__all__ = ["account_name", "describe", "seed_listings"]
 
 
-def _fake_settings(name: str, fake: Any) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
-    """(non-secret settings, channel_args, secrets) of one fake."""
-    url = fake.url
-    if name == "shopify":
-        return (
-            {"shop": fake.shop},
-            {"base_url": url},
-            {"access_token": fake.access_token, "webhook_secret": fake.webhook_secret},
-        )
-    if name == "woocommerce":
-        return (
-            {"url": url, "allow_insecure_http": True},
-            {},
-            {
-                "consumer_key": fake.consumer_key,
-                "consumer_secret": fake.consumer_secret,
-                "webhook_secret": fake.webhook_secret,
-            },
-        )
-    if name == "amazon":
-        return (
-            {
-                "seller_id": fake.seller_id,
-                "marketplace_ids": list(fake.marketplace_ids),
-                "region": "eu",
-                "lwa_client_id": fake.lwa_client_id,
-                "feed_poll_interval": 0.05,
-            },
-            {"base_url": url, "token_url": f"{url}/auth/o2/token"},
-            {"lwa_client_secret": fake.lwa_client_secret, "refresh_token": fake.refresh_token},
-        )
-    if name == "ebay":
-        return (
-            {
-                "site_id": fake.site_id,
-                "app_id": fake.APP_ID,
-                "dev_id": fake.DEV_ID,
-                "deletion_endpoint_url": fake.DELETION_ENDPOINT,
-                "mod_time_lag_seconds": 0,
-            },
-            {"base_url": url},
-            {
-                "cert_id": fake.CERT_ID,
-                "refresh_token": fake.REFRESH_TOKEN,
-                "verification_token": fake.VERIFICATION_TOKEN,
-            },
-        )
-    raise KeyError(name)
+def account_name(kind: str) -> str:
+    """The account name a fake of ``kind`` gets in the snippet ``channelsync sandbox`` prints."""
+    return {"woocommerce": "sandbox-woo"}.get(kind, f"sandbox-{kind}")
 
 
 def _toml_value(value: Any) -> str:
@@ -89,8 +37,9 @@ def describe(sb: Sandbox) -> dict[str, Any]:
     toml = ['[store]\nurl = "sqlite:///sandbox.db"\n']
     env: list[str] = []
     for name, fake in sb.fakes.items():
-        settings, args, secrets = _fake_settings(name, fake)
-        account = ACCOUNTS[name]
+        found = adapters().get(name).sandbox_settings(fake)
+        settings, args, secrets = found.settings, found.channel_args, found.secrets
+        account = account_name(name)
         fakes[name] = {
             "url": fake.url,
             "account": account,

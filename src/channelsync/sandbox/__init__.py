@@ -1,4 +1,4 @@
-"""Faithful fakes of Shopify, WooCommerce, Amazon SP-API and eBay on loopback.
+"""Faithful fakes of Shopify, WooCommerce, Amazon SP-API, eBay and Magento on loopback.
 
 ``Sandbox`` starts them (uvicorn on 127.0.0.1, ephemeral ports, background threads) for
 tests, the demo, benchmarks and anyone developing shop code offline. Needs the
@@ -6,14 +6,14 @@ tests, the demo, benchmarks and anyone developing shop code offline. Needs the
 """
 
 from channelsync.sandbox._base import CallLog, CallRecord, FakeMarketplace, Faults, WebhookDelivery
-from channelsync.sandbox._runner import FAKES, Sandbox
+from channelsync.sandbox._runner import Sandbox, fake_kinds
 
 __all__ = [
-    "FAKES",
     "CallLog",
     "CallRecord",
     "FakeMarketplace",
     "Faults",
     "Sandbox",
     "WebhookDelivery",
+    "fake_kinds",
 ]

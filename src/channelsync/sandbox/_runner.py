@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import socket
 import threading
 import time
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from channelsync.core.errors import ConfigError
 from channelsync.core.models import utcnow
+from channelsync.plugins import adapters
 from channelsync.sandbox._base import FakeMarketplace, FaultKind
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -20,18 +20,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from channelsync.sandbox.amazon import AmazonFake
     from channelsync.sandbox.ebay import EbayFake
+    from channelsync.sandbox.magento import MagentoFake
     from channelsync.sandbox.shopify import ShopifyFake
     from channelsync.sandbox.woocommerce import WooCommerceFake
 
-__all__ = ["FAKES", "FakeServer", "Sandbox"]
+__all__ = ["FakeServer", "Sandbox", "fake_kinds"]
 
-#: The marketplaces the sandbox fakes, and where each fake lives.
-FAKES: dict[str, str] = {
-    "shopify": "channelsync.sandbox.shopify:ShopifyFake",
-    "woocommerce": "channelsync.sandbox.woocommerce:WooCommerceFake",
-    "amazon": "channelsync.sandbox.amazon:AmazonFake",
-    "ebay": "channelsync.sandbox.ebay:EbayFake",
-}
+
+def fake_kinds() -> list[str]:
+    """The channel kinds that have a sandbox fake (from the adapter plugins), sorted."""
+    return sorted(adapters().with_fakes())
 
 
 class FakeServer:
@@ -107,7 +105,8 @@ class Sandbox:
 
     Args:
         latency_ms: added to every request of every fake.
-        channels: which fakes to start (default: all four).
+        channels: which fakes to start (default: every adapter plugin's fake: Amazon, eBay,
+            Magento, Shopify, WooCommerce and those of installed adapter packages).
         clock: the fakes' clock (aware UTC).
     """
 
@@ -118,18 +117,18 @@ class Sandbox:
         channels: Iterable[str] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        names = list(channels) if channels is not None else list(FAKES)
-        unknown = [n for n in names if n not in FAKES]
+        known = fake_kinds()
+        names = list(channels) if channels is not None else known
+        unknown = [n for n in names if n not in known]
         if unknown:
-            raise ConfigError(f"no sandbox fake for {unknown[0]!r}; known: {', '.join(FAKES)}")
+            raise ConfigError(f"no sandbox fake for {unknown[0]!r}; known: {', '.join(known)}")
         self.latency_ms = latency_ms
         self.clock = clock
         self._names = names
         self._servers: dict[str, FakeServer] = {}
 
     def _build(self, name: str) -> FakeMarketplace:
-        module, _, cls = FAKES[name].partition(":")
-        fake_cls: Any = getattr(importlib.import_module(module), cls)
+        fake_cls: Any = adapters().get(name).fake_class()
         fake = fake_cls(latency_ms=self.latency_ms, clock=self.clock)
         assert isinstance(fake, FakeMarketplace)
         return fake
@@ -208,3 +207,8 @@ class Sandbox:
     def ebay(self) -> EbayFake:
         """The eBay fake (``EbayFake``)."""
         return cast("EbayFake", self.fake("ebay"))
+
+    @property
+    def magento(self) -> MagentoFake:
+        """The Magento 2 / Adobe Commerce fake (``MagentoFake``)."""
+        return cast("MagentoFake", self.fake("magento"))

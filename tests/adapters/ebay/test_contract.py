@@ -36,6 +36,27 @@ class TestEbayContract(ChannelContract):
         self.fake.seed_listing("CT-ORDER", quantity=10_000, price="3.00")
         return [self.fake.place_order("CT-ORDER") for _ in range(count)]
 
+    def seed_unreadable_order(self) -> str:
+        # A quantity written with a decimal comma: well-formed XML, not a quantity.
+        self.fake.seed_order(
+            """<Order xmlns="urn:ebay:apis:eBLBaseComponents">
+              <OrderID>27-99999-00001</OrderID>
+              <OrderStatus>Completed</OrderStatus>
+              <CheckoutStatus><Status>Complete</Status></CheckoutStatus>
+              <CreatedTime>2026-11-20T08:00:00.000Z</CreatedTime>
+              <Total currencyID="EUR">9.90</Total>
+              <TransactionArray><Transaction>
+                <Item><ItemID>110000000001</ItemID><SKU>CT-ORDER</SKU><Title>Mug</Title></Item>
+                <QuantityPurchased>1,5</QuantityPurchased>
+                <TransactionID>99001</TransactionID>
+                <TransactionPrice currencyID="EUR">9.90</TransactionPrice>
+                <OrderLineItemID>110000000001-99001</OrderLineItemID>
+              </Transaction></TransactionArray>
+              <PaidTime>2026-11-20T08:01:00.000Z</PaidTime>
+            </Order>"""
+        )
+        return "27-99999-00001"
+
     def channel_quantity(self, sku: str) -> int:
         quantity = self.fake.quantity(sku)
         assert quantity is not None

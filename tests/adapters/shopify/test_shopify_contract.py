@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from channelsync.adapters.shopify import ShopifyChannel
+from channelsync.core.models import utcnow
 from channelsync.sandbox.shopify import ShopifyFake
 from channelsync.testing import ChannelContract
 
@@ -31,6 +32,31 @@ class TestShopifyContract(ChannelContract):
     def seed_orders(self, count: int) -> list[str]:
         self.fake.seed_listing("CT-ORDER", quantity=100_000, price="5.00")
         return [self.fake.place_order("CT-ORDER", 1) for _ in range(count)]
+
+    def seed_unreadable_order(self) -> str:
+        # A currency channelsync does not know: the order cannot be priced.
+        at = utcnow().replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        money = {"amount": "12.50", "currency_code": "XXX"}
+        self.fake.seed_order(
+            {
+                "id": 999001,
+                "created_at": at,
+                "updated_at": at,
+                "currency": "XXX",
+                "total_price": "12.50",
+                "line_items": [
+                    {
+                        "id": 9990010,
+                        "sku": "CT-ORDER",
+                        "title": "Mug",
+                        "quantity": 1,
+                        "price": "12.50",
+                        "price_set": {"shop_money": money, "presentment_money": money},
+                    }
+                ],
+            }
+        )
+        return "999001"
 
     def channel_quantity(self, sku: str) -> int:
         quantity = self.fake.quantity(sku)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from channelsync.core.models import utcnow
 from channelsync.sandbox import Sandbox
 from channelsync.testing import ChannelContract
 
@@ -32,6 +33,35 @@ class TestWooCommerceContract(ChannelContract):
     def seed_orders(self, count: int) -> list[str]:
         self.fake.seed_listing("CT-ORDER", quantity=100_000, price="5.00")
         return [self.fake.place_order("CT-ORDER") for _ in range(count)]
+
+    def seed_unreadable_order(self) -> str:
+        # A line total a plugin wrote with a decimal comma.
+        at = utcnow().replace(microsecond=0, tzinfo=None).isoformat()
+        return str(
+            self.fake.seed_order(
+                {
+                    "status": "processing",
+                    "currency": "EUR",
+                    "date_created_gmt": at,
+                    "date_modified_gmt": at,
+                    "total": "12,50",
+                    "line_items": [
+                        {
+                            "sku": "CT-ORDER",
+                            "quantity": 1,
+                            "subtotal": "12.50",
+                            "total": "12,50",
+                            "price": 12.5,
+                        }
+                    ],
+                }
+            )
+        )
+
+    def fulfillment_count(self, order_id: str) -> int:
+        return len(self.fake.trackings(order_id)) or sum(
+            1 for n in self.fake.notes(order_id) if str(n.get("note", "")).startswith("Shipped")
+        )
 
     def channel_quantity(self, sku: str) -> int:
         quantity = self.fake.quantity(sku)

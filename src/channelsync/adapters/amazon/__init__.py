@@ -21,7 +21,26 @@ notifications (``channelsync.adapters.amazon.webhooks``) needs ``channelsync[sqs
 See docs/channels/amazon.md.
 """
 
-from channelsync.adapters.amazon.channel import AmazonChannel
-from channelsync.adapters.amazon.config import AmazonConfig
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - the names below load lazily
+    from channelsync.adapters.amazon.channel import AmazonChannel
+    from channelsync.adapters.amazon.config import AmazonConfig
 
 __all__ = ["AmazonChannel", "AmazonConfig"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that the plugin registry can read this adapter's config and plugin modules
+    # without its vendor SDK (an optional extra) installed.
+    if name == "AmazonChannel":
+        from channelsync.adapters.amazon.channel import AmazonChannel
+
+        return AmazonChannel
+    if name == "AmazonConfig":
+        from channelsync.adapters.amazon.config import AmazonConfig
+
+        return AmazonConfig
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

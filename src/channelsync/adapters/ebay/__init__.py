@@ -12,7 +12,26 @@ Needs the ``channelsync[ebay]`` extra (ebaysdk, lxml, cryptography). See
 docs/channels/ebay.md.
 """
 
-from channelsync.adapters.ebay.channel import EbayChannel
-from channelsync.adapters.ebay.config import EbayConfig
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - the names below load lazily
+    from channelsync.adapters.ebay.channel import EbayChannel
+    from channelsync.adapters.ebay.config import EbayConfig
 
 __all__ = ["EbayChannel", "EbayConfig"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that the plugin registry can read this adapter's config and plugin modules
+    # without its vendor SDK (an optional extra) installed.
+    if name == "EbayChannel":
+        from channelsync.adapters.ebay.channel import EbayChannel
+
+        return EbayChannel
+    if name == "EbayConfig":
+        from channelsync.adapters.ebay.config import EbayConfig
+
+        return EbayConfig
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Self
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from channelsync.adapters._http import is_loopback_host
 from channelsync.core.errors import ConfigError
 
 __all__ = ["API_PATH", "WooCommerceConfig", "is_loopback_host"]
 
 #: Where the REST API v3 lives below the shop's URL.
 API_PATH = "/wp-json/wc/v3"
-
-
-def is_loopback_host(host: str | None) -> bool:
-    """Whether ``host`` is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class WooCommerceConfig(BaseModel):

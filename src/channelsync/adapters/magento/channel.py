@@ -1,0 +1,1030 @@
+"""``MagentoChannel``: the ``Channel`` of one Magento 2 / Adobe Commerce store (REST)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import httpx
+
+from channelsync.adapters._paging import Paginator
+from channelsync.adapters.magento._search import SearchCriteria
+from channelsync.adapters.magento.client import BatchTooLarge, MagentoClient, PageTooLarge
+from channelsync.adapters.magento.config import MagentoConfig
+from channelsync.adapters.magento.mapping import (
+    KIND,
+    ORDER_DATA_ERRORS,
+    STOCK_TYPES,
+    line_index,
+    listing_from_product,
+    magento_time,
+    open_units,
+    order_failure,
+    order_from_payload,
+    parse_magento_time,
+    price_row,
+    refund_from_creditmemo,
+    ship_items,
+    source_item,
+)
+from channelsync.adapters.magento.payloads import (
+    Creditmemo,
+    MagentoOrder,
+    PriceUpdateResult,
+    Product,
+    SearchResults,
+    Shipment,
+    UnreadableOrder,
+)
+from channelsync.adapters.magento.webhooks import MagentoWebhooks
+from channelsync.core.channel import (
+    ChannelLimits,
+    OrderFailure,
+    PriceUpdate,
+    PushResult,
+    RateLimit,
+    StockUpdate,
+    WebhookEvent,
+)
+from channelsync.core.errors import (
+    ConfigError,
+    ItemError,
+    NotFound,
+    PermanentError,
+    Rejected,
+    TransientError,
+)
+from channelsync.core.models import Listing, Money, Order, Refund
+from channelsync.core.models import Shipment as ShipmentModel
+
+__all__ = ["MagentoChannel"]
+
+log = logging.getLogger(__name__)
+
+Inventory = Literal["msi", "legacy"]
+#: Bulk operation statuses (``Magento\\Framework\\Bulk\\OperationInterface``).
+_COMPLETE, _RETRIABLE, _FAILED, _OPEN, _REJECTED = 1, 2, 3, 4, 5
+_IDEMPOTENCY_TAG = "channelsync:"
+#: Where an order scan stands: (updated_at, entity_id after which that second continues).
+_OrderToken = tuple[str, int | None]
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One stock write: the update's position, SKU, source, the quantity buyers should see,
+    and the units Magento holds reserved on top of it."""
+
+    position: int
+    sku: str
+    source_code: str
+    quantity: int
+    reserved: int = 0
+
+    def item(self) -> dict[str, Any]:
+        """The source item to save."""
+        return source_item(self.sku, self.source_code, self.quantity + self.reserved)
+
+
+class MagentoChannel:
+    """One Magento 2 / Adobe Commerce store as a channelsync ``Channel``.
+
+    ::
+
+        shop = MagentoChannel(MagentoConfig(
+            account="magento-main", url="https://shop.example.com",
+            access_token="...", consumer_key="...", consumer_secret="...",
+            access_token_secret="...",
+        ))
+
+    Magento core sends no webhooks: orders are polled (``fetch_orders``), which
+    ``parse_webhook`` says plainly (docs/channels/magento.md lists Adobe Commerce's own event
+    options).
+
+    Args:
+        config: the account's configuration (no environment is read).
+        transport: an httpx transport (``httpx.MockTransport`` in tests).
+        base_url: the store URL to use instead of ``config.url`` (the sandbox).
+        sleep: how to wait between reads of a bulk's status (``time.sleep``).
+        clock: monotonic seconds, for the bulk timeout (``time.monotonic``).
+    """
+
+    kind = KIND
+
+    def __init__(
+        self,
+        config: MagentoConfig,
+        transport: httpx.BaseTransport | None = None,
+        base_url: str | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self._client = MagentoClient(config, transport=transport, base_url=base_url)
+        self._webhooks = MagentoWebhooks(config.account)
+        self._sleep = sleep
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._batch_limit = config.batch_size
+        self._page_size = config.page_size
+        self._inventory: Inventory | None = None if config.inventory == "auto" else config.inventory
+        self._bulk_usable = config.bulk != "never"
+        self._currency = config.currency
+        self._index: dict[str, Listing] = {}
+        self._missing: set[str] = set()
+        self._watermark: str | None = None
+        self.skipped_unmanaged: list[str] = []
+        """SKUs of the last ``fetch_listings`` whose stock Magento does not manage."""
+
+    def __repr__(self) -> str:
+        return f"MagentoChannel(account={self.account!r}, rest={self._client.rest_root!r})"
+
+    # -- identity -------------------------------------------------------------------------
+
+    @property
+    def account(self) -> str:
+        """The merchant's name for this store."""
+        return self.config.account
+
+    @property
+    def limits(self) -> ChannelLimits:
+        """Items per synchronous stock and price call (20 unless configured or learnt from
+        the store), the search page size, and the configured pacing."""
+        rate = self.config.requests_per_second
+        return ChannelLimits(
+            stock_batch=self._batch_limit,
+            price_batch=self._batch_limit,
+            page_size=self._page_size,
+            rate_limits=(
+                (RateLimit(operation="*", per_second=rate, burst=max(1, int(rate))),)
+                if rate
+                else ()
+            ),
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    # -- paging helpers ---------------------------------------------------------------------
+
+    def _learn_page_limit(self, exc: PageTooLarge) -> None:
+        with self._lock:
+            if exc.limit < self._page_size:
+                log.warning(
+                    "account %s: the store allows at most %d items per page; using that",
+                    self.account,
+                    exc.limit,
+                )
+                self._page_size = max(1, exc.limit)
+            else:
+                raise exc
+
+    def _search(
+        self,
+        call: Callable[[SearchCriteria], SearchResults[Any]],
+        build: Callable[[int], SearchCriteria],
+    ) -> SearchResults[Any]:
+        """Run a search, shrinking the page once when the store's page limit refuses it."""
+        while True:
+            size = self._page_size
+            try:
+                return call(build(size))
+            except PageTooLarge as exc:
+                self._learn_page_limit(exc)
+                if self._page_size == size:
+                    raise
+
+    # -- orders ---------------------------------------------------------------------------
+
+    def fetch_orders(self, updated_after: datetime) -> Iterator[Order | OrderFailure]:
+        """Every order changed at or after ``updated_after``, oldest change first.
+
+        The search opens ``order_window_seconds`` early (Magento stamps ``updated_at``
+        before its transaction commits, so a slow save can appear behind the newest change
+        already read) and pages by keyset, not page number: each request starts at the
+        newest ``updated_at`` read so far (``gteq``); a page that falls entirely in one
+        second continues with ``updated_at eq T and entity_id gt last``. Orders already
+        yielded in this scan (same id and ``updated_at``) are dropped. Each page's shipments
+        (with tracking) and credit memos are read in one search each.
+
+        An order that does not read or map is yielded as an ``OrderFailure`` in its place.
+        """
+        if updated_after.tzinfo is None:
+            raise ValueError("updated_after must be timezone-aware")
+        start = updated_after.replace(microsecond=0) - timedelta(
+            seconds=self.config.order_window_seconds
+        )
+        seen: set[tuple[Any, Any]] = set()
+
+        def fetch(
+            token: _OrderToken | None,
+        ) -> tuple[list[Order | OrderFailure], _OrderToken | None]:
+            since, after = token or (magento_time(start), None)
+
+            def build(size: int) -> SearchCriteria:
+                criteria = SearchCriteria(page_size=size)
+                if after is None:
+                    criteria.where("updated_at", since, "gteq")
+                else:
+                    criteria.where("updated_at", since, "eq").where("entity_id", after, "gt")
+                return criteria.order("updated_at").order("entity_id")
+
+            page = self._search(self._client.orders, build)
+            size = self._page_size
+            raws = [_raw(o) for o in page.items]
+            keys = [(r.get("entity_id"), r.get("updated_at") or r.get("created_at")) for r in raws]
+            fresh = [o for o, k in zip(page.items, keys, strict=True) if k not in seen]
+            seen.update(keys)
+            orders = self._map_orders(fresh)
+            self._advance_watermark(orders)
+            full = len(page.items) >= size and page.total_count > len(page.items)
+            if not full:
+                if after is None:
+                    return orders, None
+                nxt = magento_time(parse_magento_time(since) + timedelta(seconds=1))
+                return orders, (nxt, None)
+            last_id = _int_or_none(raws[-1].get("entity_id"))
+            if after is not None:
+                return orders, (since, last_id if last_id is not None else after)
+            newest = _time_or_none(keys[-1][1])
+            if newest is not None and magento_time(newest) > since:
+                return orders, (magento_time(newest), None)
+            return orders, (since, last_id)
+
+        yield from Paginator(fetch, channel=self.account, operation="GET orders")
+
+    def _advance_watermark(self, orders: Sequence[Order | OrderFailure]) -> None:
+        newest = max(
+            (magento_time(o.updated_at) for o in orders if isinstance(o, Order)), default=None
+        )
+        if newest is None:
+            return
+        with self._lock:
+            if self._watermark is None or newest > self._watermark:
+                self._watermark = newest
+
+    def _reserved(self) -> dict[str, int]:
+        """Units per SKU (lower-cased) that Magento holds reserved for its open orders that
+        ``fetch_orders`` has already returned (one order search per page of open orders)."""
+        with self._lock:
+            mark = self._watermark
+        if mark is None or not self.config.compensate_reservations:
+            return {}
+        totals: dict[str, int] = {}
+        last = 0
+        while True:
+            after = last
+
+            def build(size: int, after: int = after) -> SearchCriteria:
+                return (
+                    SearchCriteria(page_size=size)
+                    .where("state", "new,pending_payment,processing,holded,payment_review", "in")
+                    .where("updated_at", mark, "lteq")
+                    .where("entity_id", after, "gt")
+                    .order("entity_id")
+                )
+
+            page = self._search(self._client.orders, build)
+            for order in page.items:
+                if isinstance(order, UnreadableOrder):
+                    continue
+                try:
+                    units = open_units(order.items)
+                except ORDER_DATA_ERRORS:
+                    continue
+                for sku, qty in units.items():
+                    totals[sku] = totals.get(sku, 0) + qty
+            ids = [o.entity_id for o in page.items if isinstance(o, MagentoOrder)]
+            if len(page.items) >= page.total_count or not ids:
+                return totals
+            last = max(ids)
+
+    def read_order(self, order_id: str) -> Order | OrderFailure | None:
+        """One order as the store has it now (``GET /V1/orders/{id}``); None if it is gone."""
+        try:
+            number = int(order_id)
+        except ValueError:
+            return None
+        try:
+            raw = self._client.order_json(number)
+        except NotFound:
+            return None
+        try:
+            order = MagentoOrder.model_validate(raw)
+        except ORDER_DATA_ERRORS as exc:
+            return order_failure(raw, exc)
+        return self._map_orders([order])[0]
+
+    def _map_orders(
+        self, orders: Sequence[MagentoOrder | UnreadableOrder]
+    ) -> list[Order | OrderFailure]:
+        readable = [o for o in orders if isinstance(o, MagentoOrder)]
+        shipped = [o.entity_id for o in readable if any(i.qty_shipped > 0 for i in o.items)]
+        refunded = [o.entity_id for o in readable if (o.base_total_refunded or 0) > 0]
+        shipments: dict[int, list[Shipment]] = {}
+        for sh in self._by_order(self._client.shipments, shipped):
+            shipments.setdefault(sh.order_id, []).append(sh)
+        memos: dict[int, list[Creditmemo]] = {}
+        for memo in self._by_order(self._client.creditmemos, refunded):
+            memos.setdefault(memo.order_id, []).append(memo)
+        out: list[Order | OrderFailure] = []
+        for order in orders:
+            if isinstance(order, UnreadableOrder):
+                out.append(order_failure(order.raw, order.error))
+                continue
+            raw = order.model_dump(mode="json")
+            try:
+                out.append(
+                    order_from_payload(
+                        order,
+                        raw,
+                        account=self.account,
+                        currency=self._currency,
+                        shipments=shipments.get(order.entity_id, ()),
+                        creditmemos=memos.get(order.entity_id, ()),
+                    )
+                )
+            except ORDER_DATA_ERRORS as exc:
+                out.append(order_failure(raw, exc))
+        return out
+
+    def _by_order(
+        self, call: Callable[[SearchCriteria], SearchResults[Any]], order_ids: Sequence[int]
+    ) -> list[Any]:
+        """Every shipment or credit memo of ``order_ids`` (one search per page of ids)."""
+        found: list[Any] = []
+        for start in range(0, len(order_ids), self._page_size):
+            ids = ",".join(str(i) for i in order_ids[start : start + self._page_size])
+            page = 1
+            while True:
+                current = page
+
+                def build(size: int, current: int = current, ids: str = ids) -> SearchCriteria:
+                    return (
+                        SearchCriteria(page_size=size)
+                        .where("order_id", ids, "in")
+                        .order("entity_id")
+                        .page(current)
+                    )
+
+                got = self._search(call, build)
+                found += got.items
+                if not got.items or page * self._page_size >= got.total_count:
+                    break
+                page += 1
+        return found
+
+    # -- listings -------------------------------------------------------------------------
+
+    def inventory_mode(self) -> Inventory:
+        """``msi`` or ``legacy``: configured, or asked once (``GET /V1/inventory/sources``
+        answers 404 *Request does not match any route* without the Inventory modules)."""
+        with self._lock:
+            if self._inventory is not None:
+                return self._inventory
+        try:
+            sources = self._client.sources()
+        except NotFound as exc:
+            if exc.code != "no_route":
+                raise
+            mode: Inventory = "legacy"
+        else:
+            mode = "msi"
+            codes = {s.source_code for s in sources}
+            unknown = sorted(set(self.config.sources.values()) - codes)
+            if unknown:
+                log.warning(
+                    "account %s: sources %s are not sources of the store (it has %s)",
+                    self.account,
+                    ", ".join(unknown),
+                    ", ".join(sorted(codes)) or "none",
+                )
+        with self._lock:
+            self._inventory = mode
+        return mode
+
+    def fetch_listings(self) -> Iterator[Listing]:
+        """Every product that holds stock (simple, virtual, downloadable, gift card), with
+        its quantity at the default location's source (MSI) or its stock item (legacy).
+
+        Configurable products are not listings themselves; their children carry the
+        parent's id and SKU in ``ids``. Products whose list entry lacks its stock item
+        (Magento releases before the product list carried it) are read one by one
+        (``GET /V1/stockItems/{sku}``).
+        """
+        mode = self.inventory_mode()
+        currency = self._store_currency(required=False)
+        products = self._all_products()
+        parents: dict[int, Product] = {}
+        for product in products:
+            if product.type_id == "configurable" and product.extension_attributes:
+                for child in product.extension_attributes.configurable_product_links:
+                    parents[child] = product
+        source = self.config.source_code()
+        quantities = self._source_quantities(source) if mode == "msi" else {}
+        reserved = self._reserved() if mode == "msi" else {}
+        index: dict[str, Listing] = {}
+        unmanaged: list[str] = []
+        for product in products:
+            if product.type_id not in STOCK_TYPES:
+                continue
+            stock = (
+                product.extension_attributes.stock_item if product.extension_attributes else None
+            )
+            if stock is None:
+                try:
+                    stock = self._client.stock_item(product.sku)
+                except NotFound:
+                    stock = None
+            manages = stock is not None and (
+                bool(stock.use_config_manage_stock) or stock.manage_stock is not False
+            )
+            if mode == "msi":
+                quantity = quantities.get(product.sku)
+                if quantity is not None:
+                    quantity -= reserved.get(product.sku.lower(), 0)
+            else:
+                quantity = int(stock.qty) if stock is not None and stock.qty is not None else None
+            listing = listing_from_product(
+                product,
+                account=self.account,
+                currency=currency,
+                quantity=quantity,
+                manages_stock=manages,
+                source_code=source if mode == "msi" else None,
+                stock_item_id=stock.item_id if stock is not None else None,
+                parent=parents.get(product.id),
+            )
+            if not manages:
+                unmanaged.append(product.sku)
+            index[product.sku] = listing
+            yield listing
+        with self._lock:
+            self._index = index
+            self._missing.clear()
+            self.skipped_unmanaged = unmanaged
+
+    def _all_products(self) -> list[Product]:
+        products: list[Product] = []
+        last = 0
+        while True:
+            after = last
+
+            def build(size: int, after: int = after) -> SearchCriteria:
+                return (
+                    SearchCriteria(page_size=size)
+                    .where("entity_id", after, "gt")
+                    .order("entity_id")
+                )
+
+            page = self._search(self._client.products, build)
+            products += page.items
+            if not page.items or len(page.items) >= page.total_count:
+                return products
+            newest = max(p.id for p in page.items)
+            if newest <= last:
+                raise PermanentError(
+                    "the store's product search does not move past entity_id"
+                    f" {last}: paging stopped",
+                    channel=self.account,
+                    operation="GET products",
+                )
+            last = newest
+
+    def _source_quantities(self, source: str) -> dict[str, int | None]:
+        out: dict[str, int | None] = {}
+        page = 1
+        while True:
+            current = page
+
+            def build(size: int, current: int = current) -> SearchCriteria:
+                return (
+                    SearchCriteria(page_size=size)
+                    .where("source_code", source)
+                    .order("sku")
+                    .page(current)
+                )
+
+            got = self._search(self._client.source_items, build)
+            for item in got.items:
+                out[item.sku] = (
+                    int(item.quantity)
+                    if item.quantity == item.quantity.to_integral_value()
+                    else None
+                )
+            # Magento answers a page past the end with the last page again: stop on the count.
+            if not got.items or page * self._page_size >= got.total_count:
+                return out
+            page += 1
+
+    def _store_currency(self, *, required: bool) -> str | None:
+        with self._lock:
+            if self._currency:
+                return self._currency
+        try:
+            configs = self._client.store_configs()
+        except PermanentError:
+            if required:
+                raise
+            return None
+        found = next(
+            (c.base_currency_code for c in configs if c.code == self.config.store_code), None
+        )
+        with self._lock:
+            self._currency = found.upper() if found else None
+            return self._currency
+
+    # -- stock ----------------------------------------------------------------------------
+
+    def _known(self, skus: Sequence[str]) -> set[str]:
+        """Which of ``skus`` are products of the store (listings read, or one search)."""
+        with self._lock:
+            known = {s for s in skus if s in self._index}
+            missing = {s for s in skus if s in self._missing}
+        ask = [s for s in dict.fromkeys(skus) if s not in known and s not in missing]
+        for start in range(0, len(ask), self._page_size):
+            chunk = ask[start : start + self._page_size]
+            wanted = ",".join(chunk)
+
+            def build(size: int, wanted: str = wanted) -> SearchCriteria:
+                return SearchCriteria(page_size=size).where("sku", wanted, "in")
+
+            page = self._search(self._client.products, build)
+            found = {p.sku for p in page.items}
+            with self._lock:
+                for product in page.items:
+                    if product.type_id in STOCK_TYPES and product.sku not in self._index:
+                        self._index[product.sku] = listing_from_product(
+                            product,
+                            account=self.account,
+                            currency=self._currency,
+                            quantity=None,
+                            manages_stock=True,
+                            source_code=None,
+                        )
+                self._missing.update(s for s in chunk if s not in found)
+            known |= found & set(chunk)
+        return known
+
+    def push_stock(self, updates: Sequence[StockUpdate]) -> list[PushResult]:
+        """Set absolute quantities; one result per update, in order.
+
+        MSI stores: source items (``POST /V1/inventory/source-items``, the batch limit per
+        call), or for large pushes one asynchronous bulk request whose operations' statuses
+        are read back (see ``MagentoConfig.bulk``). A synchronous batch is one transaction:
+        when Magento refuses it, it is split until the refused items stand alone, so one bad
+        item never fails the others. Stores without MSI: one stock item per call.
+
+        SKUs the store has no product for fail alone (``NOT_FOUND``), and so do products
+        whose stock Magento does not manage.
+        """
+        results: dict[int, PushResult] = {}
+        skus = [u.sku for u in updates]
+        known = self._known(skus) if updates else set()
+        writes: list[_Write] = []
+        for i, update in enumerate(updates):
+            if update.sku not in known:
+                results[i] = PushResult.failure(
+                    ItemError(update.sku, "no product with this SKU in the store", code="NOT_FOUND")
+                )
+                continue
+            with self._lock:
+                listing = self._index.get(update.sku)
+            if listing is not None and not listing.manages_stock:
+                results[i] = PushResult.failure(
+                    ItemError(
+                        update.sku, "Magento does not manage this product's stock", code="UNMANAGED"
+                    )
+                )
+                continue
+            try:
+                # Stock per location (when StockUpdate carries one) picks its source here.
+                source = self.config.source_code(getattr(update, "location", None))
+            except ConfigError as exc:
+                results[i] = PushResult.failure(ItemError(update.sku, str(exc), code="NO_SOURCE"))
+                continue
+            writes.append(_Write(i, update.sku, source, update.quantity))
+        if writes:
+            if self.inventory_mode() == "legacy":
+                self._push_legacy(writes, results)
+                return [results[i] for i in range(len(updates))]
+            reserved = self._reserved()
+            if reserved:
+                writes = [
+                    _Write(
+                        w.position, w.sku, w.source_code, w.quantity, reserved.get(w.sku.lower(), 0)
+                    )
+                    for w in writes
+                ]
+            if self._use_bulk(len(writes)):
+                self._push_bulk(writes, results)
+            else:
+                self._push_sync(writes, results)
+        return [results[i] for i in range(len(updates))]
+
+    def _use_bulk(self, count: int) -> bool:
+        if self.config.bulk == "never" or not self._bulk_usable:
+            return False
+        if self.config.bulk == "always":
+            return True
+        return math.ceil(count / self._batch_limit) >= self.config.bulk_min_calls
+
+    def _push_sync(self, writes: Sequence[_Write], results: dict[int, PushResult]) -> None:
+        start = 0
+        while start < len(writes):
+            size = self._batch_limit
+            chunk = list(writes[start : start + size])
+            try:
+                self._save_split(chunk, results)
+            except BatchTooLarge as exc:
+                self._learn_batch_limit(exc, len(chunk))
+                continue
+            start += len(chunk)
+
+    def _learn_batch_limit(self, exc: BatchTooLarge, sent: int) -> None:
+        smaller = exc.limit if 0 < exc.limit < sent else sent // 2
+        if smaller < 1:
+            raise exc
+        with self._lock:
+            self._batch_limit = min(self._batch_limit, smaller)
+        log.warning(
+            "account %s: the store accepts at most %d items per call; using that",
+            self.account,
+            self._batch_limit,
+        )
+
+    def _save_split(self, chunk: list[_Write], results: dict[int, PushResult]) -> None:
+        """Save ``chunk`` in one call; when Magento refuses it, halve until the bad items
+        stand alone (a source-items save is all or nothing)."""
+        try:
+            self._client.save_source_items([w.item() for w in chunk])
+        except BatchTooLarge:
+            raise
+        except (Rejected, NotFound) as exc:
+            if len(chunk) == 1:
+                w = chunk[0]
+                results[w.position] = PushResult.failure(
+                    ItemError(w.sku, exc.message, code=exc.code or str(exc.status), raw=exc.raw)
+                )
+                return
+            middle = len(chunk) // 2
+            self._save_split(chunk[:middle], results)
+            self._save_split(chunk[middle:], results)
+            return
+        for w in chunk:
+            results[w.position] = PushResult.success(w.sku, w.quantity)
+
+    def _push_bulk(self, writes: Sequence[_Write], results: dict[int, PushResult]) -> None:
+        size = self.config.bulk_batch_size
+        batches = [list(writes[i : i + size]) for i in range(0, len(writes), size)]
+        response = self._client.bulk_source_items([[w.item() for w in b] for b in batches])
+        accepted = {item.id for item in response.request_items if item.status == "accepted"}
+        redo: list[_Write] = []
+        for op_id, batch in enumerate(batches):
+            if op_id not in accepted:
+                redo += batch
+        pending = {op_id for op_id in range(len(batches)) if op_id in accepted}
+        deadline = self._clock() + self.config.bulk_timeout
+        while pending:
+            self._sleep(self.config.bulk_poll_interval)
+            status = self._client.bulk_status(response.bulk_uuid)
+            for op in status.operations_list:
+                if op.id not in pending or op.status == _OPEN:
+                    continue
+                pending.discard(op.id)
+                batch = batches[op.id]
+                if op.status == _COMPLETE:
+                    for w in batch:
+                        results[w.position] = PushResult.success(w.sku, w.quantity)
+                elif op.status == _RETRIABLE:
+                    for w in batch:
+                        results[w.position] = PushResult.failure(
+                            ItemError(
+                                w.sku,
+                                f"bulk operation failed: {op.result_message or 'no message'}",
+                                code=str(op.error_code or "bulk_retriable"),
+                                retryable=True,
+                            )
+                        )
+                else:  # failed or rejected: a bad item spoils its operation; find it
+                    redo += batch
+            if pending and self._clock() >= deadline:
+                with self._lock:
+                    self._bulk_usable = False
+                log.warning(
+                    "account %s: bulk %s still has %d open operations after %.0f s (is the"
+                    " store's async.operations.all consumer running?); writing them"
+                    " synchronously and not using the bulk API again in this process. The"
+                    " queued operations may still apply later, with the values of this push.",
+                    self.account,
+                    response.bulk_uuid,
+                    len(pending),
+                    self.config.bulk_timeout,
+                )
+                for op_id in sorted(pending):
+                    redo += batches[op_id]
+                pending.clear()
+        if redo:
+            self._push_sync(sorted(redo, key=lambda w: w.position), results)
+
+    def _push_legacy(self, writes: Sequence[_Write], results: dict[int, PushResult]) -> None:
+        for w in writes:
+            with self._lock:
+                listing = self._index.get(w.sku)
+            item_id = _int_or_none((listing.ids if listing else {}).get("stock_item_id"))
+            try:
+                if item_id is None:
+                    stock = self._client.stock_item(w.sku)
+                    item_id = stock.item_id if stock.item_id is not None else 1
+                self._client.update_stock_item(w.sku, item_id, w.quantity)
+            except TransientError:
+                raise
+            except PermanentError as exc:
+                results[w.position] = PushResult.failure(
+                    ItemError(w.sku, exc.message, code=exc.code or str(exc.status), raw=exc.raw)
+                )
+                continue
+            results[w.position] = PushResult.success(w.sku, w.quantity)
+
+    # -- prices ---------------------------------------------------------------------------
+
+    def push_prices(self, updates: Sequence[PriceUpdate]) -> list[PushResult]:
+        """Set base prices (store 0, the global price) with ``POST /V1/products/base-prices``,
+        the batch limit per call; rows Magento refuses (unknown SKU, a type without a price of
+        its own) fail alone."""
+        currency = self._store_currency(required=False)
+        results: dict[int, PushResult] = {}
+        rows: list[tuple[int, PriceUpdate]] = []
+        for i, update in enumerate(updates):
+            if currency and update.price.currency != currency:
+                results[i] = PushResult.failure(
+                    ItemError(
+                        update.sku,
+                        f"price in {update.price.currency}; the store's base currency is"
+                        f" {currency}",
+                        code="currency_mismatch",
+                    )
+                )
+            elif update.price.amount < 0:
+                results[i] = PushResult.failure(
+                    ItemError(update.sku, "a price must not be negative")
+                )
+            else:
+                rows.append((i, update))
+        start = 0
+        while start < len(rows):
+            chunk = rows[start : start + self._batch_limit]
+            try:
+                failed = self._client.update_base_prices(
+                    [price_row(u.sku, u.price) for _, u in chunk]
+                )
+            except BatchTooLarge as exc:
+                self._learn_batch_limit(exc, len(chunk))
+                continue
+            self._settle_prices(chunk, failed, results)
+            start += len(chunk)
+        return [results[i] for i in range(len(updates))]
+
+    @staticmethod
+    def _settle_prices(
+        chunk: Sequence[tuple[int, PriceUpdate]],
+        failed: Sequence[PriceUpdateResult],
+        results: dict[int, PushResult],
+    ) -> None:
+        errors: dict[str, str] = {}
+        for row in failed:
+            for value in row.values():
+                errors.setdefault(value, row.text())
+        for i, update in chunk:
+            if update.sku in errors:
+                results[i] = PushResult.failure(
+                    ItemError(update.sku, errors[update.sku], code="price_refused")
+                )
+            else:
+                results[i] = PushResult.success(update.sku)
+
+    # -- fulfilment, cancellation, refunds --------------------------------------------------
+
+    def _order_id(self, order_id: str, operation: str) -> int:
+        try:
+            number = int(order_id)
+        except (TypeError, ValueError):
+            number = 0
+        if number <= 0:
+            raise NotFound(
+                f"{order_id!r} is not a Magento order id (entity_id)",
+                channel=self.account,
+                operation=operation,
+            )
+        return number
+
+    def _order(self, oid: int) -> MagentoOrder:
+        raw = self._client.order_json(oid)
+        try:
+            return MagentoOrder.model_validate(raw)
+        except ORDER_DATA_ERRORS as exc:
+            raise PermanentError(
+                f"order {oid} cannot be read: {exc}",
+                channel=self.account,
+                operation="GET orders/{id}",
+            ) from exc
+
+    def push_fulfillment(self, order_id: str, shipment: ShipmentModel) -> None:
+        """Create a shipment with its tracking number (``POST /V1/order/{id}/ship``).
+
+        Only units still to ship are named, so a repeat ships nothing twice; a shipment
+        already carrying the same tracking number makes the call a no-op. On MSI stores the
+        units leave the default location's source.
+        """
+        oid = self._order_id(order_id, "push_fulfillment")
+        if shipment.tracking_number:
+            existing = self._by_order(self._client.shipments, [oid])
+            if any(t.track_number == shipment.tracking_number for s in existing for t in s.tracks):
+                return
+        order = self._order(oid)
+        items = ship_items(order.items, dict(shipment.lines) if shipment.lines else None)
+        if not items:
+            if order.state in ("canceled", "closed"):
+                raise Rejected(
+                    f"order {oid} is {order.state}; nothing can ship",
+                    channel=self.account,
+                    operation="push_fulfillment",
+                )
+            return  # everything asked for has shipped already
+        body: dict[str, Any] = {"items": items, "notify": False, "appendComment": False}
+        if shipment.tracking_number:
+            body["tracks"] = [
+                {
+                    "track_number": shipment.tracking_number,
+                    "title": shipment.carrier,
+                    "carrier_code": "custom",
+                }
+            ]
+        if self.inventory_mode() == "msi":
+            body["arguments"] = {"extension_attributes": {"source_code": self.config.source_code()}}
+        self._client.ship_order(oid, body)
+
+    def cancel_order(self, order_id: str, reason: str | None = None) -> None:
+        """Cancel with ``POST /V1/orders/{id}/cancel`` (Magento releases the reservation).
+
+        An order already cancelled is left alone. Magento cancels only what was not invoiced
+        or shipped: a complete or closed order, or one fully invoiced, is refused
+        (``Rejected``): refund it with ``refund_order`` instead. ``reason`` is added to the
+        order's history first.
+        """
+        oid = self._order_id(order_id, "cancel_order")
+        order = self._order(oid)
+        if order.state == "canceled":
+            return
+        if order.state in ("complete", "closed"):
+            raise Rejected(
+                f"order {oid} is {order.state}; refund it instead of cancelling",
+                channel=self.account,
+                operation="cancel_order",
+            )
+        if reason:
+            self._client.add_order_comment(oid, f"Cancelled: {reason}")
+        if self._client.cancel_order(oid):
+            return
+        again = self._order(oid)
+        if again.state == "canceled":
+            return
+        raise Rejected(
+            f"Magento cannot cancel order {oid} in state {again.state} (an invoiced order"
+            " needs a credit memo: refund_order)",
+            channel=self.account,
+            operation="cancel_order",
+        )
+
+    def refund_order(
+        self,
+        order_id: str,
+        amount: Money | None = None,
+        *,
+        reason: str | None = None,
+        lines: Mapping[str, int] | None = None,
+        restock: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Refund:
+        """Create an offline credit memo (``POST /V1/order/{id}/refund``).
+
+        With ``lines`` (line id -> units) Magento refunds those units at their order prices;
+        with ``amount`` alone, an adjustment of that amount and no units. The payment is not
+        refunded through the gateway (refund online from the invoice in the Admin for that).
+        ``restock`` returns the refunded units to the source. With ``idempotency_key`` a
+        repeat finds the credit memo it made before (the key is in its comment).
+
+        Args:
+            order_id: the order's ``entity_id``.
+            amount: the amount to refund (in the order's base currency) when no lines are given,
+                or added on top of the lines as a positive adjustment.
+            reason: the credit memo's comment.
+            lines: line id -> units refunded.
+            restock: put the refunded units back in stock.
+            idempotency_key: marks the credit memo; a repeat returns it.
+        """
+        oid = self._order_id(order_id, "refund_order")
+        if amount is None and not lines:
+            raise ValueError("refund_order needs an amount or lines")
+        if amount is not None and amount.amount <= 0:
+            raise ValueError("a refund amount must be positive")
+        order = self._order(oid)
+        currency = order.base_currency_code or self._currency or (amount.currency if amount else "")
+        if amount is not None and currency and amount.currency != currency:
+            raise Rejected(
+                f"refund currency {amount.currency} differs from order {oid}'s base currency"
+                f" {currency}",
+                channel=self.account,
+                operation="refund_order",
+            )
+        index = line_index(order.items)
+        if idempotency_key:
+            tag = f"[{_IDEMPOTENCY_TAG}{idempotency_key}]"
+            for memo in self._by_order(self._client.creditmemos, [oid]):
+                comments = self._client.creditmemo_comments(memo.entity_id)
+                if any(tag in c.comment for c in comments):
+                    return refund_from_creditmemo(memo, currency, index)
+        items: list[dict[str, Any]] = []
+        by_line = {str(i.item_id): i for i in order.items}
+        if lines:
+            for line_id, qty in lines.items():
+                if line_id not in by_line or qty <= 0:
+                    raise Rejected(
+                        f"order {oid} has no line {line_id!r} to refund {qty} units of",
+                        channel=self.account,
+                        operation="refund_order",
+                    )
+                items.append({"order_item_id": int(line_id), "qty": qty})
+        else:
+            items = [
+                {"order_item_id": i.item_id, "qty": 0}
+                for i in order.items
+                if i.parent_item_id is None
+            ]
+        comment = " ".join(
+            p
+            for p in (
+                reason or "",
+                f"[{_IDEMPOTENCY_TAG}{idempotency_key}]" if idempotency_key else "",
+            )
+            if p
+        )
+        arguments: dict[str, Any] = {"shipping_amount": 0, "adjustment_negative": 0}
+        arguments["adjustment_positive"] = amount.amount if amount is not None else 0
+        if restock:
+            arguments["extension_attributes"] = {
+                "return_to_stock_items": [i["order_item_id"] for i in items if i["qty"] > 0]
+            }
+        body: dict[str, Any] = {
+            "items": items,
+            "notify": False,
+            "appendComment": bool(comment),
+            "arguments": arguments,
+        }
+        if comment:
+            body["comment"] = {"comment": comment, "is_visible_on_front": 0}
+        memo_id = self._client.refund_order(oid, body)
+        for memo in self._by_order(self._client.creditmemos, [oid]):
+            if memo.entity_id == memo_id:
+                return refund_from_creditmemo(memo, currency, index).model_copy(
+                    update={"restock": restock, "reason": reason}
+                )
+        return Refund(refund_id=str(memo_id), amount=amount, reason=reason, restock=restock)
+
+    # -- webhooks -------------------------------------------------------------------------
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
+        """Magento core sends no webhooks: every delivery is refused
+        (``WebhookVerificationError``); orders are polled."""
+        return self._webhooks.parse(headers, body)
+
+
+def _raw(order: MagentoOrder | UnreadableOrder) -> dict[str, Any]:
+    if isinstance(order, UnreadableOrder):
+        return order.raw
+    return {
+        "entity_id": order.entity_id,
+        "updated_at": order.updated_at,
+        "created_at": order.created_at,
+    }
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _time_or_none(value: Any) -> Any:
+    try:
+        return parse_magento_time(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
