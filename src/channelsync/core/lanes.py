@@ -40,8 +40,10 @@ from channelsync.core.models import Listing, Order
 from channelsync.core.orderbook import OrderBook
 from channelsync.core.outbox import Claim, Outbox, PendingStock, lease_for
 from channelsync.core.planner import Planner
+from channelsync.core.quotas import QuotaBook
 from channelsync.core.results import AccountReport
 from channelsync.core.retry import RetryPolicy
+from channelsync.core.stockcheck import StockCheck
 from channelsync.core.store import Store
 
 __all__ = ["AccountLane", "ImportResult", "LaneSettings", "Parts"]
@@ -107,6 +109,10 @@ class AccountLane:
         self.policy = parts.policy
         self.clock = parts.clock
         self.settings = settings
+        # Issue 12 hooks: the read-before-write guard (and revision budget), spent quotas.
+        self.stock_check = StockCheck(store, outbox, clock)
+        self.quota_book = QuotaBook(store, clock)
+        self._quotas_restored = False
 
     # -- the cycle ------------------------------------------------------------------------
 
@@ -115,6 +121,9 @@ class AccountLane:
     ) -> None:
         """Import listings if never done, pull orders, push stock, prices and shipments."""
         started = time.monotonic()
+        if not self._quotas_restored:  # issue 12 hook: quotas spent before a restart
+            self.quota_book.restore(self.channel)
+            self._quotas_restored = True
         try:
             if self.needs_import():
                 report.listings_imported = self.import_listings().listings
@@ -140,6 +149,11 @@ class AccountLane:
             )
             report.errors.append(_describe(exc))
         finally:
+            # Issue 12 hook: store the quotas the channel says are spent, and report them.
+            report.quotas = {
+                q.resource: q.blocked_until.isoformat()
+                for q in self.quota_book.record(self.channel)
+            }
             report.seconds += time.monotonic() - started
 
     def _state(self) -> tuple[datetime | None, datetime | None, bool]:
@@ -270,11 +284,11 @@ class AccountLane:
 
         def read_and_apply() -> None:
             position = self.cursor()
-            since = (
-                (position - self.settings.order_lag)
-                if position
-                else self.clock() - self.settings.initial_lookback
+            # Re-read at least as far back as the channel's order search lags (issue 12).
+            lag = max(
+                self.settings.order_lag, timedelta(seconds=self.channel.limits.search_lag * 1.5)
             )
+            since = (position - lag) if position else self.clock() - self.settings.initial_lookback
             batch: list[Order] = []
             failed: list[OrderFailure] = []
             try:
@@ -427,6 +441,7 @@ class AccountLane:
         size = self._claim_size(limits.stock_batch)
         lease = lease_for(limits, size, limits.stock_batch)
         conflicts = 0
+        pulled = False
         for _ in range(self.settings.push_rounds):
             claim = self.outbox.claim_stock(self.account, size, lease)
             if not claim:
@@ -440,12 +455,12 @@ class AccountLane:
             updates = [
                 StockUpdate(
                     sku=c.sku,
-                    quantity=c.desired,
+                    quantity=quantity,
                     listing=c.listing,
                     expected=c.acked if limits.supports_compare_and_set else None,
-                    idempotency_key=f"{self.account}:{c.sku}:v{c.version}",
+                    idempotency_key=f"{self.account}:{c.sku}:v{c.version}:{quantity}",
                 )
-                for c in todo
+                for c, quantity in review.send
             ]
             try:
                 with self.outbox.keeper(claim):

@@ -172,6 +172,11 @@ class EbayChannel:
                 ),
             ),
             min_poll_interval=60.0,
+            # eBay: changes take a couple of minutes to show in order searches; any listing
+            # takes at most 250 revisions per calendar day.
+            search_lag=120.0,
+            revisions_per_day=250,
+            revisions_timezone=config.quota_timezone,
         )
 
     def __repr__(self) -> str:
@@ -350,6 +355,12 @@ class EbayChannel:
             return [x for x in found if x is not None], (current + 1 if more else None)
 
         yield from Paginator(page, channel=self.account, operation="getInventoryItems")
+
+    def read_stock(self, listings: Sequence[Listing]) -> dict[str, int | None]:
+        """What each listing shows now: GetMyeBaySelling's active list (200 a call; both
+        worlds' listings appear there). ``RateLimited`` while the Trading quota is spent."""
+        found = {lst.sku: lst.quantity for lst in self._trading_listings()}
+        return {lst.sku: found.get(lst.sku) for lst in listings}
 
     def _listing_for(self, sku: str, given: Listing | None) -> Listing | None:
         if given is not None and given.ids.get("world") in ("trading", "inventory_api"):

@@ -385,6 +385,31 @@ class WooCommerceClient:
         response = self._send(op, "GET", f"/wc/v3/products/{product_id}/variations", params=params)
         return self._page(WooVariation, response, op)
 
+    def products_by_id(self, ids: Sequence[int]) -> list[WooProduct]:
+        """``GET /products?include=...`` (at most 100 ids: one page)."""
+        op = "GET products"
+        params: dict[str, str | int] = {
+            "include": ",".join(str(i) for i in ids),
+            "per_page": 100,
+            "orderby": "id",
+            "order": "asc",
+        }
+        return self._page(
+            WooProduct, self._send(op, "GET", "/wc/v3/products", params=params), op
+        ).items
+
+    def variations_by_id(self, product_id: int, ids: Sequence[int]) -> list[WooVariation]:
+        """``GET /products/{id}/variations?include=...`` (at most 100 ids: one page)."""
+        op = "GET products/{id}/variations"
+        params: dict[str, str | int] = {
+            "include": ",".join(str(i) for i in ids),
+            "per_page": 100,
+            "orderby": "id",
+            "order": "asc",
+        }
+        response = self._send(op, "GET", f"/wc/v3/products/{product_id}/variations", params=params)
+        return self._page(WooVariation, response, op).items
+
     def batch_products(
         self, update: Sequence[Mapping[str, Any]]
     ) -> list[WooBatchError | WooProduct]:
