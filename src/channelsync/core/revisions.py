@@ -95,8 +95,8 @@ class RevisionBudget:
         def work(conn: Connection) -> tuple[list[Write], list[tuple[Write, str]]]:
             r = t.listing_revisions.c
             keys = sorted({w.listing_key for w in writes})
-            used = {
-                row.listing_key: row.count
+            used: dict[str, int] = {
+                row[0]: int(row[1])
                 for row in conn.execute(
                     sa.select(r.listing_key, r.count).where(
                         r.account == account, r.day == today, self.store.among(r.listing_key, keys)

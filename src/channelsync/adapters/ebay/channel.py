@@ -27,16 +27,23 @@ from channelsync.adapters._paging import Paginator
 from channelsync.adapters._ratelimit import TokenBucket
 from channelsync.adapters.ebay.client import EbayRestClient, OAuthTokens
 from channelsync.adapters.ebay.config import IDENTITY_URL, REST_URL, TRADING_URL, EbayConfig
-from channelsync.adapters.ebay.gateway import SYSTEM_CODES, TradingAuth, TradingGateway
+from channelsync.adapters.ebay.gateway import (
+    QUOTA_CODE,
+    SYSTEM_CODES,
+    TradingAuth,
+    TradingGateway,
+)
 from channelsync.adapters.ebay.mapping import (
     ORDER_DATA_ERRORS,
     bulk_results_by_sku,
     complete_sale_request,
     format_time,
+    fulfillment_failure,
     inventory_status_results,
     listing_from_inventory,
     listings_page,
     order_failure,
+    order_from_fulfillment,
     order_from_xml,
     orders_page,
     rest_error_text,
@@ -49,6 +56,7 @@ from channelsync.core.channel import (
     OrderFailure,
     PriceUpdate,
     PushResult,
+    QuotaState,
     RateLimit,
     StockUpdate,
     WebhookEvent,
@@ -57,8 +65,10 @@ from channelsync.core.errors import (
     ChannelError,
     ItemError,
     NotFound,
+    RateLimited,
     Rejected,
     TransientError,
+    Unavailable,
 )
 from channelsync.core.models import Listing, Order, Shipment, utcnow
 
@@ -220,10 +230,80 @@ class EbayChannel:
         end = now - timedelta(seconds=self.config.mod_time_lag_seconds)
         start = max(updated_after, now - ORDER_HORIZON + timedelta(minutes=1))
         window = timedelta(days=self.config.order_window_days)
+        if self.trading.blocked_until is not None and self.config.has_oauth:
+            # Trading's daily quota is spent: the Fulfillment API has its own.
+            yield from self._fulfillment_orders(start, end)
+            return
         while start < end:
             stop = min(start + window, end)
-            yield from self._orders_between(start, stop)
+            try:
+                found = list(self._orders_between(start, stop))
+            except RateLimited as exc:
+                if exc.code != QUOTA_CODE or not self.config.has_oauth:
+                    raise
+                log.warning(
+                    "%s: Trading quota spent; reading orders through the Fulfillment API",
+                    self.account,
+                )
+                yield from self._fulfillment_orders(start, end)
+                return
+            yield from found
             start = stop
+
+    def _fulfillment_orders(self, start: datetime, end: datetime) -> Iterator[Order | OrderFailure]:
+        """getOrders of the Sell Fulfillment API (its own call quota), oldest change first."""
+        limit = 200
+
+        def page(offset: int | None) -> tuple[list[Order | OrderFailure], int | None]:
+            current = offset or 0
+            got = self.rest.orders(start, end, offset=current, limit=limit)
+            self._count("getOrders(REST)")
+            mapped = [self._map_rest(raw) for raw in got.orders]
+            more = bool(got.next) and bool(got.orders)
+            return mapped, (current + limit if more else None)
+
+        seen: dict[str, Order | OrderFailure] = {}
+        for n, order in enumerate(Paginator(page, channel=self.account, operation="getOrders")):
+            seen[order.order_id or f"(unidentified {n})"] = order
+        yield from sorted(seen.values(), key=_stream_key)
+
+    def _map_rest(self, raw: Mapping[str, Any]) -> Order | OrderFailure:
+        try:
+            return order_from_fulfillment(raw, self.account)
+        except ORDER_DATA_ERRORS as exc:
+            failure = fulfillment_failure(raw, exc)
+            log.warning(
+                "account %s: eBay order %s cannot be read (%s)",
+                self.account,
+                failure.order_id,
+                failure.error,
+            )
+            return failure
+
+    # -- quotas ---------------------------------------------------------------------------
+
+    def quotas(self) -> list[QuotaState]:
+        """Trading's daily call quota, while it is spent (error 518)."""
+        until = self.trading.blocked_until
+        if until is None:
+            return []
+        return [
+            QuotaState(
+                resource="trading",
+                blocked_until=until,
+                code=QUOTA_CODE,
+                detail="eBay Trading API daily call quota; orders are read through the"
+                " Fulfillment API meanwhile"
+                if self.config.has_oauth
+                else "eBay Trading API daily call quota",
+            )
+        ]
+
+    def restore_quotas(self, states: Sequence[QuotaState]) -> None:
+        """Take a Trading quota known spent (after a restart) as spent until its reset."""
+        for state in states:
+            if state.resource == "trading":
+                self.trading.block(state.blocked_until)
 
     def _orders_between(self, start: datetime, stop: datetime) -> Iterator[Order | OrderFailure]:
         def page(number: int | None) -> tuple[list[Order | OrderFailure], int | None]:
@@ -599,6 +679,10 @@ class EbayChannel:
         not always move on a cancellation, so polling by change time alone can miss it.
         Each call is one GetOrders against the daily quota.
         """
+        if self.trading.blocked_until is not None and self.config.has_oauth:
+            raw = self.rest.order(order_id)
+            self._count("getOrder(REST)")
+            return None if raw is None else self._map_rest(raw)
         reply = self.trading.call(
             "GetOrders",
             {
@@ -633,6 +717,24 @@ class EbayChannel:
             if order_id not in fetched:
                 try:
                     fetched[order_id] = self.fetch_order(order_id)
+                except RateLimited as exc:
+                    # Not readable now: refuse the delivery so it is kept and applied later
+                    # (eBay delivers again; a durable inbox retries it).
+                    raise RateLimited(
+                        f"notified order {order_id} cannot be read now: {exc.message}",
+                        retry_after=exc.retry_after,
+                        channel=self.account,
+                        operation=exc.operation,
+                        code=exc.code,
+                    ) from exc
+                except TransientError as exc:
+                    raise Unavailable(
+                        f"notified order {order_id} cannot be read now: {exc.message}",
+                        channel=self.account,
+                        operation=exc.operation,
+                        status=exc.status,
+                        code=exc.code,
+                    ) from exc
                 except ChannelError as exc:
                     log.warning(
                         "%s: notified order %s not read (%s); the next poll brings it",

@@ -361,7 +361,9 @@ class WooCommerceChannel:
         for parent_id, wanted in variations.items():
             vids = sorted(wanted)
             for start in range(0, len(vids), 100):
-                for variation in self._client.variations_by_id(parent_id, vids[start : start + 100]):
+                for variation in self._client.variations_by_id(
+                    parent_id, vids[start : start + 100]
+                ):
                     if variation.id in wanted:
                         out[wanted[variation.id]] = variation.stock_quantity
         for listing in listings:

@@ -88,9 +88,7 @@ class ProductRoutes(Api):
         found = [
             p
             for p in self.shop.products.values()
-            if p.type == "variation"
-            and p.parent_id == parent
-            and (not include or p.id in include)
+            if p.type == "variation" and p.parent_id == parent and (not include or p.id in include)
         ]
         if orderby == "date":
             found.sort(key=lambda p: (p.created, p.id), reverse=order == "desc")
