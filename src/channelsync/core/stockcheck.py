@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 #: How long a held listing waits before it is looked at again, at least.
 RECHECK = timedelta(seconds=60)
+#: Another account's unseen sales count here until it pulled orders this long after them.
+OTHERS_FOR = timedelta(minutes=5)
 #: An order pull must end this long after ``seen_at + search_lag`` to count as complete.
 PULL_MARGIN = timedelta(seconds=60)
 
@@ -90,7 +92,7 @@ class StockCheck:
         account = channel.account
         limits = channel.limits
         now = self.clock()
-        acked_at, unseen = self.store.run(
+        acked_at, unseen, others = self.store.run(
             partial(self._state, account=account, skus=[r.sku for r in rows], lag=limits.search_lag)
         )
         listings = [r.listing for r in rows if r.listing is not None]
@@ -105,9 +107,11 @@ class StockCheck:
         verdicts: list[tuple[PendingStock, Verdict]] = []
         for row in rows:
             written = acked_at.get(row.sku)
+            # Units other channels were found to have sold that the ledger has not read
+            # are known sold too: they come off this listing's value as well.
             facts = Facts(
                 row.sku,
-                desired=row.desired,
+                desired=row.desired - others.get(row.sku, 0),
                 expected=row.acked,
                 shown=shown.get(row.sku),
                 settled=written is None or now - written >= settle,
@@ -193,7 +197,7 @@ class StockCheck:
 
     def _state(
         self, conn: Connection, *, account: str, skus: list[str], lag: float
-    ) -> tuple[dict[str, datetime], dict[str, int]]:
+    ) -> tuple[dict[str, datetime], dict[str, int], dict[str, int]]:
         o, u, a = t.outbox.c, t.unseen_sales.c, t.accounts.c
         acked_at = {
             r.sku: r.acked_at
@@ -217,13 +221,27 @@ class StockCheck:
                 expired.append(r.sku)  # the ledger has read every order up to then
             else:
                 unseen[r.sku] = r.units
+        others: dict[str, int] = {}
+        pulls = {
+            r.account: r.last_pull_at for r in conn.execute(sa.select(a.account, a.last_pull_at))
+        }
+        for row in conn.execute(
+            sa.select(u.account, u.sku, u.units, u.seen_at).where(
+                u.account != account, self.store.among(u.sku, skus)
+            )
+        ):
+            # Counted until that account has read its orders well past the search lag
+            # (its own lane drops the row; OTHERS_FOR bounds it meanwhile).
+            other_pull = pulls.get(row.account)
+            if other_pull is None or other_pull < row.seen_at + OTHERS_FOR:
+                others[row.sku] = others.get(row.sku, 0) + int(row.units)
         if expired:
             conn.execute(
                 t.unseen_sales.delete().where(
                     u.account == account, self.store.among(u.sku, expired)
                 )
             )
-        return acked_at, unseen
+        return acked_at, unseen, others
 
     def _remember(
         self, conn: Connection, *, account: str, unseen: dict[str, int], now: datetime
