@@ -129,7 +129,7 @@ class StockCheck:
                 review.unseen[row.sku] = verdict.unseen
             if verdict.action == "hold":
                 written = acked_at.get(row.sku)
-                until = max(now + RECHECK, (written + settle) if written else now)
+                until = (written + settle) if written and now < written + settle else now + RECHECK
                 defer.append((row.sku, until, f"held: {verdict.reason}"))
                 review.held.append((row.sku, verdict.reason))
                 continue

@@ -171,7 +171,7 @@ class AmazonChannel:
             # Amazon applies an accepted patch minutes later; its order search lags about
             # two minutes (lastUpdatedBefore must be two minutes in the past).
             write_settle_seconds=config.write_settle_seconds,
-            search_lag=120.0,
+            search_lag=config.order_search_lag_seconds,
         )
 
     def __repr__(self) -> str:

@@ -182,9 +182,9 @@ class EbayChannel:
                 ),
             ),
             min_poll_interval=60.0,
-            # eBay: changes take a couple of minutes to show in order searches; any listing
-            # takes at most 250 revisions per calendar day.
-            search_lag=120.0,
+            # eBay: changes take a couple of minutes to show in order searches (what
+            # mod_time_lag_seconds covers); a listing takes 250 revisions per calendar day.
+            search_lag=float(config.mod_time_lag_seconds),
             revisions_per_day=250,
             revisions_timezone=config.quota_timezone,
         )

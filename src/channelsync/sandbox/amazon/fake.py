@@ -84,6 +84,9 @@ class AmazonFake(OrdersApi, FeedsApi):
             "feed_poll_interval": 0.02,
             "feed_timeout": 60.0,
             "timeout": self.client_timeout,
+            # What this fake's delays are (each shortened only where a caller did so).
+            "write_settle_seconds": max(self.patch_apply_delay, self.feed_processing_seconds),
+            "order_search_lag_seconds": max(self.order_search_lag),
         }
         settings.update(options)
         channel = AmazonChannel(

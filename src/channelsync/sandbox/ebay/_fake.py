@@ -171,7 +171,7 @@ class EbayFake(FakeMarketplace):
 
         ``auth="auth_n_auth"`` gives a Trading-only Auth'n'Auth account; ``clock=`` and
         ``public_keys=`` go to the channel; every other option is an ``EbayConfig`` field
-        (``mod_time_lag_seconds`` defaults to 0: the fake has no replication delay).
+        (``mod_time_lag_seconds`` defaults to the fake's longest order search lag).
         """
         if self.url is None:
             raise RuntimeError("the eBay fake is not served yet (start the Sandbox)")
@@ -185,7 +185,8 @@ class EbayFake(FakeMarketplace):
             "dev_id": self.DEV_ID,
             "verification_token": self.VERIFICATION_TOKEN,
             "deletion_endpoint_url": self.DELETION_ENDPOINT,
-            "mod_time_lag_seconds": 0,
+            # As long as the fake's order search lags (0 when a test shortened it).
+            "mod_time_lag_seconds": int(-(-max(self.order_search_lag) // 1)),
             "quota_timezone": str(self.quota_timezone),
         }
         if auth == "auth_n_auth":
