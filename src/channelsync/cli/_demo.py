@@ -235,7 +235,7 @@ class Demo:
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="channelsync-demo-") as folder:
             store = open_store(f"sqlite:///{Path(folder) / 'demo.db'}")
-            sandbox = Sandbox()
+            sandbox = Sandbox(amazon_notifications=True)
             try:
                 self.out.note(f"demo seed {self.seed}: starting the four marketplace fakes ...")
                 sandbox.start()
@@ -243,6 +243,9 @@ class Demo:
                 self.result.seconds = time.monotonic() - started
                 self._render()
             finally:
+                readers = getattr(self, "readers", None)
+                if readers is not None:
+                    readers.stop()
                 for fake in sandbox.fakes.values():
                     fake.unsubscribe_all()
                 close_channels(getattr(self, "channels", []))
@@ -271,7 +274,22 @@ class Demo:
         )
         self.products = catalogue(self.rng)
         self.by_sku = {p.sku: p for p in self.products}
-        channels = [fakes[name].channel(account=acct) for name, acct in ACCOUNTS.items()]
+        queue = sandbox.sqs
+        notifications: dict[str, Any] = (
+            {
+                "notifications_queue_url": queue.queue_url,
+                "notifications_endpoint_url": queue.endpoint_url,
+                "notifications_region": queue.region,
+                "aws_access_key_id": queue.access_key_id,
+                "aws_secret_access_key": queue.secret_access_key,
+            }
+            if queue is not None
+            else {}
+        )
+        channels = [
+            fakes[name].channel(account=acct, **(notifications if name == "amazon" else {}))
+            for name, acct in ACCOUNTS.items()
+        ]
         self.channels = channels
         engine = SyncEngine(
             store,
@@ -285,6 +303,12 @@ class Demo:
         self._seed_channels()
         for name in WEBHOOKS:
             fakes[name].subscribe(self._receiver(ACCOUNTS[name]))
+        # Amazon's orders arrive as ORDER_CHANGE notifications on the local SQS queue,
+        # read as `channelsync worker` reads them (searchOrders polls stay the backup).
+        from channelsync.adapters.amazon.webhooks import NotificationReaders
+
+        self.readers = NotificationReaders(channels, engine.record_order, wait_seconds=1)
+        self.readers.start()
         self.out.note(
             f"catalogue of {len(self.products)} SKUs on 4 channels; first sync cycle"
             " (imports listings, corrects stale quantities) ..."

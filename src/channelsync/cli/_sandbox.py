@@ -18,7 +18,9 @@ ACCOUNTS = {
 }
 
 
-def _fake_settings(name: str, fake: Any) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+def _fake_settings(
+    name: str, fake: Any, sqs: Any = None
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     """(non-secret settings, channel_args, secrets) of one fake."""
     url = fake.url
     if name == "shopify":
@@ -38,17 +40,25 @@ def _fake_settings(name: str, fake: Any) -> tuple[dict[str, Any], dict[str, str]
             },
         )
     if name == "amazon":
-        return (
-            {
-                "seller_id": fake.seller_id,
-                "marketplace_ids": list(fake.marketplace_ids),
-                "region": "eu",
-                "lwa_client_id": fake.lwa_client_id,
-                "feed_poll_interval": 0.05,
-            },
-            {"base_url": url, "token_url": f"{url}/auth/o2/token"},
-            {"lwa_client_secret": fake.lwa_client_secret, "refresh_token": fake.refresh_token},
-        )
+        settings: dict[str, Any] = {
+            "seller_id": fake.seller_id,
+            "marketplace_ids": list(fake.marketplace_ids),
+            "region": "eu",
+            "lwa_client_id": fake.lwa_client_id,
+            "feed_poll_interval": 0.05,
+            "write_settle_seconds": max(fake.patch_apply_delay, fake.feed_processing_seconds),
+            "order_search_lag_seconds": max(fake.order_search_lag),
+        }
+        secrets = {"lwa_client_secret": fake.lwa_client_secret, "refresh_token": fake.refresh_token}
+        if sqs is not None and sqs.queue_url:
+            settings.update(
+                notifications_queue_url=sqs.queue_url,
+                notifications_endpoint_url=sqs.endpoint_url,
+                notifications_region=sqs.region,
+                aws_access_key_id=sqs.access_key_id,
+            )
+            secrets["aws_secret_access_key"] = sqs.secret_access_key
+        return settings, {"base_url": url, "token_url": f"{url}/auth/o2/token"}, secrets
     if name == "ebay":
         return (
             {
@@ -89,7 +99,7 @@ def describe(sb: Sandbox) -> dict[str, Any]:
     toml = ['[store]\nurl = "sqlite:///sandbox.db"\n']
     env: list[str] = []
     for name, fake in sb.fakes.items():
-        settings, args, secrets = _fake_settings(name, fake)
+        settings, args, secrets = _fake_settings(name, fake, sb.sqs)
         account = ACCOUNTS[name]
         fakes[name] = {
             "url": fake.url,

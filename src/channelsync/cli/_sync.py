@@ -392,6 +392,8 @@ def worker(
             install_signal_handlers=False,
         )
     finally:
+        if readers is not None:
+            readers.stop()
         if server is not None:
             server.stop()
         if monitor is not None:

@@ -105,6 +105,7 @@ class StockCheck:
             shown = {}
         settle = timedelta(seconds=limits.write_settle_seconds)
         verdicts: list[tuple[PendingStock, Verdict]] = []
+        facts_of: dict[str, Facts] = {}
         for row in rows:
             written = acked_at.get(row.sku)
             # Units other channels were found to have sold that the ledger has not read
@@ -117,6 +118,7 @@ class StockCheck:
                 settled=written is None or now - written >= settle,
                 unseen=unseen.get(row.sku, 0),
             )
+            facts_of[row.sku] = facts
             verdicts.append((row, judge(facts, pulled=pulled)))
         if any(v.action == "pull" for _, v in verdicts) and not pulled:
             first = next(v for _, v in verdicts if v.action == "pull")
@@ -124,6 +126,7 @@ class StockCheck:
             return Review(pull=True)
         review = Review()
         defer: list[tuple[str, datetime, str]] = []
+        confirmed: list[tuple[str, int]] = []
         for row, verdict in verdicts:
             if verdict.unseen:
                 review.unseen[row.sku] = verdict.unseen
@@ -134,6 +137,14 @@ class StockCheck:
                 review.held.append((row.sku, verdict.reason))
                 continue
             assert verdict.quantity is not None
+            trusted = facts_of[row.sku].shown is not None and facts_of[row.sku].settled
+            if (
+                trusted
+                and not verdict.unseen
+                and verdict.quantity == row.acked == facts_of[row.sku].shown
+            ):
+                confirmed.append((row.sku, verdict.quantity))  # read back as written
+                continue
             wait = max(RECHECK, timedelta(seconds=limits.search_lag) + PULL_MARGIN)
             if verdict.quantity == row.acked and verdict.unseen:
                 # The channel already shows what may go out; the rest waits for the orders.
@@ -148,7 +159,21 @@ class StockCheck:
         held = {sku for sku, _ in review.held}
         self.outbox.defer(account, [d for d in defer if d[0] in held], release=True)
         self.outbox.defer(account, [d for d in defer if d[0] not in held], release=False)
+        self.outbox.ack_stock(account, confirmed)
         return self._budget(channel, review)
+
+    def after_push(self, channel: Channel, acked: Sequence[tuple[str, int]]) -> None:
+        """Once a channel that applies writes later (Amazon) has settled, read them back.
+
+        A sale between our write and its application is overwritten by the absolute
+        value, while the ledger takes it off what it believes the channel shows: the
+        read-back after ``write_settle_seconds`` finds and corrects the difference.
+        """
+        settle = channel.limits.write_settle_seconds
+        if settle <= 0 or not acked or not self.applies(channel):
+            return
+        at = self.clock() + timedelta(seconds=settle)
+        self.outbox.recheck(channel.account, [(sku, at) for sku, _ in acked])
 
     def _budget(self, channel: Channel, review: Review) -> Review:
         """Keep the writes within the listing's revisions per day (``core.revisions``)."""

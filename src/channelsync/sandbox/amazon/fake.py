@@ -368,6 +368,13 @@ class AmazonFake(OrdersApi, FeedsApi):
                 },
             }
 
+    def publish_to(self, publish: Callable[[dict[str, Any]], None] | None) -> None:
+        """Send an ``ORDER_CHANGE`` notification to ``publish`` on every order change (a
+        new order, a cancellation, a shipment), as Amazon does for a subscribed seller;
+        None stops it. The Sandbox wires its SQS queue here."""
+        with self._state_lock:
+            self._publish = publish
+
     def set_rate_limit(self, operation: str, per_second: float, burst: int) -> None:
         """Give ``operation`` another usage plan (as Amazon does for some sellers)."""
         with self._state_lock:
