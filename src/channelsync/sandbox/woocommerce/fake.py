@@ -821,7 +821,9 @@ class WooCommerceFake(OrderRoutes, ProductRoutes, FakeMarketplace):
             )
         if not hmac.compare_digest(query["oauth_consumer_key"], self.consumer_key):
             raise WcError("woocommerce_rest_authentication_error", "Consumer key is invalid.", 401)
-        params = [(k, v) for k, v in query.multi_items() if k != "oauth_signature"]
+        # PHP's $_GET keeps the last of repeated keys (the official client sends its
+        # parameters twice: in the signed URL and again as requests' params).
+        params = [(k, v) for k, v in query.items() if k != "oauth_signature"]
         url = str(request.url.replace(query=""))
         base = "&".join(
             (
