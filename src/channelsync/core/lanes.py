@@ -110,8 +110,8 @@ class AccountLane:
         self.clock = parts.clock
         self.settings = settings
         # Issue 12 hooks: the read-before-write guard (and revision budget), spent quotas.
-        self.stock_check = StockCheck(store, outbox, clock)
-        self.quota_book = QuotaBook(store, clock)
+        self.stock_check = StockCheck(self.store, self.outbox, self.clock)
+        self.quota_book = QuotaBook(self.store, self.clock)
         self._quotas_restored = False
 
     # -- the cycle ------------------------------------------------------------------------
@@ -452,6 +452,21 @@ class AccountLane:
             )
             report.pushes_failed += len(unbound)
             todo = [c for c in claim.items if c.listing is not None]
+            # Issue 12 hook: read the channel before writing (never overwrite its own sale),
+            # keep within its revisions per day; or read the account's orders first.
+            review = self.stock_check.review(
+                self.channel, claim, todo, pulled=pulled, policy=self.policy
+            )
+            if review.pull:
+                self.outbox.release(claim)
+                pulled = True
+                try:
+                    self.pull_orders(report)
+                except ChannelError as exc:
+                    log.warning("account %s: orders not read first: %s", self.account, exc)
+                continue
+            report.held += len(review.held)
+            report.unseen_sales = max(report.unseen_sales, sum(review.unseen.values()))
             updates = [
                 StockUpdate(
                     sku=c.sku,
@@ -482,6 +497,8 @@ class AccountLane:
                 self.outbox.release(claim)  # nothing was settled: free the rows now
                 raise
             conflicts += self._settle_stock(claim, updates, results, report)
+            # Issue 12 hook: read back writes a channel applies later, once settled.
+            self.stock_check.after_push(self.channel, [r.sku for r in results if r.ok])
             if conflicts:
                 # Stop here: pushing the conflicted rows again before re-reading the orders
                 # would overwrite the sale the channel counted.

@@ -26,6 +26,7 @@ from channelsync.core import schema as t
 from channelsync.core.channel import Channel, SupportsReadStock
 from channelsync.core.errors import ChannelError
 from channelsync.core.guard import Facts, Verdict, judge
+from channelsync.core.leases import Claim
 from channelsync.core.outbox import Outbox, PendingStock
 from channelsync.core.retry import RetryPolicy
 from channelsync.core.revisions import RevisionBudget, Write
@@ -75,6 +76,7 @@ class StockCheck:
     def review(
         self,
         channel: Channel,
+        claim: Claim[PendingStock],
         rows: Sequence[PendingStock],
         *,
         pulled: bool,
@@ -87,7 +89,7 @@ class StockCheck:
         if not rows:
             return Review()
         if not self.applies(channel):
-            return self._budget(channel, Review(send=[(r, r.desired) for r in rows]))
+            return self._budget(channel, claim, Review(send=[(r, r.desired) for r in rows]))
         assert isinstance(channel, SupportsReadStock)
         account = channel.account
         limits = channel.limits
@@ -157,12 +159,12 @@ class StockCheck:
             review.send.append((row, verdict.quantity))
         self.store.run(partial(self._remember, account=account, unseen=review.unseen, now=now))
         held = {sku for sku, _ in review.held}
-        self.outbox.defer(account, [d for d in defer if d[0] in held], release=True)
-        self.outbox.defer(account, [d for d in defer if d[0] not in held], release=False)
-        self.outbox.ack_stock(account, confirmed)
-        return self._budget(channel, review)
+        self.outbox.defer(claim, [d for d in defer if d[0] in held], release=True)
+        self.outbox.defer(claim, [d for d in defer if d[0] not in held], release=False)
+        self.outbox.ack_stock(claim, confirmed)
+        return self._budget(channel, claim, review)
 
-    def after_push(self, channel: Channel, acked: Sequence[tuple[str, int]]) -> None:
+    def after_push(self, channel: Channel, acked: Sequence[str]) -> None:
         """Once a channel that applies writes later (Amazon) has settled, read them back.
 
         A sale between our write and its application is overwritten by the absolute
@@ -173,9 +175,9 @@ class StockCheck:
         if settle <= 0 or not acked or not self.applies(channel):
             return
         at = self.clock() + timedelta(seconds=settle)
-        self.outbox.recheck(channel.account, [(sku, at) for sku, _ in acked])
+        self.outbox.recheck(channel.account, [(sku, at) for sku in acked])
 
-    def _budget(self, channel: Channel, review: Review) -> Review:
+    def _budget(self, channel: Channel, claim: Claim[PendingStock], review: Review) -> Review:
         """Keep the writes within the listing's revisions per day (``core.revisions``)."""
         cap = channel.limits.revisions_per_day
         if cap is None or not review.send:
@@ -196,7 +198,7 @@ class StockCheck:
         out = {w.sku for w, _ in refused}
         tomorrow = RevisionBudget.next_day(self.clock(), zone)
         self.outbox.defer(
-            channel.account, [(w.sku, tomorrow, f"held: {why}") for w, why in refused], release=True
+            claim, [(w.sku, tomorrow, f"held: {why}") for w, why in refused], release=True
         )
         review.held += [(w.sku, why) for w, why in refused]
         review.send = [(row, q) for row, q in review.send if row.sku not in out]

@@ -1,7 +1,7 @@
 """Channel limits: spent call quotas, listing revisions per day, unseen channel sales.
 
-Revision ID: 0003_channel_limits
-Revises: 0002
+Revision ID: 0006_channel_limits
+Revises: 0005
 Create Date: 2026-12-06
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from channelsync.core.schema import UtcDateTime
 
-revision = "0003_channel_limits"
-down_revision = "0002"
+revision = "0006_channel_limits"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
