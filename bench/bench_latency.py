@@ -26,7 +26,7 @@ from channelsync.sandbox import Sandbox
 
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def _queue_delay(sb: Sandbox, probes: int = 20) -> list[float]:
@@ -54,9 +54,10 @@ def _queue_delay(sb: Sandbox, probes: int = 20) -> list[float]:
 
 
 def main(sales: int) -> None:
-    with tempfile.TemporaryDirectory() as folder, Sandbox(
-        channels=["amazon", "shopify"], amazon_notifications=True
-    ) as sb:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        Sandbox(channels=["amazon", "shopify"], amazon_notifications=True) as sb,
+    ):
         assert sb.sqs is not None
         skus = [f"LAT-{i:03d}" for i in range(sales)]
         for sku in skus:
