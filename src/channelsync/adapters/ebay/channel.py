@@ -68,7 +68,6 @@ from channelsync.core.errors import (
     RateLimited,
     Rejected,
     TransientError,
-    Unavailable,
 )
 from channelsync.core.models import Listing, Order, Shipment, utcnow
 
@@ -717,24 +716,6 @@ class EbayChannel:
             if order_id not in fetched:
                 try:
                     fetched[order_id] = self.fetch_order(order_id)
-                except RateLimited as exc:
-                    # Not readable now: refuse the delivery so it is kept and applied later
-                    # (eBay delivers again; a durable inbox retries it).
-                    raise RateLimited(
-                        f"notified order {order_id} cannot be read now: {exc.message}",
-                        retry_after=exc.retry_after,
-                        channel=self.account,
-                        operation=exc.operation,
-                        code=exc.code,
-                    ) from exc
-                except TransientError as exc:
-                    raise Unavailable(
-                        f"notified order {order_id} cannot be read now: {exc.message}",
-                        channel=self.account,
-                        operation=exc.operation,
-                        status=exc.status,
-                        code=exc.code,
-                    ) from exc
                 except ChannelError as exc:
                     log.warning(
                         "%s: notified order %s not read (%s); the next poll brings it",
