@@ -70,7 +70,14 @@ def _after(at: datetime, acked_at: datetime | None) -> bool:
     """
     if acked_at is None or at > acked_at:
         return True
+    if acked_at.microsecond == 999_999:
+        return False  # a quantity read from the channel: it has that second's changes
     return at.microsecond == 0 and at >= acked_at.replace(microsecond=0)
+
+
+def _end_of_second(at: datetime) -> datetime:
+    """The last microsecond of ``at``'s second."""
+    return at.replace(microsecond=999_999)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -505,7 +512,9 @@ class Outbox:
                     "claim_token": None,
                 }
                 if current is not None:
-                    values.update(acked=current, acked_at=now)
+                    # Read from the channel (a lost compare-and-set): every change it kept
+                    # to the second, up to this one, is in ``current`` (see ``_after``).
+                    values.update(acked=current, acked_at=_end_of_second(now))
                     if row.desired == current:
                         # The channel already shows what we want: nothing is owed.
                         values.update(attempts=0, last_error=None, stale=False)
