@@ -60,6 +60,12 @@ RULES: dict[str | tuple[str, str], Rule] = {
     "ebay-de": Rule(buffer=1, cap=12),
 }
 AMAZON_PULLS = 16
+#: The fakes' delays, shortened for the demo (the fakes default to the real ones).
+DEMO_DELAYS: dict[str, Any] = {
+    "amazon_patch": 1.0,
+    "amazon_feed": 2.0,
+    "search_lag": (0.2, 1.5),
+}
 CARRIERS = ("DHL", "UPS", "DPD", "Hermes", "GLS")
 _WORDS = (
     "Linen",
@@ -231,7 +237,9 @@ class Demo:
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="channelsync-demo-") as folder:
             store = open_store(f"sqlite:///{Path(folder) / 'demo.db'}")
-            sandbox = Sandbox(channels=list(self.accounts))
+            sandbox = Sandbox(
+                channels=list(self.accounts), amazon_notifications="amazon" in self.accounts
+            )
             try:
                 self.out.note(
                     f"demo seed {self.seed}: starting the {len(self.accounts)} marketplace fakes"
@@ -242,6 +250,9 @@ class Demo:
                 self.result.seconds = time.monotonic() - started
                 self._render()
             finally:
+                readers = getattr(self, "readers", None)
+                if readers is not None:
+                    readers.stop()
                 for fake in sandbox.fakes.values():
                     fake.unsubscribe_all()
                 close_channels(getattr(self, "channels", []))
@@ -256,9 +267,36 @@ class Demo:
         fakes["shopify"].currency = "EUR"
         fakes["shopify"].reset()
         fakes["shopify"].set_plan(bucket_size=20_000, restore_rate=1_000)
+        # The marketplaces' own delays stay on, shortened to fit a 20-second demo: Amazon
+        # applies a patch 1 s after ACCEPTED (minutes in reality), processes a feed in 2 s,
+        # and Amazon and eBay index order changes 0.2-1.5 s late (up to ~2 minutes).
+        fakes["amazon"].patch_apply_delay = DEMO_DELAYS["amazon_patch"]
+        fakes["amazon"].feed_processing_seconds = DEMO_DELAYS["amazon_feed"]
+        fakes["amazon"].order_search_lag = DEMO_DELAYS["search_lag"]
+        fakes["ebay"].order_search_lag = DEMO_DELAYS["search_lag"]
+        self.out.note(
+            "marketplace delays shortened for the demo: Amazon applies patches after"
+            f" {DEMO_DELAYS['amazon_patch']:.0f} s, order searches lag up to"
+            f" {DEMO_DELAYS['search_lag'][1]:.1f} s"
+        )
         self.products = catalogue(self.rng)
         self.by_sku = {p.sku: p for p in self.products}
-        channels = [fakes[name].channel(account=acct) for name, acct in self.accounts.items()]
+        queue = sandbox.sqs
+        notifications: dict[str, Any] = (
+            {
+                "notifications_queue_url": queue.queue_url,
+                "notifications_endpoint_url": queue.endpoint_url,
+                "notifications_region": queue.region,
+                "aws_access_key_id": queue.access_key_id,
+                "aws_secret_access_key": queue.secret_access_key,
+            }
+            if queue is not None
+            else {}
+        )
+        channels = [
+            fakes[name].channel(account=acct, **(notifications if name == "amazon" else {}))
+            for name, acct in self.accounts.items()
+        ]
         self.channels = channels
         engine = SyncEngine(
             store,
@@ -272,6 +310,12 @@ class Demo:
         self._seed_channels()
         for name in self.webhooks:
             fakes[name].subscribe(self._receiver(self.accounts[name]))
+        # Amazon's orders arrive as ORDER_CHANGE notifications on the local SQS queue,
+        # read as `channelsync worker` reads them (searchOrders polls stay the backup).
+        from channelsync.adapters.amazon.webhooks import NotificationReaders
+
+        self.readers = NotificationReaders(channels, engine.record_order, wait_seconds=1)
+        self.readers.start()
         self.out.note(
             f"catalogue of {len(self.products)} SKUs on {len(self.accounts)} channels; first sync"
             " cycle"
@@ -463,12 +507,18 @@ class Demo:
         """Let everything arrive: webhooks, a last poll of every account, cycles until idle."""
         for name in self.webhooks:
             self.fakes[name].flush_webhooks()
+        time.sleep(DEMO_DELAYS["search_lag"][1])  # every order change searchable
         for account in self.accounts.values():
             self.engine.pull(account)
-        for _ in range(6):
+        for _ in range(8):
             self._cycle()
+            # Amazon applies accepted patches a moment later: let them land.
+            deadline = time.monotonic() + DEMO_DELAYS["amazon_patch"] + 1.0
+            while self.fakes["amazon"].pending_changes() and time.monotonic() < deadline:
+                time.sleep(0.05)
             if not self.engine.plan() and not self._pending_shipments():
                 break
+            time.sleep(DEMO_DELAYS["amazon_patch"])  # held increases wait for the settle
 
     def _pending_shipments(self) -> int:
         return len(self.engine.shipments(status=["pending"]))

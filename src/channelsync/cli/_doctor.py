@@ -84,7 +84,26 @@ def _store_checks(state: State, clock: Callable[[], datetime]) -> list[Check]:
             db_now = conn.execute(sa.text("SELECT now()")).scalar_one()
         skew = abs(db_now - clock())
         checks.append(_skew_check("store", "database clock", skew))
+    checks += _quota_checks(store, clock)
     return checks
+
+
+def _quota_checks(store: Any, clock: Callable[[], datetime]) -> list[Check]:
+    """Call quotas a worker found spent (stored, so they survive a restart)."""
+    from channelsync.core.quotas import QuotaBook
+
+    return [
+        Check(
+            account,
+            "call quota",
+            "warn",
+            f"{q.resource} quota spent (code {q.code or '?'}) until {q.blocked_until.isoformat()}"
+            + (f": {q.detail}" if q.detail else ""),
+            "it comes back by itself; meanwhile the worker holds the writes that need it",
+        )
+        for account, states in QuotaBook(store, clock).by_account().items()
+        for q in states
+    ]
 
 
 def _skew_check(subject: str, what: str, skew: timedelta) -> Check:

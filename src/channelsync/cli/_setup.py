@@ -115,7 +115,8 @@ def sandbox(
     from channelsync.sandbox import Sandbox
 
     state: State = ctx.obj
-    sb = Sandbox(latency_ms=latency_ms, channels=channel or None).start()
+    # With the Amazon fake comes a local SQS queue of its ORDER_CHANGE notifications.
+    sb = Sandbox(latency_ms=latency_ms, channels=channel or None, amazon_notifications=True).start()
     try:
         info = describe(sb)
         if seed:

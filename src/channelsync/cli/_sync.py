@@ -308,6 +308,18 @@ def _listen(value: str, option: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+def _notification_readers(engine: SyncEngine) -> Any:
+    """Reader threads of the accounts with a notifications queue (None when there is none)."""
+    channels = [engine.channel(a) for a in engine.accounts]
+    if not any(
+        getattr(getattr(c, "config", None), "notifications_queue_url", None) for c in channels
+    ):
+        return None
+    from channelsync.adapters.amazon.webhooks import NotificationReaders
+
+    return NotificationReaders(channels, engine.record_order)
+
+
 def worker(
     ctx: typer.Context,
     account: AccountsOption = None,
@@ -366,10 +378,14 @@ def worker(
     }
     every = config.settings.worker.poll_interval if interval is None else interval
     server = _WebhookServer(engine, state, webhooks) if webhooks else None
+    readers = _notification_readers(engine)  # Amazon ORDER_CHANGE queues (issue 12)
     monitor = None
     try:
         if server is not None:
             server.start()
+        if readers is not None:
+            readers.start()
+            log.warning("reading ORDER_CHANGE notifications of %s", ", ".join(readers.accounts))
         if health_at is not None:
             from channelsync.health import HealthServer
 
@@ -392,6 +408,8 @@ def worker(
             install_signal_handlers=False,
         )
     finally:
+        if readers is not None:
+            readers.stop()
         if server is not None:
             server.stop()
         if monitor is not None:

@@ -23,9 +23,12 @@ __all__ = [
     "OrderFailure",
     "PriceUpdate",
     "PushResult",
+    "QuotaState",
     "RateLimit",
     "StockUpdate",
+    "SupportsQuotas",
     "SupportsReadOrder",
+    "SupportsReadStock",
     "WebhookEvent",
     "WebhookEventKind",
 ]
@@ -55,6 +58,15 @@ class ChannelLimits(_Value):
         min_poll_interval: the shortest sensible interval between order polls, in seconds
             (Amazon asks for about 3 minutes).
         supports_compare_and_set: stock writes can carry the expected current quantity.
+        write_settle_seconds: how long an accepted stock write takes to show in reads
+            (Amazon applies a listing patch minutes after ACCEPTED); a read of a listing
+            written more recently is never taken as what the channel shows.
+        search_lag: how long a changed order takes to show in the order search, in seconds
+            (Amazon, eBay: up to about two minutes); the engine re-reads at least this far
+            behind its cursor.
+        revisions_per_day: the most writes one listing takes per channel day (eBay: 250);
+            None for no cap. The engine budgets them (``core.revisions``).
+        revisions_timezone: where that day starts (eBay: Pacific time).
     """
 
     stock_batch: int = Field(ge=1)
@@ -63,6 +75,19 @@ class ChannelLimits(_Value):
     rate_limits: tuple[RateLimit, ...] = ()
     min_poll_interval: float = Field(default=0.0, ge=0)
     supports_compare_and_set: bool = False
+    write_settle_seconds: float = Field(default=0.0, ge=0)
+    search_lag: float = Field(default=0.0, ge=0)
+    revisions_per_day: int | None = Field(default=None, ge=1)
+    revisions_timezone: str = "UTC"
+
+
+class QuotaState(_Value):
+    """A call quota of a channel account that is spent: ``resource`` blocked until when."""
+
+    resource: str
+    blocked_until: datetime
+    code: str | None = None
+    detail: str | None = None
 
 
 class StockUpdate(_Value):
@@ -227,4 +252,36 @@ class SupportsReadOrder(Protocol):
 
     def read_order(self, order_id: str) -> Order | OrderFailure | None:
         """The order as the channel has it now; None when the channel no longer has it."""
+        ...
+
+
+@runtime_checkable
+class SupportsReadStock(Protocol):
+    """A channel that can read what its listings show now, in bulk (optional).
+
+    Channels without compare-and-set implement it so the engine can find out, just
+    before it writes, whether a listing sold units the engine has not read yet (and read
+    them first, or keep them off the value it writes), instead of overwriting the sale.
+    """
+
+    def read_stock(self, listings: Sequence[Listing]) -> dict[str, int | None]:
+        """SKU -> the quantity buyers can buy now (None: not listed there), in as few calls
+        as the channel allows. Raises ``ChannelError`` when the read fails."""
+        ...
+
+
+@runtime_checkable
+class SupportsQuotas(Protocol):
+    """A channel whose call quotas can be spent for hours (eBay's daily Trading quota).
+
+    The engine stores what ``quotas()`` reports after each cycle and hands it back with
+    ``restore_quotas`` when it starts, so a restart does not spend calls to find out again.
+    """
+
+    def quotas(self) -> list[QuotaState]:
+        """The quotas spent now."""
+        ...
+
+    def restore_quotas(self, states: Sequence[QuotaState]) -> None:
+        """Take quotas known spent (from the store) as spent until their time."""
         ...

@@ -40,8 +40,10 @@ from channelsync.core.models import Listing, Order
 from channelsync.core.orderbook import OrderBook
 from channelsync.core.outbox import Claim, Outbox, PendingStock, lease_for
 from channelsync.core.planner import Planner
+from channelsync.core.quotas import QuotaBook
 from channelsync.core.results import AccountReport
 from channelsync.core.retry import RetryPolicy
+from channelsync.core.stockcheck import StockCheck
 from channelsync.core.store import Store
 
 __all__ = ["AccountLane", "ImportResult", "LaneSettings", "Parts"]
@@ -108,6 +110,10 @@ class AccountLane:
         self.policy = parts.policy
         self.clock = parts.clock
         self.settings = settings
+        # Issue 12 hooks: the read-before-write guard (and revision budget), spent quotas.
+        self.stock_check = StockCheck(self.store, self.outbox, self.clock)
+        self.quota_book = QuotaBook(self.store, self.clock)
+        self._quotas_restored = False
 
     # -- the cycle ------------------------------------------------------------------------
 
@@ -116,6 +122,9 @@ class AccountLane:
     ) -> None:
         """Import listings if never done, pull orders, push stock, prices and shipments."""
         started = time.monotonic()
+        if not self._quotas_restored:  # issue 12 hook: quotas spent before a restart
+            self.quota_book.restore(self.channel)
+            self._quotas_restored = True
         try:
             if self.needs_import():
                 report.listings_imported = self.import_listings().listings
@@ -141,6 +150,11 @@ class AccountLane:
             )
             report.errors.append(_describe(exc))
         finally:
+            # Issue 12 hook: store the quotas the channel says are spent, and report them.
+            report.quotas = {
+                q.resource: q.blocked_until.isoformat()
+                for q in self.quota_book.record(self.channel)
+            }
             report.seconds += time.monotonic() - started
 
     def _state(self) -> tuple[datetime | None, datetime | None, bool]:
@@ -271,11 +285,11 @@ class AccountLane:
 
         def read_and_apply() -> None:
             position = self.cursor()
-            since = (
-                (position - self.settings.order_lag)
-                if position
-                else self.clock() - self.settings.initial_lookback
+            # Re-read at least as far back as the channel's order search lags (issue 12).
+            lag = max(
+                self.settings.order_lag, timedelta(seconds=self.channel.limits.search_lag * 1.5)
             )
+            since = (position - lag) if position else self.clock() - self.settings.initial_lookback
             batch: list[Order] = []
             failed: list[OrderFailure] = []
             try:
@@ -429,6 +443,7 @@ class AccountLane:
         size = self._claim_size(limits.stock_batch)
         lease = lease_for(limits, size, limits.stock_batch, self.settings.min_lease)
         conflicts = 0
+        pulled = False
         for _ in range(self.settings.push_rounds):
             claim = self.outbox.claim_stock(self.account, size, lease)
             if not claim:
@@ -439,15 +454,30 @@ class AccountLane:
             )
             report.pushes_failed += len(unbound)
             todo = [c for c in claim.items if c.listing is not None]
+            # Issue 12 hook: read the channel before writing (never overwrite its own sale),
+            # keep within its revisions per day; or read the account's orders first.
+            review = self.stock_check.review(
+                self.channel, claim, todo, pulled=pulled, policy=self.policy
+            )
+            if review.pull:
+                self.outbox.release(claim)
+                pulled = True
+                try:
+                    self.pull_orders(report)
+                except ChannelError as exc:
+                    log.warning("account %s: orders not read first: %s", self.account, exc)
+                continue
+            report.held += len(review.held)
+            report.unseen_sales = max(report.unseen_sales, sum(review.unseen.values()))
             updates = [
                 StockUpdate(
                     sku=c.sku,
-                    quantity=c.desired,
+                    quantity=quantity,
                     listing=c.listing,
                     expected=c.acked if limits.supports_compare_and_set else None,
-                    idempotency_key=f"{self.account}:{c.sku}:v{c.version}",
+                    idempotency_key=f"{self.account}:{c.sku}:v{c.version}:{quantity}",
                 )
-                for c in todo
+                for c, quantity in review.send
             ]
             try:
                 with self.outbox.keeper(claim):
@@ -469,6 +499,8 @@ class AccountLane:
                 self.outbox.release(claim)  # nothing was settled: free the rows now
                 raise
             conflicts += self._settle_stock(claim, updates, results, report)
+            # Issue 12 hook: read back writes a channel applies later, once settled.
+            self.stock_check.after_push(self.channel, [r.sku for r in results if r.ok])
             if conflicts:
                 # Stop here: pushing the conflicted rows again before re-reading the orders
                 # would overwrite the sale the channel counted.

@@ -60,6 +60,26 @@ MIN_LEASE = timedelta(seconds=30)
 MAX_LEASE = timedelta(minutes=10)
 
 
+def _after(at: datetime, acked_at: datetime | None) -> bool:
+    """Whether a channel change at ``at`` came after our last write (``acked_at``).
+
+    Channels that keep order times to the second (WooCommerce, Shopify) cannot order a
+    change within the second of our write: it counts as after it. If it was before, the
+    channel shows more than this guess and the next push corrects it; the other way round
+    a sale would look like one the engine has not read (issue 12).
+    """
+    if acked_at is None or at > acked_at:
+        return True
+    if acked_at.microsecond == 999_999:
+        return False  # a quantity read from the channel: it has that second's changes
+    return at.microsecond == 0 and at >= acked_at.replace(microsecond=0)
+
+
+def _end_of_second(at: datetime) -> datetime:
+    """The last microsecond of ``at``'s second."""
+    return at.replace(microsecond=999_999)
+
+
 def backoff(attempts: int) -> timedelta:
     """How long a failing item waits before its next try: 5 s doubling, at most 1 hour."""
     return timedelta(seconds=min(3600, 5 * 2 ** max(0, attempts - 1)))
@@ -151,7 +171,7 @@ class Outbox:
         current = {
             r.sku: r
             for r in conn.execute(
-                sa.select(o.sku, o.desired, o.version).where(
+                sa.select(o.sku, o.desired, o.version, o.next_attempt_at).where(
                     o.account == account, self.store.among(o.sku, desired)
                 )
             )
@@ -161,6 +181,11 @@ class Outbox:
                 "desired": qty,
                 "version": current[sku].version + 1,
                 "updated_at": now,
+                # A drop goes out at once, whatever held the row back (issue 12: a revision
+                # budget or a settling write holds increases, never drops).
+                "next_attempt_at": min(now, current[sku].next_attempt_at)
+                if qty < current[sku].desired
+                else current[sku].next_attempt_at,
                 "account": account,
                 "sku": sku,
             }
@@ -230,7 +255,7 @@ class Outbox:
         ).all()
         updates = []
         for r in rows:
-            recent = [m for m in moved[r.sku] if r.acked_at is None or m.at > r.acked_at]
+            recent = [m for m in moved[r.sku] if _after(m.at, r.acked_at)]
             taken = sum(m.units for m in recent)
             stale = bool(r.stale) or any(m.unsure for m in moved[r.sku])
             if not taken and stale == bool(r.stale):
@@ -487,7 +512,9 @@ class Outbox:
                     "claim_token": None,
                 }
                 if current is not None:
-                    values.update(acked=current, acked_at=now)
+                    # Read from the channel (a lost compare-and-set): every change it kept
+                    # to the second, up to this one, is in ``current`` (see ``_after``).
+                    values.update(acked=current, acked_at=_end_of_second(now))
                     if row.desired == current:
                         # The channel already shows what we want: nothing is owed.
                         values.update(attempts=0, last_error=None, stale=False)
@@ -495,6 +522,52 @@ class Outbox:
                     t.outbox.update()
                     .where(o.account == claim.account, o.sku == sku)
                     .values(**values)
+                )
+
+        self.store.run(work)
+
+    def defer(
+        self,
+        claim: Claim[PendingStock],
+        items: Sequence[tuple[str, datetime, str]],
+        *,
+        release: bool,
+    ) -> None:
+        """Look at these (sku, not before, why) claimed rows again later, counting no failure.
+
+        ``release`` gives up their lease too (rows not pushed now). Only rows still held by
+        ``claim`` change.
+        """
+        if not items:
+            return
+
+        def work(conn: Connection) -> None:
+            o = t.outbox.c
+            for sku, until, why in items:
+                values: dict[str, Any] = {"next_attempt_at": until, "last_error": why[:2000]}
+                if release:
+                    values.update(lease_until=None, claim_token=None)
+                conn.execute(
+                    t.outbox.update()
+                    .where(o.account == claim.account, o.sku == sku, o.claim_token == claim.token)
+                    .values(**values)
+                )
+
+        self.store.run(work)
+
+    def recheck(self, account: str, items: Sequence[tuple[str, datetime]]) -> None:
+        """Claim these (sku, at) rows again at ``at`` even if nothing changes (``stale``):
+        a channel that applies writes later must be read back once they have settled."""
+        if not items:
+            return
+
+        def work(conn: Connection) -> None:
+            o = t.outbox.c
+            for sku, at in items:
+                conn.execute(
+                    t.outbox.update()
+                    .where(o.account == account, o.sku == sku, o.claim_token.is_(None))
+                    .values(stale=True, next_attempt_at=at)
                 )
 
         self.store.run(work)

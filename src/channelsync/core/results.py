@@ -62,6 +62,14 @@ class AccountReport:
     pulled: bool = False
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    held: int = 0
+    """Stock writes held back (an increase without a trusted read of the channel, or the
+    listing's daily revision cap); they stay pending and are looked at again."""
+    unseen_sales: int = 0
+    """Units the channel was found to have sold that the ledger has not read yet (kept off
+    the quantities written until the orders are read)."""
+    quotas: dict[str, str] = field(default_factory=dict)
+    """Call quotas spent: resource -> when it comes back (ISO 8601, UTC)."""
 
     @property
     def ok(self) -> bool:

@@ -339,3 +339,39 @@ account_leases = sa.Table(
     sa.Column("lease_until", UtcDateTime, nullable=False),
     sa.Column("acquired_at", UtcDateTime, nullable=False),
 )
+
+
+# -- quotas, revision budgets and unseen sales (issue 12; each table has one owning module) --
+
+#: Owned by ``core.quotas``: a channel call quota that is spent, until when, and why.
+channel_quotas = sa.Table(
+    "channel_quotas",
+    metadata,
+    sa.Column("account", _Key, primary_key=True),
+    sa.Column("resource", _Key, primary_key=True),
+    sa.Column("blocked_until", UtcDateTime),
+    sa.Column("code", sa.String(64)),
+    sa.Column("detail", sa.Text),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: Owned by ``core.revisions``: writes to one listing per channel day (eBay: 250 a day).
+listing_revisions = sa.Table(
+    "listing_revisions",
+    metadata,
+    sa.Column("account", _Key, primary_key=True),
+    sa.Column("listing_key", _Key, primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: Owned by ``core.stockcheck``: units a channel sold that the ledger has not read yet.
+unseen_sales = sa.Table(
+    "unseen_sales",
+    metadata,
+    sa.Column("account", _Key, primary_key=True),
+    sa.Column("sku", _Key, primary_key=True),
+    sa.Column("units", sa.Integer, nullable=False),
+    sa.Column("seen_at", UtcDateTime, nullable=False),
+)

@@ -6,6 +6,7 @@ tests, the demo, benchmarks and anyone developing shop code offline. Needs the
 """
 
 from channelsync.sandbox._base import CallLog, CallRecord, FakeMarketplace, Faults, WebhookDelivery
+from channelsync.sandbox._clock import ManualClock
 from channelsync.sandbox._runner import Sandbox, fake_kinds
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "CallRecord",
     "FakeMarketplace",
     "Faults",
+    "ManualClock",
     "Sandbox",
     "WebhookDelivery",
     "fake_kinds",

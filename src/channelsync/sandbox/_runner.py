@@ -14,6 +14,7 @@ from channelsync.core.errors import ConfigError
 from channelsync.core.models import utcnow
 from channelsync.plugins import adapters
 from channelsync.sandbox._base import FakeMarketplace, FaultKind
+from channelsync.sandbox._sqs import LocalSqs
 
 if TYPE_CHECKING:  # pragma: no cover
     import uvicorn
@@ -107,7 +108,10 @@ class Sandbox:
         latency_ms: added to every request of every fake.
         channels: which fakes to start (default: every adapter plugin's fake: Amazon, eBay,
             Magento, Shopify, WooCommerce and those of installed adapter packages).
-        clock: the fakes' clock (aware UTC).
+        clock: the fakes' clock (aware UTC; a ``ManualClock`` to move it by hand).
+        amazon_notifications: also start a local SQS (moto's server mode on loopback)
+            and have the Amazon fake publish ``ORDER_CHANGE`` notifications to it, as
+            Amazon does for a subscribed seller (``sb.sqs`` has the queue).
     """
 
     def __init__(
@@ -116,6 +120,7 @@ class Sandbox:
         latency_ms: float = 0.0,
         channels: Iterable[str] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        amazon_notifications: bool = False,
     ) -> None:
         known = fake_kinds()
         names = list(channels) if channels is not None else known
@@ -126,6 +131,8 @@ class Sandbox:
         self.clock = clock
         self._names = names
         self._servers: dict[str, FakeServer] = {}
+        self._notifications = amazon_notifications and "amazon" in names
+        self.sqs: LocalSqs | None = None
 
     def _build(self, name: str) -> FakeMarketplace:
         fake_cls: Any = adapters().get(name).fake_class()
@@ -141,6 +148,10 @@ class Sandbox:
                     server = FakeServer(self._build(name))
                     server.start()
                     self._servers[name] = server
+            if self._notifications and self.sqs is None:
+                self.sqs = LocalSqs().start()
+                self.amazon.publish_to(self.sqs.publish)
+                self.amazon.notifications_queue = self.sqs
         except BaseException:
             self.stop()
             raise
@@ -151,6 +162,9 @@ class Sandbox:
         for server in self._servers.values():
             server.stop()
         self._servers.clear()
+        if self.sqs is not None:
+            self.sqs.stop()
+            self.sqs = None
 
     def __enter__(self) -> Sandbox:
         return self.start()

@@ -27,6 +27,13 @@ def amazon_fake() -> Iterator[AmazonFake]:
     with Sandbox(channels=["amazon"]) as sb:
         fake: AmazonFake = sb.amazon
         fake.validator = model_validator()
+        # These tests check shapes, batching and pacing on the wall clock: Amazon's delays
+        # (a patch applied minutes after ACCEPTED, feed processing, the order search lag)
+        # are shortened to nothing here, explicitly, and tested on a ManualClock in
+        # test_amazon_delays.py.
+        fake.patch_apply_delay = 0.0
+        fake.feed_processing_seconds = 0.0
+        fake.order_search_lag = (0.0, 0.0)
         yield fake
         if fake.validator is not None:
             assert fake.validator.problems == [], fake.validator.problems[:5]

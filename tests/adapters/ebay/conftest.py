@@ -22,4 +22,8 @@ def fake(sandbox: Sandbox) -> EbayFake:
     """The running eBay fake."""
     ebay = sandbox.ebay
     assert isinstance(ebay, EbayFake)
+    # These tests read orders right after placing them, on the wall clock: eBay's order
+    # search lag is shortened to nothing here, explicitly; test_ebay_delays.py tests it
+    # (and the revision cap) on a ManualClock.
+    ebay.order_search_lag = (0.0, 0.0)
     return ebay

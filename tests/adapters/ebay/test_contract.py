@@ -19,6 +19,9 @@ class TestEbayContract(ChannelContract):
     def _sandbox(self) -> Iterator[None]:
         with Sandbox(channels=["ebay"]) as sb:
             self.fake: EbayFake = sb.ebay
+            # The contract reads orders right after seeding them: the search lag is
+            # shortened to nothing here, explicitly (test_ebay_delays.py tests it).
+            self.fake.order_search_lag = (0.0, 0.0)
             self.channels: list[EbayChannel] = []
             yield
             for channel in self.channels:

@@ -38,8 +38,9 @@ def test_quota_exhaustion_stops_pushing_and_resumes_after_reset(
     engine.import_listings()  # GetMyeBaySelling: 1 call
     for i, sku in enumerate(SKUS):
         engine.set_on_hand(sku, 10 + i)
-    # Today: the import, one GetOrders and five ReviseInventoryStatus (20 of 40 listings).
-    fake.daily_call_quota = fake.quota_used() + 6
+    # Today: the import, one GetOrders, one GetMyeBaySelling (the listings are read before
+    # they are written) and five ReviseInventoryStatus (20 of 40 listings).
+    fake.daily_call_quota = fake.quota_used() + 7
     engine.run_once()
     assert fake.calls["ReviseInventoryStatus"] == 6  # the sixth was answered with 518
     pushed = [sku for i, sku in enumerate(SKUS) if fake.quantity(sku) == 10 + i]
@@ -48,14 +49,19 @@ def test_quota_exhaustion_stops_pushing_and_resumes_after_reset(
     assert all(fake.quantity(sku) == 0 for sku in waiting)
     assert channel.trading.blocked_until is not None
 
-    # While blocked: new desired values arrive, nothing is sent to eBay.
+    # While blocked: new desired values arrive, no Trading call is sent to eBay; orders
+    # are still read, through the Fulfillment API (its own quota).
     engine.set_on_hand(waiting[0], 99)
     engine.set_on_hand(pushed[0], 77)
-    calls = fake.calls.total
+    trading = fake.quota_used()
+    rest_orders = fake.calls["getOrders"]
     clock.advance(600)
     report = engine.run_once()
-    assert fake.calls.total == calls
-    assert any("quota" in e for e in report.accounts["ebay-de"].errors)
+    assert fake.quota_used() == trading
+    assert fake.calls["getOrders"] == rest_orders + 1
+    # The listings cannot be read before writing: the 21 increases wait, none is lost.
+    assert report.accounts["ebay-de"].held == 21
+    assert set(report.accounts["ebay-de"].quotas) == {"trading"}
 
     # 12:00 UTC is 04:00 in Los Angeles: the quota resets 20 hours later.
     clock.advance(20 * 3600)

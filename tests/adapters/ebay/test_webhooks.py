@@ -212,5 +212,7 @@ def test_notification_whose_order_cannot_be_read_carries_only_its_id(fake: EbayF
     channel = fake.channel()
     headers, body = fake.platform_notification(order_id)
     fake.inject("server_error", times=1, operation="GetOrders")
+    # The engine's inbox keeps the event and reads the order later (read_order, which
+    # goes through the Fulfillment API while Trading's quota is spent).
     [event] = [e for e in channel.parse_webhook(headers, body) if e.kind == "order"]
     assert (event.order, event.order_id) == (None, order_id)

@@ -304,8 +304,17 @@ def test_prices_by_product_with_item_errors(fake: ShopifyFake, channel: ShopifyC
 def test_injected_faults_use_shopify_shapes(fake: ShopifyFake) -> None:
     fake.inject("throttle")
     throttled = _post(fake, "{ shop { currencyCode } }")
-    assert throttled.status_code == 429
-    assert throttled.json()["errors"][0]["extensions"]["code"] == "THROTTLED"
+    # One answer for THROTTLED, injected or earned from the bucket: HTTP 200, the error
+    # and the bucket's state (Shopify's GraphQL Admin API never answers it with 429).
+    assert throttled.status_code == 200
+    body = throttled.json()
+    assert body["errors"][0]["extensions"]["code"] == "THROTTLED"
+    assert set(body["extensions"]["cost"]["throttleStatus"]) == {
+        "maximumAvailable",
+        "currentlyAvailable",
+        "restoreRate",
+    }
+    assert body["extensions"]["cost"]["actualQueryCost"] is None
     fake.inject("server_error")
     failed = _post(fake, "{ shop { currencyCode } }")
     assert failed.status_code == 500

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,12 +10,16 @@ import httpx
 import pytest
 from tests.conftest import load_conformance
 
+from channelsync.adapters.woocommerce._oauth import OAuth1QueryAuth
+
 API = "/wp-json/wc/v3"
 
 
 @pytest.fixture
 def http(fake: Any) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=fake.url, auth=(fake.consumer_key, fake.consumer_secret)) as client:
+    # Plain HTTP: WooCommerce reads an OAuth 1.0a signature, as the official client sends.
+    auth = OAuth1QueryAuth(fake.consumer_key, fake.consumer_secret)
+    with httpx.Client(base_url=fake.url, auth=auth) as client:
         yield client
 
 
@@ -191,14 +196,39 @@ def test_authentication(fake: Any) -> None:
         }
         batch = anonymous.post(f"{API}/products/batch", json={})
         assert batch.json()["code"] == "woocommerce_rest_cannot_batch"
+        # Over plain HTTP WooCommerce reads no Basic or query-string keys: anonymous.
+        basic = anonymous.get(f"{API}/orders", auth=(fake.consumer_key, fake.consumer_secret))
+        assert basic.json()["code"] == "woocommerce_rest_cannot_view"
+        keys = {"consumer_key": fake.consumer_key, "consumer_secret": fake.consumer_secret}
+        assert anonymous.get(f"{API}/orders", params=keys).status_code == 401
+        # It checks an OAuth 1.0a signature instead.
+        signed = anonymous.get(
+            f"{API}/orders", auth=OAuth1QueryAuth(fake.consumer_key, fake.consumer_secret)
+        )
+        assert signed.status_code == 200
+        forged = anonymous.get(f"{API}/orders", auth=OAuth1QueryAuth(fake.consumer_key, "cs_x"))
+        assert forged.status_code == 401
+        assert forged.json()["message"] == "Invalid signature - provided signature does not match."
+        stale = anonymous.get(
+            f"{API}/orders",
+            auth=OAuth1QueryAuth(
+                fake.consumer_key, fake.consumer_secret, clock=lambda: time.time() - 3600
+            ),
+        )
+        assert stale.json()["message"] == "Invalid timestamp."
+        partial = anonymous.get(f"{API}/orders", params={"oauth_consumer_key": fake.consumer_key})
+        assert partial.json()["message"] == "Missing OAuth parameter oauth_timestamp"
+        replayed_url = signed.request.url
+        replay = anonymous.get(replayed_url)
+        assert replay.json()["message"] == "Invalid nonce - nonce has already been used."
+
+        # Basic over HTTP only where the fake is told to allow it (loopback clients).
+        fake.allow_basic_over_http = True
         wrong = anonymous.get(f"{API}/orders", auth=(fake.consumer_key, "cs_wrong"))
         assert wrong.status_code == 401
         assert wrong.json()["message"] == "Consumer secret is invalid."
         assert wrong.headers["WWW-Authenticate"].startswith('Basic realm="WooCommerce API.')
-        in_query = anonymous.get(
-            f"{API}/orders",
-            params={"consumer_key": fake.consumer_key, "consumer_secret": fake.consumer_secret},
-        )
+        in_query = anonymous.get(f"{API}/orders", params=keys)
         assert in_query.status_code == 200
         fake.key_permissions = "read"
         refused = anonymous.post(

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from channelsync.adapters.woocommerce._oauth import OAuth1QueryAuth
 from channelsync.core.errors import NotFound, Rejected
 from channelsync.core.models import Money, OrderStatus, Shipment
 from channelsync.sandbox import Sandbox
@@ -99,7 +100,7 @@ def test_page_numbers_would_have_skipped_orders(clocked: Any, clock: Clock) -> N
     for _ in range(30):
         ids.append(int(clocked.place_order("DRIFT")))
         clock.advance(1)
-    auth = (clocked.consumer_key, clocked.consumer_secret)
+    auth = OAuth1QueryAuth(clocked.consumer_key, clocked.consumer_secret)
     params = {
         "modified_after": "2026-06-01T09:00:00",
         "dates_are_gmt": "true",

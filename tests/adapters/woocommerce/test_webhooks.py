@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from tests.conftest import load_conformance
 
 import channelsync as cs
+from channelsync.adapters.woocommerce._oauth import OAuth1QueryAuth
 from channelsync.adapters.woocommerce.webhooks import WooCommerceWebhooks
 from channelsync.core.errors import WebhookVerificationError
 from channelsync.core.models import OrderStatus
@@ -127,7 +128,9 @@ def test_order_deleted_and_product_updated(fake: Any, channel: Any) -> None:
     assert (event.kind, event.order_id, event.order) == ("order_deleted", "4242", None)
     fake.seed_listing("HOOK-5", quantity=6, price="1.00")
     product = fake.product_id("HOOK-5")
-    with httpx.Client(base_url=fake.url, auth=(fake.consumer_key, fake.consumer_secret)) as http:
+    with httpx.Client(
+        base_url=fake.url, auth=OAuth1QueryAuth(fake.consumer_key, fake.consumer_secret)
+    ) as http:
         payload = http.get(f"/wp-json/wc/v3/products/{product}").json()
     headers, body = fake.webhook_delivery("product.updated", payload)
     (event,) = channel.parse_webhook(headers, body)
@@ -147,7 +150,7 @@ def test_open_order_with_refunds_is_left_to_the_poll(fake: Any, channel: Any) ->
 
 
 def test_refused_webhooks_change_nothing(fake: Any, channel: Any, store: cs.Store) -> None:
-    fake.seed_listing("HOOK-7", quantity=0, price="1.00")
+    fake.seed_listing("HOOK-7", quantity=10, price="1.00")
     engine = cs.SyncEngine(store, channels=[channel])
     engine.set_on_hand("HOOK-7", 10)
     engine.import_listings()

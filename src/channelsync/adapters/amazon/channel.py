@@ -73,6 +73,10 @@ log = logging.getLogger(__name__)
 
 Route = Literal["patch", "feed"]
 
+#: ``read_stock`` reads up to this many SKUs one by one (getListingsItem, 5 a second);
+#: more are read from every page of searchListingsItems.
+SMALL_READ = 20
+
 #: The product type sent when a SKU's own is unknown: Amazon accepts it for offer-only
 #: attributes (quantity, price), which is all channelsync writes.
 GENERIC_PRODUCT_TYPE = "PRODUCT"
@@ -164,6 +168,10 @@ class AmazonChannel:
             rate_limits=tuple(RATE_LIMITS.values()),
             min_poll_interval=180.0,
             supports_compare_and_set=False,
+            # Amazon applies an accepted patch minutes later; its order search lags about
+            # two minutes (lastUpdatedBefore must be two minutes in the past).
+            write_settle_seconds=config.write_settle_seconds,
+            search_lag=config.order_search_lag_seconds,
         )
 
     def __repr__(self) -> str:
@@ -268,6 +276,25 @@ class AmazonChannel:
         with self._known_lock:
             self._known[sku] = listing
         return listing
+
+    def read_stock(self, listings: Sequence[Listing]) -> dict[str, int | None]:
+        """What each listing shows now: ``getListingsItem`` per SKU for up to 20 SKUs,
+        else every page of ``searchListingsItems`` (20 a call).
+
+        Amazon reads back an accepted patch only once it has processed it (minutes later):
+        ``limits.write_settle_seconds`` tells the engine not to take such a read as the truth.
+        """
+        skus = list(dict.fromkeys(lst.sku for lst in listings))
+        if len(skus) <= SMALL_READ:
+            out: dict[str, int | None] = {}
+            for sku in skus:
+                try:
+                    out[sku] = self.fetch_listing(sku).quantity
+                except NotFound:
+                    out[sku] = None
+            return out
+        found = {lst.sku: lst.quantity for lst in self.fetch_listings()}
+        return {sku: found.get(sku) for sku in skus}
 
     # -- writes ---------------------------------------------------------------------------
 

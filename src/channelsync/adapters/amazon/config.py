@@ -124,6 +124,18 @@ class AmazonConfig(BaseModel):
             (``Unavailable``; the feed may still apply later, the push is repeated).
         feed_processing_estimate: how long a ``JSON_LISTINGS_FEED`` usually takes to
             process, in seconds: the route planner compares it with the patch route.
+        write_settle_seconds: how long Amazon takes to apply an accepted listing patch or
+            feed, in seconds (minutes, in practice): until then a read of the listing shows
+            the old value and is never taken as what the listing shows.
+        order_search_lag_seconds: how long a changed order takes to show in searchOrders
+            (Amazon: ``lastUpdatedBefore`` must be two minutes in the past); the engine
+            re-reads at least this far behind its cursor.
+        notifications_queue_url: the SQS queue ORDER_CHANGE notifications of this seller
+            arrive on (``channelsync worker`` reads it; None: orders are polled only).
+        notifications_region: the queue's AWS region (default: read from its URL).
+        notifications_endpoint_url: another SQS endpoint (the sandbox's local SQS).
+        aws_access_key_id: the AWS key reading the queue (default: boto3's usual chain).
+        aws_secret_access_key: its secret.
         timeout: seconds per HTTP request.
     """
 
@@ -141,6 +153,13 @@ class AmazonConfig(BaseModel):
     feed_poll_interval: float = Field(default=30.0, gt=0)
     feed_timeout: float = Field(default=3600.0, gt=0)
     feed_processing_estimate: float = Field(default=300.0, gt=0)
+    write_settle_seconds: float = Field(default=900.0, ge=0)
+    order_search_lag_seconds: float = Field(default=120.0, ge=0)
+    notifications_queue_url: str | None = None
+    notifications_region: str | None = None
+    notifications_endpoint_url: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: SecretStr | None = None
     timeout: float = Field(default=30.0, gt=0)
 
     @field_validator("marketplace_ids", mode="before")

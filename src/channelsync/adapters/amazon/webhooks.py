@@ -23,9 +23,10 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -35,7 +36,7 @@ from channelsync.core.channel import OrderFailure, WebhookEvent
 from channelsync.core.errors import ConfigError, NotFound, TransientError
 from channelsync.core.models import Order
 
-__all__ = ["OrderChangeReader", "PollResult"]
+__all__ = ["NotificationReaders", "OrderChangeReader", "PollResult"]
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,42 @@ class OrderChangeReader:
                 ) from exc
             sqs_client = boto3.client("sqs", region_name=region_name, endpoint_url=endpoint_url)
         self._sqs = sqs_client
+
+    @classmethod
+    def for_channel(
+        cls,
+        channel: AmazonChannel,
+        *,
+        handler: Callable[[Order], object] | None = None,
+        wait_seconds: int = 20,
+    ) -> OrderChangeReader | None:
+        """A reader of the queue ``channel``'s config names (``notifications_queue_url``),
+        with its region, endpoint and AWS key; None when the account has no queue."""
+        cfg = channel.config
+        if not cfg.notifications_queue_url:
+            return None
+        try:
+            import boto3
+        except ModuleNotFoundError as exc:  # pragma: no cover - depends on the extra
+            raise ConfigError(
+                f"{cfg.account}: reading notifications_queue_url needs boto3:"
+                " pip install 'channelsync[sqs]'"
+            ) from exc
+        secret = cfg.aws_secret_access_key
+        client = boto3.client(
+            "sqs",
+            region_name=cfg.notifications_region or _region_of(cfg.notifications_queue_url),
+            endpoint_url=cfg.notifications_endpoint_url,
+            aws_access_key_id=cfg.aws_access_key_id if secret is not None else None,
+            aws_secret_access_key=secret.get_secret_value() if secret is not None else None,
+        )
+        return cls(
+            channel,
+            cfg.notifications_queue_url,
+            handler=handler,
+            sqs_client=client,
+            wait_seconds=wait_seconds,
+        )
 
     def __repr__(self) -> str:
         return f"OrderChangeReader({self.channel.account!r}, {self.queue_url!r})"
@@ -260,3 +297,71 @@ class OrderChangeReader:
             except Exception:
                 log.exception("%s: SQS poll failed", self.channel.account)
                 stop.wait(5.0)
+
+
+def _region_of(queue_url: str) -> str:
+    """The region of an AWS queue URL (``https://sqs.eu-west-1.amazonaws.com/...``)."""
+    host = urlsplit(queue_url).hostname or ""
+    parts = host.split(".")
+    if len(parts) >= 4 and parts[0] == "sqs" and parts[-2:] == ["amazonaws", "com"]:
+        return parts[1]
+    return "us-east-1"
+
+
+class NotificationReaders:
+    """One thread per Amazon account with a queue, reading ORDER_CHANGE notifications.
+
+    What ``channelsync worker`` (and the demo) run beside the sync cycles: each fetched
+    order goes to ``handler`` (``engine.record_order``) before its message is deleted.
+
+    Args:
+        channels: any channels; those that are ``AmazonChannel`` with a queue get a reader.
+        handler: called with each order read.
+        wait_seconds: SQS long-poll wait.
+    """
+
+    def __init__(
+        self,
+        channels: Iterable[object],
+        handler: Callable[[Order], object],
+        *,
+        wait_seconds: int = 20,
+    ) -> None:
+        self.readers = [
+            reader
+            for channel in channels
+            if isinstance(channel, AmazonChannel)
+            and (
+                reader := OrderChangeReader.for_channel(
+                    channel, handler=handler, wait_seconds=wait_seconds
+                )
+            )
+            is not None
+        ]
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def accounts(self) -> list[str]:
+        """Accounts whose queue is read."""
+        return [r.channel.account for r in self.readers]
+
+    def start(self) -> None:
+        """Start one reader thread per queue."""
+        self._stop.clear()
+        for reader in self.readers:
+            thread = threading.Thread(
+                target=reader.run,
+                args=(self._stop,),
+                name=f"sqs-{reader.channel.account}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop reading (a long poll under way ends within its wait)."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=timeout)
+        self._threads.clear()

@@ -27,16 +27,23 @@ from channelsync.adapters._paging import Paginator
 from channelsync.adapters._ratelimit import TokenBucket
 from channelsync.adapters.ebay.client import EbayRestClient, OAuthTokens
 from channelsync.adapters.ebay.config import IDENTITY_URL, REST_URL, TRADING_URL, EbayConfig
-from channelsync.adapters.ebay.gateway import SYSTEM_CODES, TradingAuth, TradingGateway
+from channelsync.adapters.ebay.gateway import (
+    QUOTA_CODE,
+    SYSTEM_CODES,
+    TradingAuth,
+    TradingGateway,
+)
 from channelsync.adapters.ebay.mapping import (
     ORDER_DATA_ERRORS,
     bulk_results_by_sku,
     complete_sale_request,
     format_time,
+    fulfillment_failure,
     inventory_status_results,
     listing_from_inventory,
     listings_page,
     order_failure,
+    order_from_fulfillment,
     order_from_xml,
     orders_page,
     rest_error_text,
@@ -49,6 +56,7 @@ from channelsync.core.channel import (
     OrderFailure,
     PriceUpdate,
     PushResult,
+    QuotaState,
     RateLimit,
     StockUpdate,
     WebhookEvent,
@@ -57,6 +65,7 @@ from channelsync.core.errors import (
     ChannelError,
     ItemError,
     NotFound,
+    RateLimited,
     Rejected,
     TransientError,
 )
@@ -172,6 +181,11 @@ class EbayChannel:
                 ),
             ),
             min_poll_interval=60.0,
+            # eBay: changes take a couple of minutes to show in order searches (what
+            # mod_time_lag_seconds covers); a listing takes 250 revisions per calendar day.
+            search_lag=float(config.mod_time_lag_seconds),
+            revisions_per_day=250,
+            revisions_timezone=config.quota_timezone,
         )
 
     def __repr__(self) -> str:
@@ -215,10 +229,80 @@ class EbayChannel:
         end = now - timedelta(seconds=self.config.mod_time_lag_seconds)
         start = max(updated_after, now - ORDER_HORIZON + timedelta(minutes=1))
         window = timedelta(days=self.config.order_window_days)
+        if self.trading.blocked_until is not None and self.config.has_oauth:
+            # Trading's daily quota is spent: the Fulfillment API has its own.
+            yield from self._fulfillment_orders(start, end)
+            return
         while start < end:
             stop = min(start + window, end)
-            yield from self._orders_between(start, stop)
+            try:
+                found = list(self._orders_between(start, stop))
+            except RateLimited as exc:
+                if exc.code != QUOTA_CODE or not self.config.has_oauth:
+                    raise
+                log.warning(
+                    "%s: Trading quota spent; reading orders through the Fulfillment API",
+                    self.account,
+                )
+                yield from self._fulfillment_orders(start, end)
+                return
+            yield from found
             start = stop
+
+    def _fulfillment_orders(self, start: datetime, end: datetime) -> Iterator[Order | OrderFailure]:
+        """getOrders of the Sell Fulfillment API (its own call quota), oldest change first."""
+        limit = 200
+
+        def page(offset: int | None) -> tuple[list[Order | OrderFailure], int | None]:
+            current = offset or 0
+            got = self.rest.orders(start, end, offset=current, limit=limit)
+            self._count("getOrders(REST)")
+            mapped = [self._map_rest(raw) for raw in got.orders]
+            more = bool(got.next) and bool(got.orders)
+            return mapped, (current + limit if more else None)
+
+        seen: dict[str, Order | OrderFailure] = {}
+        for n, order in enumerate(Paginator(page, channel=self.account, operation="getOrders")):
+            seen[order.order_id or f"(unidentified {n})"] = order
+        yield from sorted(seen.values(), key=_stream_key)
+
+    def _map_rest(self, raw: Mapping[str, Any]) -> Order | OrderFailure:
+        try:
+            return order_from_fulfillment(raw, self.account)
+        except ORDER_DATA_ERRORS as exc:
+            failure = fulfillment_failure(raw, exc)
+            log.warning(
+                "account %s: eBay order %s cannot be read (%s)",
+                self.account,
+                failure.order_id,
+                failure.error,
+            )
+            return failure
+
+    # -- quotas ---------------------------------------------------------------------------
+
+    def quotas(self) -> list[QuotaState]:
+        """Trading's daily call quota, while it is spent (error 518)."""
+        until = self.trading.blocked_until
+        if until is None:
+            return []
+        return [
+            QuotaState(
+                resource="trading",
+                blocked_until=until,
+                code=QUOTA_CODE,
+                detail="eBay Trading API daily call quota; orders are read through the"
+                " Fulfillment API meanwhile"
+                if self.config.has_oauth
+                else "eBay Trading API daily call quota",
+            )
+        ]
+
+    def restore_quotas(self, states: Sequence[QuotaState]) -> None:
+        """Take a Trading quota known spent (after a restart) as spent until its reset."""
+        for state in states:
+            if state.resource == "trading":
+                self.trading.block(state.blocked_until)
 
     def _orders_between(self, start: datetime, stop: datetime) -> Iterator[Order | OrderFailure]:
         def page(number: int | None) -> tuple[list[Order | OrderFailure], int | None]:
@@ -350,6 +434,12 @@ class EbayChannel:
             return [x for x in found if x is not None], (current + 1 if more else None)
 
         yield from Paginator(page, channel=self.account, operation="getInventoryItems")
+
+    def read_stock(self, listings: Sequence[Listing]) -> dict[str, int | None]:
+        """What each listing shows now: GetMyeBaySelling's active list (200 a call; both
+        worlds' listings appear there). ``RateLimited`` while the Trading quota is spent."""
+        found = {lst.sku: lst.quantity for lst in self._trading_listings()}
+        return {lst.sku: found.get(lst.sku) for lst in listings}
 
     def _listing_for(self, sku: str, given: Listing | None) -> Listing | None:
         if given is not None and given.ids.get("world") in ("trading", "inventory_api"):
@@ -588,6 +678,10 @@ class EbayChannel:
         not always move on a cancellation, so polling by change time alone can miss it.
         Each call is one GetOrders against the daily quota.
         """
+        if self.trading.blocked_until is not None and self.config.has_oauth:
+            raw = self.rest.order(order_id)
+            self._count("getOrder(REST)")
+            return None if raw is None else self._map_rest(raw)
         reply = self.trading.call(
             "GetOrders",
             {

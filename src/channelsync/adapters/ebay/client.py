@@ -12,7 +12,7 @@ import base64
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -25,6 +25,7 @@ from channelsync.adapters.ebay.mapping import rest_error_text
 from channelsync.adapters.ebay.payloads import (
     BulkPriceQuantityResponse,
     ErrorBody,
+    FulfillmentOrders,
     InventoryItems,
     Offers,
     PublicKey,
@@ -37,6 +38,7 @@ __all__ = ["INVENTORY_PATH", "EbayRestClient", "OAuthTokens"]
 log = logging.getLogger(__name__)
 
 INVENTORY_PATH = "/sell/inventory/v1"
+FULFILLMENT_PATH = "/sell/fulfillment/v1"
 TOKEN_PATH = "/identity/v1/oauth2/token"  # noqa: S105 - a URL path
 NOTIFICATION_PATH = "/commerce/notification/v1"
 POST_ORDER_PATH = "/post-order/v2"
@@ -302,6 +304,37 @@ class EbayRestClient:
         )
         return response.status_code, body
 
+    # -- Sell Fulfillment -----------------------------------------------------------------
+
+    def orders(
+        self, start: datetime, end: datetime, *, offset: int, limit: int
+    ) -> FulfillmentOrders:
+        """One page of getOrders modified in ``[start, end]`` (its own daily quota, not
+        Trading's)."""
+        window = f"lastmodifieddate:[{_iso_ms(start)}..{_iso_ms(end)}]"
+        response = self._send(
+            "getOrders",
+            "GET",
+            f"{FULFILLMENT_PATH}/order",
+            params={"filter": window, "limit": str(limit), "offset": str(offset)},
+        )
+        return _parse(
+            FulfillmentOrders, response, channel=self._config.account, operation="getOrders"
+        )
+
+    def order(self, order_id: str) -> dict[str, Any] | None:
+        """getOrder: one order as JSON (None when eBay has no such order)."""
+        response = self._send(
+            "getOrder",
+            "GET",
+            f"{FULFILLMENT_PATH}/order/{quote(order_id, safe='')}",
+            ok=(200, 400, 404),
+        )
+        if response.status_code != 200:
+            return None  # eBay answers 400 (errorId 32100 "Invalid order ID") for unknown ids
+        body = response.json()
+        return body if isinstance(body, dict) else None
+
     # -- Notification API -----------------------------------------------------------------
 
     def public_key(self, key_id: str) -> PublicKey:
@@ -331,3 +364,8 @@ class EbayRestClient:
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
+
+
+def _iso_ms(value: datetime) -> str:
+    """An aware time as the Fulfillment API filter wants it: UTC, milliseconds, ``Z``."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -277,6 +277,12 @@ class TradingGateway:
                 self._blocked_until = None
             return self._blocked_until
 
+    def block(self, until: datetime) -> None:
+        """Send no Trading call until ``until`` (a quota known spent, from the store)."""
+        with self._lock:
+            if self._blocked_until is None or until > self._blocked_until:
+                self._blocked_until = until
+
     def _quota_error(self, verb: str, until: datetime, raw: bytes | None = None) -> RateLimited:
         wait = max(0.0, (until - self._clock()).total_seconds())
         return RateLimited(

@@ -23,6 +23,7 @@ from lxml import etree
 
 from channelsync.adapters._failures import ORDER_DATA_ERRORS, describe_error, failure
 from channelsync.adapters.ebay.payloads import (
+    FulfillmentOrder,
     InventoryItem,
     Offer,
     PriceQuantityResponse,
@@ -57,10 +58,12 @@ __all__ = [
     "element_to_dict",
     "errors_of",
     "format_time",
+    "fulfillment_failure",
     "inventory_status_results",
     "listing_from_inventory",
     "listings_page",
     "order_failure",
+    "order_from_fulfillment",
     "order_from_transaction",
     "order_from_xml",
     "orders_page",
@@ -805,3 +808,88 @@ def bulk_results_by_sku(
         if r.sku:
             out.setdefault(r.sku, []).append(r)
     return out
+
+
+# -- Sell Fulfillment API orders ---------------------------------------------------------
+
+
+def order_from_fulfillment(raw: Mapping[str, Any], account: str) -> Order:
+    """A Fulfillment API ``Order`` (getOrders/getOrder) as an ``Order``.
+
+    The same order read through Trading's GetOrders maps to the same lines and stock
+    figures: a line's id is ``legacyItemId-lineItemId`` (Trading's ``OrderLineItemID``,
+    ItemID and TransactionID), a ``FULFILLED`` line counts as shipped, a ``CANCELED``
+    cancel state cancels the order, a paid order is open. ``updated_at`` is
+    ``lastModifiedDate``. Raises ``ValueError`` (or pydantic's) when it cannot be mapped.
+    """
+    data = FulfillmentOrder.model_validate(raw)
+    lines: list[OrderLine] = []
+    for li in data.lineItems:
+        cost = li.lineItemCost
+        unit = (
+            Money(amount=cost.value / li.quantity, currency=cost.currency)
+            if cost is not None and cost.value is not None and cost.currency and li.quantity
+            else None
+        )
+        shipped = (li.lineItemFulfillmentStatus or "") == "FULFILLED"
+        ids = {"item_id": li.legacyItemId or "", "transaction_id": li.lineItemId}
+        if li.legacyVariationId:
+            ids["variation_id"] = li.legacyVariationId
+        lines.append(
+            OrderLine(
+                line_id=f"{li.legacyItemId}-{li.lineItemId}" if li.legacyItemId else li.lineItemId,
+                sku=li.sku or None,
+                title=li.title,
+                quantity=max(0, li.quantity),
+                unit_price=unit,
+                total=Money(amount=cost.value, currency=cost.currency)
+                if cost is not None and cost.value is not None and cost.currency
+                else None,
+                quantity_shipped=li.quantity if shipped else 0,
+                channel_ids=ids,
+            )
+        )
+    cancel = data.cancelStatus.cancelState if data.cancelStatus else None
+    paid = (data.orderPaymentStatus or "") in ("PAID", "PARTIALLY_REFUNDED", "FULLY_REFUNDED")
+    live = [ln for ln in lines if ln.quantity > 0]
+    if cancel == "CANCELED":
+        status = OrderStatus.CANCELLED
+    elif live and all(ln.quantity_shipped >= ln.quantity for ln in live):
+        status = OrderStatus.SHIPPED
+    elif any(ln.quantity_shipped for ln in live):
+        status = OrderStatus.PARTIALLY_SHIPPED
+    elif paid:
+        status = OrderStatus.OPEN
+    else:
+        status = OrderStatus.PENDING
+    raw_status = "/".join(
+        v for v in (data.orderFulfillmentStatus, data.orderPaymentStatus, cancel) if v
+    )
+    total = data.pricingSummary.total if data.pricingSummary else None
+    return Order(
+        kind="ebay",
+        account=account,
+        order_id=data.orderId,
+        number=data.orderId,
+        status=status,
+        raw_status=raw_status,
+        created_at=data.creationDate,
+        updated_at=data.lastModifiedDate,
+        currency=total.currency if total else None,
+        total=Money(amount=total.value, currency=total.currency)
+        if total is not None and total.value is not None and total.currency
+        else None,
+        lines=tuple(lines),
+        customer=Customer(customer_id=data.buyer.username)
+        if data.buyer and data.buyer.username
+        else None,
+        raw=dict(raw),
+    )
+
+
+def fulfillment_failure(raw: Mapping[str, Any], exc: Exception) -> OrderFailure:
+    """The ``OrderFailure`` of a Fulfillment API order that cannot be mapped."""
+    order_id = raw.get("orderId")
+    modified = raw.get("lastModifiedDate")
+    when = parse_time(modified) if isinstance(modified, str) else None
+    return failure(str(order_id) if order_id else None, exc, when, dict(raw))

@@ -8,7 +8,9 @@ are ignored, so a newer API version does not break reading.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +24,12 @@ __all__ = [
     "DeletionNotification",
     "ErrorBody",
     "ErrorParameter",
+    "FulfillmentBuyer",
+    "FulfillmentCancelStatus",
+    "FulfillmentLineItem",
+    "FulfillmentOrder",
+    "FulfillmentOrders",
+    "FulfillmentPricing",
     "InventoryItem",
     "InventoryItems",
     "ListingDetails",
@@ -216,3 +224,63 @@ class DeletionMessage(_Model):
 
     metadata: DeletionMetadata
     notification: DeletionNotification
+
+
+# -- Sell Fulfillment API orders (the order intake that does not spend Trading's quota) ----
+
+
+class FulfillmentLineItem(_Model):
+    """A ``LineItem`` of a Fulfillment API order (the fields the mapping reads)."""
+
+    lineItemId: str
+    legacyItemId: str | None = None
+    legacyVariationId: str | None = None
+    sku: str | None = None
+    title: str | None = None
+    quantity: int = 0
+    lineItemCost: Amount | None = None
+    lineItemFulfillmentStatus: str | None = None
+
+
+class FulfillmentCancelStatus(_Model):
+    """``CancelStatus``: ``cancelState`` is ``NONE_REQUESTED``, ``IN_PROGRESS`` or ``CANCELED``."""
+
+    cancelState: str | None = None
+
+
+class FulfillmentBuyer(_Model):
+    """``Buyer``: the buyer's username."""
+
+    username: str | None = None
+
+
+class FulfillmentPricing(_Model):
+    """An order's ``PricingSummary`` (its ``total``)."""
+
+    total: Amount | None = None
+
+
+class FulfillmentOrder(_Model):
+    """An ``Order`` of the Fulfillment API's getOrders/getOrder (the fields mapped)."""
+
+    orderId: str
+    legacyOrderId: str | None = None
+    creationDate: datetime
+    lastModifiedDate: datetime
+    orderFulfillmentStatus: str | None = None
+    orderPaymentStatus: str | None = None
+    cancelStatus: FulfillmentCancelStatus | None = None
+    buyer: FulfillmentBuyer | None = None
+    pricingSummary: FulfillmentPricing | None = None
+    lineItems: tuple[FulfillmentLineItem, ...] = ()
+
+
+class FulfillmentOrders(_Model):
+    """``OrderSearchPagedCollection``: one page of getOrders; orders stay raw until mapped
+    one by one (one that does not read becomes an ``OrderFailure``)."""
+
+    orders: tuple[dict[str, Any], ...] = ()
+    next: str | None = None
+    total: int | None = None
+    offset: int = 0
+    limit: int | None = None

@@ -332,6 +332,44 @@ class WooCommerceChannel:
             self._index = index
             self.skipped_without_sku = skipped
 
+    def read_stock(self, listings: Sequence[Listing]) -> dict[str, int | None]:
+        """What each listing shows now: products and variations read by id, 100 a call.
+
+        A variation that keeps its stock on the parent reads the parent's quantity; a
+        product that does not manage stock reads None.
+        """
+        simple: dict[int, str] = {}
+        variations: dict[int, dict[int, str]] = {}
+        out: dict[str, int | None] = {}
+        for listing in listings:
+            try:
+                product_id, variation_id = self._target(listing.sku, listing)
+            except ItemError:
+                out[listing.sku] = None
+                continue
+            if variation_id is None:
+                simple[product_id] = listing.sku
+            else:
+                variations.setdefault(product_id, {})[variation_id] = listing.sku
+        ids = sorted(simple)
+        for start in range(0, len(ids), 100):
+            for product in self._client.products_by_id(ids[start : start + 100]):
+                if product.id in simple:
+                    out[simple[product.id]] = (
+                        product.stock_quantity if product.manage_stock is True else None
+                    )
+        for parent_id, wanted in variations.items():
+            vids = sorted(wanted)
+            for start in range(0, len(vids), 100):
+                for variation in self._client.variations_by_id(
+                    parent_id, vids[start : start + 100]
+                ):
+                    if variation.id in wanted:
+                        out[wanted[variation.id]] = variation.stock_quantity
+        for listing in listings:
+            out.setdefault(listing.sku, None)
+        return out
+
     # -- writes ---------------------------------------------------------------------------
 
     def _target(self, sku: str, listing: Listing | None) -> tuple[int, int | None]:

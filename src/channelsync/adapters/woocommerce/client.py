@@ -15,12 +15,14 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from channelsync.adapters._http import HttpClient, error_for_status
 from channelsync.adapters._ratelimit import TokenBucket
+from channelsync.adapters.woocommerce._oauth import OAuth1QueryAuth
 from channelsync.adapters.woocommerce.config import WooCommerceConfig
 from channelsync.adapters.woocommerce.payloads import (
     UnreadableOrder,
@@ -134,7 +136,11 @@ class WooCommerceClient:
         secret = config.consumer_secret.get_secret_value()
         auth: httpx.Auth | None = None
         self._query_auth: dict[str, str] = {}
-        if config.auth_in_query:
+        if urlsplit(self.api_root).scheme == "http":
+            # Over plain HTTP (the loopback sandbox) WooCommerce reads no Basic credentials:
+            # it checks an OAuth 1.0a signature, which never sends the secret.
+            auth = OAuth1QueryAuth(key, secret)
+        elif config.auth_in_query:
             self._query_auth = {"consumer_key": key, "consumer_secret": secret}
             _install_query_secret_redaction()
         else:
@@ -378,6 +384,31 @@ class WooCommerceClient:
         }
         response = self._send(op, "GET", f"/wc/v3/products/{product_id}/variations", params=params)
         return self._page(WooVariation, response, op)
+
+    def products_by_id(self, ids: Sequence[int]) -> list[WooProduct]:
+        """``GET /products?include=...`` (at most 100 ids: one page)."""
+        op = "GET products"
+        params: dict[str, str | int] = {
+            "include": ",".join(str(i) for i in ids),
+            "per_page": 100,
+            "orderby": "id",
+            "order": "asc",
+        }
+        return self._page(
+            WooProduct, self._send(op, "GET", "/wc/v3/products", params=params), op
+        ).items
+
+    def variations_by_id(self, product_id: int, ids: Sequence[int]) -> list[WooVariation]:
+        """``GET /products/{id}/variations?include=...`` (at most 100 ids: one page)."""
+        op = "GET products/{id}/variations"
+        params: dict[str, str | int] = {
+            "include": ",".join(str(i) for i in ids),
+            "per_page": 100,
+            "orderby": "id",
+            "order": "asc",
+        }
+        response = self._send(op, "GET", f"/wc/v3/products/{product_id}/variations", params=params)
+        return self._page(WooVariation, response, op).items
 
     def batch_products(
         self, update: Sequence[Mapping[str, Any]]

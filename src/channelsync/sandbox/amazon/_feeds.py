@@ -7,6 +7,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -155,9 +156,11 @@ class FeedsApi(ListingsApi):
             return error_answer(404, "NotFound", f"Feed {params['feedId']} not found.")
         if feed.status in ("IN_QUEUE", "IN_PROGRESS"):
             feed.polls += 1
+            now = self.clock()
             if feed.started is None:
-                feed.started = self.clock()
-            if feed.polls > self.feed_processing_polls:
+                feed.started = now
+            done_at = feed.created + timedelta(seconds=self.feed_processing_seconds)
+            if feed.polls > self.feed_processing_polls and now >= done_at:
                 self._process(feed)
             else:
                 feed.status = "IN_PROGRESS"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -16,6 +17,7 @@ from channelsync.sandbox.amazon._state import (
     AmazonState,
     Answer,
     ListingRecord,
+    PendingChange,
     csv_values,
     error_answer,
     iso_ms,
@@ -200,7 +202,7 @@ class ListingsApi(AmazonState):
         preview = query.get("mode") == "VALIDATION_PREVIEW"
         failing = self.take_partial_failure("patchListingsItem")
         issues = self._apply_patches(
-            listing, body["patches"], markets, apply=not preview and not failing
+            listing, body["patches"], markets, apply=not preview and not failing, later=True
         )
         if failing:
             issues.append(
@@ -218,9 +220,20 @@ class ListingsApi(AmazonState):
         return 200, answer, {}
 
     def _apply_patches(
-        self, listing: ListingRecord, patches: list[Any], markets: Sequence[str], *, apply: bool
+        self,
+        listing: ListingRecord,
+        patches: list[Any],
+        markets: Sequence[str],
+        *,
+        apply: bool,
+        later: bool = False,
     ) -> list[dict[str, Any]]:
-        """Validate then apply JSON Patch operations; the issues found (nothing applied then)."""
+        """Validate then apply JSON Patch operations; the issues found (nothing applied then).
+
+        With ``later`` (a ``patchListingsItem``) the accepted changes are applied
+        ``patch_apply_delay`` seconds from now, as Amazon processes submissions after
+        answering: until then the listing reads as before, and buyers buy what it shows.
+        """
         changes: list[Callable[[], None]] = []
         issues: list[dict[str, Any]] = []
         for patch in patches:
@@ -300,6 +313,10 @@ class ListingsApi(AmazonState):
                 issues.append(listing_issue("4000001", f"Invalid patch path {path!r}.", []))
             # other attributes are accepted and not modelled by the fake
         if issues or not apply:
+            return issues
+        if later and self.patch_apply_delay > 0:
+            due = self.clock() + timedelta(seconds=self.patch_apply_delay)
+            self._pending.append(PendingChange(due, next(self._ids), listing.sku, listing, changes))
             return issues
         for change in changes:
             change()

@@ -6,6 +6,7 @@ import copy
 import json
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -79,6 +80,10 @@ class OrdersApi(AmazonState):
             return invalid_input("The before date is not ISO 8601.")
         if before is not None and before < after:
             return invalid_input("The before date must be equal to or after the after date.")
+        if before is not None and before > now - timedelta(minutes=2):
+            return invalid_input(
+                "The before date must be at least two minutes before the time of the request."
+            )
         try:
             size = int(query.get("maxResultsPerPage", "100"))
         except ValueError:
@@ -108,7 +113,10 @@ class OrdersApi(AmazonState):
             ids, offset = page.ids, page.offset
         else:
             matching = []
-            for order in self._orders.values():
+            for order_id in self._orders:
+                order = self.searchable(order_id)  # the search index lags behind
+                if order is None:
+                    continue
                 when = parse_time(str(order[field_name]))
                 if when is None or when < after or (before is not None and when > before):
                     continue
@@ -126,8 +134,9 @@ class OrdersApi(AmazonState):
             matching.sort(key=lambda o: (str(o["createdTime"]), str(o["orderId"])))
             ids, offset = [str(o["orderId"]) for o in matching], 0
         chunk = ids[offset : offset + size]
+        found = [self.searchable(i) for i in chunk]
         answer: dict[str, Any] = {
-            "orders": [self._shaped(self._orders[i], included) for i in chunk if i in self._orders]
+            "orders": [self._shaped(doc, included) for doc in found if doc is not None]
         }
         if offset + size < len(ids):
             next_token = secrets.token_urlsafe(24)
@@ -240,4 +249,5 @@ class OrdersApi(AmazonState):
         )
         fulfillment["fulfillmentStatus"] = "SHIPPED" if done else "PARTIALLY_SHIPPED"
         order["lastUpdatedTime"] = iso_us(now)
+        self._changed(str(order["orderId"]))
         return 204, None, {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import itertools
 import json
 import threading
@@ -31,6 +33,7 @@ __all__ = [
     "ListingRecord",
     "Override",
     "PageSnapshot",
+    "PendingChange",
     "csv_values",
     "error_answer",
     "invalid_input",
@@ -173,6 +176,17 @@ class FeedRecord:
 
 
 @dataclass
+class PendingChange:
+    """An accepted listing change that Amazon has not applied yet."""
+
+    due: datetime
+    seq: int
+    sku: str
+    listing: ListingRecord
+    changes: list[Callable[[], None]]
+
+
+@dataclass
 class PageSnapshot:
     key: str
     ids: list[str]
@@ -239,7 +253,18 @@ class AmazonState(FakeMarketplace):
         self.validator = validator
         self.enforce_rate_limits = True
         self.feed_processing_polls = 1
-        """How many ``getFeed`` polls see a feed IN_PROGRESS before it is DONE."""
+        """How many ``getFeed`` polls see a feed IN_PROGRESS before it is DONE (at least)."""
+        self.feed_processing_seconds = 120.0
+        """How long a ``JSON_LISTINGS_FEED`` takes from ``createFeed`` to DONE on the fake's
+        clock (Amazon: minutes; 0 makes polls alone decide)."""
+        self.patch_apply_delay = 180.0
+        """Seconds between ``patchListingsItem`` answering ACCEPTED and the change showing
+        (Amazon processes accepted submissions asynchronously; 0: at once)."""
+        self.order_search_lag: tuple[float, float] = (30.0, 120.0)
+        """Each order change shows in ``searchOrders`` this many seconds (min, max; per
+        change, deterministic) after it happened; ``getOrder`` reads it at once. Amazon's
+        ``lastUpdatedBefore`` must be at least two minutes before the request for the
+        same reason. (0, 0): at once."""
         self.token_lifetime = 3600
         self._tokens: dict[str, datetime] = {}
         self._listings: dict[str, ListingRecord] = {}
@@ -255,6 +280,63 @@ class AmazonState(FakeMarketplace):
         self._last_change = datetime.min.replace(tzinfo=UTC)
         self._state_lock = threading.RLock()
         self._channels: list[Any] = []
+        self._pending: list[PendingChange] = []
+        self._versions: dict[str, list[tuple[datetime, dict[str, Any]]]] = {}
+        self._publish: Callable[[dict[str, Any]], None] | None = None
+        #: The local SQS the Sandbox publishes notifications to (for account settings).
+        self.notifications_queue: Any = None
+
+    # -- delays -------------------------------------------------------------------------------
+
+    def _settle(self) -> None:
+        """Apply the accepted listing changes whose time has come (callers hold the lock)."""
+        if not self._pending:
+            return
+        now = self.clock()
+        due = [p for p in self._pending if p.due <= now]
+        if not due:
+            return
+        self._pending = [p for p in self._pending if p.due > now]
+        for change in sorted(due, key=lambda p: (p.due, p.seq)):
+            listing = self._listings.get(change.sku)
+            if listing is not change.listing:
+                continue  # deleted (or listed anew) meanwhile
+            for apply in change.changes:
+                apply()
+            listing.updated = max(listing.updated, change.due)
+
+    def pending_changes(self, sku: str | None = None) -> int:
+        """Accepted listing changes not applied yet (of ``sku``, or all)."""
+        with self._state_lock:
+            self._settle()
+            return sum(1 for p in self._pending if sku is None or p.sku == sku)
+
+    def _search_lag(self, order_id: str, updated: str) -> float:
+        low, high = self.order_search_lag
+        if high <= low:
+            return max(0.0, low)
+        digest = hashlib.sha256(f"{order_id}|{updated}".encode()).digest()
+        return low + (high - low) * (int.from_bytes(digest[:4], "big") / 0xFFFFFFFF)
+
+    def _changed(self, order_id: str, *, notify: bool = True) -> None:
+        """Record a change of the order: it reaches the search index after its lag, and an
+        ORDER_CHANGE notification goes out (callers hold the lock)."""
+        order = self._orders[order_id]
+        updated = str(order["lastUpdatedTime"])
+        when = parse_time(updated) or self.clock()
+        visible = when + timedelta(seconds=self._search_lag(order_id, updated))
+        self._versions.setdefault(order_id, []).append((visible, copy.deepcopy(order)))
+        if notify and self._publish is not None:
+            self._publish(self._notification(order_id))
+
+    def searchable(self, order_id: str) -> dict[str, Any] | None:
+        """The version of an order ``searchOrders`` serves now (None: not indexed yet)."""
+        now = self.clock()
+        seen = [doc for visible, doc in self._versions.get(order_id, []) if visible <= now]
+        return seen[-1] if seen else None
+
+    def _notification(self, order_id: str) -> dict[str, Any]:
+        raise NotImplementedError
 
     def _tick(self) -> datetime:
         """Now, strictly after the last change (order times carry microseconds)."""

@@ -84,6 +84,9 @@ class AmazonFake(OrdersApi, FeedsApi):
             "feed_poll_interval": 0.02,
             "feed_timeout": 60.0,
             "timeout": self.client_timeout,
+            # What this fake's delays are (each shortened only where a caller did so).
+            "write_settle_seconds": max(self.patch_apply_delay, self.feed_processing_seconds),
+            "order_search_lag_seconds": max(self.order_search_lag),
         }
         settings.update(options)
         channel = AmazonChannel(
@@ -158,8 +161,11 @@ class AmazonFake(OrdersApi, FeedsApi):
         if parse_time(str(doc["lastUpdatedTime"])) is None:
             raise ValueError("lastUpdatedTime is not an ISO 8601 time with a zone")
         with self._state_lock:
-            self._orders[str(doc["orderId"])] = doc
-        return str(doc["orderId"])
+            order_id = str(doc["orderId"])
+            self._orders[order_id] = doc
+            # History the seller had before: indexed already, nobody notified.
+            self._versions[order_id] = [(self.clock(), copy.deepcopy(doc))]
+        return order_id
 
     def place_order(self, sku: str, qty: int = 1) -> str:
         """A buyer buys ``qty`` of ``sku`` in the first marketplace; the quantity drops.
@@ -169,6 +175,7 @@ class AmazonFake(OrdersApi, FeedsApi):
         if qty < 1:
             raise ValueError("qty must be at least 1")
         with self._state_lock:
+            self._settle()
             listing = self._listings.get(sku)
             if listing is None:
                 raise KeyError(f"no listing {sku!r} in the Amazon fake")
@@ -239,17 +246,23 @@ class AmazonFake(OrdersApi, FeedsApi):
             }
             listing.quantity -= qty
             listing.updated = now
+            self._changed(order_id)
             return order_id
 
     def quantity(self, sku: str) -> int | None:
-        """The quantity the listing shows (merchant or, for FBA, Amazon's); None: not listed."""
+        """The quantity the listing shows (merchant or, for FBA, Amazon's); None: not listed.
+
+        An accepted patch not applied yet (``patch_apply_delay``) does not show here either.
+        """
         with self._state_lock:
+            self._settle()
             listing = self._listings.get(sku)
             return None if listing is None else listing.quantity
 
     def price(self, sku: str, marketplace_id: str | None = None) -> Decimal | None:
         """The listing's B2C price in a marketplace (default: the first)."""
         with self._state_lock:
+            self._settle()
             listing = self._listings.get(sku)
             if listing is None:
                 return None
@@ -286,6 +299,10 @@ class AmazonFake(OrdersApi, FeedsApi):
                 }
             order.setdefault("fulfillment", {})["fulfillmentStatus"] = "CANCELLED"
             order["lastUpdatedTime"] = iso_us(self._tick())
+            self._changed(order_id)
+
+    def _notification(self, order_id: str) -> dict[str, Any]:
+        return self.order_change_notification(order_id)
 
     def order_change_notification(
         self, order_id: str, *, notification_id: str | None = None
@@ -350,6 +367,13 @@ class AmazonFake(OrdersApi, FeedsApi):
                     "NotificationId": notification_id or str(uuid.uuid4()),
                 },
             }
+
+    def publish_to(self, publish: Callable[[dict[str, Any]], None] | None) -> None:
+        """Send an ``ORDER_CHANGE`` notification to ``publish`` on every order change (a
+        new order, a cancellation, a shipment), as Amazon does for a subscribed seller;
+        None stops it. The Sandbox wires its SQS queue here."""
+        with self._state_lock:
+            self._publish = publish
 
     def set_rate_limit(self, operation: str, per_second: float, burst: int) -> None:
         """Give ``operation`` another usage plan (as Amazon does for some sellers)."""
@@ -442,6 +466,22 @@ class AmazonFake(OrdersApi, FeedsApi):
             Route(template, self._endpoint(operation), methods=[verb])
             for verb, template, operation in self._ROUTES
         ]
+
+        async def not_served(request: Request) -> Response:
+            # An SP-API call the fake does not model (Orders v0 getOrders, Reports...):
+            # answered in SP-API's error shape, never a bare 404 page.
+            what = f"{request.method} {request.url.path}"
+            status, payload, headers = error_answer(
+                404,
+                "NotFound",
+                "The requested resource is not served by the channelsync Amazon sandbox.",
+                f"{what}: this fake serves Orders 2026-01-01, Orders v0 confirmShipment,"
+                " Listings Items 2021-08-01, Feeds 2021-06-30 and LWA.",
+            )
+            return self._respond("notServed", status, payload, headers)
+
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        routes.append(Route("/{path:path}", not_served, methods=methods))
         return Starlette(routes=routes)
 
     def _endpoint(self, operation: str) -> Callable[[Request], Any]:
@@ -528,6 +568,7 @@ class AmazonFake(OrdersApi, FeedsApi):
                 return invalid_input("; ".join(problems))
         handler = getattr(self, f"_op_{operation}")
         with self._state_lock:
+            self._settle()
             result: Answer = handler(params, query, parsed, request)
             return result
 

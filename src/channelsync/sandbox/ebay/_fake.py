@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import itertools
 import json
 import secrets
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -76,9 +77,19 @@ class EbayFake(FakeMarketplace):
         latency_ms: added to every request.
         clock: aware UTC now (order times, token expiry, the daily quota's day).
         site_id: the seller's site (77: ebay.de, EUR).
-        daily_call_quota: Trading calls allowed per day (None: no limit); the next call
-            answers error 518 until midnight in ``quota_timezone``.
+        daily_call_quota: Trading calls allowed per day (None: no limit; default 5,000,
+            what a new production keyset gets); the next call answers error 518 until
+            midnight in ``quota_timezone``.
         quota_timezone: where the quota's day starts.
+
+    Attributes (eBay's real limits, on by default; tests may change them):
+        revisions_per_day: revisions of one listing per calendar day (ReviseInventoryStatus
+            and bulkUpdatePriceQuantity alike; eBay: 250). None: no cap.
+        revise_burst: at most this many ReviseInventoryStatus calls per seller ...
+        revise_window: ... in any window of this many seconds (eBay: 6,000 in 15 s).
+        order_search_lag: a change of an order shows in GetOrders by time and in the
+            Fulfillment API's ``getOrders`` filter this many seconds (min, max; per change,
+            deterministic) after it happened; reads by order id see it at once.
     """
 
     name = "ebay"
@@ -97,7 +108,7 @@ class EbayFake(FakeMarketplace):
         latency_ms: float = 0.0,
         clock: Callable[[], datetime] = utcnow,
         site_id: int = 77,
-        daily_call_quota: int | None = None,
+        daily_call_quota: int | None = 5000,
         quota_timezone: str = "America/Los_Angeles",
     ) -> None:
         super().__init__(latency_ms=latency_ms, clock=clock)
@@ -114,6 +125,12 @@ class EbayFake(FakeMarketplace):
         self.cancellations: list[dict[str, str]] = []
         self._tokens: dict[str, tuple[str, datetime]] = {}
         self._quota_used: Counter[date] = Counter()
+        self.revisions_per_day: int | None = 250
+        self.revise_burst = 6000
+        self.revise_window = 15.0
+        self.order_search_lag: tuple[float, float] = (10.0, 120.0)
+        self._revisions: Counter[tuple[str, date]] = Counter()
+        self._revise_calls: deque[datetime] = deque()
         self._item_ids = itertools.count(110_000_000_001)
         self._txn_ids = itertools.count(2_900_000_000_001)
         self._order_ids = itertools.count(1)
@@ -154,7 +171,7 @@ class EbayFake(FakeMarketplace):
 
         ``auth="auth_n_auth"`` gives a Trading-only Auth'n'Auth account; ``clock=`` and
         ``public_keys=`` go to the channel; every other option is an ``EbayConfig`` field
-        (``mod_time_lag_seconds`` defaults to 0: the fake has no replication delay).
+        (``mod_time_lag_seconds`` defaults to the fake's longest order search lag).
         """
         if self.url is None:
             raise RuntimeError("the eBay fake is not served yet (start the Sandbox)")
@@ -168,7 +185,8 @@ class EbayFake(FakeMarketplace):
             "dev_id": self.DEV_ID,
             "verification_token": self.VERIFICATION_TOKEN,
             "deletion_endpoint_url": self.DELETION_ENDPOINT,
-            "mod_time_lag_seconds": 0,
+            # As long as the fake's order search lags (0 when a test shortened it).
+            "mod_time_lag_seconds": int(-(-max(self.order_search_lag) // 1)),
             "quota_timezone": str(self.quota_timezone),
         }
         if auth == "auth_n_auth":
@@ -310,7 +328,9 @@ class EbayFake(FakeMarketplace):
                 if checkout is None:
                     checkout = sub(element, "CheckoutStatus")
                 sub(checkout, "LastModifiedTime", format_time(now))
-            self.orders[order_id] = XmlOrder(order_id, element, now)
+            order = XmlOrder(order_id, element, now)
+            order.versions.append((now, now, copy.deepcopy(element)))  # history: indexed
+            self.orders[order_id] = order
         return order_id
 
     def place_order(self, sku: str, qty: int = 1, *, paid: bool = True) -> str:
@@ -340,6 +360,7 @@ class EbayFake(FakeMarketplace):
             )
             order = XmlOrder(order_id, el, now)
             self.orders[order_id] = order
+            self._index(order)
             notification = self._transaction_notification(order, "FixedPriceTransaction")
         self.send_webhook("FixedPriceTransaction", *notification)
         return order_id
@@ -423,9 +444,56 @@ class EbayFake(FakeMarketplace):
     # -- state the handlers use -------------------------------------------------------------
 
     def touch_order(self, order: XmlOrder) -> None:
-        """Record a change of ``order`` now."""
+        """Record a change of ``order`` now (searches see it after its lag)."""
         order.modified = self._tick()
         _set(order.element, "CheckoutStatus/LastModifiedTime", format_time(order.modified))
+        self._index(order)
+
+    def _index(self, order: XmlOrder) -> None:
+        low, high = self.order_search_lag
+        lag = max(0.0, low)
+        if high > low:
+            digest = hashlib.sha256(f"{order.order_id}|{order.modified}".encode()).digest()
+            lag = low + (high - low) * (int.from_bytes(digest[:4], "big") / 0xFFFFFFFF)
+        visible = order.modified + timedelta(seconds=lag)
+        order.versions.append((visible, order.modified, copy.deepcopy(order.element)))
+
+    def searchable(self, order: XmlOrder) -> tuple[datetime, etree._Element] | None:
+        """(modified, element) of the version order searches serve now (None: none yet)."""
+        now = self.clock()
+        seen = [(m, el) for visible, m, el in order.versions if visible <= now]
+        return seen[-1] if seen else None
+
+    # -- revision caps --------------------------------------------------------------------
+
+    def revisions(self, item_id: str) -> int:
+        """Revisions of listing ``item_id`` counted today (eBay's calendar day)."""
+        with self.lock:
+            return self._revisions[(item_id, self._quota_day())]
+
+    def spend_revision(self, item_id: str) -> bool:
+        """Count one revision of ``item_id`` today; False when its daily cap is reached."""
+        with self.lock:
+            key = (item_id, self._quota_day())
+            if (
+                self.revisions_per_day is not None
+                and self._revisions[key] >= self.revisions_per_day
+            ):
+                return False
+            self._revisions[key] += 1
+            return True
+
+    def _spend_revise_call(self) -> bool:
+        with self.lock:
+            now = self.clock()
+            while self._revise_calls and (now - self._revise_calls[0]).total_seconds() >= (
+                self.revise_window
+            ):
+                self._revise_calls.popleft()
+            if len(self._revise_calls) >= self.revise_burst:
+                return False
+            self._revise_calls.append(now)
+            return True
 
     def touch_listings(self) -> None:
         """A listing changed (nothing to record beyond the state itself)."""
@@ -794,6 +862,15 @@ class EbayFake(FakeMarketplace):
         state = request_state(scope)
         if call == "ReviseInventoryStatus":
             state.items = len(request.findall("InventoryStatus"))
+            if not self._spend_revise_call():
+                # eBay documents the limit (6,000 calls per seller in any 15 s) and that the
+                # application is then blocked, not a code of its own: the call usage code.
+                raise TradingFault(
+                    "518",
+                    "Call usage limit has been reached.",
+                    f"More than {self.revise_burst} ReviseInventoryStatus calls for this seller"
+                    f" within {self.revise_window:.0f} seconds.",
+                )
         return handler(self, request, now)
 
     def _authenticate(self, headers: Mapping[str, str], request: etree._Element) -> None:

@@ -454,6 +454,23 @@ def _apply_price_quantity(fake: EbayFake, entry: dict[str, Any]) -> list[dict[st
                 out.append(_pq_error(offer.sku, offer_id, 400, 25709, "Invalid value for price."))
                 continue
         checked.append((offer, spec))
+    listing_ids = {o.listing_id for o, _ in checked if o.listing_id} or {
+        o.listing_id
+        for o in fake.offers.values()
+        if o.sku == sku and o.status == "PUBLISHED" and o.listing_id
+    }
+    for listing_id in sorted(listing_ids):
+        if not fake.spend_revision(listing_id):
+            return [
+                _pq_error(
+                    sku,
+                    None,
+                    400,
+                    25001,
+                    f"Listing {listing_id} has been revised {fake.revisions_per_day} times"
+                    " today, the most eBay allows a listing in one calendar day.",
+                )
+            ]
     if ship is not None and sku is not None:
         fake.inventory[sku].quantity = ship["quantity"]
         out.insert(0, {"statusCode": 200, "sku": sku, "warnings": []})
@@ -607,16 +624,21 @@ async def _orders(fake: EbayFake, request: Request) -> Response:
     with fake.lock:
         chosen = []
         for order in fake.orders.values():
+            found = fake.searchable(order)  # the search index lags behind the order
+            if found is None:
+                continue
+            modified, element = found
             when = (
-                order.modified
+                modified
                 if field == "lastmodifieddate"
-                else parse_time(order.element.findtext("CreatedTime")) or order.modified
+                else parse_time(element.findtext("CreatedTime")) or modified
             )
             if start <= when <= end:
-                chosen.append(order)
-        chosen.sort(key=lambda o: (o.modified, o.order_id))
+                chosen.append((modified, order.order_id, element))
+        chosen.sort(key=lambda o: (o[0], o[1]))
         page = [
-            order_json(o.element, o.modified, fake.SELLER) for o in chosen[offset : offset + limit]
+            order_json(el, modified, fake.SELLER)
+            for modified, _, el in chosen[offset : offset + limit]
         ]
     body: dict[str, Any] = {
         "href": f"{FULFILLMENT}/order?limit={limit}&offset={offset}",

@@ -84,3 +84,5 @@ class XmlOrder:
     element: etree._Element
     modified: datetime
     fulfillments: list[dict[str, object]] = field(default_factory=list)
+    versions: list[tuple[datetime, datetime, etree._Element]] = field(default_factory=list)
+    """(visible in searches from, modified, the element then): the search index's copies."""

@@ -72,18 +72,22 @@ def get_orders(fake: EbayFake, request: etree._Element, now: datetime) -> bytes:
     size, page = _page(request, "Pagination", 25, 100)
     with fake.lock:
         orders = list(fake.orders.values())
-    if ids:
-        chosen = [o for o in orders if o.order_id in ids]
-    else:
-        start, end, field = _range(request, now)
-        chosen = [o for o in orders if start <= _time_of(o, field) <= end]
+        if ids:  # read by id: the order as it is now
+            chosen = [(o.modified, o.order_id, o.element) for o in orders if o.order_id in ids]
+        else:  # a search: what the index holds, changes of the last minutes not yet
+            start, end, field = _range(request, now)
+            chosen = []
+            for o in orders:
+                found = fake.searchable(o)
+                if found is not None and start <= _time_of(o, found, field) <= end:
+                    chosen.append((found[0], o.order_id, found[1]))
     role = _text(request, "OrderRole")
     if role not in (None, "Seller"):
         chosen = []  # the fake's account only sells
-    chosen.sort(key=lambda o: (o.modified, o.order_id))
+    chosen.sort(key=lambda o: (o[0], o[1]))
     total = len(chosen)
     pages = max(1, -(-total // size))
-    window = chosen[(page - 1) * size : page * size]
+    window = [el for _, _, el in chosen[(page - 1) * size : page * size]]
     root, _ = envelope("GetOrders", now)
     finish(root)
     result = sub(root, "PaginationResult")
@@ -91,8 +95,8 @@ def get_orders(fake: EbayFake, request: etree._Element, now: datetime) -> bytes:
     sub(result, "TotalNumberOfEntries", total)
     sub(root, "HasMoreOrders", "true" if page < pages and total else "false")
     array = sub(root, "OrderArray")
-    for order in window:
-        array.append(copy.deepcopy(order.element))
+    for element in window:
+        array.append(copy.deepcopy(element))
     sub(root, "OrdersPerPage", size)
     sub(root, "PageNumber", page)
     sub(root, "ReturnedOrderCountActual", len(window))
@@ -137,10 +141,11 @@ def _range(request: etree._Element, now: datetime) -> tuple[datetime, datetime, 
     )
 
 
-def _time_of(order: XmlOrder, field: str) -> datetime:
+def _time_of(order: XmlOrder, version: tuple[datetime, etree._Element], field: str) -> datetime:
+    modified, element = version
     if field == "created":
-        return parse_time(order.element.findtext("CreatedTime")) or order.modified
-    return order.modified
+        return parse_time(element.findtext("CreatedTime")) or modified
+    return modified
 
 
 # -- GetMyeBaySelling -----------------------------------------------------------------------
@@ -197,6 +202,15 @@ def revise_inventory_status(fake: EbayFake, request: etree._Element, now: dateti
                 continue
             try:
                 listing, variation = fake.locate_trading(item_id, sku)
+                if not fake.spend_revision(listing.item_id):
+                    raise TradingFault(
+                        "240",
+                        "The item cannot be listed or modified.",
+                        f"Listing {listing.item_id} has been revised {fake.revisions_per_day}"
+                        " times today, the most eBay allows a listing in one calendar day;"
+                        " it can be revised again tomorrow.",
+                        params=keys,
+                    )
                 _apply(listing, variation, status)
             except TradingFault as fault:
                 errors.append((fault.code, fault.short, fault.long, keys, fault.classification))

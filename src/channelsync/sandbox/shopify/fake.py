@@ -252,6 +252,19 @@ class ShopifyFake(FakeMarketplace):
             level = self.state.level(sku)
             return level.available if level is not None else None
 
+    def quantities(self, sku: str) -> dict[str, int] | None:
+        """``available``, ``committed`` and ``on_hand`` of ``sku`` at the primary location."""
+        with self.lock:
+            self.state.settle_jobs()
+            level = self.state.level(sku)
+            if level is None:
+                return None
+            return {
+                "available": level.available,
+                "committed": level.committed,
+                "on_hand": level.on_hand,
+            }
+
     def set_quantity(self, sku: str, quantity: int) -> None:
         """The merchant edits ``available`` in the Shopify admin."""
         with self.lock:
@@ -322,6 +335,8 @@ class ShopifyFake(FakeMarketplace):
         """Shopify's throttle (429 with the ``THROTTLED`` body) and 5xx answers."""
         request_id = str(uuid.uuid4())
         if kind == "throttle":
+            # One answer for THROTTLED, injected or earned: HTTP 200 with the error and the
+            # bucket's state, as Shopify's GraphQL Admin API answers it.
             status = self.bucket.status()
             body = {
                 "errors": [
@@ -342,12 +357,8 @@ class ShopifyFake(FakeMarketplace):
                 },
             }
             return (
-                429,
-                {
-                    "content-type": "application/json",
-                    "retry-after": "1",
-                    "x-request-id": request_id,
-                },
+                200,
+                {"content-type": "application/json", "x-request-id": request_id},
                 json.dumps(body).encode(),
             )
         body = {

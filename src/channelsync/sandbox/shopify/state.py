@@ -217,6 +217,9 @@ class Level:
     available: int
     on_hand: int
     updated_at: datetime
+    committed: int = 0
+    """Units of unfulfilled orders (``on_hand = available + committed``), as Shopify keeps
+    them from checkout until fulfilment or cancellation."""
 
 
 @dataclass
@@ -321,6 +324,9 @@ class ShopState:
         self.jobs: dict[str, Job] = {}
         self.idempotency: dict[str, tuple[str, dict[str, Any]]] = {}
         self.partial_failure: Callable[[str], bool] = lambda _op: False
+        self.commit_unfulfilled = True
+        """Checkout moves units from ``available`` to ``committed`` until fulfilment, as
+        Shopify does (False: ``committed`` reads 0, as the fake once had it)."""
         self._last_stamp = datetime.min.replace(tzinfo=UTC)
 
     def next_id(self) -> int:
@@ -457,6 +463,8 @@ class ShopState:
                     f"{sku}: only {level.available} available; Shopify's checkout refuses {qty}"
                 )
             level.available -= qty
+            if self.commit_unfulfilled:
+                level.committed += qty
             level.updated_at = self.stamp()
         product = self.products[variant.product]
         total = variant.price * qty
@@ -862,7 +870,7 @@ class ShopState:
     def render_level(self, item: Item, location: Location, lvl: Level) -> dict[str, Any]:
         """A GraphQL ``InventoryLevel``."""
         level_id = f"gid://shopify/InventoryLevel/{location.number}?inventory_item_id={item.number}"
-        values = {"available": lvl.available, "on_hand": lvl.on_hand}
+        values = {"available": lvl.available, "on_hand": lvl.on_hand, "committed": lvl.committed}
 
         def quantities(_info: Any, names: list[str]) -> list[dict[str, Any]]:
             unknown = [n for n in names if n not in QUANTITY_NAMES]
@@ -1471,6 +1479,7 @@ class ShopState:
                 level = item.levels.get(self.order_location[order_id])
                 if level is not None:
                     level.on_hand -= quantity
+                    level.committed = max(0, level.committed - quantity)
         order["fulfillments"].append(record)
         open_units = sum(int(ln.get("fulfillable_quantity", 0) or 0) for ln in order["line_items"])
         order["fulfillment_status"] = "fulfilled" if open_units == 0 else "partial"
@@ -1536,6 +1545,16 @@ class ShopState:
                 level = item.levels.get(location)
                 if level is not None and item.tracked:
                     level.available += open_units
+                    level.committed = max(0, level.committed - open_units)
+                    level.updated_at = self.stamp()
+            elif open_units and variant_number and int(variant_number) in self.variants:
+                # Not restocked: the committed units leave the count altogether.
+                item = self.items[self.variants[int(variant_number)].item]
+                level = item.levels.get(location)
+                if level is not None and item.tracked:
+                    released = min(level.committed, open_units)
+                    level.committed -= released
+                    level.on_hand -= released
                     level.updated_at = self.stamp()
             line["current_quantity"] = 0
             line["fulfillable_quantity"] = 0

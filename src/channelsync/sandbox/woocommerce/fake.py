@@ -19,8 +19,11 @@ What it speaks (paths below ``/wp-json``), each logged under the operation in br
   [shipment-trackings, shipment-trackings/create], when ``tracking_extension`` is on;
   otherwise WordPress's 404 ``rest_no_route``, as for any unknown route.
 
-Authentication is the consumer key and secret as HTTP Basic or as query parameters (the
-loopback server stands in for a TLS-terminated shop). A wrong secret answers 401
+Authentication is as WooCommerce does it: over TLS (``https`` scheme as the fake sees it)
+the consumer key and secret as HTTP Basic or as query parameters; over plain HTTP an
+OAuth 1.0a signature in the query (HMAC-SHA1/-SHA256 with ``secret&``, 15 minutes of
+timestamp skew, nonces used once), as the official ``woocommerce`` client signs; Basic over
+HTTP is ignored (an anonymous request) unless ``allow_basic_over_http``. A wrong secret answers 401
 ``woocommerce_rest_authentication_error``; an unknown or missing key is an anonymous
 request, refused by the route with 401 ``woocommerce_rest_cannot_view`` (``_edit``,
 ``_create``, ``_batch``...). Throttling answers 429 with ``Retry-After`` (WooCommerce core
@@ -37,10 +40,12 @@ import json
 import logging
 import re
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
+from urllib.parse import quote, unquote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -223,6 +228,11 @@ _ROUTES: tuple[_Route, ...] = (
 )
 
 
+def _oauth_encode(value: str) -> str:
+    """WooCommerce's ``normalize_parameters``: rawurlencode(rawurldecode(x)), % escaped."""
+    return quote(unquote(value), safe="").replace("%", "%25")
+
+
 def _php_json(payload: Any) -> bytes:
     """JSON as WordPress's ``wp_json_encode`` writes it (ASCII, escaped slashes)."""
     return (
@@ -267,6 +277,15 @@ class WooCommerceFake(OrderRoutes, ProductRoutes, FakeMarketplace):
         self.webhook_topics: set[str] = {"order.created", "order.updated", "order.deleted"}
         self.tracking_extension = False
         self.batch_limit = 100
+        self.hold_stock_minutes: float | None = 60.0
+        """``woocommerce_hold_stock_minutes``: how long an unpaid checkout holds its units
+        (``wc_reserved_stock``) before WooCommerce cancels the order; None: no holds."""
+        self._holds: dict[int, tuple[datetime, dict[int, int]]] = {}
+        self.allow_basic_over_http = False
+        """Accept Basic and query-string keys over plain HTTP (WooCommerce refuses them
+        without TLS and checks an OAuth 1.0a signature instead); for loopback clients
+        that cannot sign."""
+        self._nonces: dict[str, float] = {}
         self.max_webhook_failures = 5
         self._webhook_failures = 0
         self._webhook_disabled = False
@@ -415,45 +434,129 @@ class WooCommerceFake(OrderRoutes, ProductRoutes, FakeMarketplace):
         with self.lock:
             return str(self.shop.add_order(order).id)
 
+    # -- checkouts that hold stock -----------------------------------------------------------
+
+    def held(self, sku: str) -> int:
+        """Units of ``sku`` held by unpaid checkouts now (``wc_reserved_stock``)."""
+        with self.lock:
+            self._settle_holds()
+            return self._held(sku)
+
+    def _held(self, sku: str, *, besides: int | None = None) -> int:
+        product = self.shop.by_sku(sku)
+        owner = self.shop.stock_owner(product) if product else None
+        if owner is None:
+            return 0
+        return sum(
+            units.get(owner.id, 0)
+            for order_id, (_, units) in self._holds.items()
+            if order_id != besides
+        )
+
+    def _settle_holds(self) -> None:
+        """Cancel unpaid checkouts whose hold ran out (``wc_cancel_unpaid_orders``)."""
+        if not self._holds:
+            return
+        now = self.clock()
+        expired = [order_id for order_id, (until, _) in self._holds.items() if until <= now]
+        for order_id in expired:
+            del self._holds[order_id]
+            order = self.shop.orders.get(order_id)
+            if order is None or order.status != "pending":
+                continue
+            self.shop.set_status(order, "cancelled")
+            self.shop.add_note(
+                order,
+                "Unpaid order cancelled - time limit reached.",
+                customer_note=False,
+                author="system",
+            )
+            self._emit("order.updated", order.id, self.shop.order_json(order))
+
+    def begin_checkout(self, sku: str, qty: int = 1) -> str:
+        """A buyer places an order and has not paid yet: a ``pending`` order whose units are
+        held for ``hold_stock_minutes`` (others cannot buy them; ``stock_quantity`` does not
+        change until payment), and ``order.created``. Pay with ``pay(order_id)``."""
+        with self.lock:
+            self._settle_holds()
+            product = self.shop.by_sku(sku)
+            if product is None:
+                raise KeyError(f"no product or variation with SKU {sku!r}")
+            self._check_purchasable(sku, qty)
+            order = self.shop.add_order(self._checkout_payload(product, sku, qty))
+            owner = self.shop.stock_owner(product)
+            if self.hold_stock_minutes and owner is not None:
+                until = self.clock() + timedelta(minutes=self.hold_stock_minutes)
+                self._holds[order.id] = (until, {owner.id: qty})
+            payload = self.shop.order_json(order)
+        self._emit("order.created", order.id, payload)
+        return str(order.id)
+
+    def pay(self, order_id: str | int) -> None:
+        """The buyer of a held checkout pays: ``processing``, stock reduced, hold released."""
+        with self.lock:
+            self._settle_holds()
+            order = self._order(int(order_id))
+            if order.status != "pending":
+                raise ValueError(f"order {order_id} is {order.status}, not pending")
+            self._holds.pop(order.id, None)
+            self.shop.set_status(order, "processing")
+            payload = self.shop.order_json(order)
+        self._emit("order.updated", order.id, payload)
+
+    def _check_purchasable(self, sku: str, qty: int) -> None:
+        stock = self.shop.quantity(sku)
+        if stock is None:
+            return
+        free = stock - self._held(sku)
+        if free < qty:
+            raise ValueError(
+                f"Not enough units of {sku} are available in stock to fulfil this order:"
+                f" {free} (held by unpaid checkouts: {self._held(sku)})"
+            )
+
+    def _checkout_payload(self, product: Any, sku: str, qty: int) -> dict[str, Any]:
+        line: dict[str, Any] = {"quantity": qty, "sku": sku}
+        if product.type == "variation":
+            line.update(product_id=product.parent_id, variation_id=product.id)
+        else:
+            line.update(product_id=product.id, variation_id=0)
+        return {
+            "status": "pending",
+            "created_via": "checkout",
+            "payment_method": "stripe",
+            "payment_method_title": "Credit card (Stripe)",
+            "billing": {
+                "first_name": "Erika",
+                "last_name": "Mustermann",
+                "address_1": "Heidestrasse 17",
+                "city": "Köln",
+                "postcode": "51147",
+                "country": "DE",
+                "email": "erika@example.test",
+                "phone": "+49 221 1234567",
+            },
+            "shipping": {
+                "first_name": "Erika",
+                "last_name": "Mustermann",
+                "address_1": "Heidestrasse 17",
+                "city": "Köln",
+                "postcode": "51147",
+                "country": "DE",
+            },
+            "line_items": [line],
+        }
+
     def place_order(self, sku: str, qty: int = 1) -> str:
         """A buyer checks out and pays: a ``processing`` order, stock reduced as WooCommerce
         does, and a signed ``order.created`` webhook to every subscriber."""
         with self.lock:
+            self._settle_holds()
             product = self.shop.by_sku(sku)
             if product is None:
                 raise KeyError(f"no product or variation with SKU {sku!r}")
-            line: dict[str, Any] = {"quantity": qty, "sku": sku}
-            if product.type == "variation":
-                line.update(product_id=product.parent_id, variation_id=product.id)
-            else:
-                line.update(product_id=product.id, variation_id=0)
-            order = self.shop.add_order(
-                {
-                    "status": "pending",
-                    "created_via": "checkout",
-                    "payment_method": "stripe",
-                    "payment_method_title": "Credit card (Stripe)",
-                    "billing": {
-                        "first_name": "Erika",
-                        "last_name": "Mustermann",
-                        "address_1": "Heidestrasse 17",
-                        "city": "Köln",
-                        "postcode": "51147",
-                        "country": "DE",
-                        "email": "erika@example.test",
-                        "phone": "+49 221 1234567",
-                    },
-                    "shipping": {
-                        "first_name": "Erika",
-                        "last_name": "Mustermann",
-                        "address_1": "Heidestrasse 17",
-                        "city": "Köln",
-                        "postcode": "51147",
-                        "country": "DE",
-                    },
-                    "line_items": [line],
-                }
-            )
+            self._check_purchasable(sku, qty)
+            order = self.shop.add_order(self._checkout_payload(product, sku, qty))
             self.shop.set_status(order, "processing")
             product.total_sales += qty
             payload = self.shop.order_json(order)
@@ -479,6 +582,7 @@ class WooCommerceFake(OrderRoutes, ProductRoutes, FakeMarketplace):
     def quantity(self, sku: str) -> int | None:
         """The stock the shop shows for ``sku`` (its parent's for a "parent" variation)."""
         with self.lock:
+            self._settle_holds()
             return self.shop.quantity(sku)
 
     def price(self, sku: str) -> str | None:
@@ -644,6 +748,8 @@ class WooCommerceFake(OrderRoutes, ProductRoutes, FakeMarketplace):
         method = request.method.upper()
         path = request.url.path.rstrip("/") or "/"
         try:
+            with self.lock:
+                self._settle_holds()
             authenticated = self._authenticate(request, method)
             route, params = self._match(method, path)
             if not authenticated:
@@ -663,6 +769,13 @@ class WooCommerceFake(OrderRoutes, ProductRoutes, FakeMarketplace):
             return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
     def _authenticate(self, request: Request, method: str) -> bool:
+        secure = request.url.scheme == "https"
+        if not secure and not self.allow_basic_over_http:
+            # WooCommerce reads Basic and query-string keys only over TLS; over plain HTTP it
+            # checks an OAuth 1.0a signature (class WC_REST_Authentication).
+            return self._oauth(request, method)
+        if not secure and any(k.startswith("oauth_") for k in request.query_params):
+            return self._oauth(request, method)
         key = secret = ""
         query = request.query_params
         if query.get("consumer_key") and query.get("consumer_secret"):
@@ -681,6 +794,78 @@ class WooCommerceFake(OrderRoutes, ProductRoutes, FakeMarketplace):
             raise WcError(
                 "woocommerce_rest_authentication_error", "Consumer secret is invalid.", 401
             )
+        return self._permitted(method)
+
+    def _oauth(self, request: Request, method: str) -> bool:
+        """``perform_oauth_authentication``: the one-legged OAuth 1.0a check over HTTP."""
+        query = request.query_params
+        names = (
+            "oauth_consumer_key",
+            "oauth_timestamp",
+            "oauth_nonce",
+            "oauth_signature",
+            "oauth_signature_method",
+        )
+        if not any(n in query for n in names):
+            return False  # no credentials WooCommerce reads here: an anonymous request
+        for name in names:
+            if not query.get(name):
+                raise WcError(
+                    "woocommerce_rest_authentication_error", f"Missing OAuth parameter {name}", 401
+                )
+        if query["oauth_signature_method"] not in ("HMAC-SHA1", "HMAC-SHA256"):
+            raise WcError(
+                "woocommerce_rest_authentication_error",
+                "Invalid signature - signature method is invalid.",
+                401,
+            )
+        if not hmac.compare_digest(query["oauth_consumer_key"], self.consumer_key):
+            raise WcError("woocommerce_rest_authentication_error", "Consumer key is invalid.", 401)
+        # PHP's $_GET keeps the last of repeated keys (the official client sends its
+        # parameters twice: in the signed URL and again as requests' params).
+        params = [(k, v) for k, v in query.items() if k != "oauth_signature"]
+        url = str(request.url.replace(query=""))
+        base = "&".join(
+            (
+                method,
+                quote(url, safe=""),
+                "%26".join(
+                    f"{k}%3D{v}"
+                    for k, v in sorted((_oauth_encode(k), _oauth_encode(v)) for k, v in params)
+                ),
+            )
+        )
+        digest = (
+            hashlib.sha256 if query["oauth_signature_method"] == "HMAC-SHA256" else hashlib.sha1
+        )
+        expected = base64.b64encode(
+            hmac.new(f"{self.consumer_secret}&".encode(), base.encode(), digest).digest()
+        ).decode()
+        if not hmac.compare_digest(expected, query["oauth_signature"]):
+            raise WcError(
+                "woocommerce_rest_authentication_error",
+                "Invalid signature - provided signature does not match.",
+                401,
+            )
+        try:
+            stamp = int(query["oauth_timestamp"])
+        except ValueError:
+            stamp = -1
+        now = time.time()  # WordPress compares with its server's wall clock
+        if abs(now - stamp) > 15 * 60:
+            raise WcError("woocommerce_rest_authentication_error", "Invalid timestamp.", 401)
+        nonce = query["oauth_nonce"]
+        self._nonces = {n: t for n, t in self._nonces.items() if now - t <= 15 * 60}
+        if nonce in self._nonces:
+            raise WcError(
+                "woocommerce_rest_authentication_error",
+                "Invalid nonce - nonce has already been used.",
+                401,
+            )
+        self._nonces[nonce] = now
+        return self._permitted(method)
+
+    def _permitted(self, method: str) -> bool:
         writes = method in ("POST", "PUT", "PATCH", "DELETE")
         if writes and self.key_permissions not in ("write", "read_write"):
             raise WcError(

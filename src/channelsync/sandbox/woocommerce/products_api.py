@@ -34,12 +34,14 @@ class ProductRoutes(Api):
                 "type", "type is not one of simple, grouped, external, and variable."
             )
         sku = query.get("sku")
+        include = self._ids(query, "include")
         found = [
             p
             for p in self.shop.products.values()
             if p.type != "variation"
             and (kind is None or p.type == kind)
             and (sku is None or p.sku in sku.split(","))
+            and (not include or p.id in include)
         ]
 
         def key(p: FakeProduct) -> tuple[Any, ...]:
@@ -82,10 +84,11 @@ class ProductRoutes(Api):
             query, "orderby", "date", ("date", "id", "include", "title", "slug", "modified")
         )
         parent = int(params["pid"])
+        include = self._ids(query, "include")
         found = [
             p
             for p in self.shop.products.values()
-            if p.type == "variation" and p.parent_id == parent
+            if p.type == "variation" and p.parent_id == parent and (not include or p.id in include)
         ]
         if orderby == "date":
             found.sort(key=lambda p: (p.created, p.id), reverse=order == "desc")
