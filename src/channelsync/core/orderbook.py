@@ -332,6 +332,34 @@ class OrderBook:
         ).scalar()
         return None if doc is None else Order.model_validate_json(doc)
 
+    def local_shipped(self, conn: Connection, account: str, order_id: str) -> dict[str, int]:
+        """Units of each line shipped through ``engine.ship`` (the channel may not say yet)."""
+        ln = t.order_lines.c
+        return {
+            r.line_id: int(r.local_shipped or 0)
+            for r in conn.execute(
+                sa.select(ln.line_id, ln.local_shipped).where(
+                    ln.account == account, ln.order_id == order_id
+                )
+            )
+        }
+
+    def with_cancel_request(self, conn: Connection, account: str | None) -> list[Order]:
+        """Orders still holding units whose buyer asked to cancel (``Order.cancel_request``)."""
+        o = t.orders.c
+        query = (
+            sa.select(o.doc)
+            .where(
+                o.status.in_([s.value for s in OrderStatus if s.commits_stock]),
+                o.doc.like('%"cancel_request":{%'),
+            )
+            .order_by(o.created_at, o.account, o.order_id)
+        )
+        if account is not None:
+            query = query.where(o.account == account)
+        orders = [Order.model_validate_json(r.doc) for r in conn.execute(query)]
+        return [order for order in orders if order.cancel_request is not None]
+
     def due_for_reread(
         self, conn: Connection, account: str, unseen_since: datetime, limit: int
     ) -> list[str]:
