@@ -43,10 +43,7 @@ from channelsync.core.channel import (
     RefundOperation,
     ReturnOperation,
     StockUpdate,
-    SupportsCancel,
     SupportsReadOrder,
-    SupportsRefund,
-    SupportsReturns,
     WebhookEvent,
 )
 from channelsync.core.errors import (

@@ -53,7 +53,8 @@ def test_cancel_whole_order_releases_units_once(store: cs.Store) -> None:
     rows = journal_rows(store)
     # The same call again is a no-op; the channel's own report of the cancellation too.
     again = engine.cancel("shop", order.order_id, reason="out_of_stock")
-    assert again.repeated and again.status == "done"
+    assert again.repeated
+    assert again.status == "done"
     assert shop.calls["cancel_lines"] == 1
     engine.run_once()
     assert journal_rows(store) == rows
@@ -72,7 +73,8 @@ def test_cancel_some_units_and_write_off(store: cs.Store) -> None:
     assert engine.order("shop", order.order_id).status is cs.OrderStatus.OPEN
     writeoff = [e for e in engine.explain("A").entries if e.reason == "adjust"][-1]
     assert (writeoff.d_on_hand, writeoff.d_committed) == (-1, 0)
-    assert writeoff.note is not None and "not restocked" in writeoff.note
+    assert writeoff.note is not None
+    assert "not restocked" in writeoff.note
 
 
 def test_cancelling_a_shipped_order_is_refused_and_changes_nothing(store: cs.Store) -> None:
@@ -126,7 +128,8 @@ def test_a_channel_refusal_changes_nothing_and_a_retry_works(store: cs.Store) ->
         engine.cancel("shop", order.order_id, reason="other")
     assert figures(engine, "A") == (10, 2, 8)
     result = engine.cancel("shop", order.order_id, reason="other")
-    assert result.status == "done" and not result.repeated
+    assert result.status == "done"
+    assert not result.repeated
     assert figures(engine, "A") == (10, 0, 10)
 
 
@@ -170,7 +173,8 @@ def test_refund_lines_not_shipped_releases_them_and_counts_money(store: cs.Store
     engine.run_once()
     lid = order.lines[0].line_id
     result = engine.refund("shop", order.order_id, lines={lid: 1}, reason="customer_request")
-    assert result.refund is not None and result.refund.amount == cs.Money.of("10.00", "EUR")
+    assert result.refund is not None
+    assert result.refund.amount == cs.Money.of("10.00", "EUR")
     assert result.released == {"A": 1}
     assert figures(engine, "A") == (10, 2, 8)
     stored = engine.order("shop", order.order_id)
@@ -186,7 +190,7 @@ def test_refunding_more_than_paid_is_refused(store: cs.Store) -> None:
     engine.run_once()
     engine.refund("shop", order.order_id, amount=cs.Money.of("15.00", "EUR"), reason="other")
     before = (figures(engine, "A"), journal_rows(store))
-    with pytest.raises(cs.OperationRefused, match="at most 5.00 EUR left"):
+    with pytest.raises(cs.OperationRefused, match=r"at most 5.00 EUR left"):
         engine.refund("shop", order.order_id, amount=cs.Money.of("5.01", "EUR"), reason="other")
     with pytest.raises(cs.OperationRefused, match="paid in EUR"):
         engine.refund("shop", order.order_id, amount=cs.Money.of("1", "USD"), reason="other")
@@ -236,7 +240,7 @@ def test_return_restocks_once_and_never_more_than_shipped(store: cs.Store) -> No
     lid = order.lines[0].line_id
     engine.ship("shop", order.order_id, cs.Shipment(carrier="DHL", lines={lid: 2}))
     assert figures(engine, "A") == (8, 1, 7)
-    with pytest.raises(cs.OperationRefused, match="shipped 2 unit\\(s\\).*at most 2"):
+    with pytest.raises(cs.OperationRefused, match=r"shipped 2 unit\(s\).*at most 2"):
         engine.record_return("shop", order.order_id, {lid: 3})
     result = engine.record_return("shop", order.order_id, {lid: 1}, location="berlin")
     assert (result.restocked, result.channel) == ({"A": 1}, "done")

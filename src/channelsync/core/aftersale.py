@@ -746,12 +746,10 @@ class AfterSale:
             try:
                 receipt = call(channel)
             except ChannelError as exc:
-                self.store.run(lambda conn: self._fail(conn, key, exc))
+                error = exc
+                self.store.run(lambda conn: self._fail(conn, key, error))
                 raise
-            if receipt is None:
-                how = "not_supported"
-            else:
-                how = receipt.status
+            how = "not_supported" if receipt is None else receipt.status
         if receipt is not None and receipt.status == "pending":
             self.store.run(lambda conn: self._pending(conn, key, receipt))
             return OperationResult.from_dict(

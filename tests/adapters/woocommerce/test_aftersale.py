@@ -49,7 +49,7 @@ def test_partial_cancel_says_to_refund_the_lines(fake: Any, channel: Any, store:
     order_id = fake.place_order("W-2", 3)
     engine.run_once()
     line_id = str(fake.order_json(order_id)["line_items"][0]["id"])
-    with pytest.raises(cs.Rejected, match="cancels whole orders only.*refund those lines"):
+    with pytest.raises(cs.Rejected, match=r"cancels whole orders only.*refund those lines"):
         engine.cancel("woo-main", order_id, lines={line_id: 1}, reason="out_of_stock")
     assert fake.order_json(order_id)["status"] == "processing"
     assert figures(engine, "W-2") == (10, 3)
@@ -62,7 +62,8 @@ def test_refund_lines_restocks_and_counts_money(fake: Any, channel: Any, store: 
     engine.run_once()
     line_id = str(fake.order_json(order_id)["line_items"][0]["id"])
     result = engine.refund("woo-main", order_id, lines={line_id: 1}, reason="damaged")
-    assert result.refund is not None and result.refund.amount == cs.Money.of("20.00", "EUR")
+    assert result.refund is not None
+    assert result.refund.amount == cs.Money.of("20.00", "EUR")
     assert figures(engine, "W-3") == (10, 2)
     assert fake.gateway_refunds == [
         {"order_id": int(order_id), "amount": "20.00", "gateway": "stripe"}
@@ -84,7 +85,7 @@ def test_refunding_more_than_paid_is_refused_by_us_and_by_the_shop(
     engine = engine_for(store, channel, **{"W-4": 5})
     order_id = fake.place_order("W-4", 2)  # 16.00 EUR
     engine.run_once()
-    with pytest.raises(cs.OperationRefused, match="at most 16.00 EUR left"):
+    with pytest.raises(cs.OperationRefused, match=r"at most 16.00 EUR left"):
         engine.refund("woo-main", order_id, amount=cs.Money.of("16.01", "EUR"), reason="other")
     assert fake.order_json(order_id)["refunds"] == []
     # The shop's own guard: a refund over what is left fails there too.

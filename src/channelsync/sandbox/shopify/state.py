@@ -25,6 +25,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo, StringValueNode, VariableNode
 
+from channelsync.sandbox.shopify.aftersale import ShopAfterSale
 from channelsync.sandbox.shopify.schema import Flavour
 
 __all__ = ["ShopState"]
@@ -321,6 +322,7 @@ class ShopState:
         self.jobs: dict[str, Job] = {}
         self.idempotency: dict[str, tuple[str, dict[str, Any]]] = {}
         self.partial_failure: Callable[[str], bool] = lambda _op: False
+        self.aftersale = ShopAfterSale(self)
         self._last_stamp = datetime.min.replace(tzinfo=UTC)
 
     def next_id(self) -> int:
@@ -731,6 +733,7 @@ class ShopState:
             "fulfillmentsCount": fulfillments_count,
             "refunds": refunds,
             "fulfillmentOrders": fulfillment_orders,
+            **self.aftersale.order_fields(order),
         }
 
     def _fulfillment_lines(
@@ -924,6 +927,7 @@ class ShopState:
             "productVariants": self._variants,
             "inventoryItem": self._inventory_item,
             "job": self._job,
+            "return": self.aftersale.find_return,
         }
 
     def mutation_root(self) -> dict[str, Any]:
@@ -933,6 +937,7 @@ class ShopState:
             "productVariantsBulkUpdate": self._bulk_update_variants,
             "fulfillmentCreate": self._fulfillment_create,
             "orderCancel": self._order_cancel,
+            **self.aftersale.mutations(),
         }
 
     def _location(self, _info: Any, id: str | None = None) -> dict[str, Any] | None:
