@@ -303,3 +303,14 @@ def test_operations_list_and_result_as_dict(store: cs.Store) -> None:
     assert [(o.idempotency_key, o.kind, o.status) for o in ops] == [("op-1", "cancel", "done")]
     data: dict[str, Any] = ops[0].as_dict()
     assert data["released"] == {"A": 1}
+
+
+def test_a_key_of_another_operation_is_refused_before_the_channel(store: cs.Store) -> None:
+    engine, shop = setup(store, A=10)
+    order = shop.place_order({"A": 2})
+    engine.run_once()
+    engine.adjust("A", 1, "receipt", idempotency_key="erp-77")
+    with pytest.raises(cs.IdempotencyConflict, match="'erp-77'"):
+        engine.cancel("shop", order.order_id, reason="other", idempotency_key="erp-77")
+    assert shop.calls["cancel_lines"] == 0
+    assert figures(engine, "A") == (11, 2, 9)
