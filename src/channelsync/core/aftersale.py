@@ -82,8 +82,8 @@ class OperationResult:
 
     Attributes:
         status: ``done`` (applied on the channel and in the ledger), ``pending`` (the channel
-            works on it; repeat the call or ``engine.settle_operations()`` later) or
-            ``dry_run``.
+            works on it; repeat the call or ``engine.settle_operations()`` later), ``failed``
+            (the channel refused it; ``detail`` says why, nothing changed) or ``dry_run``.
         repeated: the key had been applied before: this call changed nothing.
         channel: ``done``, ``pending``, ``local`` (an account of your own shop: nothing to
             tell) or ``not_supported`` (the channel has no API for it; ``detail`` says why).
@@ -98,7 +98,7 @@ class OperationResult:
     account: str
     order_id: str
     idempotency_key: str
-    status: Literal["done", "pending", "dry_run"]
+    status: Literal["done", "pending", "failed", "dry_run"]
     repeated: bool = False
     channel: str = "done"
     reference: str | None = None
@@ -108,6 +108,11 @@ class OperationResult:
     restocked: dict[str, int] = field(default_factory=dict)
     written_off: dict[str, int] = field(default_factory=dict)
     refund: Refund | None = None
+
+    @property
+    def reference_text(self) -> str:
+        """The journal's note of the operation: its kind and key."""
+        return f"engine.{self.kind} {self.idempotency_key}"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready data."""
@@ -170,22 +175,24 @@ class CancelRequestView:
 
 @dataclass
 class _Line:
-    """One order line as the operation sees it."""
+    """One order line as the operation sees it (cancelled and shipped units as the channel
+    or the engine says, whichever knows of more)."""
 
     line: OrderLine
     shipped: int
+    cancelled: int
     refunded: int = 0
     returned: int = 0
 
     @property
     def open(self) -> int:
         """Units neither shipped nor cancelled."""
-        return max(0, self.line.quantity - self.line.quantity_cancelled - self.shipped)
+        return max(0, self.line.quantity - self.cancelled - self.shipped)
 
     @property
     def refundable(self) -> int:
         """Units not cancelled and not refunded yet."""
-        return max(0, self.line.quantity - self.line.quantity_cancelled - self.refunded)
+        return max(0, self.line.quantity - self.cancelled - self.refunded)
 
     @property
     def returnable(self) -> int:
@@ -256,6 +263,33 @@ def _line_amount(line: OrderLine, units: int) -> Money | None:
             gross -= line.discount.amount * units / line.quantity
         return Money(amount=gross.quantize(Decimal("0.01")), currency=line.unit_price.currency)
     return None
+
+
+def _shares(money: Money, parts: Mapping[str, Money], lines: Mapping[str, int]) -> dict[str, Money]:
+    """``money`` split over ``lines`` in proportion to ``parts`` (cents; the last line takes
+    the rounding); empty unless every line has a part in ``money``'s currency and the parts
+    cover ``money`` (a refund above what the lines cost, shipping say, is order level)."""
+    if (
+        not lines
+        or set(parts) != set(lines)
+        or any(p.currency != money.currency for p in parts.values())
+    ):
+        return {}
+    whole = sum((p.amount for p in parts.values()), Decimal(0))
+    if whole <= 0 or money.amount > whole:
+        return {}
+    out: dict[str, Money] = {}
+    left = money.amount
+    ids = list(lines)
+    for i, line_id in enumerate(ids):
+        part = (
+            left
+            if i == len(ids) - 1
+            else (parts[line_id].amount * money.amount / whole).quantize(Decimal("0.01"))
+        )
+        out[line_id] = Money(amount=part, currency=money.currency)
+        left -= part
+    return out
 
 
 def _add(into: dict[str, int], sku: str, units: int) -> None:
@@ -408,7 +442,9 @@ class AfterSale:
         if early is not None:
             return early
         order, states, bundles = self._snapshot(account, order_id)
-        money, cancelled, returned = self._refund_plan(order, states, wanted, amount, restock)
+        money, cancelled, returned, shares = self._refund_plan(
+            order, states, wanted, amount, restock
+        )
         released, _ = self._stock_of(states, cancelled, bundles, restock=True)
         restocked, _ = self._stock_of(states, returned, bundles, restock=True)
         plan = OperationResult(
@@ -434,6 +470,7 @@ class AfterSale:
             order_id=order_id,
             amount=money,
             lines=wanted,
+            line_amounts=shares,
             cancelled=cancelled,
             returned=returned,
             reason=code,
@@ -604,21 +641,18 @@ class AfterSale:
         out = []
         with self.store.read() as conn:
             for row in conn.execute(query):
-                if row.result:
+                if row.status == "done":
                     out.append(OperationResult.from_dict(row.result))
-                else:
-                    out.append(
-                        OperationResult(
-                            kind=row.kind,
-                            account=row.account,
-                            order_id=row.order_id,
-                            idempotency_key=row.idempotency_key,
-                            status="pending",
-                            channel="failed" if row.status == "failed" else "pending",
-                            reference=row.reference,
-                            detail=row.error,
-                        )
+                    continue
+                out.append(
+                    OperationResult.from_dict(
+                        row.result,
+                        status="failed" if row.status == "failed" else "pending",
+                        channel="failed" if row.status == "failed" else "pending",
+                        reference=row.reference,
+                        detail=row.error,
                     )
+                )
         return out
 
     def cancel_requests(self, account: str | None = None) -> list[CancelRequestView]:
@@ -897,6 +931,9 @@ class AfterSale:
             units = {
                 lid: min(qty, states[lid].open) for lid, qty in plan.lines.items() if lid in states
             }
+            self.orderbook.cancel_units(
+                conn, plan.account, plan.order_id, units, f"cancelled ({plan.reference_text})"
+            )
             self._new_version(conn, order, states, cancelled=units)
             if plan.written_off:
                 self.ledger.adjust_many(
@@ -924,6 +961,13 @@ class AfterSale:
                     "refund_id": (given.refund_id if given else None) or reference or key,
                     "created_at": self.clock(),
                 }
+            )
+            self.orderbook.cancel_units(
+                conn,
+                plan.account,
+                plan.order_id,
+                {k: v for k, v in cancelled.items() if v},
+                f"refunded before shipping ({plan.reference_text})",
             )
             self._new_version(conn, order, states, cancelled=cancelled, refund=refund)
             self._returns(
@@ -1007,7 +1051,10 @@ class AfterSale:
             n = cancelled.get(line.line_id, 0)
             update: dict[str, Any] = {"quantity_cancelled": line.quantity_cancelled + n}
             if state is not None:
-                update["quantity_shipped"] = state.shipped
+                update = {
+                    "quantity_cancelled": state.cancelled + n,
+                    "quantity_shipped": state.shipped,
+                }
             lines.append(line.model_copy(update=update))
         refunds = (*order.refunds, refund) if refund is not None else order.refunds
         status = order.status
@@ -1105,7 +1152,7 @@ class AfterSale:
             raise UnknownOrder(
                 f"no order {order_id!r} on account {account!r}: pull or record it first"
             )
-        local = self.orderbook.local_shipped(conn, account, order_id)
+        local = self.orderbook.local_units(conn, account, order_id)
         refunded: dict[str, int] = defaultdict(int)
         for r in order.refunds:
             for lid, qty in r.lines.items():
@@ -1119,12 +1166,18 @@ class AfterSale:
             returned[row.line_id] = int(row.units or 0)
         states = {}
         for line in order.lines:
-            shipped = max(line.quantity_shipped, local.get(line.line_id, 0))
+            engine_shipped, engine_cancelled = local.get(line.line_id, (0, 0))
+            cancelled = min(line.quantity, max(line.quantity_cancelled, engine_cancelled))
+            shipped = max(line.quantity_shipped, engine_shipped)
             if order.status is OrderStatus.SHIPPED:
-                shipped = line.quantity - line.quantity_cancelled
-            shipped = min(shipped, line.quantity - line.quantity_cancelled)
+                shipped = line.quantity - cancelled
+            shipped = min(shipped, line.quantity - cancelled)
             states[line.line_id] = _Line(
-                line, shipped, refunded.get(line.line_id, 0), returned.get(line.line_id, 0)
+                line,
+                shipped,
+                cancelled,
+                refunded.get(line.line_id, 0),
+                returned.get(line.line_id, 0),
             )
         bundles = self.planner.bundles(conn, {ln.sku for ln in order.lines if ln.sku})
         return order, states, {k: dict(v) for k, v in bundles.items()}
@@ -1166,7 +1219,7 @@ class AfterSale:
                 raise OperationRefused(
                     f"order {order.order_id}: line {line_id!r} has {state.open} unit(s) not"
                     f" shipped or cancelled ({state.shipped} shipped,"
-                    f" {state.line.quantity_cancelled} cancelled): {qty} cannot be cancelled;"
+                    f" {state.cancelled} cancelled): {qty} cannot be cancelled;"
                     " refund shipped units instead"
                 )
         return dict(wanted)
@@ -1175,7 +1228,7 @@ class AfterSale:
     def _whole(order: Order, states: Mapping[str, _Line], units: Mapping[str, int]) -> bool:
         """Whether ``units`` are every unit of the order (none shipped, none left)."""
         return all(
-            s.shipped == 0 and s.line.quantity_cancelled == 0 and units.get(lid, 0) == s.open
+            s.shipped == 0 and s.cancelled == 0 and units.get(lid, 0) == s.open
             for lid, s in states.items()
         )
 
@@ -1186,14 +1239,15 @@ class AfterSale:
         wanted: Mapping[str, int],
         amount: Money | None,
         restock: bool,
-    ) -> tuple[Money, dict[str, int], dict[str, int]]:
-        """The amount, and per line the units cancelled and returned by a refund."""
+    ) -> tuple[Money, dict[str, int], dict[str, int], dict[str, Money]]:
+        """The amount; per line the units cancelled and returned, and its share of the amount."""
         if order.status is OrderStatus.CANCELLED and not order.total:
             raise OperationRefused(f"order {order.order_id} is cancelled: nothing was paid")
         currency = order.currency or (order.total.currency if order.total else None)
         cancelled: dict[str, int] = {}
         returned: dict[str, int] = {}
         due: Money | None = None
+        parts: dict[str, Money] = {}
         for line_id, qty in wanted.items():
             state = self._state(order, states, line_id, "refund")
             if qty > state.refundable:
@@ -1210,6 +1264,7 @@ class AfterSale:
                     returned[line_id] = back
             share = _line_amount(state.line, qty)
             if share is not None:
+                parts[line_id] = share
                 due = share if due is None else due + share
         money = amount or due
         if money is None:
@@ -1243,7 +1298,7 @@ class AfterSale:
                     f" paid {paid} and {before} {money.currency} was refunded before"
                     f" (at most {left} {money.currency} left)"
                 )
-        return money, cancelled, returned
+        return money, cancelled, returned, _shares(money, parts, wanted)
 
     @staticmethod
     def _stock_of(

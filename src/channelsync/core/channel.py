@@ -299,6 +299,9 @@ class RefundOperation(_Value):
     order_id: str = Field(min_length=1)
     amount: Money
     lines: dict[str, int] = Field(default_factory=dict)
+    line_amounts: dict[str, Money] = Field(default_factory=dict)
+    """The amount split over ``lines`` by what their units cost (empty when the lines
+    carry no prices): for channels that refund per line (eBay ``refundItems``)."""
     cancelled: dict[str, int] = Field(default_factory=dict)
     returned: dict[str, int] = Field(default_factory=dict)
     reason: Reason = "other"

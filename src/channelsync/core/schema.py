@@ -174,6 +174,9 @@ order_lines = sa.Table(
     sa.Column("applied", sa.JSON, nullable=False),
     # Units shipped through engine.ship() (the channel may not report them yet).
     sa.Column("local_shipped", sa.Integer, nullable=False, server_default="0"),
+    # Units cancelled through engine.cancel()/refund() (the channel may never report them:
+    # an eBay refund leaves the line's quantity as it was).
+    sa.Column("local_cancelled", sa.Integer, nullable=False, server_default="0"),
     # Units of the listing SKU the order holds (open + shipped): what the selling channel
     # took off its own quantity for this line.
     sa.Column("live", sa.Integer, nullable=False, server_default="0"),

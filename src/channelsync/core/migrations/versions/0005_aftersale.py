@@ -1,4 +1,5 @@
-"""After-sale operations (cancel, refund, return) under idempotency keys; review requests.
+"""After-sale operations (cancel, refund, return) under idempotency keys; review requests;
+units cancelled through the engine on order lines.
 
 Revision ID: 0005_aftersale
 Revises: 0004
@@ -19,7 +20,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create the aftersale_ops and review_requests tables."""
+    """Create the aftersale_ops and review_requests tables; order lines remember units
+    cancelled through the engine."""
+    with op.batch_alter_table("order_lines") as batch:
+        batch.add_column(
+            sa.Column("local_cancelled", sa.Integer, nullable=False, server_default="0")
+        )
     op.create_table(
         "aftersale_ops",
         sa.Column("idempotency_key", sa.String(255), nullable=False),
@@ -51,6 +57,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop both tables."""
+    """Drop both tables and the column."""
     op.drop_table("review_requests")
     op.drop_table("aftersale_ops")
+    with op.batch_alter_table("order_lines") as batch:
+        batch.drop_column("local_cancelled")
