@@ -65,7 +65,7 @@ def test_partial_or_shipped_cancel_is_refused_with_what_to_do(
     order_id = fake.place_order("E-2", 3)
     pull(engine)
     line_id = line_of(engine, "ebay-de", order_id)
-    with pytest.raises(cs.Rejected, match="whole orders only.*refund those lines"):
+    with pytest.raises(cs.Rejected, match=r"whole orders only.*refund those lines"):
         engine.cancel("ebay-de", order_id, lines={line_id: 1}, reason="out_of_stock")
     channel.push_fulfillment(order_id, cs.Shipment(carrier="DHL", tracking_number="T1"))
     with pytest.raises(cs.Rejected, match=r"ITEM_LEVEL_ELIGIBILITY_FAILURE \(a line has shipped"):
@@ -120,7 +120,8 @@ def test_ebay_refuses_a_refund_over_the_order_or_the_line(fake: EbayFake, store:
     fake.seed_listing("E-4", quantity=5, price="10.00")
     channel = fake.channel()
     order_id = fake.place_order("E-4", 1)  # 10.00 + 4.99
-    line_id = f"{fake.item_id('E-4')}-{fake.order_xml(order_id).split('<TransactionID>')[1].split('<')[0]}"
+    txn_id = fake.order_xml(order_id).split("<TransactionID>")[1].split("<")[0]
+    line_id = f"{fake.item_id('E-4')}-{txn_id}"
     with pytest.raises(cs.Rejected) as caught:
         channel.refund(
             RefundOperation(
