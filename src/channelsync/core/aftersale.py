@@ -65,7 +65,14 @@ from channelsync.core.orderbook import OrderBook
 from channelsync.core.planner import Planner
 from channelsync.core.store import Store
 
-__all__ = ["AfterSale", "CancelRequestView", "OperationResult", "ReturnRecord"]
+__all__ = [
+    "AfterSale",
+    "CancelRequestView",
+    "OperationResult",
+    "ReturnRecord",
+    "recorded_refunds",
+    "with_recorded_refunds",
+]
 
 log = logging.getLogger(__name__)
 
@@ -290,6 +297,49 @@ def _shares(money: Money, parts: Mapping[str, Money], lines: Mapping[str, int]) 
         out[line_id] = Money(amount=part, currency=money.currency)
         left -= part
     return out
+
+
+def recorded_refunds(
+    conn: Connection, account: str | None = None, order_ids: Iterable[str] | None = None
+) -> dict[tuple[str, str], list[Refund]]:
+    """(account, order id) -> the refunds channelsync made and the channel confirmed.
+
+    They are on the order's own version when it is stored; a channel whose order reads
+    carry no refunds (Amazon's Orders API) drops them from the next version it sends, so
+    readers merge these back in with ``with_recorded_refunds``.
+    """
+    o = t.aftersale_ops.c
+    query = sa.select(o.account, o.order_id, o.result).where(o.kind == "refund", o.status == "done")
+    if account is not None:
+        query = query.where(o.account == account)
+    if order_ids is not None:
+        query = query.where(o.order_id.in_(list(order_ids)))
+    out: dict[tuple[str, str], list[Refund]] = defaultdict(list)
+    for row in conn.execute(query.order_by(o.created_at)):
+        data = (row.result or {}).get("refund")
+        if data:
+            out[(row.account, row.order_id)].append(Refund.model_validate(data))
+    return dict(out)
+
+
+def with_recorded_refunds(order: Order, recorded: Iterable[Refund]) -> Order:
+    """``order`` with channelsync's confirmed refunds it lacks added back.
+
+    A refund is added when the order has none under its id and the version does not
+    speak for it: the version carries no refunds at all (its channel does not report
+    them), or it is older than the refund. A version that reports refunds of its own
+    is trusted as the channel's account of them (its ids may differ from ours).
+    """
+    ids = {r.refund_id for r in order.refunds}
+    missing = [
+        r
+        for r in recorded
+        if r.refund_id not in ids
+        and (not order.refunds or (r.created_at is not None and order.updated_at < r.created_at))
+    ]
+    if not missing:
+        return order
+    return order.model_copy(update={"refunds": (*order.refunds, *missing)})
 
 
 def _add(into: dict[str, int], sku: str, units: int) -> None:
@@ -686,17 +736,26 @@ class AfterSale:
     def settle(self, account: str | None = None) -> list[OperationResult]:
         """Ask the channels about pending operations and apply those that are done."""
         o = t.aftersale_ops.c
-        query = sa.select(o.idempotency_key, o.payload).where(o.status == "pending")
+        query = sa.select(o.idempotency_key, o.payload, o.result).where(o.status == "pending")
         if account is not None:
             query = query.where(o.account == account)
         with self.store.read() as conn:
-            pending = [(row.idempotency_key, row.payload) for row in conn.execute(query)]
+            pending = [(r.idempotency_key, r.payload, r.result) for r in conn.execute(query)]
         out = []
-        for key, payload in pending:
+        for key, payload, result in pending:
             try:
                 out.append(self._resume(key, dict(payload)))
             except ChannelError as exc:
                 log.warning("operation %s: %s", key, exc)
+                refused = isinstance(exc, Rejected)
+                out.append(
+                    OperationResult.from_dict(
+                        result,
+                        status="failed" if refused else "pending",
+                        channel="failed" if refused else "pending",
+                        detail=exc.message,
+                    )
+                )
         return out
 
     # -- the shared path -------------------------------------------------------------------
@@ -744,7 +803,12 @@ class AfterSale:
             return self._run(key, payload, OperationResult.from_dict(row.result), None)
         receipt = OperationReceipt(status="pending", reference=row.reference)
         if isinstance(channel, SupportsOperationStatus):
-            receipt = channel.operation_status(row.order_id, receipt)
+            try:
+                receipt = channel.operation_status(row.order_id, receipt)
+            except Rejected as exc:  # the channel refused it in processing: nothing applied
+                error = exc
+                self.store.run(lambda conn: self._fail(conn, key, error))
+                raise
         if receipt.status != "done":
             self.store.run(lambda conn: self._touch(conn, key))
             return OperationResult.from_dict(
@@ -1152,6 +1216,9 @@ class AfterSale:
             raise UnknownOrder(
                 f"no order {order_id!r} on account {account!r}: pull or record it first"
             )
+        order = with_recorded_refunds(
+            order, recorded_refunds(conn, account, [order_id]).get((account, order_id), ())
+        )
         local = self.orderbook.local_units(conn, account, order_id)
         refunded: dict[str, int] = defaultdict(int)
         for r in order.refunds:

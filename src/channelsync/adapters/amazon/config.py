@@ -124,6 +124,9 @@ class AmazonConfig(BaseModel):
             (``Unavailable``; the feed may still apply later, the push is repeated).
         feed_processing_estimate: how long a ``JSON_LISTINGS_FEED`` usually takes to
             process, in seconds: the route planner compares it with the patch route.
+        order_feed_wait: seconds a cancellation or refund waits for its order feed's
+            processing report; after that it stays pending (``channelsync orders settle``
+            reads the report later). 0 answers pending at once.
         timeout: seconds per HTTP request.
     """
 
@@ -141,6 +144,7 @@ class AmazonConfig(BaseModel):
     feed_poll_interval: float = Field(default=30.0, gt=0)
     feed_timeout: float = Field(default=3600.0, gt=0)
     feed_processing_estimate: float = Field(default=300.0, gt=0)
+    order_feed_wait: float = Field(default=120.0, ge=0)
     timeout: float = Field(default=30.0, gt=0)
 
     @field_validator("marketplace_ids", mode="before")
