@@ -1,8 +1,8 @@
 """After-sale operations (cancel, refund, return) under idempotency keys; review requests;
 units cancelled through the engine on order lines.
 
-Revision ID: 0005_aftersale
-Revises: 0004
+Revision ID: 0006_aftersale
+Revises: 0005
 Create Date: 2026-12-08
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from channelsync.core.schema import UtcDateTime
 
-revision = "0005_aftersale"
-down_revision = "0004"
+revision = "0006_aftersale"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
