@@ -66,6 +66,7 @@ from channelsync.core.results import (
     WorkerStatus,
 )
 from channelsync.core.retry import RetryPolicy
+from channelsync.core.reviews import ReviewDue, ReviewOutcome, ReviewRequests
 from channelsync.core.runtime import Runtime, RuntimeSettings
 from channelsync.core.store import Store
 from channelsync.core.views import Views
@@ -160,6 +161,7 @@ class SyncEngine:
         self._aftersale = AfterSale(
             store, orderbook, ledger, planner, IdempotencyKeys(clock), clock, self._channel_or_none
         )
+        self._reviews = ReviewRequests(store, clock, self._channel_or_none)
 
     def __repr__(self) -> str:
         return f"SyncEngine(store={self.store.url!r}, accounts={sorted(self._lanes)})"
@@ -586,6 +588,40 @@ class SyncEngine:
     def settle_operations(self, account: str | None = None) -> list[OperationResult]:
         """Ask the channels about pending cancels and refunds; apply those that are done."""
         return self._aftersale.settle(account)
+
+    # -- review requests (core/reviews.py) ---------------------------------------------------
+
+    def review_requests_due(
+        self,
+        *,
+        account: str | None = None,
+        after: timedelta = timedelta(days=7),
+        within: timedelta = timedelta(days=30),
+    ) -> list[ReviewDue]:
+        """Shipped orders that may be asked for a review now (see ``core/reviews.py``)."""
+        return self._reviews.due(account=account, after=after, within=within)
+
+    def send_review_requests(
+        self,
+        *,
+        account: str | None = None,
+        callback: Callable[[ReviewDue], None] | None = None,
+        after: timedelta = timedelta(days=7),
+        within: timedelta = timedelta(days=30),
+        dry_run: bool = False,
+    ) -> list[ReviewOutcome]:
+        """Send due review requests (channel or ``callback``), at most once per order."""
+        return self._reviews.send(
+            account=account, callback=callback, after=after, within=within, dry_run=dry_run
+        )
+
+    def mark_review_requests_sent(self, orders: Iterable[tuple[str, str]]) -> int:
+        """Record (account, order id) pairs your own tool asked for a review."""
+        return self._reviews.mark_sent(orders)
+
+    def review_requests(self, account: str | None = None) -> list[ReviewOutcome]:
+        """Review requests recorded, newest first."""
+        return self._reviews.history(account)
 
     def receive_webhook(self, account: str, headers: Mapping[str, str], body: bytes) -> Received:
         """Verify a webhook delivery for ``account`` and store its events in the inbox.
