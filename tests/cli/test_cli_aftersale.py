@@ -104,11 +104,28 @@ def test_refund_and_return_after_shipping(cli: Cli) -> None:
 
 
 def test_cancel_requests_and_review_requests_lists(cli: Cli) -> None:
-    _order(cli)
+    order_id, _ = _order(cli)
     assert cli.json("orders", "cancel-requests") == []
-    assert cli.json("orders", "review-requests") == []
-    table = cli("orders", "review-requests", "--send")
-    assert table.exit_code == 0
+    none = cli("orders", "review-requests", "--json")
+    assert none.exit_code == 0
+    assert "opted in" in none.stderr
+    refused = cli("orders", "review-requests", "-a", "shop-a")
+    assert refused.exit_code == 2
+    assert "review_requests = true" in refused.stderr
+    text = cli.config.read_text(encoding="utf-8")
+    cli.config.write_text(
+        text.replace("fee_percent = 10\n", "fee_percent = 10\nreview_requests = true\n"),
+        encoding="utf-8",
+    )
+    assert cli("orders", "ship", "shop-a", order_id, "--carrier", "DHL").exit_code == 0
+    assert cli("sync").exit_code == 0  # the channel's shipped order comes back
+    assert cli.json("orders", "review-requests") == []  # a week after shipping, by default
+    (due,) = cli.json("orders", "review-requests", "--after-days", "0")
+    assert (due["account"], due["order_id"], due["via"]) == ("shop-a", order_id, "callback")
+    (skipped,) = cli.json("orders", "review-requests", "--after-days", "0", "--send")
+    assert skipped["status"] == "skipped"
     bad = cli("orders", "review-requests", "--mark-sent", "nope")
     assert bad.exit_code == 2
-    assert cli.json("orders", "review-requests", "--mark-sent", "shop-a/X1") == {"recorded": 1}
+    marked = cli.json("orders", "review-requests", "--mark-sent", f"shop-a/{order_id}")
+    assert marked == {"recorded": 1}
+    assert cli.json("orders", "review-requests", "--after-days", "0") == []

@@ -20,6 +20,7 @@ from channelsync.cli._orders import AccountArg, JsonFlag, OrderArg, orders
 from channelsync.cli._state import EXIT_FAILED, State
 from channelsync.core.aftersale import OperationResult
 from channelsync.core.channel import REASONS
+from channelsync.core.errors import ConfigError
 from channelsync.core.models import Money
 
 __all__ = ["register"]
@@ -385,6 +386,8 @@ def review_requests(
 ) -> None:
     """Orders due a review request: never cancelled, refunded or returned ones; once each.
 
+    Only accounts that opted in (review_requests = true in their [accounts.NAME] table).
+
     Amazon orders go out with --send when Amazon's window is open. Your own shop's orders
     (Shopify, WooCommerce) are listed for your review tool; record them with --mark-sent.
     eBay offers sellers no review request (eBay asks buyers itself): never listed.
@@ -408,11 +411,29 @@ def review_requests(
         else:
             state.out.console.print(f"{count} review request(s) recorded as sent")
         return
-    engine = state.engine([account] if account else None, all_enabled=account is None)
+    opted = [
+        name
+        for name, settings in state.config.accounts.items()
+        if settings.review_requests and settings.enabled
+    ]
+    if account is not None and account not in opted:
+        raise ConfigError(
+            f"account {account!r} has not opted in to review requests: set"
+            f" review_requests = true in [accounts.{account}]"
+        )
+    if not opted:
+        state.out.note(
+            "no account has opted in to review requests (review_requests = true in its"
+            " [accounts.NAME] table)"
+        )
+    wanted = [account] if account is not None else opted
+    engine = state.engine(wanted)
     after = timedelta(days=after_days)
     within = timedelta(days=within_days)
     if send:
-        outcomes = engine.send_review_requests(account=account, after=after, within=within)
+        outcomes = engine.send_review_requests(
+            account=account, accounts=wanted, after=after, within=within
+        )
         if as_json:
             state.out.json([o.as_dict() for o in outcomes])
             return
@@ -423,7 +444,7 @@ def review_requests(
             )
         state.out.console.print(table)
         return
-    due = engine.review_requests_due(account=account, after=after, within=within)
+    due = engine.review_requests_due(account=account, accounts=wanted, after=after, within=within)
     if as_json:
         state.out.json([d.as_dict() for d in due])
         return

@@ -595,16 +595,19 @@ class SyncEngine:
         self,
         *,
         account: str | None = None,
+        accounts: Iterable[str] | None = None,
         after: timedelta = timedelta(days=7),
         within: timedelta = timedelta(days=30),
     ) -> list[ReviewDue]:
-        """Shipped orders that may be asked for a review now (see ``core/reviews.py``)."""
-        return self._reviews.due(account=account, after=after, within=within)
+        """Shipped orders that may be asked for a review now (see ``core/reviews.py``);
+        ``accounts``: those that opted in (None: all)."""
+        return self._reviews.due(account=account, accounts=accounts, after=after, within=within)
 
     def send_review_requests(
         self,
         *,
         account: str | None = None,
+        accounts: Iterable[str] | None = None,
         callback: Callable[[ReviewDue], None] | None = None,
         after: timedelta = timedelta(days=7),
         within: timedelta = timedelta(days=30),
@@ -612,7 +615,12 @@ class SyncEngine:
     ) -> list[ReviewOutcome]:
         """Send due review requests (channel or ``callback``), at most once per order."""
         return self._reviews.send(
-            account=account, callback=callback, after=after, within=within, dry_run=dry_run
+            account=account,
+            accounts=accounts,
+            callback=callback,
+            after=after,
+            within=within,
+            dry_run=dry_run,
         )
 
     def mark_review_requests_sent(self, orders: Iterable[tuple[str, str]]) -> int:

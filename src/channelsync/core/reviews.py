@@ -122,10 +122,14 @@ class ReviewRequests:
         self,
         *,
         account: str | None = None,
+        accounts: Iterable[str] | None = None,
         after: timedelta = timedelta(days=7),
         within: timedelta = timedelta(days=30),
     ) -> list[ReviewDue]:
         """Orders whose review request may go out now, oldest shipment first.
+
+        ``accounts`` are the accounts that opted in (None: every account with a channel);
+        ``account`` narrows to one.
 
         For your own shop's accounts: shipped at least ``after`` ago and at most
         ``after + within`` ago. For channels that send requests themselves, every order
@@ -135,10 +139,13 @@ class ReviewRequests:
         if after < timedelta(0) or within <= timedelta(0):
             raise OperationRefused("after must not be negative and within must be positive")
         now = self.clock()
+        allowed = None if accounts is None else set(accounts)
         out = []
         with self.store.read() as conn:
             oldest = now - max(after + within, _CHANNEL_WINDOW) - _SLACK
             for order in self._candidates(conn, account, oldest):
+                if allowed is not None and order.account not in allowed:
+                    continue
                 channel = self.channel_of(order.account)
                 if channel is None or channel.kind in NO_REVIEW_API:
                     continue
@@ -169,6 +176,7 @@ class ReviewRequests:
         self,
         *,
         account: str | None = None,
+        accounts: Iterable[str] | None = None,
         callback: Callable[[ReviewDue], None] | None = None,
         after: timedelta = timedelta(days=7),
         within: timedelta = timedelta(days=30),
@@ -178,7 +186,7 @@ class ReviewRequests:
         ``callback`` (orders are left due when there is none). Each order is recorded
         once, so running this again never asks a buyer twice."""
         out = []
-        for due in self.due(account=account, after=after, within=within):
+        for due in self.due(account=account, accounts=accounts, after=after, within=within):
             if dry_run:
                 out.append(ReviewOutcome(due.account, due.order_id, "dry_run", due.via))
                 continue
