@@ -29,6 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from channelsync.core.channel import (
@@ -43,7 +44,11 @@ from channelsync.core.channel import (
     RefundOperation,
     ReturnOperation,
     StockUpdate,
+    SupportsCancel,
+    SupportsOperationStatus,
     SupportsReadOrder,
+    SupportsRefund,
+    SupportsReturns,
     WebhookEvent,
 )
 from channelsync.core.errors import (
@@ -502,6 +507,10 @@ class FakeChannel:
             wanted = operation.lines or {
                 ln.line_id: ln.quantity_open for ln in order.lines if ln.quantity_open
             }
+            if not wanted:
+                raise self._refuse(
+                    f"order {order.order_id} has shipped: nothing is left to cancel", "cancel"
+                )
             lines = {ln.line_id: ln for ln in order.lines}
             for line_id, qty in wanted.items():
                 line = lines.get(line_id)
@@ -716,6 +725,10 @@ class ChannelContract:
     def fulfillment_count(self, order_id: str) -> int | None:
         """How many shipments (fulfilments) the backend holds for the order (None: unknown)."""
         return None
+
+    def open_return(self, order_id: str, line_id: str, quantity: int) -> None:
+        """Let the buyer open a return of shipped units, where the channel needs one before
+        the seller can record it (eBay); by default nothing."""
 
     def inject(self, fault: str) -> None:
         """Make the backend answer its next request with ``"throttle"`` or ``"server_error"``."""
@@ -1104,3 +1117,100 @@ class ChannelContract:
             k: v for k, v in headers.items() if "sig" not in k.lower() and "hmac" not in k.lower()
         }
         assert self._refused(self.make_channel(), bare, body), "an unsigned delivery passed"
+
+    # -- after-sale (optional capabilities, each checked where the channel has it) --------
+
+    @staticmethod
+    def _settled(channel: Channel, order_id: str, receipt: OperationReceipt) -> OperationReceipt:
+        """Follow a pending receipt (``SupportsOperationStatus``) until it is done."""
+        for _ in range(30):
+            if receipt.status == "done":
+                return receipt
+            assert isinstance(channel, SupportsOperationStatus), (
+                "a pending receipt needs SupportsOperationStatus to follow it up"
+            )
+            receipt = channel.operation_status(order_id, receipt)
+        raise AssertionError(f"order {order_id}: the operation is still pending")
+
+    def _attempt(
+        self, channel: Channel, order_id: str, call: Callable[[], OperationReceipt]
+    ) -> OperationReceipt:
+        return self._settled(channel, order_id, call())
+
+    def test_cancel_lines_cancels_an_open_order(self) -> None:
+        """``SupportsCancel``: a whole open order is cancelled (a pending one settles)."""
+        channel = self.make_channel()
+        if not isinstance(channel, SupportsCancel):
+            self._skip(f"{channel.kind} offers no SupportsCancel")
+        assert isinstance(channel, SupportsCancel)
+        [order_id] = self.seed_orders(1)
+        operation = CancelOperation(
+            order_id=order_id, reason="customer_request", idempotency_key="ct-cancel-1"
+        )
+        self._attempt(channel, order_id, lambda: channel.cancel_lines(operation))
+        assert self._read_back(channel, order_id).status is OrderStatus.CANCELLED
+
+    def test_cancel_lines_refuses_a_shipped_order(self) -> None:
+        """``SupportsCancel``: a shipped order is refused (``PermanentError``), unchanged."""
+        channel = self.make_channel()
+        if not (isinstance(channel, SupportsCancel) and self.contract_fulfillment):
+            self._skip(f"{channel.kind} offers no SupportsCancel, or takes no fulfilments")
+        assert isinstance(channel, SupportsCancel)
+        import pytest
+
+        [order_id] = self.seed_orders(1)
+        self._ship(channel, order_id, "CT0000000011")
+        operation = CancelOperation(order_id=order_id, reason="other", idempotency_key="ct-c-2")
+        with pytest.raises(PermanentError):
+            self._attempt(channel, order_id, lambda: channel.cancel_lines(operation))
+        assert self._read_back(channel, order_id).status is not OrderStatus.CANCELLED
+
+    def test_refund_never_more_than_was_paid(self) -> None:
+        """``SupportsRefund``: more than the order's total is refused (``PermanentError``);
+        a part of it is refunded with the channel's reference (a pending one settles)."""
+        channel = self.make_channel()
+        if not isinstance(channel, SupportsRefund):
+            self._skip(f"{channel.kind} offers no SupportsRefund")
+        assert isinstance(channel, SupportsRefund)
+        import pytest
+
+        [order_id] = self.seed_orders(1)
+        order = self._read_back(channel, order_id)
+        assert order.total is not None, "the seeded order carries no total"
+        too_much = RefundOperation(
+            order_id=order_id,
+            amount=Money(amount=order.total.amount + 100, currency=order.total.currency),
+            reason="other",
+            idempotency_key="ct-refund-1",
+        )
+        with pytest.raises(PermanentError):
+            self._attempt(channel, order_id, lambda: channel.refund(too_much))
+        part = RefundOperation(
+            order_id=order_id,
+            amount=Money(amount=Decimal("1.00"), currency=order.total.currency),
+            reason="other",
+            idempotency_key="ct-refund-2",
+        )
+        done = self._attempt(channel, order_id, lambda: channel.refund(part))
+        assert done.reference, "a refund names the channel's reference"
+
+    def test_record_return_never_more_than_shipped(self) -> None:
+        """``SupportsReturns``: more units than shipped are refused (``PermanentError``);
+        shipped units are recorded as returned."""
+        channel = self.make_channel()
+        if not (isinstance(channel, SupportsReturns) and self.contract_fulfillment):
+            self._skip(f"{channel.kind} offers no SupportsReturns, or takes no fulfilments")
+        assert isinstance(channel, SupportsReturns)
+        import pytest
+
+        [order_id] = self.seed_orders(1)
+        self._ship(channel, order_id, "CT0000000012")
+        line = next(ln for ln in self._read_back(channel, order_id).lines if ln.sku)
+        too_many = ReturnOperation(
+            order_id=order_id, lines={line.line_id: line.quantity + 1}, idempotency_key="ct-t-1"
+        )
+        with pytest.raises(PermanentError):
+            self._attempt(channel, order_id, lambda: channel.record_return(too_many))
+        self.open_return(order_id, line.line_id, 1)
+        one = ReturnOperation(order_id=order_id, lines={line.line_id: 1}, idempotency_key="ct-t-2")
+        assert self._attempt(channel, order_id, lambda: channel.record_return(one)).status == "done"
