@@ -1,7 +1,14 @@
-"""Cancel, refund and return through the engine, with FakeChannel accounts (SQLite)."""
+"""Cancel, refund and return through the engine: FakeChannel accounts on SQLite, and two
+worker processes on PostgreSQL against the WooCommerce fake."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +17,7 @@ from tests.core.helpers import line, make_order
 
 import channelsync as cs
 from channelsync.core import schema as t
+from channelsync.sandbox import Sandbox
 from channelsync.testing import FakeChannel
 
 NO_WAIT = cs.RetryPolicy(attempts=3, sleep=lambda s: None, jitter=lambda: 0.0)
@@ -314,3 +322,87 @@ def test_a_key_of_another_operation_is_refused_before_the_channel(store: cs.Stor
         engine.cancel("shop", order.order_id, reason="other", idempotency_key="erp-77")
     assert shop.calls["cancel_lines"] == 0
     assert figures(engine, "A") == (11, 2, 9)
+
+
+_REFUND = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    import channelsync as cs
+    from channelsync.adapters.woocommerce import WooCommerceChannel, WooCommerceConfig
+
+    url, shop, key, secret, order_id, line_id, go, name = sys.argv[1:9]
+    channel = WooCommerceChannel(
+        WooCommerceConfig(
+            account="woo", url=shop, consumer_key=key, consumer_secret=secret,
+            allow_insecure_http=True,
+        )
+    )
+    engine = cs.SyncEngine(cs.open_store(url), [channel])
+    (Path(go).parent / f"ready-{name}").touch()
+    while not Path(go).exists():
+        time.sleep(0.001)
+    result = engine.refund("woo", order_id, lines={line_id: 1}, reason="damaged")
+    print(json.dumps({"status": result.status, "repeated": result.repeated}))
+    """
+)
+
+
+@pytest.mark.postgres
+def test_the_same_refund_from_two_workers_at_once_is_made_once(pg_url: str, tmp_path: Path) -> None:
+    """Two worker processes send the same refund at the same moment (the shop answers
+    slowly): WooCommerce is asked once, the refund and the unit are counted once."""
+    with Sandbox(channels=["woocommerce"]) as sb:
+        fake = sb.woocommerce
+        fake.seed_listing("W-1", quantity=0, price="12.00")
+        with cs.open_store(pg_url) as store:
+            engine = cs.SyncEngine(store, [fake.channel("woo")], retry=NO_WAIT)
+            engine.set_on_hand("W-1", 10)
+            engine.run_once()
+            order_id = fake.place_order("W-1", 3)
+            engine.run_once()
+            line_id = engine.order("woo", order_id).lines[0].line_id
+            assert figures(engine, "W-1") == (10, 3, 7)
+            fake.latency_ms = 300.0
+            go = tmp_path / "go"
+            procs = [
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-c",
+                        _REFUND,
+                        pg_url,
+                        str(fake.url),
+                        fake.consumer_key,
+                        fake.consumer_secret,
+                        order_id,
+                        line_id,
+                        str(go),
+                        name,
+                    ],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for name in ("a", "b")
+            ]
+            deadline = time.monotonic() + 60
+            while not all((tmp_path / f"ready-{n}").exists() for n in ("a", "b")):
+                assert time.monotonic() < deadline, "the worker processes did not start"
+                assert all(p.poll() is None for p in procs), procs[0].stderr or procs[1].stderr
+                time.sleep(0.01)
+            go.touch()
+            answers = []
+            for proc in procs:
+                out, err = proc.communicate(timeout=120)
+                assert proc.returncode == 0, err
+                answers.append(json.loads(out.strip().splitlines()[-1]))
+            fake.latency_ms = 0.0
+            assert fake.calls["refunds/create"] == 1
+            assert sorted(a["status"] for a in answers) in (["done", "done"], ["done", "pending"])
+            again = engine.refund("woo", order_id, lines={line_id: 1}, reason="damaged")
+            assert (again.status, again.repeated) == ("done", True)
+            assert [r.amount for r in engine.order("woo", order_id).refunds] == [
+                cs.Money.of("12.00", "EUR")
+            ]
+            assert figures(engine, "W-1") == (10, 2, 8)
