@@ -1,5 +1,8 @@
 """After-sale operations: cancel, refund and record a return, on the channel and in the ledger.
 
+This module alone writes the ``aftersale_ops`` and ``returns`` tables (orders change
+through the order book, stock through the ledger).
+
 Each operation is one row of ``aftersale_ops`` under an idempotency key (given, or made
 from the payload): the same key with the same payload is a no-op that returns the first
 result, with another payload an ``IdempotencyConflict`` and nothing applied. The order is

@@ -1,5 +1,7 @@
 """Review requests: at most one per order, never for an order cancelled, refunded or returned.
 
+This module alone writes the ``review_requests`` table.
+
 Where a review request goes depends on the channel:
 
 * **A channel that sends them itself** (``SupportsReviewRequests``: Amazon's Solicitations
