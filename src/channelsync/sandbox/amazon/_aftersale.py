@@ -107,6 +107,11 @@ class AfterSaleApi(FeedsApi):
 
     feed_types: ClassVar[frozenset[str]] = FeedsApi.feed_types | ORDER_FEED_TYPES
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._adjustment_log: dict[str, list[dict[str, Any]]] = {}
+        self._solicited_orders: set[str] = set()
+
     def _process(self, feed: FeedRecord) -> None:
         if feed.feed_type in ORDER_FEED_TYPES:
             self.process_order_feed(feed)
@@ -141,12 +146,10 @@ class AfterSaleApi(FeedsApi):
             return order_id in self._solicited()
 
     def _adjusted(self) -> dict[str, list[dict[str, Any]]]:
-        found: dict[str, list[dict[str, Any]]] = self.__dict__.setdefault("_adjustment_log", {})
-        return found
+        return self._adjustment_log
 
     def _solicited(self) -> set[str]:
-        found: set[str] = self.__dict__.setdefault("_solicited_orders", set())
-        return found
+        return self._solicited_orders
 
     # -- order feeds -------------------------------------------------------------------------
 
