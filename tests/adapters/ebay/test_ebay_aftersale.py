@@ -51,9 +51,13 @@ def test_cancel_checks_eligibility_and_releases(fake: EbayFake, store: cs.Store)
     assert fake.quantity("E-1") == 6  # eBay put the units back on sale
     pull(engine)
     assert figures(engine, "E-1") == (6, 0)
-    # eBay's own refusal, reached directly: the order is cancelled already.
-    with pytest.raises(cs.Rejected, match="CANCELLATION_EXIST"):
-        channel.cancel_order(order_id, "buyer asked")
+    # Directly: eBay answers CANCELLATION_EXIST for a cancelled order, which is left alone;
+    # an order eBay does not know (INVALID_ORDER) is NotFound.
+    cancellations = len(fake.cancellations)
+    channel.cancel_order(order_id, "buyer asked")
+    assert len(fake.cancellations) == cancellations
+    with pytest.raises(cs.NotFound, match="INVALID_ORDER"):
+        channel.cancel_order("99-99999-99999", "buyer asked")
 
 
 def test_partial_or_shipped_cancel_is_refused_with_what_to_do(

@@ -576,7 +576,8 @@ class EbayChannel:
         The reason maps to eBay's codes: mentioning the buyer gives
         ``BUYER_ASKED_CANCEL``, an address ``ADDRESS_ISSUES``, anything else
         ``OUT_OF_STOCK_OR_CANNOT_FULFILL`` (which counts against seller standards). An order
-        eBay will not cancel (shipped, cancelled already, refunded) raises ``Rejected`` with
+        cancelled already is left alone; one eBay does not know is ``NotFound``; one eBay
+        will not cancel (shipped, refunded, a buyer's request open) raises ``Rejected`` with
         eBay's reasons.
         """
         self.config.require_oauth("cancel_order")
@@ -587,21 +588,35 @@ class EbayChannel:
         )
         self._create_cancellation(order_id, code)
 
-    def _create_cancellation(self, order_id: str, code: str) -> str:
+    def _create_cancellation(self, order_id: str, code: str) -> str | None:
+        """The new cancellation's id; None when the order is cancelled already."""
         answer = self.rest.create_cancellation(order_id, code)
         self._count("createCancellation")
         if answer.cancelId is None:
             reasons = (
                 answer.orderEligibilityResult.failureReason if answer.orderEligibilityResult else ()
             )
-            raise Rejected(
-                f"eBay will not cancel order {order_id}: {', '.join(reasons) or 'not eligible'}"
-                + _cancel_advice(reasons),
-                channel=self.account,
-                operation="createCancellation",
-                code=reasons[0] if reasons else None,
-            )
+            if self._cancelled_already(order_id, reasons):
+                return None
+            raise self._not_cancelled(order_id, reasons, "createCancellation")
         return answer.cancelId
+
+    def _cancelled_already(self, order_id: str, reasons: Sequence[str]) -> bool:
+        if "CANCELLATION_EXIST" not in reasons:
+            return False
+        current = self.read_order(order_id)
+        return isinstance(current, Order) and current.status is OrderStatus.CANCELLED
+
+    def _not_cancelled(self, order_id: str, reasons: Sequence[str], operation: str) -> ChannelError:
+        """eBay's refusal to cancel: ``NotFound`` for an order it does not know."""
+        kind = NotFound if "INVALID_ORDER" in reasons else Rejected
+        return kind(
+            f"eBay will not cancel order {order_id}: {', '.join(reasons) or 'not eligible'}"
+            + _cancel_advice(reasons),
+            channel=self.account,
+            operation=operation,
+            code=reasons[0] if reasons else None,
+        )
 
     # -- after-sale (SupportsCancel, SupportsRefund, SupportsReturns) ------------------------
 
@@ -624,24 +639,18 @@ class EbayChannel:
         eligibility = self.rest.check_cancellation(operation.order_id)
         self._count("checkCancellationEligibility")
         if not eligibility.eligible:
-            if "CANCELLATION_EXIST" in eligibility.failureReason:
-                current = self.read_order(operation.order_id)
-                if isinstance(current, Order) and current.status is OrderStatus.CANCELLED:
-                    return OperationReceipt(detail="eBay has the order cancelled already")
             reasons = eligibility.failureReason
-            raise Rejected(
-                f"eBay will not cancel order {operation.order_id}:"
-                f" {', '.join(reasons) or 'not eligible'}" + _cancel_advice(reasons),
-                channel=self.account,
-                operation="checkCancellationEligibility",
-                code=reasons[0] if reasons else None,
-            )
+            if self._cancelled_already(operation.order_id, reasons):
+                return OperationReceipt(detail="eBay has the order cancelled already")
+            raise self._not_cancelled(operation.order_id, reasons, "checkCancellationEligibility")
         code = _CANCEL_REASONS.get(operation.reason) or (
             "ADDRESS_ISSUES"
             if operation.reason == "address_issue"
             else "OUT_OF_STOCK_OR_CANNOT_FULFILL"
         )
         cancel_id = self._create_cancellation(operation.order_id, code)
+        if cancel_id is None:  # cancelled between the check and the request
+            return OperationReceipt(detail="eBay has the order cancelled already")
         detail = self.rest.cancellation(cancel_id).cancelDetail
         self._count("getCancellation")
         state = f"{detail.cancelState}/{detail.cancelStatus}" if detail else None
