@@ -294,3 +294,60 @@ def test_refunds_and_fees_in_another_currency_are_never_added_to_the_sale(
     assert (gbp["orders"], gbp["refunds"], gbp["margin"]) == (0, "3.00", "-3.00")
     assert (usd["orders"], usd["fees"], usd["margin"]) == (0, "1.50", "-1.50")
     assert all(isinstance(r.revenue, Decimal) and isinstance(r.fees, Decimal) for r in rep.rows)
+
+
+def test_engine_refunds_and_returns_count_on_their_own_days(store: cs.Store) -> None:
+    """A refund and a return made through the engine for a November order count in
+    December, on their days, even after the channel sends a version without the refund
+    (Amazon's order reads carry none)."""
+    now = [datetime(2026, 11, 5, 10, 0, tzinfo=UTC)]
+    engine = cs.SyncEngine(store, clock=lambda: now[0])
+    engine.set_cost("A", cs.Money.of("4.00", "EUR"))
+    engine.set_on_hand("A", 10)
+    engine.record_order(
+        _order("1", [_line("1", "A", 2, "10.00")], created_at=now[0], updated_at=now[0])
+    )
+    engine.record_order(
+        _order(
+            "1",
+            [_line("1", "A", 2, "10.00", quantity_shipped=2)],
+            status="shipped",
+            created_at=now[0],
+            updated_at=datetime(2026, 11, 6, 8, 0, tzinfo=UTC),
+        )
+    )
+    now[0] = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    refund = engine.refund("shop", "1", lines={"1": 1}, reason="damaged")
+    assert refund.refund is not None
+    assert refund.refund.amount == cs.Money.of("10.00", "EUR")
+    now[0] = datetime(2026, 12, 10, 16, 0, tzinfo=UTC)
+    engine.record_return("shop", "1", {"1": 1}, restock=True)
+    assert engine.stock("A").on_hand == 9
+    engine.record_order(
+        _order(
+            "1",
+            [_line("1", "A", 2, "10.00", quantity_shipped=2)],
+            status="shipped",
+            created_at=datetime(2026, 11, 5, 10, 0, tzinfo=UTC),
+            updated_at=datetime(2026, 12, 11, 8, 0, tzinfo=UTC),
+        )
+    )
+    assert [r.amount for r in engine.order("shop", "1").refunds] == [cs.Money.of("10.00", "EUR")]
+    start, end = day_bounds(date(2026, 11, 1), date(2026, 12, 31))
+    days = {
+        r.key: (r.revenue, r.refunds, r.cost)
+        for r in sales_report(store, start=start, end=end, by="day").rows
+    }
+    assert days == {
+        "2026-11-05": (Decimal("20.00"), Decimal(0), Decimal("8.00")),
+        "2026-12-03": (Decimal(0), Decimal("10.00"), Decimal(0)),
+        "2026-12-10": (Decimal(0), Decimal(0), Decimal("-4.00")),
+    }
+    start, end = day_bounds(date(2026, 12, 1), date(2026, 12, 31))
+    (december,) = sales_report(store, start=start, end=end).rows
+    assert (december.orders, december.refunds, december.cost, december.margin) == (
+        0,
+        Decimal("10.00"),
+        Decimal("-4.00"),
+        Decimal("-6.00"),
+    )

@@ -23,7 +23,7 @@ class TestFakeChannelContract(ChannelContract):
         self.fake.add_listing(sku, quantity, price)
 
     def seed_orders(self, count: int) -> list[str]:
-        self.fake.add_listing("CT-ORDER", 10_000)
+        self.fake.add_listing("CT-ORDER", 10_000, "5.00")
         return [self.fake.place_order({"CT-ORDER": 1}).order_id for _ in range(count)]
 
     def seed_unreadable_order(self) -> str:

@@ -33,6 +33,7 @@ from channelsync.core.errors import (
     InvalidInput,
     ItemError,
     NotFound,
+    OperationRefused,
     PermanentError,
     RateLimited,
     Rejected,
@@ -45,6 +46,7 @@ from channelsync.core.errors import (
 from channelsync.core.ledger import JournalEntry
 from channelsync.core.models import (
     Address,
+    CancelRequest,
     Customer,
     Listing,
     Money,
@@ -82,6 +84,7 @@ __all__ = [
     "Address",
     "AllocationStep",
     "AuthError",
+    "CancelRequest",
     "Channel",
     "ChannelError",
     "ChannelLimits",
@@ -103,6 +106,7 @@ __all__ = [
     "Listing",
     "Money",
     "NotFound",
+    "OperationRefused",
     "Order",
     "OrderFailure",
     "OrderLine",

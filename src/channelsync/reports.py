@@ -14,7 +14,8 @@ Definitions (per order line, cancelled orders and cancelled units left out):
 - **revenue**: ``OrderLine.total`` (the line's amount after discounts) for those units, or
   ``unit_price x units - discount`` where the channel reports no line total. Shipping and
   taxes are not revenue.
-- **refunds**: money given back (``Order.refunds``; an order in status ``refunded`` that
+- **refunds**: money given back (``Order.refunds``, and refunds channelsync made that the
+  channel's order reads do not carry, e.g. Amazon's; an order in status ``refunded`` that
   lists no refund counts its whole revenue), spread over the refunded lines, or over every
   line by revenue when the refund names none. A refund counts on the day it was made
   (``Refund.created_at``; an undated one on the order's day), in its own currency: a
@@ -22,8 +23,11 @@ Definitions (per order line, cancelled orders and cancelled units left out):
 - **fees**: ``Order.fees`` where the channel reports them, spread over the lines by revenue
   (in the fees' own currency); else the account's configured ``fee_percent`` of the
   revenue (``fees_estimated``). Fees count on the order's day.
-- **cost**: cost price x units, minus units refunded with restock (on the refund's day);
-  a bundle without a cost
+- **returns**: units the buyer sent back and that went back on sale (the ``returns``
+  table: ``engine.record_return``, or a refund with restock) take their cost off on the
+  day they came back, in the line's currency; written-off units keep theirs.
+- **cost**: cost price x units, minus units refunded with restock and units returned to
+  stock (each on its own day, never more than were sold); a bundle without a cost
   of its own costs the sum of its components. Units whose SKU has no cost price in the
   order's currency are counted in ``units_without_cost`` (their margin is overstated).
 - **margin**: ``revenue - refunds - fees - cost``.
@@ -48,8 +52,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from channelsync.core import schema as t
+from channelsync.core.aftersale import recorded_refunds, with_recorded_refunds
 from channelsync.core.errors import ConfigError
-from channelsync.core.models import Money, Order, OrderLine, OrderStatus
+from channelsync.core.models import Money, Order, OrderLine, OrderStatus, Refund
 from channelsync.core.store import Store
 
 __all__ = [
@@ -289,22 +294,86 @@ def _load_costs(store: Store) -> _Costs:
     return _Costs(own, dict(bundles))
 
 
+@dataclass(frozen=True)
+class Returned:
+    """Units of one line that came back (a row of the ``returns`` table)."""
+
+    line_id: str
+    quantity: int
+    restocked: bool
+    at: datetime
+    channel_return_id: str | None = None
+
+
 def _orders(
     store: Store, start: datetime, end: datetime, accounts: Iterable[str] | None
-) -> Iterator[Order]:
+) -> Iterator[tuple[Order, list[Returned]]]:
     o = t.orders.c
-    # Orders created in the period, and older ones changed since its start (a refund
-    # made in the period changes the order).
-    query = (
-        sa.select(o.doc)
-        .where(o.created_at < end, sa.or_(o.created_at >= start, o.updated_at >= start))
-        .order_by(o.created_at, o.account, o.order_id)
-    )
-    if accounts is not None:
-        query = query.where(o.account.in_(list(accounts)))
+    r = t.returns.c
+    a = t.aftersale_ops.c
+    wanted = list(accounts) if accounts is not None else None
     with store.read() as conn:
-        for row in conn.execution_options(yield_per=500).execute(query):
-            yield Order.model_validate_json(row.doc)
+        # Older orders with a refund or return in the period: the stored order need not
+        # have changed then (channelsync's own version keeps the order's change time).
+        touched: set[tuple[str, str]] = set()
+        for table, at in ((t.returns, r.created_at), (t.aftersale_ops, a.updated_at)):
+            query = sa.select(table.c.account, table.c.order_id).where(at >= start, at < end)
+            if table is t.aftersale_ops:
+                query = query.where(a.kind == "refund", a.status == "done")
+            if wanted is not None:
+                query = query.where(table.c.account.in_(wanted))
+            touched.update((row.account, row.order_id) for row in conn.execute(query))
+        # Orders created in the period, and older ones changed since its start (a refund
+        # made in the period changes the order).
+        orders_query = (
+            sa.select(o.account, o.order_id, o.doc)
+            .where(o.created_at < end, sa.or_(o.created_at >= start, o.updated_at >= start))
+            .order_by(o.created_at, o.account, o.order_id)
+        )
+        if wanted is not None:
+            orders_query = orders_query.where(o.account.in_(wanted))
+        rows = [(row.account, row.order_id, row.doc) for row in conn.execute(orders_query)]
+        seen = {(account, order_id) for account, order_id, _ in rows}
+        extra = sorted(touched - seen)
+        for first in range(0, len(extra), 500):
+            rows.extend(
+                (row.account, row.order_id, row.doc)
+                for row in conn.execute(
+                    sa.select(o.account, o.order_id, o.doc).where(
+                        sa.tuple_(o.account, o.order_id).in_(extra[first : first + 500]),
+                        o.created_at < end,
+                    )
+                )
+            )
+        # Their refunds made here and their returns (every one before the end: a return
+        # counts once however many periods are reported).
+        pairs = [(account, order_id) for account, order_id, _ in rows]
+        refunds: dict[tuple[str, str], list[Refund]] = {}
+        returned: dict[tuple[str, str], list[Returned]] = defaultdict(list)
+        for first in range(0, len(pairs), 500):
+            chunk = pairs[first : first + 500]
+            found = recorded_refunds(conn, None, {order_id for _, order_id in chunk})
+            refunds.update((pair, found[pair]) for pair in chunk if pair in found)
+            returns_query = (
+                sa.select(t.returns)
+                .where(sa.tuple_(r.account, r.order_id).in_(chunk), r.created_at < end)
+                .order_by(r.created_at, r.id)
+            )
+            for row in conn.execute(returns_query):
+                returned[(row.account, row.order_id)].append(
+                    Returned(
+                        row.line_id,
+                        row.quantity,
+                        row.disposition == "restocked",
+                        row.created_at,
+                        row.channel_return_id,
+                    )
+                )
+    for account, order_id, doc in rows:
+        order = with_recorded_refunds(
+            Order.model_validate_json(doc), refunds.get((account, order_id), ())
+        )
+        yield order, returned.get((account, order_id), [])
 
 
 def _line_revenue(line: OrderLine, units: int) -> tuple[Decimal, str | None]:
@@ -353,12 +422,14 @@ def order_facts(
     missing_cost: set[str] | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    returns: Iterable[Returned] = (),
 ) -> list[SalesFact]:
     """The report facts of one order (none for a cancelled order).
 
     The sale (units, revenue, fees, cost) falls on the day the order was created; each
     refund (its money, and the cost of units it restocked) on the day it was made, in its
-    own currency. With ``start``/``end`` only what happened in ``[start, end)`` counts.
+    own currency; each return to stock (its units' cost) on the day the units came back.
+    With ``start``/``end`` only what happened in ``[start, end)`` counts.
     """
     if order.status is OrderStatus.CANCELLED:
         return []
@@ -452,6 +523,21 @@ def order_facts(
                 unit_cost = unit_costs[i]
                 if back > 0 and unit_cost is not None and inside(moment):
                     cell(i, moment, lines[i][3]).cost -= unit_cost * back
+    # Returns to stock: the units' cost comes off on the day they came back (units a
+    # restocking refund counted already, under the same channel id, are not counted again).
+    restocking = {r.refund_id for r in listed if r.restock}
+    for back_units in returns:
+        i_or_none = index.get(back_units.line_id)
+        if i_or_none is None or not back_units.restocked:
+            continue
+        if back_units.channel_return_id and back_units.channel_return_id in restocking:
+            continue
+        i = i_or_none
+        back = min(back_units.quantity, lines[i][1] - restocked[i])
+        restocked[i] += back
+        unit_cost = unit_costs[i]
+        if back > 0 and unit_cost is not None and inside(back_units.at):
+            cell(i, back_units.at, lines[i][3]).cost -= unit_cost * back
     if order.status is OrderStatus.REFUNDED and not listed and inside(order.created_at):
         for i, (_, _, revenue, currency) in enumerate(lines):
             cell(i, order.created_at, currency).refunds += revenue
@@ -507,7 +593,7 @@ def sales_report(
     costs = _load_costs(store)
     report = SalesReport(start=start, end=end, by=by, timezone=timezone)
     fees = dict(fee_percent or {})
-    for order in _orders(store, start, end, accounts):
+    for order, returned in _orders(store, start, end, accounts):
         report.facts.extend(
             order_facts(
                 order,
@@ -517,6 +603,7 @@ def sales_report(
                 missing_cost=report.missing_cost,
                 start=start,
                 end=end,
+                returns=returned,
             )
         )
     return report

@@ -6,6 +6,7 @@ CycleReport``); the most used ones are also at the top of the package.
 
 from __future__ import annotations
 
+from channelsync.core.aftersale import CancelRequestView, OperationResult, ReturnRecord
 from channelsync.core.inbox import PendingEvent
 from channelsync.core.lanes import ImportResult
 from channelsync.core.ledger import ApplyResult, JournalEntry
@@ -28,11 +29,13 @@ from channelsync.core.results import (
     StockView,
     WorkerStatus,
 )
+from channelsync.core.reviews import ReviewDue, ReviewOutcome
 
 __all__ = [
     "AccountReport",
     "AccountStatus",
     "ApplyResult",
+    "CancelRequestView",
     "ChannelStock",
     "Coverage",
     "CustomerSummary",
@@ -42,11 +45,15 @@ __all__ = [
     "FailedOrder",
     "ImportResult",
     "JournalEntry",
+    "OperationResult",
     "OrderSummary",
     "PendingEvent",
     "PlannedPush",
     "Received",
     "ReconcileResult",
+    "ReturnRecord",
+    "ReviewDue",
+    "ReviewOutcome",
     "ShipmentRecord",
     "Status",
     "StockView",

@@ -29,17 +29,26 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from channelsync.core.channel import (
+    CancelOperation,
     Channel,
     ChannelLimits,
+    OperationReceipt,
     OrderFailure,
     PriceUpdate,
     PushResult,
     RateLimit,
+    RefundOperation,
+    ReturnOperation,
     StockUpdate,
+    SupportsCancel,
+    SupportsOperationStatus,
     SupportsReadOrder,
+    SupportsRefund,
+    SupportsReturns,
     WebhookEvent,
 )
 from channelsync.core.errors import (
@@ -59,6 +68,7 @@ from channelsync.core.models import (
     Order,
     OrderLine,
     OrderStatus,
+    Refund,
     Shipment,
     utcnow,
 )
@@ -118,6 +128,9 @@ class FakeChannel:
         self.orders: dict[str, Order] = {}
         self.unreadable: dict[str, OrderFailure] = {}
         self.fulfillments: list[tuple[str, Shipment]] = []
+        self.returned: dict[tuple[str, str], int] = {}
+        """Units recorded as returned per (order id, line id)."""
+        self._operations: dict[str, OperationReceipt] = {}
         self.calls: Counter[str] = Counter()
         self.pushed: list[list[StockUpdate]] = []
         self.on_push: Callable[[Sequence[StockUpdate]], None] | None = None
@@ -468,6 +481,161 @@ class FakeChannel:
                 )
             self.update_order(order_id, status=OrderStatus.CANCELLED)
 
+    # -- after-sale (SupportsCancel, SupportsRefund, SupportsReturns) ----------------------
+
+    def _known(self, order_id: str, operation: str) -> Order:
+        order = self.orders.get(order_id)
+        if order is None:
+            raise NotFound(
+                f"no order {order_id}", channel=self._account, operation=operation, status=404
+            )
+        return order
+
+    def _refuse(self, message: str, operation: str) -> Rejected:
+        return Rejected(message, channel=self._account, operation=operation, status=422)
+
+    def cancel_lines(self, operation: CancelOperation) -> OperationReceipt:
+        """Cancel units not shipped; the channel restocks them when asked. A repeat of the
+        same idempotency key returns the first receipt."""
+        self._enter("cancel_lines")
+        with self._lock:
+            if operation.idempotency_key in self._operations:
+                return self._operations[operation.idempotency_key]
+            order = self._known(operation.order_id, "cancel_lines")
+            if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
+                raise self._refuse(f"order {order.order_id} is {order.status.value}", "cancel")
+            wanted = operation.lines or {
+                ln.line_id: ln.quantity_open for ln in order.lines if ln.quantity_open
+            }
+            if not wanted:
+                raise self._refuse(
+                    f"order {order.order_id} has shipped: nothing is left to cancel", "cancel"
+                )
+            lines = {ln.line_id: ln for ln in order.lines}
+            for line_id, qty in wanted.items():
+                line = lines.get(line_id)
+                if line is None or qty > line.quantity_open:
+                    raise self._refuse(
+                        f"line {line_id} of order {order.order_id} has"
+                        f" {line.quantity_open if line else 0} unit(s) to cancel, not {qty}",
+                        "cancel",
+                    )
+            new_lines = []
+            for line in order.lines:
+                qty = wanted.get(line.line_id, 0)
+                if (
+                    qty
+                    and operation.restock
+                    and line.sku is not None
+                    and line.sku in self.quantities
+                ):
+                    self.quantities[line.sku] += qty
+                new_lines.append(
+                    line.model_copy(update={"quantity_cancelled": line.quantity_cancelled + qty})
+                )
+            done = all(ln.quantity_open == 0 for ln in new_lines)
+            shipped = any(ln.quantity_shipped for ln in new_lines)
+            status: OrderStatus = order.status
+            if done:
+                status = OrderStatus.SHIPPED if shipped else OrderStatus.CANCELLED
+            self.update_order(
+                order.order_id, lines=[ln.model_dump() for ln in new_lines], status=status
+            )
+            receipt = OperationReceipt(reference=f"C-{operation.idempotency_key[-12:]}")
+            self._operations[operation.idempotency_key] = receipt
+            return receipt
+
+    def refund(self, operation: RefundOperation) -> OperationReceipt:
+        """Refund at most what was paid less earlier refunds; refunded units not shipped are
+        cancelled, returned ones go back to the channel's stock."""
+        self._enter("refund")
+        with self._lock:
+            if operation.idempotency_key in self._operations:
+                return self._operations[operation.idempotency_key]
+            order = self._known(operation.order_id, "refund")
+            paid = order.total or Money.zero(self.currency)
+            if operation.amount.currency != paid.currency:
+                raise self._refuse(
+                    f"order {order.order_id} was paid in {paid.currency}, not"
+                    f" {operation.amount.currency}",
+                    "refund",
+                )
+            before = sum(
+                (r.amount for r in order.refunds if r.amount is not None), Money.zero(paid.currency)
+            )
+            if operation.amount > paid - before:
+                raise self._refuse(
+                    f"refund {operation.amount} exceeds the {paid - before} left to refund",
+                    "refund",
+                )
+            lines = {ln.line_id: ln for ln in order.lines}
+            new_lines = []
+            for line in order.lines:
+                qty = operation.cancelled.get(line.line_id, 0)
+                if qty > line.quantity_open:
+                    raise self._refuse(f"line {line.line_id} has no {qty} units open", "refund")
+                new_lines.append(
+                    line.model_copy(update={"quantity_cancelled": line.quantity_cancelled + qty})
+                )
+            for line_id, qty in (*operation.cancelled.items(), *operation.returned.items()):
+                sku = lines[line_id].sku if line_id in lines else None
+                if sku is not None and sku in self.quantities:
+                    self.quantities[sku] += qty
+            refund = Refund(
+                refund_id=f"R{next(self._ids):06d}",
+                amount=operation.amount,
+                created_at=self._tick(),
+                reason=operation.note or operation.reason,
+                lines=dict(operation.lines),
+            )
+            refunded = before + operation.amount
+            status = OrderStatus.REFUNDED if refunded >= paid else order.status
+            if status is not OrderStatus.REFUNDED and all(
+                ln.quantity_open == 0 for ln in new_lines
+            ):
+                status = (
+                    OrderStatus.SHIPPED
+                    if any(ln.quantity_shipped for ln in new_lines)
+                    else OrderStatus.CANCELLED
+                )
+            self.update_order(
+                order.order_id,
+                lines=[ln.model_dump() for ln in new_lines],
+                refunds=[*[r.model_dump() for r in order.refunds], refund.model_dump()],
+                status=status,
+            )
+            receipt = OperationReceipt(reference=refund.refund_id, refund=refund)
+            self._operations[operation.idempotency_key] = receipt
+            return receipt
+
+    def record_return(self, operation: ReturnOperation) -> OperationReceipt:
+        """Record returned units: never more than a line shipped (less earlier returns)."""
+        self._enter("record_return")
+        with self._lock:
+            if operation.idempotency_key in self._operations:
+                return self._operations[operation.idempotency_key]
+            order = self._known(operation.order_id, "record_return")
+            lines = {ln.line_id: ln for ln in order.lines}
+            for line_id, qty in operation.lines.items():
+                line = lines.get(line_id)
+                back = self.returned.get((order.order_id, line_id), 0)
+                if line is None or qty > line.quantity_shipped - back:
+                    raise self._refuse(
+                        f"line {line_id} of order {order.order_id} shipped"
+                        f" {line.quantity_shipped if line else 0} unit(s), {back} returned:"
+                        f" {qty} more cannot come back",
+                        "record_return",
+                    )
+            for line_id, qty in operation.lines.items():
+                key = (order.order_id, line_id)
+                self.returned[key] = self.returned.get(key, 0) + qty
+                sku = lines[line_id].sku
+                if operation.restock and sku is not None and sku in self.quantities:
+                    self.quantities[sku] += qty
+            receipt = OperationReceipt(reference=f"RMA-{next(self._ids):06d}")
+            self._operations[operation.idempotency_key] = receipt
+            return receipt
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
         """Verify ``X-Fake-Signature`` (hex HMAC-SHA256) and return the order event."""
         lower = {k.lower(): v for k, v in headers.items()}
@@ -557,6 +725,10 @@ class ChannelContract:
     def fulfillment_count(self, order_id: str) -> int | None:
         """How many shipments (fulfilments) the backend holds for the order (None: unknown)."""
         return None
+
+    def open_return(self, order_id: str, line_id: str, quantity: int) -> None:
+        """Let the buyer open a return of shipped units, where the channel needs one before
+        the seller can record it (eBay); by default nothing."""
 
     def inject(self, fault: str) -> None:
         """Make the backend answer its next request with ``"throttle"`` or ``"server_error"``."""
@@ -945,3 +1117,100 @@ class ChannelContract:
             k: v for k, v in headers.items() if "sig" not in k.lower() and "hmac" not in k.lower()
         }
         assert self._refused(self.make_channel(), bare, body), "an unsigned delivery passed"
+
+    # -- after-sale (optional capabilities, each checked where the channel has it) --------
+
+    @staticmethod
+    def _settled(channel: Channel, order_id: str, receipt: OperationReceipt) -> OperationReceipt:
+        """Follow a pending receipt (``SupportsOperationStatus``) until it is done."""
+        for _ in range(30):
+            if receipt.status == "done":
+                return receipt
+            assert isinstance(channel, SupportsOperationStatus), (
+                "a pending receipt needs SupportsOperationStatus to follow it up"
+            )
+            receipt = channel.operation_status(order_id, receipt)
+        raise AssertionError(f"order {order_id}: the operation is still pending")
+
+    def _attempt(
+        self, channel: Channel, order_id: str, call: Callable[[], OperationReceipt]
+    ) -> OperationReceipt:
+        return self._settled(channel, order_id, call())
+
+    def test_cancel_lines_cancels_an_open_order(self) -> None:
+        """``SupportsCancel``: a whole open order is cancelled (a pending one settles)."""
+        channel = self.make_channel()
+        if not isinstance(channel, SupportsCancel):
+            self._skip(f"{channel.kind} offers no SupportsCancel")
+        assert isinstance(channel, SupportsCancel)
+        [order_id] = self.seed_orders(1)
+        operation = CancelOperation(
+            order_id=order_id, reason="customer_request", idempotency_key="ct-cancel-1"
+        )
+        self._attempt(channel, order_id, lambda: channel.cancel_lines(operation))
+        assert self._read_back(channel, order_id).status is OrderStatus.CANCELLED
+
+    def test_cancel_lines_refuses_a_shipped_order(self) -> None:
+        """``SupportsCancel``: a shipped order is refused (``PermanentError``), unchanged."""
+        channel = self.make_channel()
+        if not (isinstance(channel, SupportsCancel) and self.contract_fulfillment):
+            self._skip(f"{channel.kind} offers no SupportsCancel, or takes no fulfilments")
+        assert isinstance(channel, SupportsCancel)
+        import pytest
+
+        [order_id] = self.seed_orders(1)
+        self._ship(channel, order_id, "CT0000000011")
+        operation = CancelOperation(order_id=order_id, reason="other", idempotency_key="ct-c-2")
+        with pytest.raises(PermanentError):
+            self._attempt(channel, order_id, lambda: channel.cancel_lines(operation))
+        assert self._read_back(channel, order_id).status is not OrderStatus.CANCELLED
+
+    def test_refund_never_more_than_was_paid(self) -> None:
+        """``SupportsRefund``: more than the order's total is refused (``PermanentError``);
+        a part of it is refunded with the channel's reference (a pending one settles)."""
+        channel = self.make_channel()
+        if not isinstance(channel, SupportsRefund):
+            self._skip(f"{channel.kind} offers no SupportsRefund")
+        assert isinstance(channel, SupportsRefund)
+        import pytest
+
+        [order_id] = self.seed_orders(1)
+        order = self._read_back(channel, order_id)
+        assert order.total is not None, "the seeded order carries no total"
+        too_much = RefundOperation(
+            order_id=order_id,
+            amount=Money(amount=order.total.amount + 100, currency=order.total.currency),
+            reason="other",
+            idempotency_key="ct-refund-1",
+        )
+        with pytest.raises(PermanentError):
+            self._attempt(channel, order_id, lambda: channel.refund(too_much))
+        part = RefundOperation(
+            order_id=order_id,
+            amount=Money(amount=Decimal("1.00"), currency=order.total.currency),
+            reason="other",
+            idempotency_key="ct-refund-2",
+        )
+        done = self._attempt(channel, order_id, lambda: channel.refund(part))
+        assert done.reference, "a refund names the channel's reference"
+
+    def test_record_return_never_more_than_shipped(self) -> None:
+        """``SupportsReturns``: more units than shipped are refused (``PermanentError``);
+        shipped units are recorded as returned."""
+        channel = self.make_channel()
+        if not (isinstance(channel, SupportsReturns) and self.contract_fulfillment):
+            self._skip(f"{channel.kind} offers no SupportsReturns, or takes no fulfilments")
+        assert isinstance(channel, SupportsReturns)
+        import pytest
+
+        [order_id] = self.seed_orders(1)
+        self._ship(channel, order_id, "CT0000000012")
+        line = next(ln for ln in self._read_back(channel, order_id).lines if ln.sku)
+        too_many = ReturnOperation(
+            order_id=order_id, lines={line.line_id: line.quantity + 1}, idempotency_key="ct-t-1"
+        )
+        with pytest.raises(PermanentError):
+            self._attempt(channel, order_id, lambda: channel.record_return(too_many))
+        self.open_return(order_id, line.line_id, 1)
+        one = ReturnOperation(order_id=order_id, lines={line.line_id: 1}, idempotency_key="ct-t-2")
+        assert self._attempt(channel, order_id, lambda: channel.record_return(one)).status == "done"

@@ -148,13 +148,14 @@ def root(
 
 
 def _register() -> None:
-    from channelsync.cli import _demo, _ledger, _orders, _reports, _setup, _sync
+    from channelsync.cli import _aftersale, _demo, _ledger, _orders, _reports, _setup, _sync
 
     _setup.register(app)
     _demo.register(app)
     _sync.register(app)
     _ledger.register(app)
     _orders.register(app)
+    _aftersale.register(app)
     _reports.register(app)
 
 

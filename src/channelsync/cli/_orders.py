@@ -1,4 +1,5 @@
-"""``channelsync orders list|show|ship|failures`` and ``customers list|export|forget``."""
+"""``channelsync orders list|show|ship|failures`` and ``customers list|export|forget``
+(``cancel``, ``refund``, ``return`` and the rest of after-sale live in ``_aftersale``)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ __all__ = ["register"]
 
 _SETTINGS = {"help_option_names": ["-h", "--help"]}
 orders = typer.Typer(
-    help="List, show and ship the orders channelsync has seen.",
+    help="List, show, ship, cancel and refund the orders channelsync has seen; returns.",
     no_args_is_help=True,
     context_settings=_SETTINGS,
 )

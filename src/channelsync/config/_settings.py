@@ -95,6 +95,9 @@ class AccountSettings(BaseModel):
     """The channel's fee as a percentage of revenue, for orders that do not report fees."""
     rules: Rule = Field(default_factory=Rule)
     sku_rules: dict[str, Rule] = Field(default_factory=dict)
+    review_requests: bool = False
+    """Opt in to review requests after delivery (``channelsync orders review-requests``):
+    Amazon's through Solicitations, your own shop's listed for your mailer."""
     channel_args: dict[str, str] = Field(default_factory=dict)
     """Keyword arguments of the channel's constructor that aim it elsewhere (``base_url``):
     the sandbox, a proxy."""

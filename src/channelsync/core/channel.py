@@ -15,20 +15,32 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 from channelsync.core.errors import ItemError
-from channelsync.core.models import Listing, Money, Order, Shipment
+from channelsync.core.models import Listing, Money, Order, Refund, Shipment
 
 __all__ = [
+    "REASONS",
+    "CancelOperation",
     "Channel",
     "ChannelLimits",
+    "OperationReceipt",
     "OrderFailure",
     "PriceUpdate",
     "PushResult",
     "QuotaState",
     "RateLimit",
+    "Reason",
+    "RefundOperation",
+    "ReturnOperation",
+    "ReviewStatus",
     "StockUpdate",
+    "SupportsCancel",
+    "SupportsOperationStatus",
     "SupportsQuotas",
     "SupportsReadOrder",
     "SupportsReadStock",
+    "SupportsRefund",
+    "SupportsReturns",
+    "SupportsReviewRequests",
     "WebhookEvent",
     "WebhookEventKind",
 ]
@@ -270,6 +282,111 @@ class SupportsReadStock(Protocol):
         ...
 
 
+# -- after-sale operations (optional capabilities) ---------------------------------------
+
+Reason = Literal[
+    "customer_request",
+    "out_of_stock",
+    "address_issue",
+    "fraud",
+    "payment_declined",
+    "damaged",
+    "wrong_item",
+    "not_as_described",
+    "other",
+]
+"""Why an order is cancelled, refunded or returned; each adapter maps it to its channel's
+codes (eBay ``BUYER_ASKED_CANCEL``, Amazon ``BuyerCanceled``, Shopify ``CUSTOMER``...)."""
+
+REASONS: tuple[Reason, ...] = (
+    "customer_request",
+    "out_of_stock",
+    "address_issue",
+    "fraud",
+    "payment_declined",
+    "damaged",
+    "wrong_item",
+    "not_as_described",
+    "other",
+)
+
+
+class CancelOperation(_Value):
+    """Cancel units that have not shipped.
+
+    ``lines`` maps line id to units; empty means the whole order (every unit not shipped).
+    ``restock`` lets the channel put the units back in its own stock where it keeps one
+    (channelsync pushes absolute quantities anyway). ``idempotency_key`` is the engine's
+    key of the operation, the same on every attempt.
+    """
+
+    order_id: str = Field(min_length=1)
+    lines: dict[str, int] = Field(default_factory=dict)
+    reason: Reason = "other"
+    note: str | None = None
+    restock: bool = True
+    idempotency_key: str = Field(min_length=1)
+
+
+class RefundOperation(_Value):
+    """Give money back, optionally for specific lines.
+
+    ``lines`` holds the units refunded per line; of those, ``cancelled`` are units that had
+    not shipped (they never will) and ``returned`` shipped units that come back to stock.
+    Units in ``lines`` and in neither were shipped and stay with the buyer.
+    """
+
+    order_id: str = Field(min_length=1)
+    amount: Money
+    lines: dict[str, int] = Field(default_factory=dict)
+    line_amounts: dict[str, Money] = Field(default_factory=dict)
+    """The amount split over ``lines`` by what their units cost (empty when the lines
+    carry no prices): for channels that refund per line (eBay ``refundItems``)."""
+    cancelled: dict[str, int] = Field(default_factory=dict)
+    returned: dict[str, int] = Field(default_factory=dict)
+    reason: Reason = "other"
+    note: str | None = None
+    idempotency_key: str = Field(min_length=1)
+
+
+class ReturnOperation(_Value):
+    """Units the buyer sent back arrived: tell the channel (restocked or not)."""
+
+    order_id: str = Field(min_length=1)
+    lines: dict[str, int]
+    restock: bool = True
+    location: str | None = None
+    """The channel's own location id to restock at, where the channel has locations."""
+    reason: Reason = "other"
+    note: str | None = None
+    idempotency_key: str = Field(min_length=1)
+
+
+class OperationReceipt(_Value):
+    """What the channel answered to an after-sale operation.
+
+    ``status`` is ``"done"`` when the channel has applied it, ``"pending"`` when it works
+    on it asynchronously (an Amazon feed in process, an eBay refund pending): the engine
+    asks again with ``SupportsOperationStatus.operation_status``. ``reference`` is the
+    channel's id (refund id, cancel id, feed id, return id).
+    """
+
+    status: Literal["done", "pending"] = "done"
+    reference: str | None = None
+    refund: Refund | None = None
+    detail: str | None = None
+
+
+@runtime_checkable
+class SupportsCancel(Protocol):
+    """A channel that cancels units of an order through its API (optional)."""
+
+    def cancel_lines(self, operation: CancelOperation) -> OperationReceipt:
+        """Cancel the operation's units; raise ``Rejected`` saying what to do instead where
+        the channel cannot (eBay cancels whole orders only, a shipped order)."""
+        ...
+
+
 @runtime_checkable
 class SupportsQuotas(Protocol):
     """A channel whose call quotas can be spent for hours (eBay's daily Trading quota).
@@ -284,4 +401,50 @@ class SupportsQuotas(Protocol):
 
     def restore_quotas(self, states: Sequence[QuotaState]) -> None:
         """Take quotas known spent (from the store) as spent until their time."""
+        ...
+
+
+@runtime_checkable
+class SupportsRefund(Protocol):
+    """A channel that refunds money through its API (optional)."""
+
+    def refund(self, operation: RefundOperation) -> OperationReceipt:
+        """Refund the operation's amount; the channel refuses more than was paid."""
+        ...
+
+
+@runtime_checkable
+class SupportsReturns(Protocol):
+    """A channel that records returned units through its API (optional)."""
+
+    def record_return(self, operation: ReturnOperation) -> OperationReceipt:
+        """Record the units as returned on the channel (restocked there or not)."""
+        ...
+
+
+@runtime_checkable
+class SupportsOperationStatus(Protocol):
+    """A channel whose after-sale operations can finish later (optional)."""
+
+    def operation_status(self, order_id: str, receipt: OperationReceipt) -> OperationReceipt:
+        """The receipt as it stands now: ``done``, still ``pending``, or raise the channel's
+        refusal (``Rejected``) when processing failed."""
+        ...
+
+
+ReviewStatus = Literal["eligible", "not_yet", "expired", "sent", "unavailable"]
+"""Where an order stands for a review request on a channel that sends them itself."""
+
+
+@runtime_checkable
+class SupportsReviewRequests(Protocol):
+    """A channel that sends review requests to buyers itself (Amazon Solicitations)."""
+
+    def review_request_status(self, order: Order) -> ReviewStatus:
+        """Whether the channel allows a review request for ``order`` now."""
+        ...
+
+    def send_review_request(self, order: Order) -> None:
+        """Ask the buyer for a review; ``Rejected`` when the channel refuses (once per
+        order, outside its window)."""
         ...

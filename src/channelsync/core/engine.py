@@ -20,6 +20,12 @@ from types import FrameType
 from typing import Any
 
 from channelsync.core.accounts import Accounts
+from channelsync.core.aftersale import (
+    AfterSale,
+    CancelRequestView,
+    OperationResult,
+    ReturnRecord,
+)
 from channelsync.core.allocation import Rule
 from channelsync.core.catalog import Catalog
 from channelsync.core.channel import Channel, WebhookEvent
@@ -60,6 +66,7 @@ from channelsync.core.results import (
     WorkerStatus,
 )
 from channelsync.core.retry import RetryPolicy
+from channelsync.core.reviews import ReviewDue, ReviewOutcome, ReviewRequests
 from channelsync.core.runtime import Runtime, RuntimeSettings
 from channelsync.core.store import Store
 from channelsync.core.views import Views
@@ -151,6 +158,10 @@ class SyncEngine:
         self._stop = threading.Event()
         self._refreshed = False
         self._runtime: Runtime | None = None
+        self._aftersale = AfterSale(
+            store, orderbook, ledger, planner, IdempotencyKeys(clock), clock, self._channel_or_none
+        )
+        self._reviews = ReviewRequests(store, clock, self._channel_or_none)
 
     def __repr__(self) -> str:
         return f"SyncEngine(store={self.store.url!r}, accounts={sorted(self._lanes)})"
@@ -168,6 +179,10 @@ class SyncEngine:
     def channel(self, account: str) -> Channel:
         """The channel of ``account``."""
         return self._lane(account).channel
+
+    def _channel_or_none(self, account: str) -> Channel | None:
+        lane = self._lanes.get(account)
+        return lane.channel if lane is not None else None
 
     def _lane(self, account: str) -> AccountLane:
         try:
@@ -458,6 +473,163 @@ class SyncEngine:
                 log.warning("account %s: shipment of %s not pushed yet: %s", account, order_id, exc)
         with self.store.read() as conn:
             return self._parts.outbox.shipment_status(conn, key) or "pending"
+
+    # -- after-sale (core/aftersale.py) --------------------------------------------------
+
+    def cancel(
+        self,
+        account: str,
+        order_id: str,
+        *,
+        lines: Mapping[str, int] | None = None,
+        reason: str,
+        note: str | None = None,
+        restock: bool = True,
+        idempotency_key: str | None = None,
+        dry_run: bool = False,
+    ) -> OperationResult:
+        """Cancel units not shipped (``lines``: line id -> units; None: every one), on the
+        channel and then in the ledger (released once; ``restock=False`` writes them off).
+
+        ``reason`` is one of ``channelsync.core.channel.REASONS``. Safe to repeat: the same
+        call (or key) again is a no-op; the key with another payload raises
+        ``IdempotencyConflict``. ``OperationRefused`` (nothing changed) when the units are
+        not there to cancel (a shipped order: refund it or record a return instead).
+        """
+        return self._aftersale.cancel(
+            account,
+            order_id,
+            lines=lines,
+            reason=reason,
+            note=note,
+            restock=restock,
+            idempotency_key=idempotency_key,
+            dry_run=dry_run,
+        )
+
+    def refund(
+        self,
+        account: str,
+        order_id: str,
+        *,
+        lines: Mapping[str, int] | None = None,
+        amount: Money | None = None,
+        reason: str,
+        note: str | None = None,
+        restock: bool = False,
+        idempotency_key: str | None = None,
+        dry_run: bool = False,
+    ) -> OperationResult:
+        """Refund ``amount`` or what ``lines`` cost, through the channel, at most what was
+        paid; refunded units not shipped are released, shipped ones restocked with
+        ``restock``. Counted in reports on the refund's day, in its currency."""
+        return self._aftersale.refund(
+            account,
+            order_id,
+            lines=lines,
+            amount=amount,
+            reason=reason,
+            note=note,
+            restock=restock,
+            idempotency_key=idempotency_key,
+            dry_run=dry_run,
+        )
+
+    def record_return(
+        self,
+        account: str,
+        order_id: str,
+        lines: Mapping[str, int],
+        *,
+        restock: bool = True,
+        location: str = "default",
+        reason: str = "other",
+        note: str | None = None,
+        notify_channel: bool = True,
+        idempotency_key: str | None = None,
+        dry_run: bool = False,
+    ) -> OperationResult:
+        """Units the buyer sent back: on hand again at ``location`` (or written off), each
+        unit once and never more than shipped; channels with a returns API are told."""
+        return self._aftersale.record_return(
+            account,
+            order_id,
+            lines,
+            restock=restock,
+            location=location,
+            reason=reason,
+            note=note,
+            notify_channel=notify_channel,
+            idempotency_key=idempotency_key,
+            dry_run=dry_run,
+        )
+
+    def cancel_requests(self, account: str | None = None) -> list[CancelRequestView]:
+        """Open buyer cancellation requests (Amazon marks them on the order)."""
+        return self._aftersale.cancel_requests(account)
+
+    def accept_cancel_request(self, account: str, order_id: str) -> OperationResult:
+        """Cancel what the buyer asked to cancel (see ``cancel``)."""
+        return self._aftersale.accept_cancel_request(account, order_id)
+
+    def returns(
+        self, account: str | None = None, order_id: str | None = None
+    ) -> list[ReturnRecord]:
+        """Returned units recorded so far, newest first."""
+        return self._aftersale.returns(account, order_id)
+
+    def operations(
+        self, *, account: str | None = None, status: Iterable[str] = ()
+    ) -> list[OperationResult]:
+        """Cancels, refunds and returns recorded (newest first), by account and status
+        (``pending``, ``done``, ``failed``)."""
+        return self._aftersale.operations(account=account, status=status)
+
+    def settle_operations(self, account: str | None = None) -> list[OperationResult]:
+        """Ask the channels about pending cancels and refunds; apply those that are done."""
+        return self._aftersale.settle(account)
+
+    # -- review requests (core/reviews.py) ---------------------------------------------------
+
+    def review_requests_due(
+        self,
+        *,
+        account: str | None = None,
+        accounts: Iterable[str] | None = None,
+        after: timedelta = timedelta(days=7),
+        within: timedelta = timedelta(days=30),
+    ) -> list[ReviewDue]:
+        """Shipped orders that may be asked for a review now (see ``core/reviews.py``);
+        ``accounts``: those that opted in (None: all)."""
+        return self._reviews.due(account=account, accounts=accounts, after=after, within=within)
+
+    def send_review_requests(
+        self,
+        *,
+        account: str | None = None,
+        accounts: Iterable[str] | None = None,
+        callback: Callable[[ReviewDue], None] | None = None,
+        after: timedelta = timedelta(days=7),
+        within: timedelta = timedelta(days=30),
+        dry_run: bool = False,
+    ) -> list[ReviewOutcome]:
+        """Send due review requests (channel or ``callback``), at most once per order."""
+        return self._reviews.send(
+            account=account,
+            accounts=accounts,
+            callback=callback,
+            after=after,
+            within=within,
+            dry_run=dry_run,
+        )
+
+    def mark_review_requests_sent(self, orders: Iterable[tuple[str, str]]) -> int:
+        """Record (account, order id) pairs your own tool asked for a review."""
+        return self._reviews.mark_sent(orders)
+
+    def review_requests(self, account: str | None = None) -> list[ReviewOutcome]:
+        """Review requests recorded, newest first."""
+        return self._reviews.history(account)
 
     def receive_webhook(self, account: str, headers: Mapping[str, str], body: bytes) -> Received:
         """Verify a webhook delivery for ``account`` and store its events in the inbox.

@@ -17,7 +17,8 @@
     ├── WebhookVerificationError        signature, topic or body of a webhook is not valid
     ├── ConfigError                     a configuration value is missing or wrong
     ├── InvalidInput                    an argument of a public call is wrong (also ValueError)
-    │   └── IdempotencyConflict         a key reused for another operation or payload
+    │   ├── IdempotencyConflict         a key reused for another operation or payload
+    │   └── OperationRefused            a cancel, refund or return that does not fit the order
     ├── StoreRace                       a store transaction lost a race (retried for you)
     ├── UnknownAccount                  an account name no channel of the engine carries
     └── UnknownOrder                    an order the store has never seen
@@ -40,6 +41,7 @@ __all__ = [
     "InvalidInput",
     "ItemError",
     "NotFound",
+    "OperationRefused",
     "PermanentError",
     "RateLimited",
     "Rejected",
@@ -262,3 +264,11 @@ class UnknownOrder(ChannelsyncError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "unknown order"
+
+
+class OperationRefused(InvalidInput):
+    """A cancel, refund or return does not fit the order as it stands; nothing changed.
+
+    The message names what is wrong (more units than are left, more money than was paid, a
+    shipped order to cancel) and what to do instead.
+    """

@@ -134,16 +134,19 @@ def line_targets(
     line: OrderLine | None,
     local_shipped: int,
     bundles: Mapping[str, Mapping[str, int]],
+    local_cancelled: int = 0,
 ) -> Contribution:
     """What a line should contribute to the ledger in ``status``: SKU -> [open, shipped].
 
     Lines without a SKU and lines the channel fulfils itself contribute nothing. Units
-    shipped through ``engine.ship`` count as shipped even before the channel reports them.
+    shipped through ``engine.ship`` count as shipped even before the channel reports them;
+    units cancelled through ``engine.cancel`` or ``engine.refund`` count as cancelled even
+    where the channel never says so (an eBay refund leaves the line's quantity as it was).
     A bundle line contributes to each component, times the component quantity.
     """
     if line is None or line.sku is None or line.fulfilled_by_channel:
         return {}
-    live = line.quantity - line.quantity_cancelled
+    live = line.quantity - min(line.quantity, max(line.quantity_cancelled, local_cancelled))
     shipped = max(line.quantity_shipped, local_shipped)
     if status is OrderStatus.SHIPPED:
         shipped = live

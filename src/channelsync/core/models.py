@@ -25,6 +25,7 @@ from pydantic import (
 
 __all__ = [
     "Address",
+    "CancelRequest",
     "Customer",
     "Listing",
     "Money",
@@ -256,6 +257,19 @@ class Refund(_Frozen):
     restock: bool = False
 
 
+class CancelRequest(_Frozen):
+    """A cancellation the buyer asked for that the merchant has not answered yet.
+
+    Amazon marks these on the order (``cancellation.cancellationRequest`` of the items, the
+    v0 ``IsBuyerRequestedCancel``/``BuyerCancelReason``); the merchant accepts one with
+    ``engine.accept_cancel_request``. ``lines`` names the lines asked for (empty: all).
+    """
+
+    requested_by: str = "buyer"
+    reason: str | None = None
+    lines: tuple[str, ...] = ()
+
+
 class OrderLine(_Frozen):
     """One line of an order.
 
@@ -329,6 +343,8 @@ class Order(_Frozen):
     shipments: tuple[Shipment, ...] = ()
     refunds: tuple[Refund, ...] = ()
     tags: tuple[str, ...] = ()
+    cancel_request: CancelRequest | None = None
+    """An open cancellation request of the buyer (see ``CancelRequest``), else None."""
     raw: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("currency", mode="before")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -164,10 +164,15 @@ class OrderBook:
                 old = old_lines.get(line.line_id)
                 applied: Contribution = dict(old.applied) if old is not None else {}
                 local = old.local_shipped if old is not None else 0
-                target = line_targets(order.status, line, local, bundles)
+                gone = old.local_cancelled if old is not None else 0
+                target = line_targets(order.status, line, local, bundles, gone)
                 changes += _diff(account, order, line.line_id, version, applied, target)
                 # Units of the listing SKU itself (for a plain line: the target itself).
-                own = line_targets(order.status, line, local, {}) if line.sku in bundles else target
+                own = (
+                    line_targets(order.status, line, local, {}, gone)
+                    if line.sku in bundles
+                    else target
+                )
                 live = sum(own[line.sku]) if line.sku is not None and own else 0
                 old_live = old.live if old is not None else 0
                 if line.sku is not None:
@@ -186,6 +191,7 @@ class OrderBook:
                         "fulfilled_by_channel": line.fulfilled_by_channel,
                         "applied": target,
                         "local_shipped": local,
+                        "local_cancelled": gone,
                         "live": live,
                     }
                 )
@@ -205,6 +211,7 @@ class OrderBook:
                             "fulfilled_by_channel": False,
                             "applied": {},
                             "local_shipped": old.local_shipped,
+                            "local_cancelled": old.local_cancelled,
                             "live": 0,
                         }
                     )
@@ -242,9 +249,15 @@ class OrderBook:
         ln = t.order_lines.c
         lines: dict[str, dict[str, Any]] = defaultdict(dict)
         for r in conn.execute(
-            sa.select(ln.order_id, ln.line_id, ln.sku, ln.applied, ln.local_shipped, ln.live).where(
-                ln.account == account, self.store.among(ln.order_id, order_ids)
-            )
+            sa.select(
+                ln.order_id,
+                ln.line_id,
+                ln.sku,
+                ln.applied,
+                ln.local_shipped,
+                ln.local_cancelled,
+                ln.live,
+            ).where(ln.account == account, self.store.among(ln.order_id, order_ids))
         ):
             lines[r.order_id][r.line_id] = r
         return lines
@@ -294,10 +307,9 @@ class OrderBook:
             if line.line_id not in wanted or line.line_id not in rows:
                 continue
             row = rows[line.line_id]
-            local = min(
-                line.quantity - line.quantity_cancelled, row.local_shipped + wanted[line.line_id]
-            )
-            target = line_targets(order.status, line, local, bundles)
+            cancelled = max(line.quantity_cancelled, row.local_cancelled)
+            local = min(line.quantity - cancelled, row.local_shipped + wanted[line.line_id])
+            target = line_targets(order.status, line, local, bundles, row.local_cancelled)
             changes += _diff(
                 account,
                 order,
@@ -321,6 +333,63 @@ class OrderBook:
         self.ledger.post(conn, changes, result)
         return result
 
+    def cancel_units(
+        self,
+        conn: Connection,
+        account: str,
+        order_id: str,
+        units: Mapping[str, int],
+        reason: str,
+    ) -> ApplyResult:
+        """Record units cancelled through the engine (``engine.cancel``/``refund``): they
+        stay cancelled whatever the channel's later versions of the order say.
+
+        Raises:
+            UnknownOrder: the store has never seen the order.
+        """
+        self.lock(conn, [(account, order_id)])
+        order = self.stored(conn, account, order_id)
+        if order is None:
+            raise UnknownOrder(
+                f"no order {order_id!r} on account {account!r}: pull or record it first"
+            )
+        rows = self._lines(conn, account, [order_id]).get(order_id, {})
+        bundles = self.planner.bundles(conn, {ln.sku for ln in order.lines if ln.sku})
+        stamp = self.clock().isoformat(timespec="microseconds")
+        changes: list[Posting] = []
+        updates: list[dict[str, Any]] = []
+        for line in order.lines:
+            row = rows.get(line.line_id)
+            if row is None or not units.get(line.line_id):
+                continue
+            gone = min(
+                line.quantity,
+                max(line.quantity_cancelled, row.local_cancelled) + units[line.line_id],
+            )
+            target = line_targets(order.status, line, row.local_shipped, bundles, gone)
+            changes += _diff(
+                account,
+                order,
+                line.line_id,
+                f"cancel@{stamp}",
+                dict(row.applied),
+                target,
+                reason=reason,
+            )
+            updates.append(
+                {
+                    "local_cancelled": gone,
+                    "applied": target,
+                    "account": account,
+                    "order_id": order_id,
+                    "line_id": line.line_id,
+                }
+            )
+        self.store.bulk(conn, t.order_lines, updates, where=("account", "order_id", "line_id"))
+        result = ApplyResult()
+        self.ledger.post(conn, changes, result)
+        return result
+
     # -- reading --------------------------------------------------------------------------
 
     def stored(self, conn: Connection, account: str, order_id: str) -> Order | None:
@@ -331,6 +400,37 @@ class OrderBook:
             )
         ).scalar()
         return None if doc is None else Order.model_validate_json(doc)
+
+    def local_units(
+        self, conn: Connection, account: str, order_id: str
+    ) -> dict[str, tuple[int, int]]:
+        """Per line, units (shipped, cancelled) through the engine: ``engine.ship`` and
+        ``engine.cancel``/``refund`` (the channel may not say so yet, or ever)."""
+        ln = t.order_lines.c
+        return {
+            r.line_id: (int(r.local_shipped or 0), int(r.local_cancelled or 0))
+            for r in conn.execute(
+                sa.select(ln.line_id, ln.local_shipped, ln.local_cancelled).where(
+                    ln.account == account, ln.order_id == order_id
+                )
+            )
+        }
+
+    def with_cancel_request(self, conn: Connection, account: str | None) -> list[Order]:
+        """Orders still holding units whose buyer asked to cancel (``Order.cancel_request``)."""
+        o = t.orders.c
+        query = (
+            sa.select(o.doc)
+            .where(
+                o.status.in_([s.value for s in OrderStatus if s.commits_stock]),
+                o.doc.like('%"cancel_request":{%'),
+            )
+            .order_by(o.created_at, o.account, o.order_id)
+        )
+        if account is not None:
+            query = query.where(o.account == account)
+        orders = [Order.model_validate_json(r.doc) for r in conn.execute(query)]
+        return [order for order in orders if order.cancel_request is not None]
 
     def due_for_reread(
         self, conn: Connection, account: str, unseen_since: datetime, limit: int

@@ -174,6 +174,9 @@ order_lines = sa.Table(
     sa.Column("applied", sa.JSON, nullable=False),
     # Units shipped through engine.ship() (the channel may not report them yet).
     sa.Column("local_shipped", sa.Integer, nullable=False, server_default="0"),
+    # Units cancelled through engine.cancel()/refund() (the channel may never report them:
+    # an eBay refund leaves the line's quantity as it was).
+    sa.Column("local_cancelled", sa.Integer, nullable=False, server_default="0"),
     # Units of the listing SKU the order holds (open + shipped): what the selling channel
     # took off its own quantity for this line.
     sa.Column("live", sa.Integer, nullable=False, server_default="0"),
@@ -374,4 +377,38 @@ unseen_sales = sa.Table(
     sa.Column("sku", _Key, primary_key=True),
     sa.Column("units", sa.Integer, nullable=False),
     sa.Column("seen_at", UtcDateTime, nullable=False),
+)
+
+aftersale_ops = sa.Table(
+    "aftersale_ops",
+    metadata,
+    # One row per cancel, refund or return (or accepted cancellation request), under its
+    # idempotency key: the payload's digest makes a reused key with another payload an
+    # error, and the status lets a repeat resume an operation the channel is still on.
+    sa.Column("idempotency_key", _Key, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # cancel | refund | return
+    sa.Column("account", _Key, nullable=False),
+    sa.Column("order_id", _Key, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | done | failed
+    sa.Column("reference", _Key),
+    sa.Column("result", sa.JSON),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Index(None, "account", "order_id"),
+    sa.Index(None, "status"),
+)
+
+review_requests = sa.Table(
+    "review_requests",
+    metadata,
+    # Review requests sent (or refused by the channel), at most one per order.
+    sa.Column("account", _Key, primary_key=True),
+    sa.Column("order_id", _Key, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # sent | refused
+    sa.Column("via", sa.String(16), nullable=False),  # channel | callback
+    sa.Column("detail", sa.Text),
+    sa.Column("at", UtcDateTime, nullable=False),
 )

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from channelsync.core import schema as t
+from channelsync.core.aftersale import recorded_refunds, with_recorded_refunds
 from channelsync.core.errors import UnknownOrder
 from channelsync.core.ledger import JournalEntry
 from channelsync.core.models import Order, OrderStatus
@@ -49,9 +50,10 @@ class Views:
                     t.orders.c.account == account, t.orders.c.order_id == order_id
                 )
             ).scalar()
-        if doc is None:
-            raise UnknownOrder(f"no order {order_id!r} on account {account!r} in the store")
-        return Order.model_validate_json(doc)
+            if doc is None:
+                raise UnknownOrder(f"no order {order_id!r} on account {account!r} in the store")
+            recorded = recorded_refunds(conn, account, [order_id]).get((account, order_id), ())
+        return with_recorded_refunds(Order.model_validate_json(doc), recorded)
 
     def stock(self, sku: str) -> StockView:
         """The ledger figures of ``sku`` and what every channel listing should and does show."""

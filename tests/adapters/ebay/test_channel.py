@@ -285,9 +285,10 @@ def test_cancel_order_through_post_order(fake: EbayFake) -> None:
     assert order.status is OrderStatus.CANCELLED
     shipped = fake.place_order("C-1")
     channel.push_fulfillment(shipped, Shipment(carrier="DHL", tracking_number="1"))
-    with pytest.raises(Exception) as caught:  # noqa: PT011 - the mapped 409
+    with pytest.raises(Rejected, match="ITEM_LEVEL_ELIGIBILITY_FAILURE") as caught:
         channel.cancel_order(shipped, "buyer asked")
-    assert caught.value.status == 409  # type: ignore[attr-defined]
+    assert caught.value.code == "ITEM_LEVEL_ELIGIBILITY_FAILURE"
+    assert [c["orderId"] for c in fake.cancellations] == [order_id]
 
 
 def test_xml_with_ampersand_angle_brackets_and_umlauts_round_trips(fake: EbayFake) -> None:

@@ -39,6 +39,9 @@ class TestEbayContract(ChannelContract):
         self.fake.seed_listing("CT-ORDER", quantity=10_000, price="3.00")
         return [self.fake.place_order("CT-ORDER") for _ in range(count)]
 
+    def open_return(self, order_id: str, line_id: str, quantity: int) -> None:
+        self.fake.open_return(order_id, line_id, quantity)
+
     def seed_unreadable_order(self) -> str:
         # A quantity written with a decimal comma: well-formed XML, not a quantity.
         self.fake.seed_order(

@@ -328,6 +328,13 @@ def test_injected_faults_use_shopify_shapes(fake: ShopifyFake) -> None:
 NEWER_THAN_2025_01 = {
     ("InventoryQuantityInput", "changeFromQuantity"),
     ("OrderCancelPayload", "job"),
+    ("Mutation", "returnProcess"),  # 2025-07 (changelog "Returns Processing APIs")
+}
+#: Mutations of the 2025-01 reference that the published subset leaves out (it keeps a few).
+LEFT_OUT_OF_THE_SUBSET = {
+    ("Mutation", "refundCreate"),
+    ("Mutation", "returnCreate"),
+    ("Mutation", "returnClose"),
 }
 
 
@@ -356,7 +363,7 @@ def test_fake_schema_matches_the_published_one(published_schema: GraphQLSchema) 
         elif isinstance(fake_type, (GraphQLObjectType, GraphQLInputObjectType)):
             assert isinstance(real, (GraphQLObjectType, GraphQLInputObjectType))
             for field_name, field in fake_type.fields.items():
-                if (name, field_name) in NEWER_THAN_2025_01:
+                if (name, field_name) in NEWER_THAN_2025_01 | LEFT_OUT_OF_THE_SUBSET:
                     continue
                 assert field_name in real.fields, f"{name}.{field_name} is not in Shopify's schema"
                 assert _type_text(field.type) == _type_text(real.fields[field_name].type), (

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import httpx
 
 from channelsync.adapters._paging import Paginator
+from channelsync.adapters.amazon.aftersale import AmazonAfterSale
 from channelsync.adapters.amazon.client import RATE_LIMITS, AmazonClient
 from channelsync.adapters.amazon.config import AmazonConfig
 from channelsync.adapters.amazon.feeds import (
@@ -48,10 +49,14 @@ from channelsync.adapters.amazon.payloads import (
     UnreadableOrder,
 )
 from channelsync.core.channel import (
+    CancelOperation,
     ChannelLimits,
+    OperationReceipt,
     OrderFailure,
     PriceUpdate,
     PushResult,
+    RefundOperation,
+    ReviewStatus,
     StockUpdate,
     WebhookEvent,
 )
@@ -173,6 +178,7 @@ class AmazonChannel:
             write_settle_seconds=config.write_settle_seconds,
             search_lag=config.order_search_lag_seconds,
         )
+        self.aftersale = AmazonAfterSale(self.client, config, clock=clock, sleep=sleep)
 
     def __repr__(self) -> str:
         return f"AmazonChannel(account={self.config.account!r}, region={self.config.region!r})"
@@ -557,14 +563,40 @@ class AmazonChannel:
     def cancel_order(self, order_id: str, reason: str | None = None) -> None:
         """Amazon offers sellers no order cancellation in the Orders API: always ``Rejected``.
 
-        Cancel in Seller Central (or answer the buyer's cancellation request there).
+        Cancellation is a feed, processed later: ``channelsync orders cancel`` (the engine's
+        ``cancel``, through ``cancel_lines``) sends it and follows it up; or cancel in
+        Seller Central.
         """
         raise Rejected(
-            f"order {order_id}: the SP-API Orders API has no seller cancellation; cancel it in"
-            " Seller Central",
+            f"order {order_id}: the SP-API Orders API has no seller cancellation; use"
+            " channelsync orders cancel (an order acknowledgement feed) or Seller Central",
             channel=self.account,
             operation="cancelOrder",
         )
+
+    # -- after-sale (SupportsCancel, SupportsRefund, SupportsOperationStatus) --------------
+    # No record_return: Amazon runs returns itself; refund with reason CustomerReturn.
+
+    def cancel_lines(self, operation: CancelOperation) -> OperationReceipt:
+        """Cancel a whole order (acknowledgement ``Failure``) or some units (adjustment with
+        ``QuantityCancelled``); see ``aftersale``."""
+        return self.aftersale.cancel_lines(operation)
+
+    def refund(self, operation: RefundOperation) -> OperationReceipt:
+        """Refund through ``POST_PAYMENT_ADJUSTMENT_DATA``; see ``aftersale``."""
+        return self.aftersale.refund(operation)
+
+    def operation_status(self, order_id: str, receipt: OperationReceipt) -> OperationReceipt:
+        """An order feed's outcome for the order, read from its processing report."""
+        return self.aftersale.operation_status(order_id, receipt)
+
+    def review_request_status(self, order: Order) -> ReviewStatus:
+        """Whether Solicitations offers the review request for ``order`` now."""
+        return self.aftersale.review_request_status(order)
+
+    def send_review_request(self, order: Order) -> None:
+        """Send Amazon's product review and seller feedback request for ``order``."""
+        self.aftersale.send_review_request(order)
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
         """Amazon sends no HTTP webhooks: always ``WebhookVerificationError``.

@@ -56,6 +56,10 @@ RATE_LIMITS: dict[str, RateLimit] = {
         RateLimit(operation="createFeed", per_second=0.0083, burst=15),
         RateLimit(operation="getFeed", per_second=2, burst=15),
         RateLimit(operation="getFeedDocument", per_second=0.0222, burst=10),
+        RateLimit(operation="getSolicitationActionsForOrder", per_second=1, burst=5),
+        RateLimit(
+            operation="createProductReviewAndSellerFeedbackSolicitation", per_second=1, burst=5
+        ),
     )
 }
 
@@ -266,6 +270,35 @@ class AmazonClient:
                 channel=self.account,
                 operation="getFeedDocument",
             ) from exc
+
+    def feed_report_text(self, document_id: str) -> str:
+        """Download a processing report as text (the XML reports of the order feeds)."""
+        response = self._paced(
+            "getFeedDocument", lambda: self.gateway.get_feed_document(document_id)
+        )
+        doc = self._parse(FeedDocument, response, "getFeedDocument")
+        return self.gateway.download_document(doc.url, doc.compression_algorithm)
+
+    # -- solicitations ------------------------------------------------------------------------
+
+    def solicitation_actions(self, order_id: str, marketplace_id: str) -> list[str]:
+        """The solicitation types available for an order now (``_links.actions[].name``)."""
+        response = self._paced(
+            "getSolicitationActionsForOrder",
+            lambda: self.gateway.get_solicitation_actions(order_id, marketplace_id),
+        )
+        links = response.body.get("_links")
+        actions = links.get("actions") if isinstance(links, dict) else None
+        if not isinstance(actions, list):
+            return []
+        return [str(a["name"]) for a in actions if isinstance(a, dict) and a.get("name")]
+
+    def create_review_solicitation(self, order_id: str, marketplace_id: str) -> None:
+        """Send the buyer Amazon's review and feedback request (201 on success)."""
+        self._paced(
+            "createProductReviewAndSellerFeedbackSolicitation",
+            lambda: self.gateway.create_review_solicitation(order_id, marketplace_id),
+        )
 
     def close(self) -> None:
         """Close the HTTP pool."""

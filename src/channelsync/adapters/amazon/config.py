@@ -136,6 +136,9 @@ class AmazonConfig(BaseModel):
         notifications_endpoint_url: another SQS endpoint (the sandbox's local SQS).
         aws_access_key_id: the AWS key reading the queue (default: boto3's usual chain).
         aws_secret_access_key: its secret.
+        order_feed_wait: seconds a cancellation or refund waits for its order feed's
+            processing report; after that it stays pending (``channelsync orders settle``
+            reads the report later). 0 answers pending at once.
         timeout: seconds per HTTP request.
     """
 
@@ -160,6 +163,7 @@ class AmazonConfig(BaseModel):
     notifications_endpoint_url: str | None = None
     aws_access_key_id: str | None = None
     aws_secret_access_key: SecretStr | None = None
+    order_feed_wait: float = Field(default=120.0, ge=0)
     timeout: float = Field(default=30.0, gt=0)
 
     @field_validator("marketplace_ids", mode="before")

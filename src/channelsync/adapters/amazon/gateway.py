@@ -74,6 +74,7 @@ try:
     from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
     from sp_api.api.listings_items.listings_items_2021_08_01 import ListingsItemsV20210801
     from sp_api.api.orders.orders_v0 import OrdersV0
+    from sp_api.api.solicitations.solicitations import Solicitations
     from sp_api.auth import AccessTokenResponse
     from sp_api.base import Marketplaces, fill_query_params
     from sp_api.base.credential_provider import FromCodeCredentialProvider
@@ -98,7 +99,7 @@ except ImportError:  # pragma: no cover - SDK versions before the 2026-01-01 Ord
 
 _APIS: tuple[type[Any], ...] = tuple(
     api
-    for api in (OrdersV20260101, OrdersV0, ListingsItemsV20210801, FeedsV20210630)
+    for api in (OrdersV20260101, OrdersV0, ListingsItemsV20210801, FeedsV20210630, Solicitations)
     if api is not None
 )
 
@@ -554,6 +555,36 @@ class SpApiGateway:
             "getFeedDocument",
             FeedsV20210630,
             lambda c: c._request(path, params={"method": "GET"}, add_marketplace=False),
+        )
+
+    # -- solicitations ------------------------------------------------------------------------
+
+    def get_solicitation_actions(self, order_id: str, marketplace_id: str) -> SpResponse:
+        """``GET /solicitations/v1/orders/{amazonOrderId}`` (getSolicitationActionsForOrder)."""
+        return self._call(
+            "getSolicitationActionsForOrder",
+            Solicitations,
+            lambda c: c.get_solicitation_actions_for_order(order_id, marketplaceIds=marketplace_id),
+        )
+
+    def create_review_solicitation(self, order_id: str, marketplace_id: str) -> SpResponse:
+        """``POST .../solicitations/productReviewAndSellerFeedback`` without a body.
+
+        The SDK's method would put ``marketplaceIds``/``MarketplaceIds`` into a JSON body
+        (its POST default) besides the query parameter; the operation takes none, so the
+        request goes through ``_request`` with the query parameter only.
+        """
+        path = fill_query_params(
+            "/solicitations/v1/orders/{}/solicitations/productReviewAndSellerFeedback", order_id
+        )
+        return self._call(
+            "createProductReviewAndSellerFeedbackSolicitation",
+            Solicitations,
+            lambda c: c._request(
+                path,
+                params={"marketplaceIds": marketplace_id, "method": "POST"},
+                add_marketplace=False,
+            ),
         )
 
     def upload_document(self, url: str, content: bytes, content_type: str) -> None:

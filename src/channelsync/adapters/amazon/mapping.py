@@ -28,6 +28,7 @@ from channelsync.adapters.amazon.payloads import (
 from channelsync.core.channel import OrderFailure
 from channelsync.core.models import (
     Address,
+    CancelRequest,
     Customer,
     Listing,
     Money,
@@ -211,6 +212,29 @@ def _address(addr: CustomerAddress | None) -> Address | None:
     )
 
 
+def _cancel_request(order: SpOrder, status: OrderStatus) -> CancelRequest | None:
+    """The buyer's open cancellation request (``cancellation.cancellationRequest`` of the
+    items with no ``cancellationExecution`` yet); None once nothing is left to cancel."""
+    if not status.commits_stock:
+        return None
+    asked = [
+        item
+        for item in order.order_items
+        if item.cancellation is not None
+        and item.cancellation.cancellation_request is not None
+        and item.cancellation.cancellation_execution is None
+    ]
+    if not asked:
+        return None
+    first = asked[0].cancellation.cancellation_request if asked[0].cancellation else None
+    every = len(asked) == len(order.order_items)
+    return CancelRequest(
+        requested_by=((first.requester if first else None) or "BUYER").lower(),
+        reason=first.cancel_reason if first else None,
+        lines=() if every else tuple(i.order_item_id for i in asked),
+    )
+
+
 def is_fulfilled_by_amazon(order: SpOrder) -> bool:
     """Whether Amazon's own warehouses ship the order (FBA)."""
     return bool(order.fulfillment and order.fulfillment.fulfilled_by == "AMAZON")
@@ -279,6 +303,7 @@ def order_from_wire(order: SpOrder, *, account: str, raw: Mapping[str, Any]) -> 
         tax_total=_breakdown(proceeds.breakdowns, "TAX") if proceeds else None,
         discount_total=_breakdown(proceeds.breakdowns, "DISCOUNT") if proceeds else None,
         lines=tuple(_lines(order, status, fba)),
+        cancel_request=_cancel_request(order, status),
         customer=customer,
         shipping_address=_address(order.recipient.delivery_address if order.recipient else None),
         shipments=shipments,

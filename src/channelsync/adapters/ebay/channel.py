@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 import httpx
@@ -52,12 +53,16 @@ from channelsync.adapters.ebay.mapping import (
 from channelsync.adapters.ebay.payloads import InventoryItem, PriceQuantityResponse
 from channelsync.adapters.ebay.webhooks import CachedPublicKeys, EbayWebhooks, PublicKeySource
 from channelsync.core.channel import (
+    CancelOperation,
     ChannelLimits,
+    OperationReceipt,
     OrderFailure,
     PriceUpdate,
     PushResult,
     QuotaState,
     RateLimit,
+    RefundOperation,
+    ReturnOperation,
     StockUpdate,
     WebhookEvent,
 )
@@ -69,7 +74,7 @@ from channelsync.core.errors import (
     Rejected,
     TransientError,
 )
-from channelsync.core.models import Listing, Order, Shipment, utcnow
+from channelsync.core.models import Listing, Money, Order, OrderStatus, Refund, Shipment, utcnow
 
 __all__ = ["INVENTORY_BATCH", "TRADING_BATCH", "EbayChannel"]
 
@@ -85,8 +90,19 @@ ORDER_HORIZON = timedelta(days=90)
 World = Literal["trading", "inventory_api"]
 _CANCEL_REASONS = {
     "buyer": "BUYER_ASKED_CANCEL",
+    "customer_request": "BUYER_ASKED_CANCEL",
     "address": "ADDRESS_ISSUES",
 }
+#: The Fulfillment API's ``reasonForRefund`` for channelsync's reasons (refunds of units
+#: that shipped; units cancelled before shipping are ``BUYER_CANCEL``/``SELLER_CANCEL``).
+_REFUND_REASONS = {
+    "customer_request": "BUYER_RETURN",
+    "not_as_described": "ITEM_NOT_AS_DESCRIBED",
+    "wrong_item": "ITEM_NOT_AS_DESCRIBED",
+    "damaged": "ITEM_NOT_AS_DESCRIBED",
+}
+#: Post-Order return states in which the seller can mark the item received.
+_RETURN_RECEIVABLE = frozenset({"ITEM_SHIPPED", "READY_FOR_SHIPPING"})
 
 
 @dataclass(frozen=True)
@@ -649,7 +665,10 @@ class EbayChannel:
 
         The reason maps to eBay's codes: mentioning the buyer gives
         ``BUYER_ASKED_CANCEL``, an address ``ADDRESS_ISSUES``, anything else
-        ``OUT_OF_STOCK_OR_CANNOT_FULFILL`` (which counts against seller standards).
+        ``OUT_OF_STOCK_OR_CANNOT_FULFILL`` (which counts against seller standards). An order
+        cancelled already is left alone; one eBay does not know is ``NotFound``; one eBay
+        will not cancel (shipped, refunded, a buyer's request open) raises ``Rejected`` with
+        eBay's reasons.
         """
         self.config.require_oauth("cancel_order")
         text = (reason or "").lower()
@@ -657,8 +676,204 @@ class EbayChannel:
             (v for k, v in _CANCEL_REASONS.items() if k in text),
             "OUT_OF_STOCK_OR_CANNOT_FULFILL",
         )
-        self.rest.create_cancellation(order_id, code)
+        self._create_cancellation(order_id, code)
+
+    def _create_cancellation(self, order_id: str, code: str) -> str | None:
+        """The new cancellation's id; None when the order is cancelled already."""
+        answer = self.rest.create_cancellation(order_id, code)
         self._count("createCancellation")
+        if answer.cancelId is None:
+            reasons = (
+                answer.orderEligibilityResult.failureReason if answer.orderEligibilityResult else ()
+            )
+            if self._cancelled_already(order_id, reasons):
+                return None
+            raise self._not_cancelled(order_id, reasons, "createCancellation")
+        return answer.cancelId
+
+    def _cancelled_already(self, order_id: str, reasons: Sequence[str]) -> bool:
+        if "CANCELLATION_EXIST" not in reasons:
+            return False
+        current = self.read_order(order_id)
+        return isinstance(current, Order) and current.status is OrderStatus.CANCELLED
+
+    def _not_cancelled(self, order_id: str, reasons: Sequence[str], operation: str) -> ChannelError:
+        """eBay's refusal to cancel: ``NotFound`` for an order it does not know."""
+        kind = NotFound if "INVALID_ORDER" in reasons else Rejected
+        return kind(
+            f"eBay will not cancel order {order_id}: {', '.join(reasons) or 'not eligible'}"
+            + _cancel_advice(reasons),
+            channel=self.account,
+            operation=operation,
+            code=reasons[0] if reasons else None,
+        )
+
+    # -- after-sale (SupportsCancel, SupportsRefund, SupportsReturns) ------------------------
+
+    def cancel_lines(self, operation: CancelOperation) -> OperationReceipt:
+        """Check the order's eligibility, then cancel it as the seller (Post-Order API).
+
+        eBay cancels whole orders only: cancelling some units is refused with the way to do
+        it (a refund of those lines with ``issueRefund``). A repeat after a lost answer finds
+        the order cancelled and returns.
+        """
+        self.config.require_oauth("cancel_order")
+        if operation.lines:
+            raise Rejected(
+                f"order {operation.order_id}: eBay cancels whole orders only (Post-Order API);"
+                " to cancel some units refund those lines instead (channelsync orders refund"
+                " ... --line LINE=UNITS, Fulfillment issueRefund)",
+                channel=self.account,
+                operation="createCancellation",
+            )
+        eligibility = self.rest.check_cancellation(operation.order_id)
+        self._count("checkCancellationEligibility")
+        if not eligibility.eligible:
+            reasons = eligibility.failureReason
+            if self._cancelled_already(operation.order_id, reasons):
+                return OperationReceipt(detail="eBay has the order cancelled already")
+            raise self._not_cancelled(operation.order_id, reasons, "checkCancellationEligibility")
+        code = _CANCEL_REASONS.get(operation.reason) or (
+            "ADDRESS_ISSUES"
+            if operation.reason == "address_issue"
+            else "OUT_OF_STOCK_OR_CANNOT_FULFILL"
+        )
+        cancel_id = self._create_cancellation(operation.order_id, code)
+        if cancel_id is None:  # cancelled between the check and the request
+            return OperationReceipt(detail="eBay has the order cancelled already")
+        detail = self.rest.cancellation(cancel_id).cancelDetail
+        self._count("getCancellation")
+        state = f"{detail.cancelState}/{detail.cancelStatus}" if detail else None
+        return OperationReceipt(reference=cancel_id, detail=state)
+
+    def refund(self, operation: RefundOperation) -> OperationReceipt:
+        """Fulfillment ``issueRefund``: per line (``legacyReference`` of the line's item and
+        transaction) when the lines carry the amount, else at order level. eBay processes
+        refunds asynchronously: the receipt is ``pending`` until ``getOrder`` says REFUNDED.
+        """
+        self.config.require_oauth("issueRefund")
+        if operation.cancelled and sum(operation.cancelled.values()) == sum(
+            operation.lines.values()
+        ):
+            reason = "BUYER_CANCEL" if operation.reason == "customer_request" else "SELLER_CANCEL"
+        else:
+            reason = _REFUND_REASONS.get(operation.reason, "OTHER_ADJUSTMENT")
+        body: dict[str, Any] = {"reasonForRefund": reason}
+        comment = operation.note or operation.reason
+        body["comment"] = comment[:100]
+        if operation.lines and set(operation.line_amounts) == set(operation.lines):
+            items: list[dict[str, Any]] = []
+            for line_id in operation.lines:
+                item_id, _, txn_id = line_id.rpartition("-")
+                if not item_id or not txn_id:
+                    items = []
+                    break
+                share = operation.line_amounts[line_id]
+                items.append(
+                    {
+                        "legacyReference": {"legacyItemId": item_id, "legacyTransactionId": txn_id},
+                        "refundAmount": {
+                            "value": f"{share.amount:.2f}",
+                            "currency": share.currency,
+                        },
+                    }
+                )
+            if items:
+                body["refundItems"] = items
+        if "refundItems" not in body:
+            body["orderLevelRefundAmount"] = {
+                "value": f"{operation.amount.amount:.2f}",
+                "currency": operation.amount.currency,
+            }
+        answer = self.rest.issue_refund(operation.order_id, body)
+        self._count("issueRefund")
+        if answer.refundStatus == "FAILED" or answer.refundId is None:
+            raise Rejected(
+                f"eBay refused the refund of order {operation.order_id}"
+                f" (refundStatus {answer.refundStatus})",
+                channel=self.account,
+                operation="issueRefund",
+            )
+        refund = Refund(
+            refund_id=answer.refundId,
+            amount=operation.amount,
+            reason=operation.note or operation.reason,
+            lines=dict(operation.lines),
+        )
+        if answer.refundStatus == "REFUNDED":
+            return OperationReceipt(reference=answer.refundId, refund=refund)
+        return OperationReceipt(status="pending", reference=answer.refundId, refund=refund)
+
+    def operation_status(self, order_id: str, receipt: OperationReceipt) -> OperationReceipt:
+        """A pending refund as ``getOrder`` shows it: done once every part is REFUNDED,
+        ``Rejected`` when one FAILED."""
+        if receipt.reference is None:
+            return receipt
+        order = self.rest.order_refunds(order_id)
+        self._count("getOrder")
+        parts = [r for r in order.refunds() if r.refundId == receipt.reference]
+        if not parts:
+            return receipt
+        statuses = {r.refundStatus for r in parts}
+        if "FAILED" in statuses:
+            raise Rejected(
+                f"eBay's refund {receipt.reference} of order {order_id} failed: refund it in"
+                " Seller Hub",
+                channel=self.account,
+                operation="getOrder",
+                code="FAILED",
+            )
+        if statuses == {"REFUNDED"}:
+            total = sum((r.amount.value for r in parts if r.amount and r.amount.value), Decimal(0))
+            currency = next(
+                (r.amount.currency for r in parts if r.amount and r.amount.currency), None
+            )
+            refund = (
+                Refund(refund_id=receipt.reference, amount=Money(amount=total, currency=currency))
+                if currency
+                else receipt.refund
+            )
+            return OperationReceipt(reference=receipt.reference, refund=refund, detail="REFUNDED")
+        return receipt
+
+    def record_return(self, operation: ReturnOperation) -> OperationReceipt:
+        """Mark the buyer's open Post-Order returns of the lines received.
+
+        eBay returns are opened by the buyer; a line without an open return is refused with
+        what to do (record the units here only: ``notify_channel=False``).
+        """
+        self.config.require_oauth("markReturnReceived")
+        found = self.rest.search_returns(operation.order_id)
+        self._count("searchReturns")
+        chosen: list[str] = []
+        for line_id, qty in operation.lines.items():
+            item_id, _, txn_id = line_id.rpartition("-")
+            left = qty
+            for r in found.members:
+                item = r.creationInfo.item if r.creationInfo else None
+                if (
+                    item is None
+                    or (r.state or r.status) not in _RETURN_RECEIVABLE
+                    or item.transactionId != (txn_id or line_id)
+                    or (item_id and item.itemId != item_id)
+                    or r.returnId in chosen
+                    or left <= 0
+                ):
+                    continue
+                chosen.append(r.returnId)
+                left -= item.returnQuantity or 0
+            if left > 0:
+                raise Rejected(
+                    f"order {operation.order_id}: no open eBay return covers {qty} unit(s) of line"
+                    f" {line_id}; eBay returns are opened by the buyer (Post-Order API): record"
+                    " the units here only (notify_channel=False)",
+                    channel=self.account,
+                    operation="searchReturns",
+                )
+        for return_id in chosen:
+            self.rest.mark_return_received(return_id, operation.note)
+            self._count("markReturnReceived")
+        return OperationReceipt(reference=",".join(chosen), detail="ITEM_DELIVERED")
 
     # -- webhooks -------------------------------------------------------------------------
 
@@ -775,3 +990,14 @@ _NO_TIME = datetime.min.replace(tzinfo=UTC)
 def _stream_key(item: Order | OrderFailure) -> tuple[datetime, str]:
     """Oldest change first; a failure without a readable time first of all."""
     return (item.updated_at or _NO_TIME, item.order_id or "")
+
+
+def _cancel_advice(reasons: Sequence[str]) -> str:
+    """What to do instead, for eBay's reasons not to cancel."""
+    if "ITEM_LEVEL_ELIGIBILITY_FAILURE" in reasons:
+        return " (a line has shipped: refund it, or record a return when it comes back)"
+    if "CANCELLATION_EXIST" in reasons:
+        return " (a cancellation exists: answer the buyer's request in Seller Hub)"
+    if "FULL_REFUNDED_ORDER" in reasons:
+        return " (the order is refunded in full already)"
+    return ""

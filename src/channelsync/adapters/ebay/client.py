@@ -24,11 +24,17 @@ from channelsync.adapters.ebay.config import EbayConfig
 from channelsync.adapters.ebay.mapping import rest_error_text
 from channelsync.adapters.ebay.payloads import (
     BulkPriceQuantityResponse,
+    CancelDetailResponse,
+    CancelEligibility,
+    CreateCancelResponse,
     ErrorBody,
     FulfillmentOrders,
     InventoryItems,
     Offers,
     PublicKey,
+    RefundAnswer,
+    RestOrder,
+    ReturnSearch,
     TokenResponse,
 )
 from channelsync.core.errors import AuthError, ChannelError, ConfigError, Unavailable
@@ -41,6 +47,7 @@ INVENTORY_PATH = "/sell/inventory/v1"
 FULFILLMENT_PATH = "/sell/fulfillment/v1"
 TOKEN_PATH = "/identity/v1/oauth2/token"  # noqa: S105 - a URL path
 NOTIFICATION_PATH = "/commerce/notification/v1"
+FULFILLMENT_PATH = "/sell/fulfillment/v1"
 POST_ORDER_PATH = "/post-order/v2"
 APP_SCOPE = "https://api.ebay.com/oauth/api_scope"
 #: Refresh this long before eBay says the token expires.
@@ -349,9 +356,27 @@ class EbayRestClient:
 
     # -- Post-Order API -------------------------------------------------------------------
 
-    def create_cancellation(self, order_id: str, reason: str) -> None:
-        """Cancel an order as the seller (Post-Order ``POST /cancellation``)."""
-        self._send(
+    def check_cancellation(self, order_id: str) -> CancelEligibility:
+        """Whether eBay lets the seller cancel the order (Post-Order check_eligibility)."""
+        response = self._send(
+            "checkCancellationEligibility",
+            "POST",
+            f"{POST_ORDER_PATH}/cancellation/check_eligibility",
+            auth="iaf",
+            json={"legacyOrderId": order_id},
+            headers={"content-type": "application/json"},
+        )
+        return _parse(
+            CancelEligibility,
+            response,
+            channel=self._config.account,
+            operation="checkCancellationEligibility",
+        )
+
+    def create_cancellation(self, order_id: str, reason: str) -> CreateCancelResponse:
+        """Cancel an order as the seller (Post-Order ``POST /cancellation``): the
+        ``cancelId``, or the eligibility result of an order eBay will not cancel."""
+        response = self._send(
             "createCancellation",
             "POST",
             f"{POST_ORDER_PATH}/cancellation",
@@ -359,6 +384,73 @@ class EbayRestClient:
             json={"legacyOrderId": order_id, "cancelReason": reason},
             headers={"content-type": "application/json"},
             ok=(200, 201),
+        )
+        return _parse(
+            CreateCancelResponse,
+            response,
+            channel=self._config.account,
+            operation="createCancellation",
+        )
+
+    def cancellation(self, cancel_id: str) -> CancelDetailResponse:
+        """``GET /cancellation/{cancelId}``."""
+        response = self._send(
+            "getCancellation",
+            "GET",
+            f"{POST_ORDER_PATH}/cancellation/{quote(cancel_id, safe='')}",
+            auth="iaf",
+        )
+        return _parse(
+            CancelDetailResponse,
+            response,
+            channel=self._config.account,
+            operation="getCancellation",
+        )
+
+    def issue_refund(self, order_id: str, body: Mapping[str, Any]) -> RefundAnswer:
+        """Fulfillment ``issueRefund`` (processed asynchronously: ``PENDING``)."""
+        response = self._send(
+            "issueRefund",
+            "POST",
+            f"{FULFILLMENT_PATH}/order/{quote(order_id, safe='')}/issue_refund",
+            json=dict(body),
+            headers={"content-type": "application/json"},
+        )
+        return _parse(RefundAnswer, response, channel=self._config.account, operation="issueRefund")
+
+    def order_refunds(self, order_id: str) -> RestOrder:
+        """Fulfillment ``getOrder``, read for the refunds of the order and its lines."""
+        response = self._send(
+            "getOrder", "GET", f"{FULFILLMENT_PATH}/order/{quote(order_id, safe='')}"
+        )
+        return _parse(RestOrder, response, channel=self._config.account, operation="getOrder")
+
+    def search_returns(self, order_id: str) -> ReturnSearch:
+        """Post-Order ``GET /return/search`` of one order."""
+        response = self._send(
+            "searchReturns",
+            "GET",
+            f"{POST_ORDER_PATH}/return/search",
+            auth="iaf",
+            params={"order_id": order_id},
+        )
+        return _parse(
+            ReturnSearch, response, channel=self._config.account, operation="searchReturns"
+        )
+
+    def mark_return_received(self, return_id: str, comment: str | None = None) -> None:
+        """Post-Order ``POST /return/{returnId}/mark_as_received``."""
+        body: dict[str, Any] = {}
+        if comment:
+            body["comments"] = {"content": comment[:1000], "language": "en-US"}
+        self._send(
+            "markReturnReceived",
+            "POST",
+            f"{POST_ORDER_PATH}/return/{quote(return_id, safe='')}/mark_as_received",
+            auth="iaf",
+            json=body,
+            headers={"content-type": "application/json"},
+            ok=(200, 204),
         )
 
     def close(self) -> None:

@@ -18,6 +18,9 @@ __all__ = [
     "Amount",
     "Availability",
     "BulkPriceQuantityResponse",
+    "CancelDetail",
+    "CancelEligibility",
+    "CreateCancelResponse",
     "DeletionData",
     "DeletionMessage",
     "DeletionMetadata",
@@ -39,7 +42,11 @@ __all__ = [
     "PricingSummary",
     "Product",
     "PublicKey",
+    "RefundAnswer",
     "RestError",
+    "RestOrder",
+    "ReturnSearch",
+    "ReturnSummary",
     "ShipToLocationAvailability",
     "TokenResponse",
 ]
@@ -284,3 +291,114 @@ class FulfillmentOrders(_Model):
     total: int | None = None
     offset: int = 0
     limit: int | None = None
+
+
+# -- Post-Order and Fulfillment after-sale ----------------------------------------------
+
+
+class CancelEligibility(_Model):
+    """``OrderEligibilityResult`` (``check_eligibility`` and a refused cancellation)."""
+
+    legacyOrderId: str | None = None
+    eligible: bool = False
+    failureReason: tuple[str, ...] = ()
+    eligibleCancelReason: tuple[str, ...] = ()
+
+
+class CreateCancelResponse(_Model):
+    """``CreateCancelResponse``: the ``cancelId``, or why the order is not eligible."""
+
+    cancelId: str | None = None
+    orderEligibilityResult: CancelEligibility | None = None
+
+
+class CancelDetail(_Model):
+    """``cancelDetail`` of getCancellation (the fields channelsync reads)."""
+
+    cancelId: str | None = None
+    legacyOrderId: str | None = None
+    cancelState: str | None = None
+    cancelStatus: str | None = None
+
+
+class CancelDetailResponse(_Model):
+    """The body of getCancellation."""
+
+    cancelDetail: CancelDetail | None = None
+
+
+class RefundAnswer(_Model):
+    """The issueRefund response (``Refund``)."""
+
+    refundId: str | None = None
+    refundStatus: str | None = None
+
+
+class OrderRefund(_Model):
+    """A refund on an order or line (``OrderRefund``/``LineItemRefund``)."""
+
+    refundId: str | None = None
+    refundStatus: str | None = None
+    amount: Amount | None = None
+    refundDate: str | None = None
+
+
+class RefundsSummary(_Model):
+    """``paymentSummary`` (its refunds)."""
+
+    refunds: tuple[OrderRefund, ...] = ()
+
+
+class RestLineItem(_Model):
+    """A Fulfillment ``LineItem`` (the fields after-sale reads)."""
+
+    lineItemId: str | None = None
+    legacyItemId: str | None = None
+    refunds: tuple[OrderRefund, ...] = ()
+
+
+class RestOrder(_Model):
+    """A Fulfillment ``Order`` (the fields after-sale reads)."""
+
+    orderId: str | None = None
+    paymentSummary: RefundsSummary | None = None
+    lineItems: tuple[RestLineItem, ...] = ()
+
+    def refunds(self) -> list[OrderRefund]:
+        """Every refund of the order, order level and line level."""
+        out = list(self.paymentSummary.refunds) if self.paymentSummary else []
+        for line in self.lineItems:
+            out += line.refunds
+        return out
+
+
+class ReturnItem(_Model):
+    """``creationInfo.item`` of a return."""
+
+    itemId: str | None = None
+    transactionId: str | None = None
+    returnQuantity: int | None = None
+
+
+class ReturnCreation(_Model):
+    """``creationInfo`` of a return."""
+
+    item: ReturnItem | None = None
+    reason: str | None = None
+
+
+class ReturnSummary(_Model):
+    """A return of ``GET /return/search`` (``ReturnSummaryType``)."""
+
+    returnId: str
+    orderId: str | None = None
+    state: str | None = None
+    status: str | None = None
+    creationInfo: ReturnCreation | None = None
+
+
+class ReturnSearch(_Model):
+    """The body of ``GET /return/search``."""
+
+    members: tuple[ReturnSummary, ...] = ()
+    total: int | None = None

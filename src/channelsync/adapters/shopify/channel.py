@@ -18,7 +18,7 @@ from channelsync.adapters._paging import Paginator
 from channelsync.adapters.shopify import queries as q
 from channelsync.adapters.shopify._throttle import CostThrottle
 from channelsync.adapters.shopify.client import OrderNode, ShopifyClient
-from channelsync.adapters.shopify.config import ShopifyConfig
+from channelsync.adapters.shopify.config import ShopifyConfig, version_at_least
 from channelsync.adapters.shopify.mapping import (
     KIND,
     ORDER_DATA_ERRORS,
@@ -44,16 +44,20 @@ from channelsync.adapters.shopify.payloads import (
 from channelsync.adapters.shopify.queries import ORDERS_PAGE
 from channelsync.adapters.shopify.webhooks import ShopifyWebhooks
 from channelsync.core.channel import (
+    CancelOperation,
     ChannelLimits,
+    OperationReceipt,
     OrderFailure,
     PriceUpdate,
     PushResult,
     RateLimit,
+    RefundOperation,
+    ReturnOperation,
     StockUpdate,
     WebhookEvent,
 )
 from channelsync.core.errors import ConfigError, ItemError, NotFound, Rejected, Unavailable
-from channelsync.core.models import Listing, Order, Shipment
+from channelsync.core.models import Listing, Money, Order, Refund, Shipment
 
 __all__ = ["ShopifyChannel"]
 
@@ -65,6 +69,13 @@ _STALE = frozenset({"CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE"})
 _RETRYABLE = frozenset({"IDEMPOTENCY_CONCURRENT_REQUEST"})
 _NEW_KEY = "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED"
 _OPEN_FULFILLMENT_ORDERS = frozenset({"OPEN", "IN_PROGRESS"})
+#: Shopify's ``ReturnReason`` for channelsync's reasons.
+_RETURN_REASONS = {
+    "customer_request": "UNWANTED",
+    "damaged": "DEFECTIVE",
+    "wrong_item": "WRONG_ITEM",
+    "not_as_described": "NOT_AS_DESCRIBED",
+}
 
 
 class ShopifyChannel:
@@ -664,6 +675,9 @@ class ShopifyChannel:
 
         An order already cancelled is left alone (a retry after a timeout).
         """
+        self._cancel(order_id, reason, restock=self.config.cancel_restock)
+
+    def _cancel(self, order_id: str, reason: str | None, *, restock: bool) -> None:
         order_gid = gid("Order", order_id)
         state = self.client.order_state(order_gid)
         if state is None:
@@ -676,8 +690,8 @@ class ShopifyChannel:
             return
         result = self.client.cancel_order(
             order_gid,
-            reason=shopify_cancel_reason(reason),
-            restock=self.config.cancel_restock,
+            reason=shopify_cancel_reason(reason.split(":", 1)[0] if reason else None),
+            restock=restock,
             refund=self.config.cancel_refund,
             staff_note=reason,
             notify_customer=self.config.notify_customer,
@@ -703,6 +717,257 @@ class ShopifyChannel:
                 )
             self._sleep(delay)
             delay = min(delay * 2, 2.0)
+
+    # -- after-sale (SupportsCancel, SupportsRefund, SupportsReturns) ------------------------
+
+    def cancel_lines(self, operation: CancelOperation) -> OperationReceipt:
+        """Cancel the whole order with ``orderCancel`` (``restock`` as the operation says).
+
+        Shopify cancels whole orders only: cancelling some units is refused with the way to
+        do it (a refund of those units, which restocks them as ``CANCEL``).
+        """
+        if operation.lines:
+            raise Rejected(
+                f"order {operation.order_id}: Shopify cancels whole orders only (orderCancel);"
+                " to cancel some units, refund them (channelsync orders refund ... --line"
+                " LINE=UNITS): refundCreate restocks units not fulfilled as CANCEL",
+                channel=self.account,
+                operation="CancelOrder",
+            )
+        reason = f"{operation.reason}: {operation.note}" if operation.note else operation.reason
+        self._cancel(operation.order_id, reason, restock=operation.restock)
+        return OperationReceipt(reference=operation.order_id)
+
+    def refund(self, operation: RefundOperation) -> OperationReceipt:
+        """``refundCreate``: the amount against the order's captured payments, and the lines
+        (units not shipped restocked as ``CANCEL``, returned ones as ``RETURN``, the rest
+        ``NO_RESTOCK``), at the synced location.
+
+        The operation's key goes with ``@idempotent`` (API 2026-01 on) and into the refund's
+        note, where a repeat after a lost answer finds the refund instead of refunding twice.
+        """
+        order_gid = gid("Order", operation.order_id)
+        state = self.client.refund_state(order_gid)
+        if state is None:
+            raise NotFound(
+                f"order {operation.order_id} does not exist on {self.config.shop}",
+                channel=self.account,
+                operation="RefundState",
+            )
+        tag = f"[channelsync {operation.idempotency_key}]"
+        for existing in state.refunds:
+            if existing.note and tag in existing.note:
+                return self._refund_receipt(existing, operation.amount)
+        presented = state.presentment_currency_code or state.currency_code
+        if presented != state.currency_code:
+            raise Rejected(
+                f"order {operation.order_id} was paid in {presented} (the shop keeps"
+                f" {state.currency_code}): refund it in Shopify's admin",
+                channel=self.account,
+                operation="CreateRefund",
+            )
+        if operation.amount.currency != state.currency_code:
+            raise Rejected(
+                f"order {operation.order_id} is in {state.currency_code}, not"
+                f" {operation.amount.currency}",
+                channel=self.account,
+                operation="CreateRefund",
+            )
+        transactions = self._refund_transactions(state.transactions, operation, order_gid)
+        location = self._location()
+        items: list[dict[str, Any]] = []
+        for line_id, qty in operation.lines.items():
+            cancelled = min(qty, operation.cancelled.get(line_id, 0))
+            returned = min(qty - cancelled, operation.returned.get(line_id, 0))
+            for units, kind in (
+                (cancelled, "CANCEL"),
+                (returned, "RETURN"),
+                (qty - cancelled - returned, "NO_RESTOCK"),
+            ):
+                if units > 0:
+                    item: dict[str, Any] = {
+                        "lineItemId": gid("LineItem", line_id),
+                        "quantity": units,
+                        "restockType": kind,
+                    }
+                    if kind != "NO_RESTOCK":
+                        item["locationId"] = location
+                    items.append(item)
+        note = f"{operation.note or operation.reason} {tag}"
+        refund_input: dict[str, Any] = {
+            "orderId": order_gid,
+            "note": note,
+            "notify": self.config.notify_customer,
+            "transactions": transactions,
+        }
+        if items:
+            refund_input["refundLineItems"] = items
+        key = operation.idempotency_key if self.config.needs_idempotency_key else None
+        payload = self.client.create_refund(refund_input, key)
+        if payload.user_errors or payload.refund is None:
+            raise Rejected(
+                "; ".join(e.message for e in payload.user_errors) or "refundCreate gave no refund",
+                channel=self.account,
+                operation="CreateRefund",
+                code=payload.user_errors[0].code if payload.user_errors else None,
+            )
+        return self._refund_receipt(payload.refund, operation.amount)
+
+    def _refund_transactions(
+        self, transactions: Sequence[Any], operation: RefundOperation, order_gid: str
+    ) -> list[dict[str, Any]]:
+        """REFUND transactions spreading the amount over the captured payments."""
+        refunded: dict[str, Any] = {}
+        for t in transactions:
+            if t.kind == "REFUND" and t.status == "SUCCESS" and t.parent_transaction:
+                pid = t.parent_transaction.id
+                refunded[pid] = refunded.get(pid, 0) + t.amount_set.shop_money.amount
+        left = operation.amount.amount
+        out: list[dict[str, Any]] = []
+        for t in transactions:
+            if t.kind not in ("SALE", "CAPTURE") or t.status != "SUCCESS" or left <= 0:
+                continue
+            room = t.amount_set.shop_money.amount - refunded.get(t.id, 0)
+            take = min(room, left)
+            if take <= 0:
+                continue
+            out.append(
+                {
+                    "orderId": order_gid,
+                    "parentId": t.id,
+                    "amount": format(take, "f"),
+                    "gateway": t.gateway,
+                    "kind": "REFUND",
+                }
+            )
+            left -= take
+        if left > 0:
+            raise Rejected(
+                f"order {operation.order_id}: {operation.amount} is more than its captured"
+                f" payments can give back ({format(left, 'f')} short)",
+                channel=self.account,
+                operation="CreateRefund",
+            )
+        return out
+
+    @staticmethod
+    def _refund_receipt(refund: Any, asked: Money) -> OperationReceipt:
+        total = refund.total_refunded_set.shop_money if refund.total_refunded_set else None
+        amount = Money(amount=total.amount, currency=total.currency_code) if total else asked
+        return OperationReceipt(
+            reference=legacy_id(refund.id),
+            refund=Refund(
+                refund_id=legacy_id(refund.id),
+                amount=amount,
+                created_at=refund.created_at,
+                reason=refund.note,
+            ),
+        )
+
+    def record_return(self, operation: ReturnOperation) -> OperationReceipt:
+        """``returnCreate`` for the fulfilled units, ``returnProcess`` restocking them at the
+        location (``RESTOCKED``) or not (``NOT_RESTOCKED``), then ``returnClose``.
+
+        ``returnProcess`` arrived with API version 2025-07: older versions are refused.
+        """
+        if not version_at_least(self.config.api_version, "2025-07"):
+            raise Rejected(
+                f"returns need Shopify's returnProcess (API 2025-07 or later); this account uses"
+                f" {self.config.api_version}: raise api_version, or record the return with"
+                " notify_channel=False",
+                channel=self.account,
+                operation="ProcessReturn",
+            )
+        order_gid = gid("Order", operation.order_id)
+        state = self.client.return_state(order_gid)
+        if state is None:
+            raise NotFound(
+                f"order {operation.order_id} does not exist on {self.config.shop}",
+                channel=self.account,
+                operation="ReturnState",
+            )
+        returned: dict[str, int] = {}
+        for ret in state.returns.nodes:
+            if ret.status.upper() in ("CANCELED", "DECLINED"):
+                continue
+            for rli in ret.return_line_items.nodes:
+                if rli.fulfillment_line_item is not None:
+                    fid = rli.fulfillment_line_item.id
+                    returned[fid] = returned.get(fid, 0) + rli.quantity
+        reason = _RETURN_REASONS.get(operation.reason, "OTHER")
+        items: list[dict[str, Any]] = []
+        for line_id, qty in operation.lines.items():
+            line_gid, left = gid("LineItem", line_id), qty
+            for f in state.fulfillments:
+                if f.status.upper() != "SUCCESS":
+                    continue
+                for fli in f.fulfillment_line_items.nodes:
+                    if fli.line_item is None or fli.line_item.id != line_gid or left <= 0:
+                        continue
+                    take = min(left, (fli.quantity or 0) - returned.get(fli.id, 0))
+                    if take > 0:
+                        items.append(
+                            {
+                                "fulfillmentLineItemId": fli.id,
+                                "quantity": take,
+                                "returnReason": reason,
+                                "returnReasonNote": (operation.note or "")[:255],
+                            }
+                        )
+                        left -= take
+            if left:
+                raise Rejected(
+                    f"order {operation.order_id}: line {line_id} has {qty - left} fulfilled"
+                    f" unit(s) not returned on Shopify: {qty} cannot be returned",
+                    channel=self.account,
+                    operation="CreateReturn",
+                )
+        created = self.client.create_return(
+            {"orderId": order_gid, "returnLineItems": items, "notifyCustomer": False}
+        )
+        ret = self._return_of(created, "CreateReturn")
+        reverse = {
+            rl.fulfillment_line_item.id: rl.id
+            for rfo in (
+                ret.reverse_fulfillment_orders.nodes if ret.reverse_fulfillment_orders else []
+            )
+            for rl in rfo.line_items.nodes
+            if rl.fulfillment_line_item is not None
+        }
+        location = gid("Location", operation.location) if operation.location else self._location()
+        lines = []
+        for rli in ret.return_line_items.nodes:
+            fli_id = rli.fulfillment_line_item.id if rli.fulfillment_line_item else ""
+            disposition: dict[str, Any] = {
+                "reverseFulfillmentOrderLineItemId": reverse.get(fli_id, ""),
+                "quantity": rli.quantity,
+                "dispositionType": "RESTOCKED" if operation.restock else "NOT_RESTOCKED",
+            }
+            if operation.restock:
+                disposition["locationId"] = location
+            lines.append({"id": rli.id, "quantity": rli.quantity, "dispositions": [disposition]})
+        processed = self._return_of(
+            self.client.process_return(
+                {"returnId": ret.id, "returnLineItems": lines, "notifyCustomer": False}
+            ),
+            "ProcessReturn",
+            created=ret.id,
+        )
+        if processed.status.upper() == "OPEN":
+            self._return_of(self.client.close_return(ret.id), "CloseReturn", created=ret.id)
+        return OperationReceipt(reference=legacy_id(ret.id))
+
+    def _return_of(self, payload: Any, operation: str, created: str | None = None) -> Any:
+        if payload.user_errors or payload.return_ is None:
+            prefix = f"return {legacy_id(created)} was created but " if created else ""
+            raise Rejected(
+                prefix
+                + ("; ".join(e.message for e in payload.user_errors) or f"{operation} failed"),
+                channel=self.account,
+                operation=operation,
+                code=payload.user_errors[0].code if payload.user_errors else None,
+            )
+        return payload.return_
 
     # -- webhooks ----------------------------------------------------------------------------
 

@@ -50,6 +50,16 @@ from channelsync.adapters.shopify.payloads import (
     PageInfo,
     PricesData,
     PricesPayload,
+    RefundCreateData,
+    RefundCreatePayload,
+    RefundStateData,
+    RefundStateOrder,
+    ReturnCloseData,
+    ReturnCreateData,
+    ReturnPayload,
+    ReturnProcessData,
+    ReturnStateData,
+    ReturnStateOrder,
     SetQuantitiesPayload,
     SetStockData,
     ShopContextData,
@@ -440,4 +450,56 @@ class ShopifyClient:
             self._parse(OrderCancelData, data, "CancelOrder").order_cancel,
             "orderCancel",
             "CancelOrder",
+        )
+
+    # -- after-sale ----------------------------------------------------------------------------
+
+    def refund_state(self, order_gid: str) -> RefundStateOrder | None:
+        """The order's transactions and refunds (None: no such order)."""
+        data = self.execute("RefundState", q.REFUND_STATE, {"id": order_gid})
+        return self._parse(RefundStateData, data, "RefundState").order
+
+    def create_refund(
+        self, refund: Mapping[str, Any], idempotency_key: str | None
+    ) -> RefundCreatePayload:
+        """``refundCreate`` (``@idempotent`` with a key)."""
+        data = self.execute(
+            "CreateRefund", q.refund_create(idempotency_key), {"input": dict(refund)}
+        )
+        return self._payload(
+            self._parse(RefundCreateData, data, "CreateRefund").refund_create,
+            "refundCreate",
+            "CreateRefund",
+        )
+
+    def return_state(self, order_gid: str) -> ReturnStateOrder | None:
+        """The order's fulfillment line items and its returns (None: no such order)."""
+        data = self.execute("ReturnState", q.RETURN_STATE, {"id": order_gid})
+        return self._parse(ReturnStateData, data, "ReturnState").order
+
+    def create_return(self, return_input: Mapping[str, Any]) -> ReturnPayload:
+        """``returnCreate``."""
+        data = self.execute("CreateReturn", q.RETURN_CREATE, {"returnInput": dict(return_input)})
+        return self._payload(
+            self._parse(ReturnCreateData, data, "CreateReturn").return_create,
+            "returnCreate",
+            "CreateReturn",
+        )
+
+    def process_return(self, process: Mapping[str, Any]) -> ReturnPayload:
+        """``returnProcess``."""
+        data = self.execute("ProcessReturn", q.RETURN_PROCESS, {"input": dict(process)})
+        return self._payload(
+            self._parse(ReturnProcessData, data, "ProcessReturn").return_process,
+            "returnProcess",
+            "ProcessReturn",
+        )
+
+    def close_return(self, return_gid: str) -> ReturnPayload:
+        """``returnClose``."""
+        data = self.execute("CloseReturn", q.RETURN_CLOSE, {"id": return_gid})
+        return self._payload(
+            self._parse(ReturnCloseData, data, "CloseReturn").return_close,
+            "returnClose",
+            "CloseReturn",
         )

@@ -60,6 +60,8 @@ KIND = "shopify"
 _RESTOCKING = frozenset({"return", "cancel", "legacy_restock"})
 _CANCEL_REASONS = {
     "customer": "CUSTOMER",
+    "customer_request": "CUSTOMER",
+    "payment_declined": "DECLINED",
     "declined": "DECLINED",
     "fraud": "FRAUD",
     "inventory": "INVENTORY",

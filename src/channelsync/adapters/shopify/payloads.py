@@ -590,6 +590,174 @@ class OrderCancelData(_Gql):
     order_cancel: OrderCancelPayload | None = None
 
 
+# -- after-sale ------------------------------------------------------------------------------
+
+
+class IdRef(_Gql):
+    """An object known by its ``id`` only."""
+
+    id: str
+
+
+class GqlTransaction(_Gql):
+    """``OrderTransaction``."""
+
+    id: str
+    kind: str
+    status: str
+    gateway: str | None = None
+    amount_set: MoneyBag
+    parent_transaction: IdRef | None = None
+
+
+class RefundStateOrder(_Gql):
+    """The ``order`` of ``RefundState``: its transactions and refunds."""
+
+    id: str
+    cancelled_at: datetime | None = None
+    currency_code: str
+    presentment_currency_code: str | None = None
+    transactions: list[GqlTransaction] = Field(default_factory=list)
+    refunds: list[GqlRefund] = Field(default_factory=list)
+
+
+class RefundStateData(_Gql):
+    """``data`` of ``RefundState``."""
+
+    order: RefundStateOrder | None = None
+
+
+class RefundCreatePayload(_Gql):
+    """``RefundCreatePayload``."""
+
+    refund: GqlRefund | None = None
+    user_errors: list[UserError] = Field(default_factory=list)
+
+
+class RefundCreateData(_Gql):
+    """``data`` of ``CreateRefund``."""
+
+    refund_create: RefundCreatePayload | None = None
+
+
+class FulfillmentLineRef(_Gql):
+    """A ``FulfillmentLineItem`` with its quantity and order line."""
+
+    id: str
+    quantity: int | None = None
+    line_item: LineItemRef | None = None
+
+
+class FulfillmentLineRefs(_Gql):
+    """``FulfillmentLineItemConnection`` (ids only)."""
+
+    page_info: PageInfo | None = None
+    nodes: list[FulfillmentLineRef]
+
+
+class ReturnStateFulfillment(_Gql):
+    """A fulfillment with its line items' ids."""
+
+    id: str
+    status: str
+    fulfillment_line_items: FulfillmentLineRefs
+
+
+class GqlReturnLine(_Gql):
+    """``ReturnLineItemType`` (``fulfillment_line_item`` on a ``ReturnLineItem``)."""
+
+    id: str
+    quantity: int
+    fulfillment_line_item: IdRef | None = None
+
+
+class GqlReturnLines(_Gql):
+    """``ReturnLineItemTypeConnection``."""
+
+    nodes: list[GqlReturnLine]
+
+
+class GqlReverseLine(_Gql):
+    """``ReverseFulfillmentOrderLineItem``."""
+
+    id: str
+    total_quantity: int
+    fulfillment_line_item: IdRef | None = None
+
+
+class GqlReverseLines(_Gql):
+    """``ReverseFulfillmentOrderLineItemConnection``."""
+
+    nodes: list[GqlReverseLine]
+
+
+class GqlReverseOrder(_Gql):
+    """``ReverseFulfillmentOrder``."""
+
+    id: str
+    line_items: GqlReverseLines
+
+
+class GqlReverseOrders(_Gql):
+    """``ReverseFulfillmentOrderConnection``."""
+
+    nodes: list[GqlReverseOrder]
+
+
+class GqlReturn(_Gql):
+    """``Return``."""
+
+    id: str
+    status: str
+    return_line_items: GqlReturnLines
+    reverse_fulfillment_orders: GqlReverseOrders | None = None
+
+
+class GqlReturns(_Gql):
+    """``ReturnConnection``."""
+
+    nodes: list[GqlReturn]
+
+
+class ReturnStateOrder(_Gql):
+    """The ``order`` of ``ReturnState``: fulfillment line items and returns so far."""
+
+    id: str
+    fulfillments: list[ReturnStateFulfillment] = Field(default_factory=list)
+    returns: GqlReturns
+
+
+class ReturnStateData(_Gql):
+    """``data`` of ``ReturnState``."""
+
+    order: ReturnStateOrder | None = None
+
+
+class ReturnPayload(_Gql):
+    """``ReturnCreatePayload`` / ``ReturnProcessPayload`` / ``ReturnClosePayload``."""
+
+    return_: GqlReturn | None = Field(default=None, alias="return")
+    user_errors: list[UserError] = Field(default_factory=list)
+
+
+class ReturnCreateData(_Gql):
+    """``data`` of ``CreateReturn``."""
+
+    return_create: ReturnPayload | None = None
+
+
+class ReturnProcessData(_Gql):
+    """``data`` of ``ProcessReturn``."""
+
+    return_process: ReturnPayload | None = None
+
+
+class ReturnCloseData(_Gql):
+    """``data`` of ``CloseReturn``."""
+
+    return_close: ReturnPayload | None = None
+
+
 # -- REST shapes (webhook bodies) -------------------------------------------------------------
 
 

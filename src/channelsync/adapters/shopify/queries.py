@@ -300,3 +300,114 @@ ESTIMATED_COST: dict[str, int] = {
     "OrderState": 1,
     "CancelOrder": 10,
 }
+
+# -- after-sale ----------------------------------------------------------------------------
+
+REFUND_STATE = """
+query RefundState($id: ID!) {
+  order(id: $id) {
+    id cancelledAt currencyCode presentmentCurrencyCode
+    transactions(first: 50) {
+      id kind status gateway
+      amountSet { shopMoney { amount currencyCode } }
+      parentTransaction { id }
+    }
+    refunds(first: 50) {
+      id createdAt note totalRefundedSet { shopMoney { amount currencyCode } }
+    }
+  }
+}
+"""
+
+_REFUND_CREATE = """
+mutation CreateRefund($input: RefundInput!) {
+  refundCreate(input: $input)%s {
+    refund { id createdAt note totalRefundedSet { shopMoney { amount currencyCode } } }
+    userErrors { field message }
+  }
+}
+"""
+
+
+def refund_create(idempotency_key: str | None) -> str:
+    """The ``refundCreate`` document, with ``@idempotent(key:)`` when given one."""
+    directive = f" @idempotent(key: {json.dumps(idempotency_key)})" if idempotency_key else ""
+    return _REFUND_CREATE % directive
+
+
+RETURN_STATE = """
+query ReturnState($id: ID!) {
+  order(id: $id) {
+    id
+    fulfillments(first: 10) {
+      id status
+      fulfillmentLineItems(first: 20) { nodes { id quantity lineItem { id } } }
+    }
+    returns(first: 10) {
+      nodes {
+        id status
+        returnLineItems(first: 20) {
+          nodes { id quantity ... on ReturnLineItem { fulfillmentLineItem { id } } }
+        }
+      }
+    }
+  }
+}
+"""
+
+_RETURN_FIELDS = """
+    return {
+      id status
+      returnLineItems(first: 50) {
+        nodes { id quantity ... on ReturnLineItem { fulfillmentLineItem { id } } }
+      }
+      reverseFulfillmentOrders(first: 5) {
+        nodes {
+          id
+          lineItems(first: 50) { nodes { id totalQuantity fulfillmentLineItem { id } } }
+        }
+      }
+    }
+    userErrors { code field message }
+"""
+
+RETURN_CREATE = (
+    """
+mutation CreateReturn($returnInput: ReturnInput!) {
+  returnCreate(returnInput: $returnInput) {"""
+    + _RETURN_FIELDS
+    + """  }
+}
+"""
+)
+
+RETURN_PROCESS = (
+    """
+mutation ProcessReturn($input: ReturnProcessInput!) {
+  returnProcess(input: $input) {"""
+    + _RETURN_FIELDS
+    + """  }
+}
+"""
+)
+
+RETURN_CLOSE = (
+    """
+mutation CloseReturn($id: ID!) {
+  returnClose(id: $id) {"""
+    + _RETURN_FIELDS
+    + """  }
+}
+"""
+)
+
+ESTIMATED_COST.update(
+    {
+        "RefundState": 104,
+        "CreateRefund": 10,
+        "ReturnState": 870,
+        "CreateReturn": 10,
+        "ProcessReturn": 10,
+        "CloseReturn": 10,
+    }
+)

@@ -41,11 +41,14 @@ from channelsync.adapters.woocommerce.payloads import (
 )
 from channelsync.adapters.woocommerce.webhooks import WooCommerceWebhooks
 from channelsync.core.channel import (
+    CancelOperation,
     ChannelLimits,
+    OperationReceipt,
     OrderFailure,
     PriceUpdate,
     PushResult,
     RateLimit,
+    RefundOperation,
     StockUpdate,
     WebhookEvent,
 )
@@ -689,7 +692,7 @@ class WooCommerceChannel:
             )
         if lines:
             by_id = {str(item.id): item for item in order.line_items}
-            line_items = []
+            picked: list[tuple[int, int, Decimal]] = []  # (item id, units, share)
             for line_id, qty in lines.items():
                 item = by_id.get(line_id)
                 if item is None or qty <= 0 or qty > item.quantity:
@@ -698,14 +701,70 @@ class WooCommerceChannel:
                         channel=self.account,
                         operation="refund_order",
                     )
-                share = Decimal(item.total or "0") / item.quantity * qty
-                line_items.append(
-                    {"id": item.id, "quantity": qty, "refund_total": format(share, ".2f")}
-                )
+                picked.append((item.id, qty, Decimal(item.total or "0") / item.quantity * qty))
+            # The lines' shares never add up to more than the refund (WooCommerce refuses a
+            # refund smaller than its lines): a smaller amount is spread in proportion.
+            whole = sum((share for _, _, share in picked), Decimal(0))
+            if whole > amount.amount:
+                left, scaled = amount.amount, []
+                for i, (item_id, qty, share) in enumerate(picked):
+                    part = (
+                        left
+                        if i == len(picked) - 1
+                        else (share * amount.amount / whole).quantize(Decimal("0.01"))
+                    )
+                    scaled.append((item_id, qty, part))
+                    left -= part
+                picked = scaled
+            line_items = [
+                {"id": item_id, "quantity": qty, "refund_total": format(share, ".2f")}
+                for item_id, qty, share in picked
+            ]
             body["line_items"] = line_items
         refund = self._client.create_refund(oid, body)
         result = refund_from_payload(refund, amount.currency)
         return result.model_copy(update={"restock": restock})
+
+    # -- after-sale (SupportsCancel, SupportsRefund) ----------------------------------------
+
+    def cancel_lines(self, operation: CancelOperation) -> OperationReceipt:
+        """Cancel the whole order by status (WooCommerce restocks what it had reduced).
+
+        WooCommerce has no cancellation of single lines: cancelling some units is refused
+        with the way to do it (a refund of those lines, which restocks them).
+        """
+        if operation.lines:
+            raise Rejected(
+                f"order {operation.order_id}: WooCommerce cancels whole orders only (status"
+                " cancelled); to cancel some units, refund those lines (channelsync orders"
+                " refund ... --line LINE=UNITS), which takes them out of the order and restocks"
+                " them",
+                channel=self.account,
+                operation="cancel_order",
+            )
+        note = f"{operation.reason}: {operation.note}" if operation.note else operation.reason
+        self.cancel_order(operation.order_id, note)
+        return OperationReceipt(reference=operation.order_id)
+
+    def refund(self, operation: RefundOperation) -> OperationReceipt:
+        """``POST /orders/{id}/refunds`` with the lines' units and their share of the amount.
+
+        ``api_refund`` follows ``gateway_refund`` of the config; ``api_restock`` is set when
+        any refunded unit comes back to stock (units not shipped, or returned). The
+        operation's key is stored on the refund: a repeat finds it instead of refunding
+        twice.
+        """
+        note = f"{operation.reason}: {operation.note}" if operation.note else operation.reason
+        refund = self.refund_order(
+            operation.order_id,
+            operation.amount,
+            reason=note,
+            lines=operation.lines or None,
+            restock=bool(operation.cancelled or operation.returned),
+            gateway_refund=self.config.gateway_refund,
+            idempotency_key=operation.idempotency_key,
+        )
+        return OperationReceipt(reference=refund.refund_id, refund=refund)
 
     # -- webhooks -------------------------------------------------------------------------
 

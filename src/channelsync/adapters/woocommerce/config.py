@@ -45,6 +45,10 @@ class WooCommerceConfig(BaseModel):
         requests_per_second: client-side pacing. WooCommerce has no API rate limit of its
             own, but many hosts and firewalls do; None sends as fast as answers come back.
         timeout: seconds per request.
+        gateway_refund: ``engine.refund`` asks the order's payment gateway to send the money
+            back (WooCommerce's ``api_refund``). Orders paid by a gateway without refunds
+            (bank transfer, cash on delivery) then fail with a message saying so: refund
+            those by hand and set this to false, which records the refund only.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
@@ -62,6 +66,7 @@ class WooCommerceConfig(BaseModel):
     batch_size: int = Field(default=100, ge=1, le=100)
     requests_per_second: float | None = Field(default=None, gt=0)
     timeout: float = Field(default=30.0, gt=0)
+    gateway_refund: bool = True
 
     @field_validator("url")
     @classmethod

@@ -8,7 +8,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from starlette.requests import Request
 
@@ -28,6 +28,9 @@ __all__ = ["FeedsApi"]
 
 class FeedsApi(ListingsApi):
     """Feeds API 2021-06-30 and the JSON_LISTINGS_FEED processing of the fake."""
+
+    feed_types: ClassVar[frozenset[str]] = frozenset({"JSON_LISTINGS_FEED"})
+    """The feed types the fake processes (the after-sale mixin adds the order feeds)."""
 
     def _op_createFeedDocument(  # noqa: N802
         self, params: Mapping[str, str], query: Mapping[str, str], body: Any, request: Request
@@ -130,12 +133,13 @@ class FeedsApi(ListingsApi):
                 "Invalid input",
                 "The feed document has no content: upload it first.",
             )
-        if feed_type != "JSON_LISTINGS_FEED":
+        if feed_type not in self.feed_types:
             return error_answer(
                 400,
                 "InvalidInput",
                 "Invalid input",
-                f"The sandbox processes JSON_LISTINGS_FEED only, not {feed_type}.",
+                f"The sandbox processes {', '.join(sorted(self.feed_types))} only,"
+                f" not {feed_type}.",
             )
         feed_id = str(50_000_000_000 + next(self._ids))
         self._feeds[feed_id] = FeedRecord(

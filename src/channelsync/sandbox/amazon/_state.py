@@ -56,6 +56,8 @@ PUBLISHED_RATE_LIMITS: dict[str, tuple[float, int]] = {
     "createFeed": (0.0083, 15),
     "getFeed": (2.0, 15),
     "getFeedDocument": (0.0222, 10),
+    "getSolicitationActionsForOrder": (1.0, 5),
+    "createProductReviewAndSellerFeedbackSolicitation": (1.0, 5),
 }
 
 MARKETS: dict[str, tuple[str, str, str]] = {

@@ -5,7 +5,9 @@ Orders API v2026-01-01 ``searchOrders``/``getOrder`` (pagination tokens, ``inclu
 datasets), Orders v0 ``confirmShipment``, Listings Items 2021-08-01
 ``getListingsItem``/``searchListingsItems``/``patchListingsItem``, and the Feeds
 2021-06-30 flow with a presigned-style upload URL it serves itself and a
-``JSON_LISTINGS_FEED`` processing report (gzip) that lists every invalid message. Every
+``JSON_LISTINGS_FEED`` processing report (gzip) that lists every invalid message, the
+order feeds (acknowledgement, payment adjustment) with their XML processing reports, and
+Solicitations v1 (see ``_aftersale``). Every
 operation has a token bucket with Amazon's published rate and burst and answers 429
 ``QuotaExceeded`` with ``x-amzn-RateLimit-Limit`` when it runs dry; errors come in the
 ``{"errors": [...]}`` shape with ``x-amzn-RequestId``. Attach an ``SpApiModelValidator``
@@ -32,7 +34,7 @@ from starlette.routing import Route
 from channelsync.adapters._ratelimit import TokenBucket
 from channelsync.core.errors import ConfigError
 from channelsync.sandbox._base import ASGIApp, FaultKind, request_state
-from channelsync.sandbox.amazon._feeds import FeedsApi
+from channelsync.sandbox.amazon._aftersale import AfterSaleApi
 from channelsync.sandbox.amazon._orders import OrdersApi
 from channelsync.sandbox.amazon._state import (
     MARKETS,
@@ -52,7 +54,7 @@ from channelsync.sandbox.amazon._state import (
 __all__ = ["PUBLISHED_RATE_LIMITS", "AmazonFake"]
 
 
-class AmazonFake(OrdersApi, FeedsApi):
+class AmazonFake(OrdersApi, AfterSaleApi):
     """A faithful fake of the SP-API (one EU seller: DE, FR, IT) and of Login with Amazon.
 
     Args:
@@ -419,6 +421,12 @@ class AmazonFake(OrdersApi, FeedsApi):
         ("GET", "/feeds/2021-06-30/feeds/{feedId}", "getFeed"),
         ("PUT", "/_s3/feed-documents/{documentId}", "uploadFeedDocument"),
         ("GET", "/_s3/feed-documents/{documentId}", "downloadFeedDocument"),
+        ("GET", "/solicitations/v1/orders/{amazonOrderId}", "getSolicitationActionsForOrder"),
+        (
+            "POST",
+            "/solicitations/v1/orders/{amazonOrderId}/solicitations/productReviewAndSellerFeedback",
+            "createProductReviewAndSellerFeedbackSolicitation",
+        ),
     ]
 
     def operation_for(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> str:

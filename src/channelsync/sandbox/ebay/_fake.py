@@ -45,6 +45,7 @@ from channelsync.core.channel import WebhookEvent
 from channelsync.core.models import utcnow
 from channelsync.sandbox._base import FakeMarketplace, FaultKind, request_state
 from channelsync.sandbox.ebay import _rest
+from channelsync.sandbox.ebay._aftersale import AfterSale, AfterSaleState
 from channelsync.sandbox.ebay._state import (
     FakeOffer,
     InventoryRecord,
@@ -123,6 +124,8 @@ class EbayFake(FakeMarketplace):
         self.offers: dict[str, FakeOffer] = {}
         self.orders: dict[str, XmlOrder] = {}
         self.cancellations: list[dict[str, str]] = []
+        self.aftersale = AfterSaleState()
+        """Cancellations, refunds (``refund_reads``: reads before one is done) and returns."""
         self._tokens: dict[str, tuple[str, datetime]] = {}
         self._quota_used: Counter[date] = Counter()
         self.revisions_per_day: int | None = 250
@@ -441,6 +444,25 @@ class EbayFake(FakeMarketplace):
         with self.lock:
             return etree.tostring(self.orders[order_id].element, encoding="unicode")
 
+    def open_return(
+        self, order_id: str, line_id: str, quantity: int = 1, reason: str = "NO_LONGER_NEED_ITEM"
+    ) -> str:
+        """A buyer opens a Post-Order return of ``quantity`` units of a line (the
+        ``OrderLineItemID`` ``itemId-transactionId``, or the transaction id); returns its id."""
+        return AfterSale(self).open_return(order_id, line_id.rsplit("-", 1)[-1], quantity, reason)
+
+    def return_state(self, return_id: str) -> str:
+        """A return's state (``ITEM_SHIPPED``, ``ITEM_DELIVERED``...)."""
+        with self.lock:
+            return self.aftersale.returns[return_id].state
+
+    def refunds(self, order_id: str) -> list[tuple[str, Decimal, str]]:
+        """(refund id, amount, status) of the refunds issued for an order."""
+        with self.lock:
+            return [
+                (r.refund_id, r.amount, r.status) for r in self.aftersale.refunds.get(order_id, [])
+            ]
+
     # -- state the handlers use -------------------------------------------------------------
 
     def touch_order(self, order: XmlOrder) -> None:
@@ -494,6 +516,35 @@ class EbayFake(FakeMarketplace):
                 return False
             self._revise_calls.append(now)
             return True
+
+    def restock_line(self, txn: etree._Element) -> None:
+        """A cancelled line's units go back on sale (eBay restores the listing's quantity)."""
+        qty = int(txn.findtext("QuantityPurchased") or "0")
+        sku = txn.findtext("Variation/SKU") or txn.findtext("Item/SKU")
+        item_id = txn.findtext("Item/ItemID")
+        listing = self.listings.get(item_id or "")
+        if listing is not None:
+            if sku and sku in listing.variations:
+                var = listing.variations[sku]
+                var.sold = max(0, var.sold - qty)
+                listing.sold = sum(v.sold for v in listing.variations.values())
+            else:
+                listing.sold = max(0, listing.sold - qty)
+            return
+        offer = next(
+            (o for o in self.offers.values() if o.sku == sku and o.listing_id == item_id), None
+        )
+        if offer is not None:
+            offer.sold = max(0, offer.sold - qty)
+            record = self.inventory.get(offer.sku)
+            if record is not None:
+                record.quantity += qty
+            if offer.available_quantity is not None:
+                offer.available_quantity += qty
+
+    def rest_auth(self, request: Request, scheme: str = "Bearer") -> Response | None:
+        """None for a request with a valid user token (``Bearer`` or ``IAF``), else the 401."""
+        return _rest._bearer(self, request, scheme=scheme)
 
     def touch_listings(self) -> None:
         """A listing changed (nothing to record beyond the state itself)."""

@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from channelsync.adapters.ebay.mapping import format_time, parse_time
 from channelsync.sandbox._base import FaultKind, request_state
+from channelsync.sandbox.ebay import _aftersale
 from channelsync.sandbox.ebay._state import FakeOffer
 from channelsync.sandbox.ebay._xml import sub
 
@@ -57,6 +58,7 @@ _OPERATIONS: list[tuple[str, re.Pattern[str], str]] = [
     ),
     ("GET", re.compile(r"^/commerce/notification/v1/public_key/[^/]+$"), "getPublicKey"),
     ("POST", re.compile(r"^/post-order/v2/cancellation$"), "createCancellation"),
+    *((verb, re.compile(pattern), name) for verb, pattern, name in _aftersale.OPERATIONS),
 ]
 
 
@@ -149,7 +151,7 @@ def routes(fake: EbayFake) -> list[Route]:
             methods=["GET", "POST"],
         ),
         Route("/commerce/notification/v1/public_key/{key_id}", bind(_public_key), methods=["GET"]),
-        Route("/post-order/v2/cancellation", bind(_cancellation), methods=["POST"]),
+        *_aftersale.routes(fake),
     ]
 
 
@@ -507,8 +509,14 @@ def _iso(text: str | None) -> str | None:
     return format_time(when) if when else None
 
 
-def order_json(order_el: etree._Element, modified: datetime, seller: str) -> dict[str, Any]:
-    """A Trading ``<Order>`` as the Fulfillment API's ``Order``."""
+def order_json(
+    order_el: etree._Element,
+    modified: datetime,
+    seller: str,
+    refunds: tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]] | None = None,
+) -> dict[str, Any]:
+    """A Trading ``<Order>`` as the Fulfillment API's ``Order`` (with its issueRefund refunds:
+    order level in ``paymentSummary.refunds``, line level in ``lineItems[].refunds``)."""
     txns = order_el.findall("TransactionArray/Transaction")
     line_items = []
     for txn in txns:
@@ -587,6 +595,11 @@ def order_json(order_el: etree._Element, modified: datetime, seller: str) -> dic
     total = _amount_json(order_el.find("Total"))
     if total:
         body["pricingSummary"] = {"total": total}
+    if refunds is not None:
+        order_level, by_line = refunds
+        body["paymentSummary"] = {"refunds": order_level}
+        for item in line_items:
+            item["refunds"] = by_line.get(str(item["lineItemId"]), [])
     return body
 
 
@@ -637,8 +650,13 @@ async def _orders(fake: EbayFake, request: Request) -> Response:
                 chosen.append((modified, order.order_id, element))
         chosen.sort(key=lambda o: (o[0], o[1]))
         page = [
-            order_json(el, modified, fake.SELLER)
-            for modified, _, el in chosen[offset : offset + limit]
+            order_json(
+                el,
+                modified,
+                fake.SELLER,
+                _aftersale.AfterSale(fake).refunds_json(order_id),
+            )
+            for modified, order_id, el in chosen[offset : offset + limit]
         ]
     body: dict[str, Any] = {
         "href": f"{FULFILLMENT}/order?limit={limit}&offset={offset}",
@@ -660,7 +678,11 @@ async def _order(fake: EbayFake, request: Request) -> Response:
         order = fake.orders.get(order_id)
         if order is None:
             return _error(400, 32100, "API_FULFILLMENT", f"Invalid order ID: {order_id}")
-        return JSONResponse(order_json(order.element, order.modified, fake.SELLER))
+        after = _aftersale.AfterSale(fake)
+        after.settle_refunds(order_id)
+        return JSONResponse(
+            order_json(order.element, order.modified, fake.SELLER, after.refunds_json(order_id))
+        )
 
 
 async def _fulfillments(fake: EbayFake, request: Request) -> Response:
@@ -746,34 +768,3 @@ async def _public_key(fake: EbayFake, request: Request) -> Response:
     if request.path_params["key_id"] != fake.key_id:
         return _error(404, 195001, "API_NOTIFICATION", "The specified public key was not found.")
     return JSONResponse({"key": fake.public_key_pem(), "algorithm": "ECDSA", "digest": "SHA1"})
-
-
-_CANCEL_REASONS = frozenset(
-    {"BUYER_ASKED_CANCEL", "OUT_OF_STOCK_OR_CANNOT_FULFILL", "ADDRESS_ISSUES"}
-)
-
-
-async def _cancellation(fake: EbayFake, request: Request) -> Response:
-    if (denied := _bearer(fake, request, scheme="IAF")) is not None:
-        return denied
-    try:
-        payload = json.loads(await request.body())
-        order_id = str(payload["legacyOrderId"])
-        reason = str(payload["cancelReason"])
-    except (ValueError, KeyError, TypeError):
-        return _error(400, 1111, "API_POSTORDER", "legacyOrderId and cancelReason are required.")
-    if reason not in _CANCEL_REASONS:
-        return _error(400, 1111, "API_POSTORDER", f"Invalid cancelReason {reason}.")
-    with fake.lock:
-        order = fake.orders.get(order_id)
-        if order is None:
-            return _error(404, 1113, "API_POSTORDER", f"Order {order_id} not found.")
-        el = order.element
-        if el.find("ShippedTime") is not None:
-            return _error(409, 1114, "API_POSTORDER", f"Order {order_id} has shipped.")
-        _set_text(el, "OrderStatus", "Cancelled")
-        _set_text(el, "CancelStatus", "CancelComplete")
-        fake.touch_order(order)
-        cancel_id = str(5_000_000_000 + len(fake.cancellations) + 1)
-        fake.cancellations.append({"orderId": order_id, "reason": reason, "cancelId": cancel_id})
-    return JSONResponse({"cancelId": cancel_id}, status_code=201)

@@ -23,6 +23,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -34,6 +35,10 @@ from graphql import (
     get_named_type,
 )
 from graphql.execution.values import get_argument_values
+
+#: Types with fields a selection can pick (interfaces cost as their objects do).
+_Composite = GraphQLObjectType | GraphQLInterfaceType
+_COMPOSITE = (GraphQLObjectType, GraphQLInterfaceType)
 
 __all__ = ["MUTATION_COST", "QueryCost"]
 
@@ -81,9 +86,9 @@ class QueryCost:
         self.is_mutation = operation.operation.value == "mutation"
 
     def _fields(
-        self, parent: GraphQLObjectType, selection_set: SelectionSetNode | None
-    ) -> list[tuple[GraphQLObjectType, FieldNode]]:
-        out: list[tuple[GraphQLObjectType, FieldNode]] = []
+        self, parent: _Composite, selection_set: SelectionSetNode | None
+    ) -> list[tuple[_Composite, FieldNode]]:
+        out: list[tuple[_Composite, FieldNode]] = []
         if selection_set is None:
             return out
         for sel in selection_set.selections:
@@ -92,17 +97,17 @@ class QueryCost:
             elif isinstance(sel, InlineFragmentNode):
                 cond = sel.type_condition
                 target = self.schema.get_type(cond.name.value) if cond is not None else parent
-                if isinstance(target, GraphQLObjectType):
+                if isinstance(target, _COMPOSITE):
                     out.extend(self._fields(target, sel.selection_set))
             elif isinstance(sel, FragmentSpreadNode):
                 frag = self.fragments.get(sel.name.value)
                 if frag is not None:
                     target = self.schema.get_type(frag.type_condition.name.value)
-                    if isinstance(target, GraphQLObjectType):
+                    if isinstance(target, _COMPOSITE):
                         out.extend(self._fields(target, frag.selection_set))
         return out
 
-    def _args(self, parent: GraphQLObjectType, node: FieldNode) -> dict[str, Any]:
+    def _args(self, parent: _Composite, node: FieldNode) -> dict[str, Any]:
         field = parent.fields.get(node.name.value)
         if field is None:
             return {}
@@ -120,14 +125,14 @@ class QueryCost:
             return MUTATION_COST * len(fields)
         return sum(self._requested(p, f) for p, f in fields)
 
-    def _requested(self, parent: GraphQLObjectType, node: FieldNode) -> int:
+    def _requested(self, parent: _Composite, node: FieldNode) -> int:
         if node.name.value.startswith("__"):
             return 0
         field = parent.fields.get(node.name.value)
         if field is None:
             return 0
         named = get_named_type(field.type)
-        if not isinstance(named, GraphQLObjectType):
+        if not isinstance(named, _COMPOSITE):
             return 0
         args = self._args(parent, node)
         base = 0 if named.name in ZERO_COST else 1
@@ -144,25 +149,23 @@ class QueryCost:
             return size * (base + children)
         return base + children
 
-    def _per_node(
-        self, connection: GraphQLObjectType, selection_set: SelectionSetNode | None
-    ) -> int:
+    def _per_node(self, connection: _Composite, selection_set: SelectionSetNode | None) -> int:
         best = 0
         for parent, f in self._fields(connection, selection_set):
             if f.name.value == "nodes":
                 node_type = get_named_type(parent.fields["nodes"].type)
-                assert isinstance(node_type, GraphQLObjectType)
+                assert isinstance(node_type, _COMPOSITE)
                 cost = 1 + sum(
                     self._requested(p, g) for p, g in self._fields(node_type, f.selection_set)
                 )
                 best = max(best, cost)
             elif f.name.value == "edges":
                 edge = get_named_type(parent.fields["edges"].type)
-                assert isinstance(edge, GraphQLObjectType)
+                assert isinstance(edge, _COMPOSITE)
                 for ep, g in self._fields(edge, f.selection_set):
                     if g.name.value == "node":
                         node_type = get_named_type(ep.fields["node"].type)
-                        assert isinstance(node_type, GraphQLObjectType)
+                        assert isinstance(node_type, _COMPOSITE)
                         cost = 1 + sum(
                             self._requested(p, h)
                             for p, h in self._fields(node_type, g.selection_set)
@@ -184,14 +187,14 @@ class QueryCost:
             self._actual(p, f, data) for p, f in self._fields(root, self.operation.selection_set)
         )
 
-    def _actual(self, parent: GraphQLObjectType, node: FieldNode, data: Mapping[str, Any]) -> int:
+    def _actual(self, parent: _Composite, node: FieldNode, data: Mapping[str, Any]) -> int:
         key = node.alias.value if node.alias else node.name.value
         value = data.get(key)
         field = parent.fields.get(node.name.value)
         if value is None or field is None:
             return 0
         named = get_named_type(field.type)
-        if not isinstance(named, GraphQLObjectType):
+        if not isinstance(named, _COMPOSITE):
             return 0
         base = 0 if named.name in ZERO_COST else 1
         if named.name.endswith("Connection"):
@@ -206,7 +209,7 @@ class QueryCost:
         return total
 
     def _actual_nodes(
-        self, connection: GraphQLObjectType, selection_set: SelectionSetNode | None, value: Any
+        self, connection: _Composite, selection_set: SelectionSetNode | None, value: Any
     ) -> int:
         best = 0
         for parent, f in self._fields(connection, selection_set):
@@ -217,7 +220,7 @@ class QueryCost:
             total = 0
             if f.name.value == "nodes":
                 node_type = get_named_type(parent.fields["nodes"].type)
-                assert isinstance(node_type, GraphQLObjectType)
+                assert isinstance(node_type, _COMPOSITE)
                 for item in items:
                     total += 1 + sum(
                         self._actual(p, g, item)
@@ -225,13 +228,13 @@ class QueryCost:
                     )
             elif f.name.value == "edges":
                 edge = get_named_type(parent.fields["edges"].type)
-                assert isinstance(edge, GraphQLObjectType)
+                assert isinstance(edge, _COMPOSITE)
                 for item in items:
                     for ep, g in self._fields(edge, f.selection_set):
                         node_key = g.alias.value if g.alias else g.name.value
                         if g.name.value == "node" and isinstance(item.get(node_key), Mapping):
                             node_type = get_named_type(ep.fields["node"].type)
-                            assert isinstance(node_type, GraphQLObjectType)
+                            assert isinstance(node_type, _COMPOSITE)
                             total += 1 + sum(
                                 self._actual(p, h, item[node_key])
                                 for p, h in self._fields(node_type, g.selection_set)

@@ -14,6 +14,8 @@ import functools
 
 from graphql import GraphQLSchema, build_schema
 
+from channelsync.sandbox.shopify.aftersale import SDL as AFTERSALE_SDL
+
 __all__ = ["COUNTRY_CODES", "CURRENCY_CODES", "Flavour", "flavour_of", "schema_for"]
 
 #: Shopify's ``CountryCode`` (US territories are states there; ``ZZ`` is unknown).
@@ -339,4 +341,4 @@ def schema_for(flavour: Flavour) -> GraphQLSchema:
         if flavour.refund_method
         else "refund: Boolean!,",
     }
-    return build_schema(sdl)
+    return build_schema(sdl + AFTERSALE_SDL)

@@ -25,6 +25,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo, StringValueNode, VariableNode
 
+from channelsync.sandbox.shopify.aftersale import ShopAfterSale
 from channelsync.sandbox.shopify.schema import Flavour
 
 __all__ = ["ShopState"]
@@ -327,6 +328,7 @@ class ShopState:
         self.commit_unfulfilled = True
         """Checkout moves units from ``available`` to ``committed`` until fulfilment, as
         Shopify does (False: ``committed`` reads 0, as the fake once had it)."""
+        self.aftersale = ShopAfterSale(self)
         self._last_stamp = datetime.min.replace(tzinfo=UTC)
 
     def next_id(self) -> int:
@@ -739,6 +741,7 @@ class ShopState:
             "fulfillmentsCount": fulfillments_count,
             "refunds": refunds,
             "fulfillmentOrders": fulfillment_orders,
+            **self.aftersale.order_fields(order),
         }
 
     def _fulfillment_lines(
@@ -932,6 +935,7 @@ class ShopState:
             "productVariants": self._variants,
             "inventoryItem": self._inventory_item,
             "job": self._job,
+            "return": self.aftersale.find_return,
         }
 
     def mutation_root(self) -> dict[str, Any]:
@@ -941,6 +945,7 @@ class ShopState:
             "productVariantsBulkUpdate": self._bulk_update_variants,
             "fulfillmentCreate": self._fulfillment_create,
             "orderCancel": self._order_cancel,
+            **self.aftersale.mutations(),
         }
 
     def _location(self, _info: Any, id: str | None = None) -> dict[str, Any] | None:

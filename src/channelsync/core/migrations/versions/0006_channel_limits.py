@@ -1,6 +1,6 @@
 """Channel limits: spent call quotas, listing revisions per day, unseen channel sales.
 
-Revision ID: 0006_channel_limits
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-06
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from channelsync.core.schema import UtcDateTime
 
-revision = "0006_channel_limits"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
