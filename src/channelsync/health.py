@@ -9,8 +9,8 @@
   thirds of a lease) and ready (the store answers); else 503. The JSON body says per
   account what is late and why (last pull and push, what is owed, the inbox, last error).
 - ``GET /metrics``: Prometheus text, per account: last successful pull and push, order
-  cursor lag, outbox depth and oldest pending change, inbox depth, rate-limit waits,
-  errors by kind, plus the worker's own liveness.
+  cursor lag, outbox depth and oldest pending change, inbox depth, spent call quotas,
+  rate-limit waits, errors by kind, plus the worker's own liveness.
 
 Figures read from the store are gathered when scraped (one status query), so a scrape
 costs a few aggregate queries, never a scan per SKU. Needs ``prometheus-client`` (the
@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +103,11 @@ class _Collector:
         dead = gauge("inbox_dead_events", "Events set aside after too many failures")
         failed_orders = gauge("order_failures", "Orders the adapter could not read")
         running = gauge("account_running", "1 while this worker runs the account's loop")
+        quota = GaugeMetricFamily(
+            "channelsync_quota_blocked_until_timestamp_seconds",
+            "A spent call quota of the channel: blocked until then",
+            labels=["account", "resource"],
+        )
         for a in status.accounts if status is not None else ():
             key = [a.account]
             if a.last_pull_at is not None:
@@ -120,6 +126,9 @@ class _Collector:
             running.add_metric(
                 key, 1.0 if runtime is not None and a.account in runtime.loops else 0.0
             )
+            for resource, spent in sorted(a.quota.items()):
+                until = datetime.fromisoformat(str(spent["blocked_until"]))
+                quota.add_metric([a.account, resource], until.timestamp())
         yield from (
             last_pull,
             last_push,
@@ -132,6 +141,7 @@ class _Collector:
             dead,
             failed_orders,
             running,
+            quota,
         )
         stats = runtime.stats() if runtime is not None else {}
         pushes = CounterMetricFamily(

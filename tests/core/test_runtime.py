@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 import channelsync as cs
+from channelsync.core.channel import QuotaState
 from channelsync.testing import FakeChannel
 
 PROCS = Path(__file__).resolve().parent / "procs.py"
@@ -194,3 +196,44 @@ def test_workers_share_the_accounts_and_take_over_a_dead_ones(pg_url: str) -> No
         store.close()
     with cs.open_store(pg_url) as store:
         assert [w for w in cs.SyncEngine(store).status().workers if w.alive] == []
+
+
+class QuotaChannel(FakeChannel):
+    """A FakeChannel whose daily call quota is spent (as eBay reports error 518)."""
+
+    def quotas(self) -> list[QuotaState]:
+        until = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+        return [QuotaState(resource="trading", blocked_until=until, code="518")]
+
+    def restore_quotas(self, states: Sequence[QuotaState]) -> None:
+        return None
+
+
+def test_status_says_what_is_owed_late_and_spent(store: cs.Store, clock: Any) -> None:
+    shop, ebay = FakeChannel("shop"), QuotaChannel("ebay-de")
+    for ch in (shop, ebay):
+        ch.add_listing("MUG", 0)
+    engine = cs.SyncEngine(store, [shop, ebay], clock=clock, retry=cs.RetryPolicy(attempts=1))
+    engine.set_on_hand("MUG", 7)
+    fresh = {a.account: a for a in engine.status().accounts}
+    assert fresh["shop"].last_pull_at is None
+    assert fresh["shop"].worker is None
+    engine.run_once()  # listings imported, both pushed
+    shop.fail("push_stock", cs.Unavailable("down", status=503))
+    engine.set_on_hand("MUG", 5)
+    headers, body = shop.webhook_for(shop.place_order({"MUG": 1}), event_id="e1")
+    engine.receive_webhook("shop", headers, body)  # stored, not applied yet
+    clock.advance(90)
+    status = {a.account: a for a in engine.status().accounts}
+    shop_s, ebay_s = status["shop"], status["ebay-de"]
+    assert shop_s.outbox_depth == 1
+    assert shop_s.oldest_pending_seconds == 90
+    assert shop_s.inbox_depth == 1
+    assert shop_s.oldest_event_seconds == 90
+    assert shop_s.last_pull_at == clock.now - timedelta(seconds=90)
+    assert ebay_s.quota == {
+        "trading": {"blocked_until": "2026-11-24T08:00:00+00:00", "code": "518", "detail": None}
+    }
+    engine.run_once()  # the failing push counts as failing
+    after = {a.account: a for a in engine.status().accounts}["shop"]
+    assert (after.failing_rows, after.inbox_depth) == (1, 0)

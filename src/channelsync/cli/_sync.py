@@ -445,6 +445,7 @@ def status(ctx: typer.Context, account: AccountsOption = None, as_json: JsonFlag
             "failing",
             "inbox",
             "failures",
+            "quota spent",
         )
         for a in report.accounts:
             table.add_row(
@@ -458,6 +459,12 @@ def status(ctx: typer.Context, account: AccountsOption = None, as_json: JsonFlag
                 f"[red]{a.failing_rows}[/]" if a.failing_rows else "0",
                 f"{a.inbox_depth}" + (f" [red]({a.dead_events} dead)[/]" if a.dead_events else ""),
                 f"[yellow]{a.order_failures}[/]" if a.order_failures else "0",
+                escape(
+                    ", ".join(
+                        f"{res} until {str(q['blocked_until'])[:16]}" for res, q in a.quota.items()
+                    )
+                )
+                or "-",
             )
         state.out.console.print(table)
         alive = [w for w in report.workers if w.alive]

@@ -9,6 +9,7 @@ synchronous API of DESIGN.md: ``run_once``, ``run_forever``, ``set_on_hand``, ``
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import signal
@@ -47,6 +48,7 @@ from channelsync.core.models import Money, Order, OrderStatus, Shipment, utcnow
 from channelsync.core.orderbook import OrderBook
 from channelsync.core.outbox import Outbox
 from channelsync.core.planner import Planner, RuleBook, RuleKey
+from channelsync.core.quotas import QuotaBook
 from channelsync.core.reconcile import queue_corrections, reconcile
 from channelsync.core.results import (
     AccountReport,
@@ -141,6 +143,7 @@ class SyncEngine:
         self._inventory = Inventory(store, ledger, IdempotencyKeys(clock))
         self._catalog = Catalog(store, planner, outbox, clock)
         self._views = Views(store, planner)
+        self._quotas = QuotaBook(store, clock)
         settings = LaneSettings(
             order_lag=order_lag,
             initial_lookback=initial_lookback,
@@ -743,6 +746,21 @@ class SyncEngine:
         """Where every account stands (last pull and push, cursor lag, what is owed, the
         inbox, failures) and which worker process runs it, read from the store."""
         status = self._views.status(self.accounts, self.clock())
+        spent = self._quotas.by_account()
+        accounts = tuple(
+            dataclasses.replace(
+                a,
+                quota={
+                    q.resource: {
+                        "blocked_until": q.blocked_until.isoformat(),
+                        "code": q.code,
+                        "detail": q.detail,
+                    }
+                    for q in spent.get(a.account, [])
+                },
+            )
+            for a in status.accounts
+        )
         workers = tuple(
             WorkerStatus(
                 worker_id=w.worker_id,
@@ -755,7 +773,7 @@ class SyncEngine:
             )
             for w in self._parts.accounts.workers()
         )
-        return Status(at=status.at, accounts=status.accounts, workers=workers)
+        return Status(at=status.at, accounts=accounts, workers=workers)
 
     def coverage(self, accounts: Iterable[str] | None = None) -> Coverage:
         """Which account lists which SKU, and listed SKUs the ledger has not counted."""

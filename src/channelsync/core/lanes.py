@@ -118,9 +118,16 @@ class AccountLane:
     # -- the cycle ------------------------------------------------------------------------
 
     def cycle(
-        self, report: AccountReport, applied: ApplyResult, *, force_pull: bool = False
+        self,
+        report: AccountReport,
+        applied: ApplyResult,
+        *,
+        force_pull: bool = False,
+        pull: bool | None = None,
     ) -> None:
-        """Import listings if never done, pull orders, push stock, prices and shipments."""
+        """Import listings if never done, apply webhook events, pull orders (when ``pull``,
+        or when due if None), push stock, prices and shipments. Errors end up in ``report``.
+        """
         started = time.monotonic()
         if not self._quotas_restored:  # issue 12 hook: quotas spent before a restart
             self.quota_book.restore(self.channel)
@@ -129,7 +136,7 @@ class AccountLane:
             if self.needs_import():
                 report.listings_imported = self.import_listings().listings
             applied.merge(self.apply_inbox(report))
-            if force_pull or self.pull_due():
+            if force_pull or (self.pull_due() if pull is None else pull):
                 applied.merge(self.pull_orders(report))
                 applied.merge(self.reread_open_orders(report))
             conflicts = self.push_stock(report)
@@ -149,6 +156,7 @@ class AccountLane:
                 exc_info=not isinstance(exc, ChannelError),
             )
             report.errors.append(_describe(exc))
+            report.error_kinds.append(type(exc).__name__)
         finally:
             # Issue 12 hook: store the quotas the channel says are spent, and report them.
             report.quotas = {

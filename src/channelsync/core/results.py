@@ -61,6 +61,8 @@ class AccountReport:
     shipments_failed: int = 0
     pulled: bool = False
     errors: list[str] = field(default_factory=list)
+    error_kinds: list[str] = field(default_factory=list)
+    """The class of each error in ``errors`` (``RateLimited``, ``Unavailable``...)."""
     seconds: float = 0.0
     held: int = 0
     """Stock writes held back (an increase without a trusted read of the channel, or the

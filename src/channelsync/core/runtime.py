@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from channelsync.core.accounts import Accounts
-from channelsync.core.errors import ChannelError, RateLimited
 from channelsync.core.lanes import AccountLane
 from channelsync.core.ledger import ApplyResult
 from channelsync.core.results import AccountReport
@@ -87,6 +86,8 @@ class WorkerStats:
     rate_limit_waits: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     last_error: str | None = None
+    quotas: dict[str, str] = field(default_factory=dict)
+    """Call quotas the channel reports spent, until when (``resource -> ISO time``)."""
     running: bool = False
 
 
@@ -191,65 +192,56 @@ class LaneLoop:
         report = AccountReport(account=self.account, kind=lane.channel.kind)
         applied = ApplyResult()
         started = self.clock()
-        try:
-            if lane.needs_import():
-                report.listings_imported = lane.import_listings().listings
-            applied.merge(lane.apply_inbox(report))
-            if self._pull_due_in() <= 0:
-                applied.merge(lane.pull_orders(report))
-                applied.merge(lane.reread_open_orders(report))
-                self.stats.last_pull_ok = self.clock()
-            conflicts = lane.push_stock(report)
-            if conflicts:
-                applied.merge(lane.pull_orders(report))
-                lane.push_stock(report)
-            lane.push_prices(report)
-            lane.push_shipments(report)
-            self._failures = 0
-        except Exception as exc:
+        pull = self._pull_due_in() <= 0
+        lane.cycle(report, applied, pull=pull)
+        stats = self.stats
+        if report.errors:
             self._failures += 1
-            kind = type(exc).__name__
-            self.stats.errors[kind] = self.stats.errors.get(kind, 0) + 1
-            self.stats.last_error = f"{kind}: {exc}"
-            if isinstance(exc, RateLimited):
-                self.stats.rate_limit_waits += 1
-            log.log(
-                logging.WARNING if isinstance(exc, ChannelError) else logging.ERROR,
+            for kind in report.error_kinds:
+                stats.errors[kind] = stats.errors.get(kind, 0) + 1
+            stats.rate_limit_waits += report.error_kinds.count("RateLimited")
+            stats.last_error = report.errors[-1]
+            log.warning(
                 "account %s: step stopped (%s); next try in %.0f s",
                 self.account,
-                self.stats.last_error,
+                stats.last_error,
                 self._backoff(),
-                exc_info=not isinstance(exc, ChannelError),
             )
-        finally:
-            self.stats.steps += 1
-            self.stats.last_step_at = started
-            self.stats.pushes_ok += report.pushes_ok
-            self.stats.pushes_failed += report.pushes_failed
-            self.stats.events_applied += report.events_applied
-            self.stats.events_failed += report.events_failed
-            self.stats.orders_applied += report.orders_new + report.orders_changed
-            if report.pushes_ok:
-                self.stats.last_push_ok = self.clock()
-            if (
-                report.pushes_ok
-                or report.orders_new
-                or report.orders_changed
-                or report.pushes_failed
-                or report.events_applied
-                or report.events_failed
-            ):
-                log.info(
-                    "account %s: %d orders new, %d changed, %d webhook events applied"
-                    " (%d failed), %d pushed, %d failed",
-                    self.account,
-                    report.orders_new,
-                    report.orders_changed,
-                    report.events_applied,
-                    report.events_failed,
-                    report.pushes_ok,
-                    report.pushes_failed,
-                )
+        else:
+            self._failures = 0
+            if report.pulled:
+                stats.last_pull_ok = self.clock()
+        stats.steps += 1
+        stats.last_step_at = started
+        stats.pushes_ok += report.pushes_ok
+        stats.pushes_failed += report.pushes_failed
+        stats.events_applied += report.events_applied
+        stats.events_failed += report.events_failed
+        stats.orders_applied += report.orders_new + report.orders_changed
+        stats.quotas = dict(report.quotas)
+        if report.pushes_ok:
+            stats.last_push_ok = self.clock()
+        if (
+            report.pushes_ok
+            or report.orders_new
+            or report.orders_changed
+            or report.pushes_failed
+            or report.events_applied
+            or report.events_failed
+            or report.held
+        ):
+            log.info(
+                "account %s: %d orders new, %d changed, %d webhook events applied"
+                " (%d failed), %d pushed, %d failed, %d held",
+                self.account,
+                report.orders_new,
+                report.orders_changed,
+                report.events_applied,
+                report.events_failed,
+                report.pushes_ok,
+                report.pushes_failed,
+                report.held,
+            )
         if self.on_applied is not None and (applied.new or applied.changed):
             self.on_applied(applied)
 
