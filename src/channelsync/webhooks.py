@@ -10,8 +10,9 @@ Routes:
 - ``POST /webhooks/{account}``: the delivery is verified and its events are written to
   the store's inbox (``engine.receive_webhook``, on a thread pool: the engine is
   synchronous) before anything is answered; then 200 with the number of events. They
-  are applied from the inbox: by the worker's loop of that account (woken at once, in
-  this process or, on PostgreSQL, in any other), else right here in the background. An
+  are applied from the inbox at once on the receiver's own pool, and by the worker's
+  loop of that account (woken at once, in this process or, on PostgreSQL, in any other)
+  for whatever that misses (a failure, a crash between answer and apply). An
   account the engine does not have answers 404 before the body is read; a body over the
   limit 413 (checked while reading, never buffered whole); a bad signature or malformed
   body 401 with a fixed reason (the detail is logged). When the store cannot take the
@@ -142,13 +143,10 @@ def create_app(
 
     def _apply_later(account: str) -> Any:
         def done(fut: Future[Received]) -> None:
-            if fut.exception() is not None:
-                return
-            received = fut.result()
-            runtime = engine.runtime
-            if received.stored and (runtime is None or account not in runtime.loops):
-                # No loop of this worker runs the account: apply here, in the background.
-                pool.submit(engine.apply_inbox, account, received.stored)
+            if fut.exception() is None and fut.result().stored:
+                # Applied right away on the receiver's pool (no need to wait for a loop to
+                # wake); a worker's loop of the account takes whatever this misses.
+                pool.submit(engine.apply_inbox, account, fut.result().stored)
 
         return done
 

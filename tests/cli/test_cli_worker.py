@@ -100,7 +100,7 @@ def test_worker_cycles_receives_webhooks_and_stops_on_sigterm(tmp_path: Path) ->
         assert answer.json() == {"events": 1, "kinds": ["order"]}
         bad = httpx.post(f"http://127.0.0.1:{port}/webhooks/shop-b", headers={}, content=body)
         assert bad.status_code == 401
-        out.wait_for("account shop-b: 1 orders new")  # applied from the inbox by its loop
+        out.wait_for("account shop-b: 1 webhook events applied (1 orders new")
         healthz = httpx.get(f"http://127.0.0.1:{health_port}/healthz")
         assert healthz.status_code == 200
         detail = healthz.json()
@@ -109,7 +109,7 @@ def test_worker_cycles_receives_webhooks_and_stops_on_sigterm(tmp_path: Path) ->
         assert detail["accounts"]["shop-b"]["inbox_depth"] == 0
         metrics = httpx.get(f"http://127.0.0.1:{health_port}/metrics").text
         assert 'channelsync_account_running{account="shop-a"} 1.0' in metrics
-        assert 'channelsync_events_total{account="shop-b",result="applied"} 1.0' in metrics
+        assert 'channelsync_inbox_depth{account="shop-b"} 0.0' in metrics
         assert "channelsync_worker_live 1.0" in metrics
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0

@@ -683,6 +683,15 @@ class SyncEngine:
             lane.apply_inbox(report, ids)
         except Exception as exc:  # stays in the inbox; retried later
             log.warning("account %s: webhook events not applied yet: %s", account, exc)
+        if report.events_applied or report.events_failed:
+            log.info(
+                "account %s: %d webhook events applied (%d orders new, %d changed), %d failed",
+                account,
+                report.events_applied,
+                report.orders_new,
+                report.orders_changed,
+                report.events_failed,
+            )
         return report.events_applied
 
     def inbox_pending(self, account: str | None = None) -> list[PendingEvent]:
