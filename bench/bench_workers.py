@@ -177,9 +177,10 @@ def one_run(base: str, workers: int, args: argparse.Namespace, tmp: Path) -> Non
             status = engine.status()
             if workers > 1 and killed_at is None and applied >= total // 2:
                 held = {w.worker_id: w.accounts for w in status.workers if w.alive}
-                victim = procs[0]
-                victim_id = next((w for w in held if f":{victim.pid}:" in w), "")
-                orphans = list(held.get(victim_id, ()))
+                # The worker holding the most accounts (they must be taken over).
+                victim_id = max(held, key=lambda w: len(held[w]))
+                victim = next(p for p in procs if f":{p.pid}:" in victim_id)
+                orphans = list(held[victim_id])
                 os.kill(victim.pid, signal.SIGKILL)
                 killed_at = time.monotonic()
             if killed_at is not None and takeover is None:

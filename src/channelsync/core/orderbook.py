@@ -113,9 +113,13 @@ class OrderBook:
         for (account, _), item in sorted(latest.items()):
             by_account[account].append(item)
         pending: list[Posting] = []
+        moves: dict[str, dict[str, list[ChannelMove]]] = {}
         for account, items in by_account.items():
-            pending += self._apply_account(conn, account, items, result)
+            pending += self._apply_account(conn, account, items, result, moves)
+        # Locks in one order everywhere: orders (above), ledger rows, outbox rows.
         self.ledger.post(conn, pending, result)
+        for account in sorted(moves):
+            self.outbox.channel_moved(conn, account, moves[account])
         return result
 
     def _apply_account(
@@ -124,6 +128,7 @@ class OrderBook:
         account: str,
         items: list[tuple[str, Order]],
         result: ApplyResult,
+        moves: dict[str, dict[str, list[ChannelMove]]],
     ) -> list[Posting]:
         ids = [o.order_id for _, o in items]
         stored: dict[str, str] = {}
@@ -242,7 +247,8 @@ class OrderBook:
             keys=("account", "order_id", "line_id"),
             update=_LINE_UPDATE,
         )
-        self.outbox.channel_moved(conn, account, moved)
+        if moved:
+            moves[account] = moved
         return changes
 
     def _lines(self, conn: Connection, account: str, order_ids: list[str]) -> dict[str, Any]:

@@ -249,8 +249,10 @@ class Outbox:
             return
         o = t.outbox.c
         rows = conn.execute(
-            sa.select(o.sku, o.acked, o.acked_at, o.stale).where(
-                o.account == account, self.store.among(o.sku, moved)
+            self.store.for_update(
+                sa.select(o.sku, o.acked, o.acked_at, o.stale)
+                .where(o.account == account, self.store.among(o.sku, moved))
+                .order_by(o.sku)
             )
         ).all()
         updates = []
@@ -420,10 +422,14 @@ class Outbox:
         def work(conn: Connection) -> list[str]:
             held = set(
                 conn.execute(
-                    sa.select(o.sku).where(
-                        o.account == claim.account,
-                        o.claim_token == claim.token,
-                        self.store.among(o.sku, [s for s, _ in acks]),
+                    self.store.for_update(
+                        sa.select(o.sku)
+                        .where(
+                            o.account == claim.account,
+                            o.claim_token == claim.token,
+                            self.store.among(o.sku, [s for s, _ in acks]),
+                        )
+                        .order_by(o.sku)
                     )
                 ).scalars()
             )
@@ -492,10 +498,14 @@ class Outbox:
             rows = {
                 r.sku: r
                 for r in conn.execute(
-                    sa.select(o.sku, o.attempts, o.desired).where(
-                        o.account == claim.account,
-                        o.claim_token == claim.token,
-                        self.store.among(o.sku, [f[0] for f in failures]),
+                    self.store.for_update(
+                        sa.select(o.sku, o.attempts, o.desired)
+                        .where(
+                            o.account == claim.account,
+                            o.claim_token == claim.token,
+                            self.store.among(o.sku, [f[0] for f in failures]),
+                        )
+                        .order_by(o.sku)
                     )
                 )
             }

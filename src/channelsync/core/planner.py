@@ -193,4 +193,5 @@ class Planner:
         for d in self.desired(conn, skus, steps=False):
             if d.quantity is not None:
                 by_account[d.account][d.sku] = d.quantity
-        return sum(self.outbox.set_desired(conn, a, items) for a, items in by_account.items())
+        # Accounts in a fixed order: outbox rows are locked in one order by every writer.
+        return sum(self.outbox.set_desired(conn, a, by_account[a]) for a in sorted(by_account))

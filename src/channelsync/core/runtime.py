@@ -267,6 +267,7 @@ class Runtime:
         self.worker_id = settings.worker_id or Accounts.new_worker_id()
         self.loops: dict[str, LaneLoop] = {}
         self._held: dict[str, str] = {}
+        self._draining: dict[str, LaneLoop] = {}
         self._lock = threading.Lock()
         self.started_at: float | None = None
         self.last_membership: float | None = None
@@ -287,22 +288,33 @@ class Runtime:
 
     def _rebalance(self) -> None:
         lease = self.settings.account_lease
+        # Accounts handed over still count as held until their loop has finished (their
+        # lease is renewed meanwhile), so nobody else runs them while a push is in flight.
+        for account, loop in list(self._draining.items()):
+            if loop.join(0):
+                self.accounts.release(self.worker_id, [account])
+                self._held.pop(account, None)
+                del self._draining[account]
         assignment = self.accounts.assign(self.worker_id, self.lanes, lease, dict(self._held))
         self.last_membership = time.monotonic()
         for account in assignment.lost:
             log.warning("account %s: another worker holds it now; stopping its loop", account)
             self._stop_loop(account)
+            self._draining.pop(account, None)
         for account in assignment.surplus:
-            log.info("account %s: handed over to balance the workers", account)
-            self._stop_loop(account)
-            assignment.held.pop(account, None)
-        if assignment.surplus:
-            self.accounts.release(self.worker_id, assignment.surplus)
+            if account not in self._draining:
+                log.info("account %s: handing it over to balance the workers", account)
+                stopping = self._stop_loop(account)
+                if stopping is not None:
+                    self._draining[account] = stopping
+                else:
+                    self.accounts.release(self.worker_id, [account])
+                    assignment.held.pop(account, None)
         self._held = assignment.held
         for account in sorted(self._held):
             with self._lock:
                 running = account in self.loops
-            if not running:
+            if not running and account not in self._draining:
                 self._start_loop(account)
 
     def _start_loop(self, account: str) -> None:
@@ -312,13 +324,13 @@ class Runtime:
         loop.start()
         log.info("account %s: loop started by %s", account, self.worker_id)
 
-    def _stop_loop(self, account: str) -> None:
+    def _stop_loop(self, account: str) -> LaneLoop | None:
+        """Ask the account's loop to finish its step and end (without waiting for it)."""
         with self._lock:
             loop = self.loops.pop(account, None)
         if loop is not None:
             loop.stop()
-            if not loop.join(self.settings.drain_timeout):
-                log.error("account %s: loop did not finish within the drain timeout", account)
+        return loop
 
     # -- running --------------------------------------------------------------------------
 
@@ -350,7 +362,7 @@ class Runtime:
             if listener is not None:
                 listener.stop()
             with self._lock:
-                loops = list(self.loops.values())
+                loops = list(self.loops.values()) + list(self._draining.values())
                 self.loops.clear()
             for loop in loops:
                 loop.stop()
