@@ -116,6 +116,9 @@ class StockUpdate(_Value):
     listing: Listing | None = None
     expected: int | None = None
     idempotency_key: str | None = None
+    location: str | None = None
+    """The channel's own location id to set the quantity at (channels that keep one per
+    location: Shopify locations, Magento sources); None: the listing's one quantity."""
 
 
 class PriceUpdate(_Value):
@@ -137,16 +140,20 @@ class PushResult(_Value):
     error: ItemError | None = None
     quantity: int | None = None
     """The value the channel now shows, when it said so."""
+    location: str | None = None
+    """The channel location id of the update this answers (per-location pushes)."""
 
     @classmethod
-    def success(cls, sku: str, quantity: int | None = None) -> PushResult:
+    def success(
+        cls, sku: str, quantity: int | None = None, *, location: str | None = None
+    ) -> PushResult:
         """An item that went through."""
-        return cls(sku=sku, ok=True, quantity=quantity)
+        return cls(sku=sku, ok=True, quantity=quantity, location=location)
 
     @classmethod
-    def failure(cls, error: ItemError) -> PushResult:
+    def failure(cls, error: ItemError, *, location: str | None = None) -> PushResult:
         """An item that failed with ``error`` (its ``key`` is the SKU)."""
-        return cls(sku=error.key, ok=False, error=error)
+        return cls(sku=error.key, ok=False, error=error, location=location)
 
 
 WebhookEventKind = Literal[

@@ -290,6 +290,10 @@ class OrderLine(_Frozen):
     quantity_cancelled: int = Field(default=0, ge=0)
     fulfilled_by_channel: bool = False
     channel_ids: dict[str, str] = Field(default_factory=dict)
+    location_id: str | None = None
+    """The channel's own id of the location it assigned the line to (Shopify's fulfillment
+    orders); None where the channel does not say. The engine maps it to one of the
+    merchant's locations through the account's ``locations`` mapping."""
 
     @field_validator("sku", mode="before")
     @classmethod
@@ -417,6 +421,10 @@ class Listing(_Frozen):
     manages_stock: bool = True
     fulfilled_by: FulfilledBy = "merchant"
     ids: dict[str, str] = Field(default_factory=dict)
+    levels: dict[str, int | None] = Field(default_factory=dict)
+    """Channels that keep a quantity per location (Shopify): the channel's location id ->
+    what the listing shows there (None: stocked there, quantity not tracked). Empty for
+    channels with one pooled quantity (``quantity``)."""
 
 
 class StockLevel(_Frozen):
