@@ -216,8 +216,13 @@ def return_(
         typer.Option("--restock/--write-off", help="Back on sale (default) or written off."),
     ] = True,
     location: Annotated[
-        str, typer.Option("--location", help="Where the units are restocked.")
-    ] = "default",
+        str | None,
+        typer.Option(
+            "--location",
+            help="Where the units are restocked (default: where each line shipped from).",
+            show_default=False,
+        ),
+    ] = None,
     reason: Annotated[str, typer.Option("--reason", help=f"One of: {_REASONS}.")] = "other",
     note: NoteOpt = None,
     local: Annotated[

@@ -193,6 +193,8 @@ class _Line:
     cancelled: int
     refunded: int = 0
     returned: int = 0
+    location: str = "default"
+    """Where the line's units are committed and shipped from (returns go back there)."""
 
     @property
     def open(self) -> int:
@@ -550,7 +552,7 @@ class AfterSale:
         lines: Mapping[str, int],
         *,
         restock: bool = True,
-        location: str = "default",
+        location: str | None = None,
         reason: str = "other",
         note: str | None = None,
         channel_location: str | None = None,
@@ -558,7 +560,8 @@ class AfterSale:
         idempotency_key: str | None = None,
         dry_run: bool = False,
     ) -> OperationResult:
-        """Units the buyer sent back: on hand again at ``location``, or written off.
+        """Units the buyer sent back: on hand again at ``location`` (default: the location
+        each line was committed and shipped at), or written off.
 
         Each line returns at most what it shipped (less what came back before). Channels
         with a returns API are told (``notify_channel``); for the others the return is
@@ -568,8 +571,11 @@ class AfterSale:
         wanted = _check_lines(lines, "return")
         if not wanted:
             raise OperationRefused("a return needs lines (line id -> units)")
-        if not location or not location.strip():
-            raise OperationRefused("a return needs a location (default: 'default')")
+        if location is not None and (not location or location != location.strip()):
+            raise OperationRefused(
+                f"a return's location must be a location name, got {location!r}"
+                " (leave it out to restock where each line shipped from)"
+            )
         payload = {
             "kind": "return",
             "account": account,
@@ -1003,13 +1009,24 @@ class AfterSale:
             )
             self._new_version(conn, order, states, cancelled=units)
             if plan.written_off:
-                self.ledger.adjust_many(
-                    conn,
-                    {sku: -qty for sku, qty in plan.written_off.items()},
-                    f"cancelled, not restocked ({source})",
-                    source=source,
-                    key=f"{key}:writeoff",
-                )
+                # Written off where each line's units were: by location.
+                places: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+                for lid, qty in units.items():
+                    state = states.get(lid)
+                    if state is None or state.line.sku is None or not qty:
+                        continue
+                    for comp, per in (bundles.get(state.line.sku) or {state.line.sku: 1}).items():
+                        if comp in plan.written_off:
+                            places[state.location][comp] += qty * per
+                for place in sorted(places):
+                    self.ledger.adjust_many(
+                        conn,
+                        {sku: -qty for sku, qty in places[place].items()},
+                        f"cancelled, not restocked ({source})",
+                        source=source,
+                        key=f"{key}:writeoff" + ("" if place == "default" else f"@{place}"),
+                        location=place,
+                    )
         elif plan.kind == "refund":
             assert plan.refund is not None
             cancelled: dict[str, int] = {}
@@ -1045,7 +1062,7 @@ class AfterSale:
                 bundles,
                 {k: v for k, v in returned.items() if v},
                 restock=True,
-                location="default",
+                location=None,
                 reason=f"refund {refund.refund_id}",
                 channel_id=reference,
                 key=key,
@@ -1063,7 +1080,7 @@ class AfterSale:
                 bundles,
                 plan.lines,
                 restock=bool(payload["restock"]),
-                location=str(payload["location"]),
+                location=payload["location"],
                 reason=payload.get("note") or payload.get("reason"),
                 channel_id=reference,
                 key=key,
@@ -1161,7 +1178,7 @@ class AfterSale:
         lines: Mapping[str, int],
         *,
         restock: bool,
-        location: str,
+        location: str | None,
         reason: str | None,
         channel_id: str | None,
         key: str,
@@ -1176,6 +1193,7 @@ class AfterSale:
             if qty <= 0:
                 continue
             sku = state.line.sku
+            place = location or state.location  # back where it left, unless told otherwise
             conn.execute(
                 t.returns.insert().values(
                     account=plan.account,
@@ -1184,7 +1202,7 @@ class AfterSale:
                     sku=sku,
                     quantity=qty,
                     disposition="restocked" if restock else "written_off",
-                    location=location,
+                    location=place,
                     reason=reason,
                     channel_return_id=channel_id,
                     idempotency_key=f"{key}:{line_id}",
@@ -1196,9 +1214,10 @@ class AfterSale:
             self.ledger.adjust_many(
                 conn,
                 {c: qty * per for c, per in (bundles.get(sku) or {sku: 1}).items()},
-                f"returned ({source}), restocked at {location}",
+                f"returned ({source}), restocked at {place}",
                 source=source,
                 key=f"{key}:restock:{line_id}",
+                location=place,
             )
 
     # -- reading the order -----------------------------------------------------------------
@@ -1223,6 +1242,7 @@ class AfterSale:
             order, recorded_refunds(conn, account, [order_id]).get((account, order_id), ())
         )
         local = self.orderbook.local_units(conn, account, order_id)
+        places = self.orderbook.line_locations(conn, account, order_id)
         refunded: dict[str, int] = defaultdict(int)
         for r in order.refunds:
             for lid, qty in r.lines.items():
@@ -1248,6 +1268,7 @@ class AfterSale:
                 cancelled,
                 refunded.get(line.line_id, 0),
                 returned.get(line.line_id, 0),
+                places.get(line.line_id, "default"),
             )
         bundles = self.planner.bundles(conn, {ln.sku for ln in order.lines if ln.sku})
         return order, states, {k: dict(v) for k, v in bundles.items()}

@@ -44,6 +44,13 @@ from channelsync.core.inventory import Inventory
 from channelsync.core.lanes import AccountLane, ImportResult, LaneSettings, Parts
 from channelsync.core.ledger import ApplyResult, Ledger
 from channelsync.core.listings import Listings
+from channelsync.core.locations import (
+    DEFAULT_LOCATION,
+    FirstWithStock,
+    LocationBook,
+    LocationSpec,
+    Sourcing,
+)
 from channelsync.core.models import Money, Order, OrderStatus, Shipment, utcnow
 from channelsync.core.orderbook import OrderBook
 from channelsync.core.outbox import Outbox
@@ -98,13 +105,20 @@ class SyncEngine:
         min_lease: the shortest lease on rows claimed for a push (sized up from the
             channel's limits, renewed while the push runs): how long rows of a worker that
             died stay taken before another worker pushes them.
+        locations: where each account's stock comes from, per account: a list of our
+            location names (the channel shows one quantity pooled from them) or a mapping
+            of our location names to the channel's own location ids (the channel keeps a
+            quantity per location). Accounts not named draw on every location.
+        sourcing: picks the location a new order line commits at where the channel does
+            not say (default ``FirstWithStock``: the first of the account's locations with
+            every unit available).
     """
 
     def __init__(
         self,
         store: Store,
         channels: Sequence[Channel] = (),
-        rules: Mapping[RuleKey, Rule] | None = None,
+        rules: Mapping[Any, Rule] | None = None,
         *,
         retry: RetryPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -113,6 +127,8 @@ class SyncEngine:
         apply_batch: int = 2000,
         reread_open_after: timedelta | None = timedelta(hours=6),
         min_lease: timedelta = timedelta(seconds=30),
+        locations: Mapping[str, LocationSpec] | None = None,
+        sourcing: Sourcing | None = None,
     ) -> None:
         if not isinstance(store, Store):
             raise ConfigError(f"store must come from channelsync.open_store, got {store!r}")
@@ -120,11 +136,17 @@ class SyncEngine:
         self.clock = clock
         self._rules = RuleBook(rules)
         self._policy = retry or RetryPolicy()
+        self._locations = LocationBook(locations)
+        for account in locations or {}:
+            if account not in {c.account for c in channels if isinstance(c, Channel)}:
+                raise ConfigError(f"locations name account {account!r}, which has no channel")
         listings = Listings(store, clock)
-        outbox = Outbox(store, listings, clock)
-        planner = Planner(store, self._rules, outbox)
+        outbox = Outbox(store, listings, clock, self._locations)
+        planner = Planner(store, self._rules, outbox, self._locations)
         ledger = Ledger(store, planner, clock)
-        orderbook = OrderBook(store, ledger, planner, outbox, clock)
+        orderbook = OrderBook(
+            store, ledger, planner, outbox, clock, self._locations, sourcing or FirstWithStock()
+        )
         self.privacy = Privacy(store, orderbook, clock)
         """Customer-data requests: export, redaction and retention (GDPR)."""
         self._inbox = Inbox(store, orderbook, listings, self.privacy, clock)
@@ -336,8 +358,10 @@ class SyncEngine:
         idempotency_key: str | None = None,
         note: str | None = None,
         source: str = "caller",
+        location: str = DEFAULT_LOCATION,
     ) -> StockView:
-        """Record a physical count of ``sku``: on_hand becomes ``quantity``.
+        """Record a physical count of ``sku`` at ``location``: on_hand there becomes
+        ``quantity``.
 
         Pass ``idempotency_key`` (e.g. the ERP export id) to make repeats harmless; reusing
         it for another count raises ``IdempotencyConflict`` and changes nothing.
@@ -348,6 +372,7 @@ class SyncEngine:
             source=source,
             note=note,
             operation="set_on_hand",
+            location=location,
         )
         return self.stock(sku)
 
@@ -357,14 +382,15 @@ class SyncEngine:
         *,
         idempotency_key: str | None = None,
         source: str = "caller",
+        location: str = DEFAULT_LOCATION,
     ) -> int:
-        """Record many physical counts in one transaction (an ERP stock export).
+        """Record many physical counts at ``location`` in one transaction (an ERP export).
 
         All or nothing: a bad SKU or count anywhere refuses the whole batch. Returns the
         journal rows written (0 for a repeat of the same ``idempotency_key``).
         """
         return self._inventory.set_on_hand_many(
-            counts, idempotency_key=idempotency_key, source=source
+            counts, idempotency_key=idempotency_key, source=source, location=location
         ).journal_rows
 
     def adjust(
@@ -375,14 +401,17 @@ class SyncEngine:
         *,
         idempotency_key: str | None = None,
         source: str = "caller",
+        location: str = DEFAULT_LOCATION,
     ) -> StockView:
-        """Change on_hand by ``delta`` (a receipt, a restocked return, damage) with a reason."""
+        """Change on_hand at ``location`` by ``delta`` (a receipt, a restocked return,
+        damage) with a reason."""
         self._inventory.adjust_many(
             {sku: delta},
             reason,
             idempotency_key=idempotency_key,
             source=source,
             operation="adjust",
+            location=location,
         )
         return self.stock(sku)
 
@@ -393,14 +422,44 @@ class SyncEngine:
         *,
         idempotency_key: str | None = None,
         source: str = "caller",
+        location: str = DEFAULT_LOCATION,
     ) -> int:
-        """Change on_hand of many SKUs by their deltas in one transaction (a goods receipt).
+        """Change on_hand of many SKUs at ``location`` by their deltas in one transaction
+        (a goods receipt).
 
         All or nothing, like ``set_on_hand_many``; returns the journal rows written.
         """
         return self._inventory.adjust_many(
-            deltas, reason, idempotency_key=idempotency_key, source=source
+            deltas, reason, idempotency_key=idempotency_key, source=source, location=location
         ).journal_rows
+
+    def transfer(
+        self,
+        sku: str,
+        units: int,
+        from_location: str,
+        to_location: str,
+        *,
+        idempotency_key: str | None = None,
+        note: str | None = None,
+        source: str = "caller",
+    ) -> StockView:
+        """Move ``units`` on hand of ``sku`` from one location to another.
+
+        Journaled as two rows under one idempotency key; the total does not change, what
+        channels drawing on either location show does. Refused (``InvalidInput``, nothing
+        changes) when the source location has fewer units on hand.
+        """
+        self._inventory.transfer(
+            sku,
+            units,
+            from_location,
+            to_location,
+            idempotency_key=idempotency_key,
+            source=source,
+            note=note,
+        )
+        return self.stock(sku)
 
     def define_bundle(self, sku: str, components: Mapping[str, int]) -> None:
         """Declare ``sku`` a bundle of ``components`` (SKU -> units per bundle).
@@ -545,15 +604,16 @@ class SyncEngine:
         lines: Mapping[str, int],
         *,
         restock: bool = True,
-        location: str = "default",
+        location: str | None = None,
         reason: str = "other",
         note: str | None = None,
         notify_channel: bool = True,
         idempotency_key: str | None = None,
         dry_run: bool = False,
     ) -> OperationResult:
-        """Units the buyer sent back: on hand again at ``location`` (or written off), each
-        unit once and never more than shipped; channels with a returns API are told."""
+        """Units the buyer sent back: on hand again at ``location`` (default: where each line
+        shipped from), or written off; each unit once and never more than shipped; channels
+        with a returns API are told."""
         return self._aftersale.record_return(
             account,
             order_id,

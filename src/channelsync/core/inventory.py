@@ -15,7 +15,9 @@ from typing import Any
 from channelsync.core.catalog import check_sku
 from channelsync.core.errors import InvalidInput
 from channelsync.core.idempotency import IdempotencyKeys, check_key
+from channelsync.core.errors import ConfigError
 from channelsync.core.ledger import ApplyResult, Ledger
+from channelsync.core.locations import DEFAULT_LOCATION, check_location
 from channelsync.core.store import Store
 
 __all__ = ["MAX_QUANTITY", "Inventory", "check_quantity"]
@@ -34,6 +36,13 @@ def check_quantity(value: object, what: str, *, negative: bool = False) -> int:
     if abs(value) > MAX_QUANTITY:
         raise InvalidInput(f"{what} is {value}: beyond the 64-bit range quantities are kept in")
     return value
+
+
+def _check_location(value: object) -> str:
+    try:
+        return check_location(value)
+    except ConfigError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def _check_text(value: object, what: str) -> str:
@@ -58,8 +67,9 @@ class Inventory:
         source: str = "caller",
         note: str | None = None,
         operation: str = "set_on_hand_many",
+        location: str = DEFAULT_LOCATION,
     ) -> ApplyResult:
-        """Record physical counts (SKU -> units on hand) in one transaction."""
+        """Record physical counts (SKU -> units on hand at ``location``) in one transaction."""
         if not isinstance(counts, Mapping):
             raise InvalidInput(f"counts must be a mapping of SKU to units, got {type(counts)}")
         for sku, qty in counts.items():
@@ -70,13 +80,16 @@ class Inventory:
         _check_text(source, "source")
         if note is not None:
             _check_text(note, "note")
+        _check_location(location)
         payload: dict[str, Any] = {"counts": dict(counts)}
+        if location != DEFAULT_LOCATION:
+            payload["location"] = location
 
         def work(conn: Any) -> ApplyResult:
             if not self.keys.first_use(conn, idempotency_key, operation, payload):
                 return ApplyResult()
             return self.ledger.set_on_hand_many(
-                conn, counts, source=source, key=idempotency_key, note=note
+                conn, counts, source=source, key=idempotency_key, note=note, location=location
             )
 
         return self.store.run(work)
@@ -89,8 +102,9 @@ class Inventory:
         idempotency_key: str | None = None,
         source: str = "caller",
         operation: str = "adjust_many",
+        location: str = DEFAULT_LOCATION,
     ) -> ApplyResult:
-        """Change on_hand of several SKUs by their deltas, with one reason."""
+        """Change on_hand of several SKUs at ``location`` by their deltas, with one reason."""
         if not isinstance(deltas, Mapping):
             raise InvalidInput(f"deltas must be a mapping of SKU to units, got {type(deltas)}")
         for sku, delta in deltas.items():
@@ -102,11 +116,64 @@ class Inventory:
         if idempotency_key is not None:
             check_key(idempotency_key)
         _check_text(source, "source")
-        payload = {"deltas": dict(deltas), "reason": reason}
+        _check_location(location)
+        payload: dict[str, Any] = {"deltas": dict(deltas), "reason": reason}
+        if location != DEFAULT_LOCATION:
+            payload["location"] = location
 
         def work(conn: Any) -> ApplyResult:
             if not self.keys.first_use(conn, idempotency_key, operation, payload):
                 return ApplyResult()
-            return self.ledger.adjust_many(conn, deltas, reason, source=source, key=idempotency_key)
+            return self.ledger.adjust_many(
+                conn, deltas, reason, source=source, key=idempotency_key, location=location
+            )
+
+        return self.store.run(work)
+
+    def transfer(
+        self,
+        sku: str,
+        units: int,
+        source_location: str,
+        target_location: str,
+        *,
+        idempotency_key: str | None = None,
+        source: str = "caller",
+        note: str | None = None,
+    ) -> ApplyResult:
+        """Move ``units`` on hand of ``sku`` between two locations (the total stays)."""
+        check_sku(sku)
+        check_quantity(units, f"units of {sku!r} to transfer")
+        if units == 0:
+            raise InvalidInput(f"transfer of {sku!r}: 0 units moves nothing")
+        _check_location(source_location)
+        _check_location(target_location)
+        if source_location == target_location:
+            raise InvalidInput(f"transfer of {sku!r}: from and to are both {source_location!r}")
+        if idempotency_key is not None:
+            check_key(idempotency_key)
+        _check_text(source, "source")
+        if note is not None:
+            _check_text(note, "note")
+        payload = {
+            "sku": sku,
+            "units": units,
+            "from": source_location,
+            "to": target_location,
+        }
+
+        def work(conn: Any) -> ApplyResult:
+            if not self.keys.first_use(conn, idempotency_key, "transfer", payload):
+                return ApplyResult()
+            return self.ledger.transfer(
+                conn,
+                sku,
+                units,
+                source_location,
+                target_location,
+                source=source,
+                key=idempotency_key,
+                note=note,
+            )
 
         return self.store.run(work)

@@ -77,6 +77,9 @@ class ImportResult:
     unmanaged: list[str] = field(default_factory=list)
     channel_fulfilled: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    unmapped_locations: dict[str, int] = field(default_factory=dict)
+    """Channel location ids listings are stocked at that no location of ours is mapped to
+    (id -> SKUs stocked there): nothing is pushed to them."""
 
 
 @dataclass(frozen=True)
@@ -207,10 +210,22 @@ class AccountLane:
     def _import_once(self) -> ImportResult:
         run = str(uuid.uuid4())
         result = ImportResult(self.account)
+        mapped = set(self.parts.planner.locations.of(self.account).channel_ids.values())
         for page in _pages(self.channel.fetch_listings(), self.settings.import_page):
             fresh, twice = self.store.run(partial(self._bind_page, page, run))
             _count_page(result, fresh)
             result.duplicates += twice
+            for listing in fresh:
+                for cid in listing.levels:
+                    if cid not in mapped:
+                        result.unmapped_locations[cid] = result.unmapped_locations.get(cid, 0) + 1
+        if result.unmapped_locations:
+            log.warning(
+                "account %s: stocked at channel locations no location of ours is mapped to"
+                " (locations of the account): %s",
+                self.account,
+                ", ".join(f"{c} ({n} SKUs)" for c, n in sorted(result.unmapped_locations.items())),
+            )
         if result.duplicates:
             log.warning(
                 "account %s: %d SKUs listed more than once; the first listing is synced",
@@ -240,10 +255,18 @@ class AccountLane:
             by_sku[listing.sku] = listing
         fresh = list(by_sku.values())
         self.parts.listings.bind(conn, fresh, run)
-        # What the channel shows now is what it has acknowledged.
-        self.outbox.imported(
-            conn, self.account, [(x.sku, x.quantity) for x in fresh if x.quantity is not None]
-        )
+        # What the channel shows now is what it has acknowledged (at each location, where
+        # it keeps one quantity per location).
+        ids = self.parts.planner.locations.of(self.account).channel_ids
+        shown: list[tuple[tuple[str, str], int]] = [
+            ((x.sku, ""), x.quantity) for x in fresh if x.quantity is not None
+        ]
+        for x in fresh:
+            for name, cid in ids.items():
+                level = x.levels.get(cid)
+                if level is not None:
+                    shown.append(((x.sku, name), level))
+        self.outbox.imported(conn, self.account, shown)
         self.parts.planner.recompute(conn, by_sku)
         return fresh, twice
 
@@ -461,7 +484,10 @@ class AccountLane:
                 claim, [(s, "no listing bound on this account", None, None) for s in unbound]
             )
             report.pushes_failed += len(unbound)
-            todo = [c for c in claim.items if c.listing is not None]
+            todo = [c for c in claim.items if c.listing is not None and not c.location]
+            # Rows per location go to channels that keep one quantity per location; they
+            # compare-and-set where the channel can (Shopify) and are pushed as they are.
+            located = [c for c in claim.items if c.listing is not None and c.location]
             # Issue 12 hook: read the channel before writing (never overwrite its own sale),
             # keep within its revisions per day; or read the account's orders first.
             review = self.stock_check.review(
@@ -477,15 +503,18 @@ class AccountLane:
                 continue
             report.held += len(review.held)
             report.unseen_sales = max(report.unseen_sales, sum(review.unseen.values()))
+            ids = self.parts.planner.locations.of(self.account).channel_ids
             updates = [
                 StockUpdate(
                     sku=c.sku,
                     quantity=quantity,
                     listing=c.listing,
                     expected=c.acked if limits.supports_compare_and_set else None,
-                    idempotency_key=f"{self.account}:{c.sku}:v{c.version}:{quantity}",
+                    idempotency_key=f"{self.account}:{c.sku}:v{c.version}:{quantity}"
+                    + (f"@{c.location}" if c.location else ""),
+                    location=ids.get(c.location) if c.location else None,
                 )
-                for c, quantity in review.send
+                for c, quantity in [*review.send, *((c, c.desired) for c in located)]
             ]
             try:
                 with self.outbox.keeper(claim):
@@ -500,7 +529,9 @@ class AccountLane:
                     if isinstance(exc, RateLimited) and exc.retry_after
                     else None
                 )
-                self.outbox.fail_stock(claim, [(u.sku, str(exc), delay, None) for u in updates])
+                self.outbox.fail_stock(
+                    claim, [(self._row_of(u), str(exc), delay, None) for u in updates]
+                )
                 report.pushes_failed += len(updates)
                 raise
             except BaseException:
@@ -515,6 +546,13 @@ class AccountLane:
                 break
         return conflicts
 
+    def _row_of(self, update: StockUpdate | PushResult) -> tuple[str, str]:
+        """The outbox row (SKU, our location) a per-location update or result is about."""
+        if update.location is None:
+            return (update.sku, "")
+        ours = self.parts.planner.locations.of(self.account).ours(update.location)
+        return (update.sku, ours or "")
+
     def _settle_stock(
         self,
         claim: Claim[PendingStock],
@@ -522,24 +560,29 @@ class AccountLane:
         results: list[PushResult],
         report: AccountReport,
     ) -> int:
-        sent = {u.sku: u.quantity for u in updates}
-        by_sku = {r.sku: r for r in results}
-        acks: list[tuple[str, int]] = []
-        failures: list[tuple[str, str, timedelta | None, int | None]] = []
+        sent = {self._row_of(u): u.quantity for u in updates}
+        by_row: dict[tuple[str, str], PushResult] = {}
+        for r in results:
+            row = self._row_of(r)
+            if row not in sent and (r.sku, "") in sent:
+                row = (r.sku, "")  # an adapter that does not echo the location
+            by_row[row] = r
+        acks: list[tuple[tuple[str, str], int]] = []
+        failures: list[tuple[tuple[str, str], str, timedelta | None, int | None]] = []
         conflicts = 0
-        for sku, qty in sent.items():
-            res = by_sku.get(sku)
+        for row, qty in sent.items():
+            res = by_row.get(row)
             if res is None:
-                failures.append((sku, "the channel returned no result for this item", None, None))
+                failures.append((row, "the channel returned no result for this item", None, None))
             elif res.ok:
-                acks.append((sku, res.quantity if res.quantity is not None else qty))
+                acks.append((row, res.quantity if res.quantity is not None else qty))
             elif res.error is not None and res.error.conflict:
                 conflicts += 1
                 failures.append(
-                    (sku, f"conflict: {res.error.message}", timedelta(0), res.error.current)
+                    (row, f"conflict: {res.error.message}", timedelta(0), res.error.current)
                 )
             else:
-                failures.append((sku, str(res.error) if res.error else "failed", None, None))
+                failures.append((row, str(res.error) if res.error else "failed", None, None))
         self.outbox.ack_stock(claim, acks)
         self.outbox.fail_stock(claim, failures)
         report.pushes_ok += len(acks)

@@ -27,14 +27,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from channelsync.core import schema as t
+from channelsync.core.errors import InvalidInput
+from channelsync.core.locations import DEFAULT_LOCATION
 from channelsync.core.models import Order, OrderLine, OrderStatus
 from channelsync.core.planner import Planner
 from channelsync.core.store import Store
 
 __all__ = [
+    "DEFAULT_LOCATION",
     "ApplyResult",
     "JournalEntry",
     "Ledger",
+    "Levels",
     "Posting",
     "line_targets",
     "order_version",
@@ -62,6 +66,7 @@ class JournalEntry:
     line_id: str | None
     note: str | None
     idempotency_key: str
+    location: str = DEFAULT_LOCATION
 
 
 @dataclass
@@ -156,15 +161,40 @@ def line_targets(
     return {sku: [open_units * k, shipped * k] for sku, k in components.items()}
 
 
+@dataclass
+class Levels:
+    """Locked figures of some SKUs: totals and every location's, changed as postings apply.
+
+    ``totals``: SKU -> [on_hand, committed, tracked]; ``at``: (SKU, location) ->
+    [on_hand, committed] for every location the SKU has a row at.
+    """
+
+    totals: dict[str, list[int]] = field(default_factory=dict)
+    at: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+
+    def available(self, sku: str, location: str) -> int:
+        """on_hand - committed of ``sku`` at ``location`` (0 where it has no row)."""
+        row = self.at.get((sku, location))
+        return 0 if row is None else row[0] - row[1]
+
+    def locations(self, sku: str) -> list[str]:
+        """The locations ``sku`` has a row at, sorted."""
+        return sorted(loc for s, loc in self.at if s == sku)
+
+
 class Ledger:
-    """Posts stock changes to the ledger and journal inside the caller's transaction."""
+    """Posts stock changes to the ledger and journal inside the caller's transaction.
+
+    Locks are taken in one order by every writer: the SKUs' total rows (by SKU), then their
+    rows per location (by SKU and location); the outbox rows after both.
+    """
 
     def __init__(self, store: Store, planner: Planner, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.planner = planner
         self.clock = clock
 
-    # -- counts and adjustments -----------------------------------------------------------
+    # -- counts, adjustments, transfers -----------------------------------------------------
 
     def set_on_hand_many(
         self,
@@ -174,19 +204,20 @@ class Ledger:
         source: str,
         key: str | None,
         note: str | None = None,
+        location: str = DEFAULT_LOCATION,
     ) -> ApplyResult:
-        """Journal physical counts: on_hand of each SKU becomes its count.
+        """Journal physical counts at ``location``: on_hand of each SKU there becomes its count.
 
-        Set-based: one read of every SKU's level, one insert of the missing rows, one
-        journal insert and one ledger update for the whole batch. Every count is journalled,
-        an unchanged one too (it records when the figure was confirmed).
+        Set-based: one read of every SKU's rows, one insert of the missing ones, one
+        journal insert and one update per table for the whole batch. Every count is
+        journalled, an unchanged one too (it records when the figure was confirmed).
         """
         skus = sorted(counts)
-        levels = self._levels(conn, skus, track=True)
+        levels = self.lock(conn, skus, [(s, location) for s in skus], track=True)
         postings = [
             Posting(
                 sku,
-                counts[sku] - levels[sku][0],
+                counts[sku] - levels.at[(sku, location)][0],
                 0,
                 "set_on_hand",
                 source,
@@ -195,6 +226,7 @@ class Ledger:
                 None,
                 note,
                 posting_key("set_on_hand", key, sku),
+                location,
             )
             for sku in skus
         ]
@@ -210,10 +242,12 @@ class Ledger:
         *,
         source: str,
         key: str | None,
+        location: str = DEFAULT_LOCATION,
     ) -> ApplyResult:
-        """Journal receipts, restocked returns or write-offs: on_hand += each delta."""
+        """Journal receipts, restocked returns or write-offs at ``location``: on_hand there
+        += each delta."""
         skus = sorted(deltas)
-        levels = self._levels(conn, skus, track=True)
+        levels = self.lock(conn, skus, [(s, location) for s in skus], track=True)
         postings = [
             Posting(
                 sku,
@@ -226,6 +260,7 @@ class Ledger:
                 None,
                 reason,
                 posting_key("adjust", key, sku),
+                location,
             )
             for sku in skus
         ]
@@ -233,14 +268,67 @@ class Ledger:
         self.post(conn, postings, result, levels=levels)
         return result
 
+    def transfer(
+        self,
+        conn: Connection,
+        sku: str,
+        units: int,
+        source_location: str,
+        target_location: str,
+        *,
+        source: str,
+        key: str | None,
+        note: str | None = None,
+    ) -> ApplyResult:
+        """Move ``units`` on hand of ``sku`` from one location to another (two journal rows
+        under one key); the total does not change.
+
+        Raises:
+            InvalidInput: the source location has fewer units on hand than that.
+        """
+        keys = [(sku, source_location), (sku, target_location)]
+        levels = self.lock(conn, [sku], keys, track=True)
+        there = levels.at[(sku, source_location)][0]
+        if there < units:
+            raise InvalidInput(
+                f"transfer of {units} x {sku!r} from {source_location!r}: only {there} on hand"
+                " there (count it first, or transfer fewer)"
+            )
+        reason = f"transfer {source_location} -> {target_location}"
+        postings = [
+            Posting(sku, -units, 0, "transfer", source, None, None, None, note or reason,
+                    posting_key("transfer-out", key, sku), source_location),
+            Posting(sku, units, 0, "transfer", source, None, None, None, note or reason,
+                    posting_key("transfer-in", key, sku), target_location),
+        ]  # fmt: skip
+        result = ApplyResult()
+        self.post(conn, postings, result, levels=levels)
+        return result
+
+    # -- reading ------------------------------------------------------------------------------
+
     def levels(self, conn: Connection, skus: Iterable[str]) -> dict[str, tuple[int, int, bool]]:
-        """Current (on_hand, committed, tracked) of those ``skus`` the ledger has (no lock)."""
+        """Current (on_hand, committed, tracked) totals of those ``skus`` the ledger has."""
         return {
             r.sku: (r.on_hand, r.committed, bool(r.tracked))
             for r in conn.execute(
                 sa.select(
                     t.ledger.c.sku, t.ledger.c.on_hand, t.ledger.c.committed, t.ledger.c.tracked
                 ).where(self.store.among(t.ledger.c.sku, skus))
+            )
+        }
+
+    def location_levels(
+        self, conn: Connection, skus: Iterable[str]
+    ) -> dict[tuple[str, str], tuple[int, int]]:
+        """Current (on_hand, committed) of ``skus`` per location they have a row at."""
+        ll = t.ledger_locations.c
+        return {
+            (r.sku, r.location): (r.on_hand, r.committed)
+            for r in conn.execute(
+                sa.select(ll.sku, ll.location, ll.on_hand, ll.committed).where(
+                    self.store.among(ll.sku, skus)
+                )
             )
         }
 
@@ -251,29 +339,34 @@ class Ledger:
         conn: Connection,
         postings: Sequence[Posting],
         result: ApplyResult,
-        levels: dict[str, list[int]] | None = None,
+        levels: Levels | None = None,
     ) -> None:
-        """Journal ``postings`` and apply them to the ledger, then recompute what every
-        listing of the touched SKUs should show (in the same transaction)."""
+        """Journal ``postings`` and apply them to the SKUs' rows at their locations and to
+        their totals, then recompute what every listing of the touched SKUs should show
+        (in the same transaction)."""
         if not postings:
             return
         skus = {p.sku for p in postings}
-        if levels is None:
-            levels = self._levels(conn, skus)
+        keys = {(p.sku, p.location) for p in postings}
+        if levels is None or not keys <= levels.at.keys():
+            levels = self.lock(conn, skus, keys)
         now = self.clock()
         journal_rows = []
         for p in postings:
-            level = levels[p.sku]
-            level[0] += p.d_on_hand
-            level[1] += p.d_committed
+            total = levels.totals[p.sku]
+            total[0] += p.d_on_hand
+            total[1] += p.d_committed
+            here = levels.at[(p.sku, p.location)]
+            here[0] += p.d_on_hand
+            here[1] += p.d_committed
             journal_rows.append(
                 {
                     "at": now,
                     "sku": p.sku,
                     "d_on_hand": p.d_on_hand,
                     "d_committed": p.d_committed,
-                    "on_hand_after": level[0],
-                    "committed_after": level[1],
+                    "on_hand_after": here[0],
+                    "committed_after": here[1],
                     "reason": p.reason,
                     "source": p.source,
                     "account": p.account,
@@ -281,6 +374,7 @@ class Ledger:
                     "line_id": p.line_id,
                     "note": p.note,
                     "idempotency_key": p.key,
+                    "location": p.location,
                 }
             )
         # A duplicate key raises a unique violation on the journal's key: a race lost to
@@ -290,60 +384,112 @@ class Ledger:
             conn,
             t.ledger,
             [
-                {"on_hand": levels[s][0], "committed": levels[s][1], "updated_at": now, "sku": s}
+                {
+                    "on_hand": levels.totals[s][0],
+                    "committed": levels.totals[s][1],
+                    "updated_at": now,
+                    "sku": s,
+                }
                 for s in sorted(skus)
             ],
             where=("sku",),
         )
+        self.store.bulk(
+            conn,
+            t.ledger_locations,
+            [
+                {
+                    "on_hand": levels.at[k][0],
+                    "committed": levels.at[k][1],
+                    "updated_at": now,
+                    "sku": k[0],
+                    "location": k[1],
+                }
+                for k in sorted(keys)
+            ],
+            where=("sku", "location"),
+        )
         result.journal_rows += len(journal_rows)
         result.touched_skus |= skus
         for s in skus:
-            if not levels[s][2]:
+            total = levels.totals[s]
+            if not total[2]:
                 result.unknown_skus.add(s)
-            if levels[s][0] - levels[s][1] < 0:
-                result.oversold[s] = levels[s][0] - levels[s][1]
+            if total[0] - total[1] < 0:
+                result.oversold[s] = total[0] - total[1]
         self.planner.recompute(conn, skus)
 
-    def _levels(
-        self, conn: Connection, skus: Iterable[str], *, track: bool = False
-    ) -> dict[str, list[int]]:
-        """Current [on_hand, committed, tracked] of ``skus``, creating and locking their rows."""
-        skus = sorted(set(skus))
+    def lock(
+        self,
+        conn: Connection,
+        skus: Iterable[str],
+        keys: Iterable[tuple[str, str]] = (),
+        *,
+        track: bool = False,
+    ) -> Levels:
+        """Lock and read the totals of ``skus`` and all their rows per location, creating
+        the rows that do not exist yet (totals, and the (SKU, location) ``keys``).
 
-        def read(wanted: list[str]) -> dict[str, list[int]]:
+        With ``track`` the SKUs become tracked (the merchant counted them).
+        """
+        skus = sorted(set(skus) | {k[0] for k in keys})
+        wanted = set(keys)
+        now = self.clock()
+        ledger, ll = t.ledger.c, t.ledger_locations.c
+
+        def read_totals(which: list[str]) -> dict[str, list[int]]:
             query = (
-                sa.select(
-                    t.ledger.c.sku, t.ledger.c.on_hand, t.ledger.c.committed, t.ledger.c.tracked
-                )
-                .where(self.store.among(t.ledger.c.sku, wanted))
-                .order_by(t.ledger.c.sku)
+                sa.select(ledger.sku, ledger.on_hand, ledger.committed, ledger.tracked)
+                .where(self.store.among(ledger.sku, which))
+                .order_by(ledger.sku)
             )
             return {
                 r.sku: [r.on_hand, r.committed, r.tracked]
                 for r in conn.execute(self.store.for_update(query))
             }
 
-        levels = read(skus)
-        missing = [s for s in skus if s not in levels]
+        totals = read_totals(skus)
+        missing = [s for s in skus if s not in totals]
         if missing:
-            now = self.clock()
             rows = [
                 {"sku": s, "on_hand": 0, "committed": 0, "tracked": track, "updated_at": now}
                 for s in missing
             ]
             self.store.bulk(conn, t.ledger, rows, keys=("sku",))  # DO NOTHING if another worker won
-            levels.update(read(missing))
+            totals.update(read_totals(missing))
+        query = (
+            sa.select(ll.sku, ll.location, ll.on_hand, ll.committed)
+            .where(self.store.among(ll.sku, skus))
+            .order_by(ll.sku, ll.location)
+        )
+        at = {
+            (r.sku, r.location): [r.on_hand, r.committed]
+            for r in conn.execute(self.store.for_update(query))
+        }
+        absent = sorted(wanted - at.keys())
+        if absent:
+            self.store.bulk(
+                conn,
+                t.ledger_locations,
+                [
+                    {"sku": s, "location": loc, "on_hand": 0, "committed": 0, "updated_at": now}
+                    for s, loc in absent
+                ],
+                keys=("sku", "location"),
+            )
+            for k in absent:
+                at[k] = [0, 0]
         if track:
-            untracked = [s for s in skus if not levels[s][2]]
+            untracked = [s for s in skus if not totals[s][2]]
             if untracked:
                 conn.execute(
                     t.ledger.update()
-                    .where(self.store.among(t.ledger.c.sku, untracked))
+                    .where(self.store.among(ledger.sku, untracked))
                     .values(tracked=True)
                 )
                 for s in untracked:
-                    levels[s][2] = True
-        return levels
+                    totals[s][2] = True
+        return Levels(totals=totals, at=at)
 
 
 def posting_key(operation: str, key: str | None, sku: str) -> str:
@@ -373,3 +519,4 @@ class Posting:
     line_id: str | None
     note: str | None
     key: str
+    location: str = DEFAULT_LOCATION

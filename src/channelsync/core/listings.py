@@ -8,7 +8,7 @@ account's catalogue (streamed page by page, so memory does not grow with it), an
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +41,9 @@ def listing_from_row(row: Any) -> Listing:
         manages_stock=row.manages_stock,
         fulfilled_by=row.fulfilled_by,
         ids=ids,
+        levels=(row.levels if isinstance(row.levels, dict) else json.loads(row.levels or "{}"))
+        if getattr(row, "levels", None)
+        else {},
     )
 
 
@@ -58,6 +61,30 @@ class Listings:
             sa.select(t.listings).where(ls.account == account, self.store.among(ls.sku, skus))
         )
         return {r.sku: listing_from_row(r) for r in rows}
+
+    def shown(
+        self,
+        conn: Connection,
+        account: str,
+        skus: Sequence[str],
+        channel_ids: Mapping[str, str] | None = None,
+    ) -> dict[tuple[str, str], int | None]:
+        """What the listings of ``skus`` were last seen showing, by (SKU, location): the
+        listing's one quantity at location "", and where ``channel_ids`` (our location name
+        -> the channel's id) is given, the quantity at each of those locations."""
+        ls = t.listings.c
+        out: dict[tuple[str, str], int | None] = {}
+        for r in conn.execute(
+            sa.select(ls.sku, ls.quantity, ls.levels).where(
+                ls.account == account, self.store.among(ls.sku, skus)
+            )
+        ):
+            out[(r.sku, "")] = r.quantity
+            levels = r.levels if isinstance(r.levels, dict) else json.loads(r.levels or "{}")
+            for name, cid in (channel_ids or {}).items():
+                if cid in levels:
+                    out[(r.sku, name)] = levels[cid]
+        return out
 
     def skus(self, conn: Connection, account: str) -> set[str]:
         """Every SKU bound on ``account``."""
@@ -86,6 +113,7 @@ class Listings:
                 "ids": dict(lst.ids),
                 "updated_at": now,
                 "import_run": run,
+                "levels": dict(lst.levels) or None,
             }
             for lst in listings
         ]

@@ -19,8 +19,10 @@ Applying a batch of orders:
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,16 +36,38 @@ from channelsync.core.ledger import (
     ApplyResult,
     Contribution,
     Ledger,
+    Levels,
     Posting,
     line_targets,
     order_version,
 )
+from channelsync.core.locations import DEFAULT_LOCATION, FirstWithStock, LocationBook, Sourcing
 from channelsync.core.models import Order, OrderStatus, Shipment
 from channelsync.core.outbox import ChannelMove, Outbox
 from channelsync.core.planner import Planner
 from channelsync.core.store import Store
 
 __all__ = ["OrderBook", "order_lock_keys"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _LineChange:
+    """One line of a newer order version, before and after, and where its units are."""
+
+    account: str
+    order: Order
+    line_id: str
+    version: str
+    applied: Contribution
+    target: Contribution
+    old_location: str | None
+    assigned: str | None
+    """Our location the channel assigned the line to (mapped from its location id)."""
+    moves: list[tuple[str, ChannelMove]]
+    row: dict[str, Any]
+    location: str | None = field(default=None)
 
 
 def order_lock_keys(keys: Iterable[tuple[str, str]]) -> list[int]:
@@ -68,12 +92,16 @@ class OrderBook:
         planner: Planner,
         outbox: Outbox,
         clock: Callable[[], datetime],
+        locations: LocationBook | None = None,
+        sourcing: Sourcing | None = None,
     ) -> None:
         self.store = store
         self.ledger = ledger
         self.planner = planner
         self.outbox = outbox
         self.clock = clock
+        self.locations = locations or LocationBook()
+        self.sourcing = sourcing or FirstWithStock()
 
     # -- locking --------------------------------------------------------------------------
 
@@ -112,24 +140,43 @@ class OrderBook:
         by_account: dict[str, list[tuple[str, Order]]] = defaultdict(list)
         for (account, _), item in sorted(latest.items()):
             by_account[account].append(item)
-        pending: list[Posting] = []
-        moves: dict[str, dict[str, list[ChannelMove]]] = {}
+        changes: list[_LineChange] = []
         for account, items in by_account.items():
-            pending += self._apply_account(conn, account, items, result, moves)
+            changes += self._read_account(conn, account, items, result)
+        if not changes:
+            return result
         # Locks in one order everywhere: orders (above), ledger rows, outbox rows.
-        self.ledger.post(conn, pending, result)
+        skus = {sku for c in changes for sku in (*c.applied, *c.target)}
+        levels = self.ledger.lock(conn, skus)
+        postings = self._place(changes, levels)
+        self.store.bulk(
+            conn,
+            t.order_lines,
+            [c.row for c in changes],
+            keys=("account", "order_id", "line_id"),
+            update=_LINE_UPDATE,
+        )
+        self.ledger.post(conn, postings, result, levels=levels)
+        moves: dict[str, dict[tuple[str, str], list[ChannelMove]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        for c in changes:
+            where = self.locations.of(c.account)
+            for sku, move in c.moves:
+                slot = c.location if where.per_location and c.location else ""
+                moves[c.account][(sku, slot)].append(move)
         for account in sorted(moves):
             self.outbox.channel_moved(conn, account, moves[account])
         return result
 
-    def _apply_account(
+    def _read_account(
         self,
         conn: Connection,
         account: str,
         items: list[tuple[str, Order]],
         result: ApplyResult,
-        moves: dict[str, dict[str, list[ChannelMove]]],
-    ) -> list[Posting]:
+    ) -> list[_LineChange]:
+        """The line changes of ``account``'s orders newer than stored; writes the orders."""
         ids = [o.order_id for _, o in items]
         stored: dict[str, str] = {}
         stored_status: dict[str, str] = {}
@@ -151,11 +198,10 @@ class OrderBook:
         lines = self._lines(conn, account, [o.order_id for _, o in todo])
         skus = {ln.sku for _, o in todo for ln in o.lines if ln.sku}
         bundles = self.planner.bundles(conn, skus)
+        where = self.locations.of(account)
         now = self.clock()
         order_rows: list[dict[str, Any]] = []
-        line_rows: list[dict[str, Any]] = []
-        changes: list[Posting] = []
-        moved: dict[str, list[ChannelMove]] = defaultdict(list)  # listing SKU -> channel moves
+        changes: list[_LineChange] = []
         for version, order in todo:
             is_new = order.order_id not in stored
             (result.new if is_new else result.changed).append((account, order.order_id))
@@ -171,7 +217,6 @@ class OrderBook:
                 local = old.local_shipped if old is not None else 0
                 gone = old.local_cancelled if old is not None else 0
                 target = line_targets(order.status, line, local, bundles, gone)
-                changes += _diff(account, order, line.line_id, version, applied, target)
                 # Units of the listing SKU itself (for a plain line: the target itself).
                 own = (
                     line_targets(order.status, line, local, {}, gone)
@@ -180,45 +225,78 @@ class OrderBook:
                 )
                 live = sum(own[line.sku]) if line.sku is not None and own else 0
                 old_live = old.live if old is not None else 0
+                moves: list[tuple[str, ChannelMove]] = []
                 if line.sku is not None:
                     move = _moved(live - old_live, order.updated_at, unsure, status_changed)
                     if move is not None:
-                        moved[line.sku].append(move)
+                        moves.append((line.sku, move))
                 if old is not None and old.sku is not None and old.sku != line.sku and old_live:
-                    moved[old.sku].append(ChannelMove(-old_live, order.updated_at, True))
-                line_rows.append(
-                    {
-                        "account": account,
-                        "order_id": order.order_id,
-                        "line_id": line.line_id,
-                        "sku": line.sku,
-                        "quantity": line.quantity,
-                        "fulfilled_by_channel": line.fulfilled_by_channel,
-                        "applied": target,
-                        "local_shipped": local,
-                        "local_cancelled": gone,
-                        "live": live,
-                    }
+                    moves.append((old.sku, ChannelMove(-old_live, order.updated_at, True)))
+                assigned = where.ours(line.location_id)
+                if line.location_id is not None and assigned is None and where.per_location:
+                    log.warning(
+                        "account %s: order %s line %s is at channel location %s, which is not"
+                        " mapped to one of ours (locations of the account); sourced instead",
+                        account,
+                        order.order_id,
+                        line.line_id,
+                        line.location_id,
+                    )
+                changes.append(
+                    _LineChange(
+                        account=account,
+                        order=order,
+                        line_id=line.line_id,
+                        version=version,
+                        applied=applied,
+                        target=target,
+                        old_location=old.location if old is not None else None,
+                        assigned=assigned,
+                        moves=moves,
+                        row={
+                            "account": account,
+                            "order_id": order.order_id,
+                            "line_id": line.line_id,
+                            "sku": line.sku,
+                            "quantity": line.quantity,
+                            "fulfilled_by_channel": line.fulfilled_by_channel,
+                            "applied": target,
+                            "local_shipped": local,
+                            "local_cancelled": gone,
+                            "live": live,
+                        },
+                    )
                 )
             present = {ln.line_id for ln in order.lines}
             for line_id, old in old_lines.items():
                 if line_id not in present:  # the line was removed from the order
-                    changes += _diff(account, order, line_id, version, dict(old.applied), {})
+                    moves = []
                     if old.sku is not None and old.live:
-                        moved[old.sku].append(ChannelMove(-old.live, order.updated_at, True))
-                    line_rows.append(
-                        {
-                            "account": account,
-                            "order_id": order.order_id,
-                            "line_id": line_id,
-                            "sku": None,
-                            "quantity": 0,
-                            "fulfilled_by_channel": False,
-                            "applied": {},
-                            "local_shipped": old.local_shipped,
-                            "local_cancelled": old.local_cancelled,
-                            "live": 0,
-                        }
+                        moves.append((old.sku, ChannelMove(-old.live, order.updated_at, True)))
+                    changes.append(
+                        _LineChange(
+                            account=account,
+                            order=order,
+                            line_id=line_id,
+                            version=version,
+                            applied=dict(old.applied),
+                            target={},
+                            old_location=old.location,
+                            assigned=None,
+                            moves=moves,
+                            row={
+                                "account": account,
+                                "order_id": order.order_id,
+                                "line_id": line_id,
+                                "sku": None,
+                                "quantity": 0,
+                                "fulfilled_by_channel": False,
+                                "applied": {},
+                                "local_shipped": old.local_shipped,
+                                "local_cancelled": old.local_cancelled,
+                                "live": 0,
+                            },
+                        )
                     )
             if order.order_id in redacted:  # erased on the customer's request: stays erased
                 order = order.model_copy(
@@ -240,16 +318,52 @@ class OrderBook:
             update=_ORDER_UPDATE,
             newer="version",
         )
-        self.store.bulk(
-            conn,
-            t.order_lines,
-            line_rows,
-            keys=("account", "order_id", "line_id"),
-            update=_LINE_UPDATE,
-        )
-        if moved:
-            moves[account] = moved
         return changes
+
+    def _place(self, changes: list[_LineChange], levels: Levels) -> list[Posting]:
+        """Give each line its location and return the postings of every change.
+
+        A line keeps the location it holds units at, unless the channel assigned it to
+        another (then its units move there); a line that holds nothing yet takes the one
+        the channel assigned, else the sourcing policy's pick among the account's
+        locations, counting what earlier lines of the batch took.
+        """
+        taken: dict[tuple[str, str], int] = defaultdict(int)
+
+        def available(sku: str, location: str) -> int:
+            return levels.available(sku, location) - taken[(sku, location)]
+
+        postings: list[Posting] = []
+        for c in changes:
+            location = c.old_location
+            holds = any(any(v) for v in c.applied.values())
+            if c.assigned is not None and (location is None or not holds):
+                location = c.assigned
+            elif c.assigned is not None and c.assigned != location:
+                location = c.assigned  # the channel moved the line: its units move too
+            elif location is None and holds:
+                location = DEFAULT_LOCATION  # units held before locations existed
+            elif location is None and any(any(v) for v in c.target.values()):
+                needs = {sku: sum(v) for sku, v in c.target.items() if sum(v)}
+                known = sorted({loc for sku in needs for loc in levels.locations(sku)})
+                candidates = self.locations.of(c.account).candidates(known)
+                location = self.sourcing.choose(c.account, needs, candidates, available)
+            if location is not None:
+                for sku, (open_units, _) in c.target.items():
+                    taken[(sku, location)] += open_units
+            c.location = location
+            c.row["location"] = location
+            postings += _diff(
+                c.account,
+                c.order,
+                c.line_id,
+                c.version,
+                c.applied,
+                c.target,
+                location=location or DEFAULT_LOCATION,
+                old_location=c.old_location or location or DEFAULT_LOCATION,
+            )
+        return postings
 
     def _lines(self, conn: Connection, account: str, order_ids: list[str]) -> dict[str, Any]:
         ln = t.order_lines.c
@@ -263,6 +377,7 @@ class OrderBook:
                 ln.local_shipped,
                 ln.local_cancelled,
                 ln.live,
+                ln.location,
             ).where(ln.account == account, self.store.among(ln.order_id, order_ids))
         ):
             lines[r.order_id][r.line_id] = r
@@ -324,6 +439,7 @@ class OrderBook:
                 dict(row.applied),
                 target,
                 reason="shipped (engine.ship)",
+                location=row.location or DEFAULT_LOCATION,
             )
             updates.append(
                 {
@@ -381,6 +497,7 @@ class OrderBook:
                 dict(row.applied),
                 target,
                 reason=reason,
+                location=row.location or DEFAULT_LOCATION,
             )
             updates.append(
                 {
@@ -417,6 +534,18 @@ class OrderBook:
             r.line_id: (int(r.local_shipped or 0), int(r.local_cancelled or 0))
             for r in conn.execute(
                 sa.select(ln.line_id, ln.local_shipped, ln.local_cancelled).where(
+                    ln.account == account, ln.order_id == order_id
+                )
+            )
+        }
+
+    def line_locations(self, conn: Connection, account: str, order_id: str) -> dict[str, str]:
+        """Per line, the location its units are committed, shipped and returned at."""
+        ln = t.order_lines.c
+        return {
+            r.line_id: r.location or DEFAULT_LOCATION
+            for r in conn.execute(
+                sa.select(ln.line_id, ln.location).where(
                     ln.account == account, ln.order_id == order_id
                 )
             )
@@ -569,9 +698,21 @@ def _diff(
     applied: Contribution,
     target: Contribution,
     reason: str | None = None,
+    *,
+    location: str = DEFAULT_LOCATION,
+    old_location: str | None = None,
 ) -> list[Posting]:
+    """The postings that take a line from ``applied`` (held at ``old_location``) to
+    ``target`` (held at ``location``): the difference where both are the same location,
+    else everything released at the old one and taken anew at the new one."""
+    old_location = old_location or location
+    if old_location != location:
+        return _diff(
+            account, order, line_id, version, applied, {}, reason, location=old_location
+        ) + _diff(account, order, line_id, version, {}, target, reason, location=location)
     out = []
     keys = applied.keys() | target.keys()
+    suffix = "" if location == DEFAULT_LOCATION else f"@{location}"
     for sku in keys if len(keys) == 1 else sorted(keys):
         a_open, a_ship = applied.get(sku, (0, 0))
         t_open, t_ship = target.get(sku, (0, 0))
@@ -590,7 +731,8 @@ def _diff(
                 order.order_id,
                 line_id,
                 order.raw_status,
-                f"order:{account}:{order.order_id}:{line_id}:{sku}:{version}",
+                f"order:{account}:{order.order_id}:{line_id}:{sku}:{version}{suffix}",
+                location,
             )
         )
     return out
@@ -622,4 +764,4 @@ _ORDER_UPDATE = (
     "number", "status", "raw_status", "updated_at", "currency", "total_amount",
     "customer_id", "customer_email", "customer_name", "version", "doc", "last_seen_at",
 )  # fmt: skip
-_LINE_UPDATE = ("sku", "quantity", "fulfilled_by_channel", "applied", "live")
+_LINE_UPDATE = ("sku", "quantity", "fulfilled_by_channel", "applied", "live", "location")

@@ -25,11 +25,11 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -38,6 +38,7 @@ from channelsync.core import schema as t
 from channelsync.core.channel import ChannelLimits
 from channelsync.core.leases import Claim, LeaseKeeper, release_claim, renew_claim
 from channelsync.core.listings import Listings
+from channelsync.core.locations import LocationBook
 from channelsync.core.models import Listing, Money, Shipment
 from channelsync.core.store import Store
 
@@ -54,6 +55,19 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+RowKey = str | tuple[str, str]
+"""An outbox row of an account: a SKU (the listing's one quantity) or (SKU, location)."""
+
+
+V = TypeVar("V")
+Keyed = Mapping[str, V] | Mapping[tuple[str, str], V]
+"""Values by row key: all by SKU, or all by (SKU, location)."""
+
+
+def _key(key: RowKey) -> tuple[str, str]:
+    return (key, "") if isinstance(key, str) else key
+
+
 _TABLES = {"outbox": t.outbox, "price_outbox": t.price_outbox, "shipments": t.shipments}
 
 MIN_LEASE = timedelta(seconds=30)
@@ -114,7 +128,11 @@ class ChannelMove:
 
 @dataclass(frozen=True)
 class PendingStock:
-    """A claimed outbox row: the value to send and the channel ids to send it to."""
+    """A claimed outbox row: the value to send and the channel ids to send it to.
+
+    ``location`` is our location name for channels that keep a quantity per location,
+    "" for the listing's one quantity.
+    """
 
     account: str
     sku: str
@@ -123,6 +141,12 @@ class PendingStock:
     version: int
     attempts: int
     listing: Listing | None
+    location: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The row's (SKU, location)."""
+        return (self.sku, self.location)
 
 
 @dataclass(frozen=True)
@@ -151,60 +175,75 @@ class PendingShipment:
 class Outbox:
     """Owns the outbox, price outbox and shipments tables."""
 
-    def __init__(self, store: Store, listings: Listings, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        listings: Listings,
+        clock: Callable[[], datetime],
+        locations: LocationBook | None = None,
+    ) -> None:
         self.store = store
         self.listings = listings
         self.clock = clock
+        self.locations = locations or LocationBook()
 
     # -- desired values -------------------------------------------------------------------
 
-    def set_desired(self, conn: Connection, account: str, desired: Mapping[str, int]) -> int:
-        """Write the quantity each listing of ``account`` should show; rows changed.
+    def _rows(
+        self, conn: Connection, account: str, keys: Iterable[RowKey], *columns: Any
+    ) -> dict[tuple[str, str], Any]:
+        """Lock and read the rows of ``keys`` on ``account`` (in SKU, location order)."""
+        wanted = {_key(k) for k in keys}
+        o = t.outbox.c
+        rows = conn.execute(
+            self.store.for_update(
+                sa.select(o.sku, o.location, *columns)
+                .where(o.account == account, self.store.among(o.sku, {sku for sku, _ in wanted}))
+                .order_by(o.sku, o.location)
+            )
+        )
+        return {(r.sku, r.location): r for r in rows if (r.sku, r.location) in wanted}
+
+    def set_desired(self, conn: Connection, account: str, desired: Keyed[int]) -> int:
+        """Write the quantity each listing of ``account`` (at each of its channel locations)
+        should show; rows changed.
 
         A new row starts acknowledged at what the channel showed when its listing was
         imported (diff-only from the start).
         """
         if not desired:
             return 0
+        wanted = {_key(k): q for k, q in desired.items()}
         o = t.outbox.c
         now = self.clock()
-        current = {
-            r.sku: r
-            for r in conn.execute(
-                sa.select(o.sku, o.desired, o.version, o.next_attempt_at).where(
-                    o.account == account, self.store.among(o.sku, desired)
-                )
-            )
-        }
+        current = self._rows(conn, account, wanted, o.desired, o.version, o.next_attempt_at)
         updates = [
             {
                 "desired": qty,
-                "version": current[sku].version + 1,
+                "version": current[key].version + 1,
                 "updated_at": now,
                 # A drop goes out at once, whatever held the row back (issue 12: a revision
                 # budget or a settling write holds increases, never drops).
-                "next_attempt_at": min(now, current[sku].next_attempt_at)
-                if qty < current[sku].desired
-                else current[sku].next_attempt_at,
+                "next_attempt_at": min(now, current[key].next_attempt_at)
+                if qty < current[key].desired
+                else current[key].next_attempt_at,
                 "account": account,
-                "sku": sku,
+                "sku": key[0],
+                "location": key[1],
             }
-            for sku, qty in desired.items()
-            if sku in current and current[sku].desired != qty
+            for key, qty in sorted(wanted.items())
+            if key in current and current[key].desired != qty
         ]
-        missing = [sku for sku in desired if sku not in current]
+        missing = sorted(key for key in wanted if key not in current)
         if updates:
-            self.store.bulk(conn, t.outbox, updates, where=("account", "sku"))
+            self.store.bulk(conn, t.outbox, updates, where=("account", "sku", "location"))
         if missing:
-            shown = {
-                r.sku: r.quantity
-                for r in conn.execute(
-                    sa.select(t.listings.c.sku, t.listings.c.quantity).where(
-                        t.listings.c.account == account,
-                        self.store.among(t.listings.c.sku, missing),
-                    )
-                )
-            }
+            shown = self.listings.shown(
+                conn,
+                account,
+                sorted({sku for sku, _ in missing}),
+                self.locations.of(account).channel_ids,
+            )
             self.store.bulk(
                 conn,
                 t.outbox,
@@ -212,17 +251,18 @@ class Outbox:
                     {
                         "account": account,
                         "sku": sku,
-                        "desired": desired[sku],
-                        "acked": shown.get(sku),
+                        "location": location,
+                        "desired": wanted[(sku, location)],
+                        "acked": shown.get((sku, location)),
                         "stale": False,
                         "version": 1,
                         "attempts": 0,
                         "next_attempt_at": now,
                         "updated_at": now,
                     }
-                    for sku in missing
+                    for sku, location in missing
                 ],
-                keys=("account", "sku"),
+                keys=("account", "sku", "location"),
             )
         changed = len(updates) + len(missing)
         if changed:
@@ -230,7 +270,7 @@ class Outbox:
         return changed
 
     def channel_moved(
-        self, conn: Connection, account: str, moved: Mapping[str, Sequence[ChannelMove]]
+        self, conn: Connection, account: str, moved: Keyed[Sequence[ChannelMove]]
     ) -> None:
         """The selling channel changed its own quantities: keep its rows honest.
 
@@ -243,32 +283,36 @@ class Outbox:
         the channel may not restock, a pending order the channel may reduce only once
         paid) the row is marked ``stale``: pushed even if desired equals acknowledged. A
         plain sale or shipment costs no push of its own on the selling channel (eBay caps
-        revisions per listing and day).
+        revisions per listing and day). Keys are SKUs (the listing's one quantity) or
+        (SKU, location) for channels that keep a quantity per location.
         """
         if not moved:
             return
+        by_key = {_key(k): v for k, v in moved.items()}
         o = t.outbox.c
-        rows = conn.execute(
-            self.store.for_update(
-                sa.select(o.sku, o.acked, o.acked_at, o.stale)
-                .where(o.account == account, self.store.among(o.sku, moved))
-                .order_by(o.sku)
-            )
-        ).all()
+        rows = self._rows(conn, account, by_key, o.acked, o.acked_at, o.stale)
         updates = []
-        for r in rows:
-            recent = [m for m in moved[r.sku] if _after(m.at, r.acked_at)]
+        for key, r in sorted(rows.items()):
+            recent = [m for m in by_key[key] if _after(m.at, r.acked_at)]
             taken = sum(m.units for m in recent)
-            stale = bool(r.stale) or any(m.unsure for m in moved[r.sku])
+            stale = bool(r.stale) or any(m.unsure for m in by_key[key])
             if not taken and stale == bool(r.stale):
                 continue
             acked = None if r.acked is None else max(0, r.acked - taken)
-            updates.append({"acked": acked, "stale": stale, "account": account, "sku": r.sku})
-        self.store.bulk(conn, t.outbox, updates, where=("account", "sku"))
+            updates.append(
+                {
+                    "acked": acked,
+                    "stale": stale,
+                    "account": account,
+                    "sku": key[0],
+                    "location": key[1],
+                }
+            )
+        self.store.bulk(conn, t.outbox, updates, where=("account", "sku", "location"))
         if updates:
             self.store.touched(conn, account)
 
-    def imported(self, conn: Connection, account: str, shown: Sequence[tuple[str, int]]) -> None:
+    def imported(self, conn: Connection, account: str, shown: Sequence[tuple[RowKey, int]]) -> None:
         """An import read what the channel shows: that is what it has acknowledged."""
         if shown:
             now = self.clock()
@@ -276,31 +320,42 @@ class Outbox:
                 conn,
                 t.outbox,
                 [
-                    {"acked": q, "stale": False, "acked_at": now, "account": account, "sku": s}
-                    for s, q in shown
+                    {
+                        "acked": q,
+                        "stale": False,
+                        "acked_at": now,
+                        "account": account,
+                        "sku": _key(k)[0],
+                        "location": _key(k)[1],
+                    }
+                    for k, q in shown
                 ],
-                where=("account", "sku"),
+                where=("account", "sku", "location"),
             )
 
     def forget(self, conn: Connection, account: str, skus: Sequence[str]) -> None:
-        """Drop the rows of listings the channel no longer has."""
+        """Drop the rows (every location's) of listings the channel no longer has."""
         if skus:
             o = t.outbox.c
             conn.execute(
                 t.outbox.delete().where(o.account == account, self.store.among(o.sku, skus))
             )
 
-    def acked(self, conn: Connection, account: str, skus: Sequence[str]) -> dict[str, int | None]:
-        """The acknowledged value of each of ``skus`` that has a row on ``account``."""
+    def acked(
+        self, conn: Connection, account: str, skus: Sequence[str]
+    ) -> dict[tuple[str, str], int | None]:
+        """The acknowledged value of every row of ``skus`` on ``account``, by (SKU, location)."""
         o = t.outbox.c
         return {
-            r.sku: r.acked
+            (r.sku, r.location): r.acked
             for r in conn.execute(
-                sa.select(o.sku, o.acked).where(o.account == account, self.store.among(o.sku, skus))
+                sa.select(o.sku, o.location, o.acked).where(
+                    o.account == account, self.store.among(o.sku, skus)
+                )
             )
         }
 
-    def correct(self, conn: Connection, account: str, shows: Mapping[str, int]) -> int:
+    def correct(self, conn: Connection, account: str, shows: Keyed[int]) -> int:
         """Reconcile found listings showing other values: push the ledger's value next.
 
         The acknowledged value becomes what the channel was seen to show, and the row is
@@ -309,24 +364,31 @@ class Outbox:
         if not shows:
             return 0
         now = self.clock()
-        o = t.outbox.c
-        queued = 0
-        for sku, qty in sorted(shows.items()):
-            queued += conn.execute(
-                t.outbox.update()
-                .where(o.account == account, o.sku == sku)
-                .values(
-                    acked=qty,
-                    acked_at=now,
-                    stale=True,
-                    attempts=0,
-                    next_attempt_at=now,
-                    last_error=None,
-                )
-            ).rowcount
-        if queued:
+        wanted = {_key(k): q for k, q in shows.items()}
+        held = self._rows(conn, account, wanted)
+        self.store.bulk(
+            conn,
+            t.outbox,
+            [
+                {
+                    "acked": qty,
+                    "acked_at": now,
+                    "stale": True,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "last_error": None,
+                    "account": account,
+                    "sku": key[0],
+                    "location": key[1],
+                }
+                for key, qty in sorted(wanted.items())
+                if key in held
+            ],
+            where=("account", "sku", "location"),
+        )
+        if held:
             self.store.touched(conn, account)
-        return queued
+        return len(held)
 
     def next_due(self, conn: Connection, account: str) -> datetime | None:
         """When the earliest pending row of ``account`` (stock, price or shipment) is due."""
@@ -377,30 +439,46 @@ class Outbox:
             now = self.clock()
             o = t.outbox.c
             query = (
-                sa.select(o.sku, o.desired, o.acked, o.version, o.attempts)
+                sa.select(o.sku, o.location, o.desired, o.acked, o.version, o.attempts)
                 .where(
                     o.account == account,
                     sa.or_(o.acked.is_(None), o.acked != o.desired, o.stale.is_(True)),
                     o.next_attempt_at <= now,
                     sa.or_(o.lease_until.is_(None), o.lease_until < now),
                 )
-                .order_by(o.next_attempt_at, o.sku)
+                .order_by(o.next_attempt_at, o.sku, o.location)
                 .limit(limit)
             )
             rows = conn.execute(self.store.for_update_skip_locked(query)).all()
             claim: Claim[PendingStock] = Claim("outbox", account, token, lease)
             if not rows:
                 return claim
-            skus = [r.sku for r in rows]
-            conn.execute(
-                t.outbox.update()
-                .where(o.account == account, self.store.among(o.sku, skus))
-                .values(lease_until=now + lease, claim_token=token)
+            self.store.bulk(
+                conn,
+                t.outbox,
+                [
+                    {
+                        "lease_until": now + lease,
+                        "claim_token": token,
+                        "account": account,
+                        "sku": r.sku,
+                        "location": r.location,
+                    }
+                    for r in rows
+                ],
+                where=("account", "sku", "location"),
             )
-            listings = self.listings.get(conn, account, skus)
+            listings = self.listings.get(conn, account, sorted({r.sku for r in rows}))
             claim.items = [
                 PendingStock(
-                    account, r.sku, r.desired, r.acked, r.version, r.attempts, listings.get(r.sku)
+                    account,
+                    r.sku,
+                    r.desired,
+                    r.acked,
+                    r.version,
+                    r.attempts,
+                    listings.get(r.sku),
+                    r.location,
                 )
                 for r in rows
             ]
@@ -408,32 +486,32 @@ class Outbox:
 
         return self.store.run(work)
 
-    def ack_stock(self, claim: Claim[PendingStock], acks: Sequence[tuple[str, int]]) -> list[str]:
-        """Record that the channel now shows these (sku, quantity) values.
+    def _held(
+        self, conn: Connection, claim: Claim[PendingStock], keys: Iterable[RowKey], *columns: Any
+    ) -> dict[tuple[str, str], Any]:
+        """Lock and read those of ``keys`` still held by ``claim``."""
+        o = t.outbox.c
+        rows = self._rows(conn, claim.account, keys, o.claim_token, *columns)
+        return {k: r for k, r in rows.items() if r.claim_token == claim.token}
+
+    def ack_stock(
+        self, claim: Claim[PendingStock], acks: Sequence[tuple[RowKey, int]]
+    ) -> list[tuple[str, str]]:
+        """Record that the channel now shows these (row, quantity) values; a row is a SKU or
+        (SKU, location).
 
         Only rows still held by ``claim`` are acknowledged (a row whose lease ran out and
-        was claimed again belongs to its new holder); returns the SKUs acknowledged.
+        was claimed again belongs to its new holder); returns the rows acknowledged.
         """
         if not acks:
             return []
         now = self.clock()
-        o = t.outbox.c
+        wanted = [(_key(k), q) for k, q in acks]
 
-        def work(conn: Connection) -> list[str]:
-            held = set(
-                conn.execute(
-                    self.store.for_update(
-                        sa.select(o.sku)
-                        .where(
-                            o.account == claim.account,
-                            o.claim_token == claim.token,
-                            self.store.among(o.sku, [s for s, _ in acks]),
-                        )
-                        .order_by(o.sku)
-                    )
-                ).scalars()
-            )
-            mine = [(s, q) for s, q in acks if s in held]
+        def work(conn: Connection) -> list[tuple[str, str]]:
+            o = t.outbox.c
+            held = self._held(conn, claim, [k for k, _ in wanted], o.desired)
+            mine = [(k, q) for k, q in wanted if k in held]
             self.store.bulk(
                 conn,
                 t.outbox,
@@ -447,26 +525,20 @@ class Outbox:
                         "claim_token": None,
                         "acked_at": now,
                         "account": claim.account,
-                        "sku": s,
+                        "sku": k[0],
+                        "location": k[1],
                     }
-                    for s, q in mine
+                    for k, q in mine
                 ],
-                where=("account", "sku"),
+                where=("account", "sku", "location"),
             )
-            self.listings.record_shown(conn, claim.account, mine)
+            self.listings.record_shown(
+                conn, claim.account, [(k[0], q) for k, q in mine if not k[1]]
+            )
             # Desired moved during the push: the row is pending again at once.
-            if mine and (
-                conn.execute(
-                    sa.select(o.sku).where(
-                        o.account == claim.account,
-                        o.acked != o.desired,
-                        self.store.among(o.sku, [s for s, _ in mine]),
-                    )
-                ).first()
-                is not None
-            ):
+            if any(held[k].desired != q for k, q in mine):
                 self.store.touched(conn, claim.account)
-            return [s for s, _ in mine]
+            return [k for k, _ in mine]
 
         acked = self.store.run(work)
         if len(acked) < len(acks):
@@ -481,9 +553,10 @@ class Outbox:
     def fail_stock(
         self,
         claim: Claim[PendingStock],
-        failures: Sequence[tuple[str, str, timedelta | None, int | None]],
+        failures: Sequence[tuple[RowKey, str, timedelta | None, int | None]],
     ) -> None:
-        """Record failed items: (sku, error text, retry delay or None for backoff, channel qty).
+        """Record failed items: (row, error text, retry delay or None for backoff, channel
+        qty); a row is a SKU or (SKU, location).
 
         A known channel quantity (a lost compare-and-set) becomes the acknowledged value,
         so the next push compares against what the channel really shows. Only rows still
@@ -495,22 +568,10 @@ class Outbox:
 
         def work(conn: Connection) -> None:
             o = t.outbox.c
-            rows = {
-                r.sku: r
-                for r in conn.execute(
-                    self.store.for_update(
-                        sa.select(o.sku, o.attempts, o.desired)
-                        .where(
-                            o.account == claim.account,
-                            o.claim_token == claim.token,
-                            self.store.among(o.sku, [f[0] for f in failures]),
-                        )
-                        .order_by(o.sku)
-                    )
-                )
-            }
-            for sku, error, delay, current in failures:
-                row = rows.get(sku)
+            rows = self._held(conn, claim, [f[0] for f in failures], o.attempts, o.desired)
+            updates = []
+            for key, error, delay, current in failures:
+                row = rows.get(_key(key))
                 if row is None:
                     continue
                 tries = row.attempts + 1
@@ -528,9 +589,12 @@ class Outbox:
                     if row.desired == current:
                         # The channel already shows what we want: nothing is owed.
                         values.update(attempts=0, last_error=None, stale=False)
+                sku, location = _key(key)
+                updates.append((sku, location, values))
+            for sku, location, values in updates:
                 conn.execute(
                     t.outbox.update()
-                    .where(o.account == claim.account, o.sku == sku)
+                    .where(o.account == claim.account, o.sku == sku, o.location == location)
                     .values(**values)
                 )
 
@@ -539,11 +603,12 @@ class Outbox:
     def defer(
         self,
         claim: Claim[PendingStock],
-        items: Sequence[tuple[str, datetime, str]],
+        items: Sequence[tuple[RowKey, datetime, str]],
         *,
         release: bool,
     ) -> None:
-        """Look at these (sku, not before, why) claimed rows again later, counting no failure.
+        """Look at these (row, not before, why) claimed rows again later, counting no
+        failure; a row is a SKU or (SKU, location).
 
         ``release`` gives up their lease too (rows not pushed now). Only rows still held by
         ``claim`` change.
@@ -553,39 +618,51 @@ class Outbox:
 
         def work(conn: Connection) -> None:
             o = t.outbox.c
-            for sku, until, why in items:
+            held = self._held(conn, claim, [k for k, _, _ in items])
+            for key, until, why in items:
+                if _key(key) not in held:
+                    continue
                 values: dict[str, Any] = {"next_attempt_at": until, "last_error": why[:2000]}
                 if release:
                     values.update(lease_until=None, claim_token=None)
+                sku, location = _key(key)
                 conn.execute(
                     t.outbox.update()
-                    .where(o.account == claim.account, o.sku == sku, o.claim_token == claim.token)
+                    .where(o.account == claim.account, o.sku == sku, o.location == location)
                     .values(**values)
                 )
 
         self.store.run(work)
 
-    def recheck(self, account: str, items: Sequence[tuple[str, datetime]]) -> None:
-        """Claim these (sku, at) rows again at ``at`` even if nothing changes (``stale``):
+    def recheck(self, account: str, items: Sequence[tuple[RowKey, datetime]]) -> None:
+        """Claim these (row, at) rows again at ``at`` even if nothing changes (``stale``):
         a channel that applies writes later must be read back once they have settled."""
         if not items:
             return
 
         def work(conn: Connection) -> None:
             o = t.outbox.c
-            for sku, at in items:
+            rows = self._rows(conn, account, [k for k, _ in items], o.claim_token)
+            for key, at in items:
+                row = rows.get(_key(key))
+                if row is None or row.claim_token is not None:
+                    continue
+                sku, location = _key(key)
                 conn.execute(
                     t.outbox.update()
-                    .where(o.account == account, o.sku == sku, o.claim_token.is_(None))
+                    .where(o.account == account, o.sku == sku, o.location == location)
                     .values(stale=True, next_attempt_at=at)
                 )
 
         self.store.run(work)
 
     def release(self, claim: Claim[Any], keys: Sequence[Any] | None = None) -> None:
-        """Give up the lease of claimed rows that were not pushed (all of them by default)."""
+        """Give up the lease of claimed rows that were not pushed (all of them by default):
+        shipment ids, or SKUs for prices; for stock rows SKUs (every location of each)."""
         table = _TABLES[claim.table]
         key = table.c.id if claim.table == "shipments" else table.c.sku
+        if claim.table == "outbox" and keys is not None:
+            keys = sorted({_key(k)[0] for k in keys})
         self.store.run(partial(release_claim, table, claim, key, keys))
 
     def keeper(self, claim: Claim[Any]) -> LeaseKeeper:

@@ -16,38 +16,61 @@ from sqlalchemy.engine import Connection
 
 from channelsync.core import schema as t
 from channelsync.core.allocation import AllocationStep, Rule, allocate, bundle_available, shown
+from channelsync.core.locations import LocationBook
 from channelsync.core.outbox import Outbox
 from channelsync.core.store import Store
 
 __all__ = ["Planner", "RuleBook"]
 
-RuleKey = str | tuple[str, str]
+RuleKey = str | tuple[str, str] | tuple[str, str | None, str]
 
 
 class RuleBook:
-    """Rules per account, with per-SKU overrides; ``Rule()`` where nothing is set."""
+    """Rules per account, with per-SKU and per-location overrides; ``Rule()`` where nothing
+    is set.
 
-    def __init__(self, rules: Mapping[RuleKey, Rule] | None = None) -> None:
+    Keys: ``"ebay-de"`` (the account), ``("ebay-de", "SKU-1")`` (one SKU on it), and for
+    channels that keep a quantity per location ``("shopify-main", None, "berlin")`` (every
+    SKU at one location, e.g. a buffer for the shop floor) or ``("shopify-main", "SKU-1",
+    "berlin")``. The most specific one that is set applies.
+    """
+
+    def __init__(self, rules: Mapping[Any, Rule] | None = None) -> None:
         self._account: dict[str, Rule] = {}
         self._sku: dict[tuple[str, str], Rule] = {}
+        self._location: dict[tuple[str, str | None, str], Rule] = {}
         for key, rule in (rules or {}).items():
             self.put(key, rule)
 
     def put(self, key: RuleKey, rule: Rule) -> None:
-        """Set the rule of an account (``"ebay-de"``) or of one SKU (``("ebay-de", "SKU")``)."""
+        """Set the rule of an account, an (account, SKU) or an (account, SKU or None,
+        location)."""
         if not isinstance(rule, Rule):
             raise TypeError(f"rule for {key!r} must be a channelsync.Rule, got {type(rule)}")
-        if isinstance(key, tuple):
+        if isinstance(key, tuple) and len(key) == 3:
+            account, sku, location = key
+            if not (isinstance(account, str) and account and isinstance(location, str)):
+                raise ValueError(f"rule key {key!r} must be (account, sku or None, location)")
+            if sku is not None and not (isinstance(sku, str) and sku):
+                raise ValueError(f"rule key {key!r}: the SKU must be a string or None")
+            self._location[(account, sku, location)] = rule
+        elif isinstance(key, tuple):
             if len(key) != 2 or not all(isinstance(k, str) and k for k in key):
                 raise ValueError(f"rule key {key!r} must be (account, sku)")
-            self._sku[key] = rule
+            self._sku[(key[0], key[1])] = rule
         elif isinstance(key, str) and key:
             self._account[key] = rule
         else:
             raise ValueError(f"rule key {key!r} must be an account name or (account, sku)")
 
-    def rule(self, account: str, sku: str) -> Rule:
-        """The rule that applies to ``sku`` on ``account``."""
+    def rule(self, account: str, sku: str, location: str = "") -> Rule:
+        """The rule that applies to ``sku`` on ``account`` (at ``location``, for channels
+        that keep a quantity per location)."""
+        if location and self._location:
+            for key in ((account, sku, location), (account, None, location)):
+                found = self._location.get(key)
+                if found is not None:
+                    return found
         if self._sku:
             rule = self._sku.get((account, sku))
             if rule is not None:
@@ -57,7 +80,7 @@ class RuleBook:
 
     def accounts(self) -> set[str]:
         """Accounts that have a rule of their own."""
-        return set(self._account) | {a for a, _ in self._sku}
+        return set(self._account) | {a for a, _ in self._sku} | {k[0] for k in self._location}
 
 
 _DEFAULT = Rule()
@@ -73,15 +96,24 @@ class Desired:
     steps: tuple[AllocationStep, ...]
     reason: str | None = None
     """Why nothing is pushed (``quantity`` None): disabled, untracked, channel-fulfilled."""
+    location: str = ""
+    """Our location name, for channels that keep a quantity per location ("": pooled)."""
 
 
 class Planner:
     """Computes desired quantities from the ledger and keeps the outbox up to date."""
 
-    def __init__(self, store: Store, rules: RuleBook, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        store: Store,
+        rules: RuleBook,
+        outbox: Outbox,
+        locations: LocationBook | None = None,
+    ) -> None:
         self.store = store
         self.rules = rules
         self.outbox = outbox
+        self.locations = locations or LocationBook()
 
     def expand(
         self, conn: Connection, skus: Iterable[str]
@@ -113,7 +145,9 @@ class Planner:
         *,
         steps: bool = True,
     ) -> list[Desired]:
-        """What every listing of ``skus`` (bundles containing them included) should show.
+        """What every listing of ``skus`` (bundles containing them included) should show:
+        one figure per listing, or one per location for channels that keep a quantity per
+        location.
 
         With ``steps=False`` the allocation steps are not recorded (the recompute path).
         """
@@ -137,61 +171,94 @@ class Planner:
         ).where(self.store.among(t.listings.c.sku, affected))
         if accounts is not None:
             query = query.where(t.listings.c.account.in_(set(accounts)))
+        rows = conn.execute(query.order_by(t.listings.c.account, t.listings.c.sku)).all()
+        at: dict[tuple[str, str], tuple[int, int]] | None = None
+        if any(self.locations.of(r.account).names for r in rows):
+            ll = t.ledger_locations.c
+            at = {
+                (r.sku, r.location): (r.on_hand, r.committed)
+                for r in conn.execute(
+                    sa.select(ll.sku, ll.location, ll.on_hand, ll.committed).where(
+                        self.store.among(ll.sku, needed)
+                    )
+                )
+            }
         out: list[Desired] = []
-        for row in conn.execute(query.order_by(t.listings.c.account, t.listings.c.sku)):
-            out.append(self._one(row.account, row.sku, row, levels, bundles, steps))
+        for row in rows:
+            where = self.locations.of(row.account)
+            if where.per_location:
+                for name in where.channel_ids:
+                    out.append(self._one(row, levels, bundles, steps, at, (name,), location=name))
+            else:
+                scope = where.names or None
+                out.append(self._one(row, levels, bundles, steps, at, scope))
         return out
 
     def _one(
         self,
-        account: str,
-        sku: str,
         listing: Any,
         levels: Mapping[str, Any],
         bundles: Mapping[str, Mapping[str, int]],
-        with_steps: bool = True,
+        with_steps: bool,
+        at: Mapping[tuple[str, str], tuple[int, int]] | None,
+        scope: tuple[str, ...] | None,
+        location: str = "",
     ) -> Desired:
-        rule = self.rules.rule(account, sku)
+        account, sku = listing.account, listing.sku
+
+        def no(reason: str) -> Desired:
+            return Desired(account, sku, None, (), reason, location)
+
+        rule = self.rules.rule(account, sku, location)
         if not rule.enabled:
-            return Desired(account, sku, None, (), "rule disabled")
+            return no("rule disabled")
         if listing.fulfilled_by != "merchant":
-            return Desired(account, sku, None, (), "fulfilled by the channel (its stock, not ours)")
+            return no("fulfilled by the channel (its stock, not ours)")
         if not listing.manages_stock:
-            return Desired(account, sku, None, (), "listing does not manage stock")
+            return no("listing does not manage stock")
+
+        def available(s: str) -> int:
+            if scope is None or at is None:
+                return int(levels[s].on_hand - levels[s].committed)
+            return sum(at[(s, loc)][0] - at[(s, loc)][1] for loc in scope if (s, loc) in at)
+
+        where = "ledger: on_hand - committed" if scope is None else f"at {', '.join(scope)}"
         if sku in bundles:
             comps = bundles[sku]
             untracked = [c for c in comps if c not in levels or not levels[c].tracked]
             if untracked:
-                return Desired(
-                    account, sku, None, (), f"bundle component not counted: {untracked[0]}"
-                )
-            avail = {c: levels[c].on_hand - levels[c].committed for c in comps}
-            available = bundle_available(comps, avail)
+                return no(f"bundle component not counted: {untracked[0]}")
+            avail = {c: available(c) for c in comps}
+            total = bundle_available(comps, avail)
             if not with_steps:
-                return Desired(account, sku, shown(available, rule), ())
+                return Desired(account, sku, shown(total, rule), (), None, location)
             first = AllocationStep(
                 "bundle",
-                ", ".join(f"{c}: {avail[c]}//{q}" for c, q in sorted(comps.items())),
-                available,
+                ", ".join(f"{c}: {avail[c]}//{q}" for c, q in sorted(comps.items()))
+                + ("" if scope is None else f" ({where})"),
+                total,
             )
-            steps = [first, *allocate(available, rule)[1:]]
+            steps = [first, *allocate(total, rule)[1:]]
         else:
             level = levels.get(sku)
             if level is None or not level.tracked:
-                return Desired(account, sku, None, (), "SKU not counted yet (set_on_hand/adjust)")
+                return no("SKU not counted yet (set_on_hand/adjust)")
+            total = available(sku)
             if not with_steps:
-                return Desired(account, sku, shown(level.on_hand - level.committed, rule), ())
-            steps = allocate(level.on_hand - level.committed, rule)
-        return Desired(account, sku, steps[-1].quantity, tuple(steps))
+                return Desired(account, sku, shown(total, rule), (), None, location)
+            steps = allocate(total, rule)
+            if scope is not None:
+                steps[0] = AllocationStep("available", f"on_hand - committed {where}", total)
+        return Desired(account, sku, steps[-1].quantity, tuple(steps), None, location)
 
     def recompute(self, conn: Connection, skus: Iterable[str]) -> int:
         """Write the desired quantity of every listing that depends on ``skus``; rows changed."""
         skus = set(skus)
         if not skus:
             return 0
-        by_account: dict[str, dict[str, int]] = defaultdict(dict)
+        by_account: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
         for d in self.desired(conn, skus, steps=False):
             if d.quantity is not None:
-                by_account[d.account][d.sku] = d.quantity
+                by_account[d.account][(d.sku, d.location)] = d.quantity
         # Accounts in a fixed order: outbox rows are locked in one order by every writer.
         return sum(self.outbox.set_desired(conn, a, by_account[a]) for a in sorted(by_account))

@@ -63,23 +63,36 @@ def _compare(lane: AccountLane, page: list[Listing], result: ReconcileResult) ->
         stored = set(lane.parts.listings.get(conn, lane.account, skus))
         acked = lane.outbox.acked(conn, lane.account, skus)
         desired = {
-            d.sku: d
+            (d.sku, d.location): d
             for d in lane.parts.planner.desired(conn, skus, [lane.account], steps=False)
-            if d.account == lane.account
+            if d.account == lane.account and d.sku in stored and d.sku in set(skus)
         }
     for listing in sorted(page, key=lambda x: x.sku):
-        sku = listing.sku
-        if sku not in stored:
-            result.not_imported.append(sku)
+        if listing.sku not in stored:
+            result.not_imported.append(listing.sku)
+    where = lane.parts.planner.locations.of(lane.account)
+    by_sku = {x.sku: x for x in page}
+    for d in sorted(desired.values(), key=lambda x: (x.sku, x.location)):
+        if d.quantity is None:
+            result.skipped[d.sku] = d.reason or "nothing to compare"
             continue
-        d = desired.get(sku)
-        if d is None or d.quantity is None:
-            result.skipped[sku] = d.reason if d is not None and d.reason else "nothing to compare"
-        elif listing.quantity == d.quantity:
+        listing = by_sku[d.sku]
+        if d.location:
+            shows = listing.levels.get(where.channel_ids[d.location])
+        else:
+            shows = listing.quantity
+        if shows == d.quantity:
             result.in_sync += 1
         else:
             result.drift.append(
-                Drift(lane.account, sku, listing.quantity, d.quantity, acked.get(sku))
+                Drift(
+                    lane.account,
+                    d.sku,
+                    shows,
+                    d.quantity,
+                    acked.get((d.sku, d.location)),
+                    d.location,
+                )
             )
 
 
@@ -90,14 +103,20 @@ def queue_corrections(lane: AccountLane, drift: Iterable[Drift]) -> int:
     row is pending and the next cycle pushes the ledger's value, with compare-and-set
     against the quantity really there.
     """
-    shows = {d.sku: d.shows for d in drift if d.shows is not None and d.account == lane.account}
+    shows = {
+        (d.sku, d.location): d.shows
+        for d in drift
+        if d.shows is not None and d.account == lane.account
+    }
     if not shows:
         return 0
 
     def work(conn: Connection) -> int:
-        lane.parts.listings.record_shown(conn, lane.account, sorted(shows.items()))
+        lane.parts.listings.record_shown(
+            conn, lane.account, sorted((sku, q) for (sku, loc), q in shows.items() if not loc)
+        )
         # Desired values first (rules may have changed since they were written) ...
-        lane.parts.planner.recompute(conn, set(shows))
+        lane.parts.planner.recompute(conn, {sku for sku, _ in shows})
         # ... then what the channel really shows as the acknowledged value.
         return lane.outbox.correct(conn, lane.account, shows)
 

@@ -20,6 +20,7 @@ __all__ = [
     "Coverage",
     "CustomerSummary",
     "CycleReport",
+    "LocationStock",
     "Drift",
     "Explanation",
     "FailedOrder",
@@ -229,7 +230,8 @@ class Received:
 
 @dataclass(frozen=True)
 class ChannelStock:
-    """One listing of a SKU: what it should show, what the channel last confirmed."""
+    """One listing of a SKU: what it should show, what the channel last confirmed (per
+    location, for channels that keep a quantity per location)."""
 
     account: str
     desired: int | None
@@ -240,6 +242,8 @@ class ChannelStock:
     note: str | None = None
     stale: bool = False
     """The channel changed its own quantity since it last acknowledged (a sale there)."""
+    location: str = ""
+    """Our location this figure is for ("": the listing's one quantity)."""
 
     @property
     def pending(self) -> bool:
@@ -248,8 +252,22 @@ class ChannelStock:
 
 
 @dataclass(frozen=True)
+class LocationStock:
+    """A SKU's figures at one location."""
+
+    location: str
+    on_hand: int
+    committed: int
+
+    @property
+    def available(self) -> int:
+        """``on_hand - committed`` there; negative means oversold there."""
+        return self.on_hand - self.committed
+
+
+@dataclass(frozen=True)
 class StockView:
-    """A SKU's ledger figures and every channel listing of it."""
+    """A SKU's ledger figures (totals, and per location) and every channel listing of it."""
 
     sku: str
     on_hand: int
@@ -257,11 +275,20 @@ class StockView:
     tracked: bool
     channels: tuple[ChannelStock, ...] = ()
     bundle: dict[str, int] | None = None
+    locations: tuple[LocationStock, ...] = ()
+    """The figures per location; ``on_hand`` and ``committed`` are their sums."""
 
     @property
     def available(self) -> int:
         """``on_hand - committed``; negative means oversold."""
         return self.on_hand - self.committed
+
+    def at(self, location: str) -> LocationStock:
+        """The figures at ``location`` (zeros where the SKU has none there)."""
+        for here in self.locations:
+            if here.location == location:
+                return here
+        return LocationStock(location, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -295,6 +322,8 @@ class PlannedPush:
     quantity: int
     acked: int | None
     steps: tuple[AllocationStep, ...]
+    location: str = ""
+    """Our location, for channels that keep a quantity per location."""
 
 
 @dataclass(frozen=True)
@@ -405,6 +434,8 @@ class Drift:
     shows: int | None
     should: int
     acked: int | None
+    location: str = ""
+    """Our location, for channels that keep a quantity per location ("": the listing's one)."""
 
     @property
     def difference(self) -> int:
@@ -416,6 +447,7 @@ class Drift:
         return {
             "account": self.account,
             "sku": self.sku,
+            "location": self.location or None,
             "shows": self.shows,
             "should": self.should,
             "acknowledged": self.acked,

@@ -100,6 +100,8 @@ listings = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     # The import that last saw the listing: what an import did not see is gone.
     sa.Column("import_run", sa.String(36)),
+    # Channels that keep a quantity per location: channel location id -> quantity.
+    sa.Column("levels", sa.JSON),
     sa.Index(None, "sku"),
 )
 
@@ -112,6 +114,18 @@ ledger = sa.Table(
     # False while the SKU is only known from orders: nothing is pushed for it until the
     # merchant counts it (set_on_hand / adjust).
     sa.Column("tracked", sa.Boolean, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+ledger_locations = sa.Table(
+    "ledger_locations",
+    metadata,
+    # The ledger per location: ``ledger`` holds the sums over a SKU's rows here. Written
+    # only with them, by core/ledger.py.
+    sa.Column("sku", _Key, primary_key=True),
+    sa.Column("location", _Key, primary_key=True),
+    sa.Column("on_hand", sa.BigInteger, nullable=False),
+    sa.Column("committed", sa.BigInteger, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
 
@@ -132,6 +146,9 @@ journal = sa.Table(
     sa.Column("line_id", _Key),
     sa.Column("note", sa.Text),
     sa.Column("idempotency_key", sa.String(512), nullable=False, unique=True),
+    # Where the change happened; ``on_hand_after`` and ``committed_after`` are that
+    # location's figures after it.
+    sa.Column("location", _Key, nullable=False, server_default="default"),
     sa.Index(None, "sku", "id"),
 )
 
@@ -180,6 +197,9 @@ order_lines = sa.Table(
     # Units of the listing SKU the order holds (open + shipped): what the selling channel
     # took off its own quantity for this line.
     sa.Column("live", sa.Integer, nullable=False, server_default="0"),
+    # The location the line's units are committed, shipped or returned at (None until the
+    # line holds any).
+    sa.Column("location", _Key),
     sa.Index(None, "sku"),
 )
 
@@ -188,6 +208,9 @@ outbox = sa.Table(
     metadata,
     sa.Column("account", _Key, primary_key=True),
     sa.Column("sku", _Key, primary_key=True),
+    # Our location name for channels that keep a quantity per location; "" for the
+    # listing's one (pooled) quantity.
+    sa.Column("location", _Key, primary_key=True, server_default=""),
     sa.Column("desired", sa.Integer, nullable=False),
     sa.Column("acked", sa.Integer),
     # The channel changed its own quantity (a sale there): push even if desired == acked.

@@ -24,6 +24,7 @@ from channelsync.core.results import (
     CustomerSummary,
     Explanation,
     FailedOrder,
+    LocationStock,
     OrderSummary,
     PlannedPush,
     ShipmentRecord,
@@ -56,11 +57,22 @@ class Views:
         return with_recorded_refunds(Order.model_validate_json(doc), recorded)
 
     def stock(self, sku: str) -> StockView:
-        """The ledger figures of ``sku`` and what every channel listing should and does show."""
+        """The ledger figures of ``sku`` (totals and per location) and what every channel
+        listing should and does show (per location, where the channel keeps one each)."""
         with self.store.read() as conn:
             level = conn.execute(sa.select(t.ledger).where(t.ledger.c.sku == sku)).first()
+            ll = t.ledger_locations.c
+            places = conn.execute(
+                sa.select(ll.location, ll.on_hand, ll.committed)
+                .where(ll.sku == sku)
+                .order_by(ll.location)
+            ).all()
             bundle = self.planner.bundles(conn, [sku]).get(sku)
-            desired = {(d.account, d.sku): d for d in self.planner.desired(conn, [sku])}
+            desired = {
+                (d.account, d.location): d
+                for d in self.planner.desired(conn, [sku])
+                if d.sku == sku
+            }
             listed = {
                 r.account: r.quantity
                 for r in conn.execute(
@@ -70,12 +82,17 @@ class Views:
                 )
             }
             rows = {
-                r.account: r for r in conn.execute(sa.select(t.outbox).where(t.outbox.c.sku == sku))
+                (r.account, r.location): r
+                for r in conn.execute(sa.select(t.outbox).where(t.outbox.c.sku == sku))
             }
         channels = []
-        for account in sorted(listed):
-            d = desired.get((account, sku))
-            row = rows.get(account)
+        for account, location in sorted(
+            {(a, "") for a in listed} | {k for k in desired if k[0] in listed} | set(rows)
+        ):
+            if location == "" and any(k[0] == account and k[1] for k in desired):
+                continue  # a channel with a quantity per location: one line each
+            d = desired.get((account, location))
+            row = rows.get((account, location))
             channels.append(
                 ChannelStock(
                     account=account,
@@ -83,11 +100,12 @@ class Views:
                     if row is not None and d is not None and d.quantity is not None
                     else None,
                     acked=row.acked if row is not None else None,
-                    listed=listed[account],
+                    listed=listed.get(account) if not location else None,
                     last_error=row.last_error if row is not None else None,
                     attempts=row.attempts if row is not None else 0,
                     note=d.reason if d is not None else None,
                     stale=bool(row.stale) if row is not None else False,
+                    location=location,
                 )
             )
         return StockView(
@@ -97,10 +115,12 @@ class Views:
             tracked=bool(level.tracked) if level else False,
             channels=tuple(channels),
             bundle=bundle,
+            locations=tuple(LocationStock(p.location, p.on_hand, p.committed) for p in places),
         )
 
     def explain(self, sku: str, account: str | None = None) -> Explanation:
-        """The journal rows behind ``sku``'s figures, and how each listing's quantity arose."""
+        """The journal rows behind ``sku``'s figures (each at its location), and how each
+        listing's quantity arose (``account@location`` for per-location channels)."""
         with self.store.read() as conn:
             rows = conn.execute(
                 sa.select(t.journal).where(t.journal.c.sku == sku).order_by(t.journal.c.id)
@@ -115,7 +135,11 @@ class Views:
             on_hand=level.on_hand if level else 0,
             committed=level.committed if level else 0,
             entries=entries,
-            allocation={d.account: d.steps for d in desired if d.sku == sku},
+            allocation={
+                (f"{d.account}@{d.location}" if d.location else d.account): d.steps
+                for d in desired
+                if d.sku == sku
+            },
         )
 
     def plan(self) -> list[PlannedPush]:
@@ -123,16 +147,23 @@ class Views:
         with self.store.read() as conn:
             o = t.outbox.c
             rows = conn.execute(
-                sa.select(o.account, o.sku, o.desired, o.acked)
+                sa.select(o.account, o.sku, o.location, o.desired, o.acked)
                 .where(sa.or_(o.acked.is_(None), o.acked != o.desired, o.stale.is_(True)))
-                .order_by(o.account, o.sku)
+                .order_by(o.account, o.sku, o.location)
             ).all()
             steps = {
-                (d.account, d.sku): d.steps
+                (d.account, d.sku, d.location): d.steps
                 for d in self.planner.desired(conn, {r.sku for r in rows})
             }
         return [
-            PlannedPush(r.account, r.sku, r.desired, r.acked, steps.get((r.account, r.sku), ()))
+            PlannedPush(
+                r.account,
+                r.sku,
+                r.desired,
+                r.acked,
+                steps.get((r.account, r.sku, r.location), ()),
+                r.location,
+            )
             for r in rows
         ]
 
