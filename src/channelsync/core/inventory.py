@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from channelsync.core.catalog import check_sku
-from channelsync.core.errors import InvalidInput
+from channelsync.core.errors import ConfigError, InvalidInput
 from channelsync.core.idempotency import IdempotencyKeys, check_key
-from channelsync.core.errors import ConfigError
 from channelsync.core.ledger import ApplyResult, Ledger
 from channelsync.core.locations import DEFAULT_LOCATION, check_location
 from channelsync.core.store import Store
