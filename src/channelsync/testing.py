@@ -122,6 +122,8 @@ class FakeChannel:
         self.currency = currency
         self.clock = clock
         self.quantities: dict[str, int] = {}
+        self.levels: dict[str, dict[str, int]] = {}
+        """Per-location quantities (SKU -> channel location id -> units) of SKUs listed so."""
         self.prices: dict[str, Money] = {}
         self.unmanaged: set[str] = set()
         self.channel_fulfilled: set[str] = set()
@@ -165,9 +167,15 @@ class FakeChannel:
         *,
         manages_stock: bool = True,
         fulfilled_by_channel: bool = False,
+        levels: Mapping[str, int] | None = None,
     ) -> None:
-        """List ``sku`` with ``quantity`` units (and a price)."""
+        """List ``sku`` with ``quantity`` units (and a price); with ``levels`` (channel
+        location id -> units) the channel keeps a quantity per location, as Shopify does,
+        and ``quantity`` is their sum."""
         with self._lock:
+            if levels:
+                self.levels[sku] = dict(levels)
+                quantity = sum(levels.values())
             self.quantities[sku] = quantity
             if price is not None:
                 self.prices[sku] = Money.of(price, self.currency)
@@ -189,8 +197,10 @@ class FakeChannel:
         *,
         status: OrderStatus = OrderStatus.OPEN,
         order_id: str | None = None,
+        location: str | None = None,
     ) -> Order:
-        """A buyer orders ``lines`` (SKU -> quantity); the channel's own stock drops."""
+        """A buyer orders ``lines`` (SKU -> quantity); the channel's own stock drops (at
+        ``location``, a channel location id, which the order lines then carry)."""
         with self._lock:
             now = self._tick()
             oid = order_id or f"F{next(self._ids):06d}"
@@ -216,6 +226,7 @@ class FakeChannel:
                         quantity=qty,
                         unit_price=self.prices.get(sku),
                         fulfilled_by_channel=sku in self.channel_fulfilled,
+                        location_id=location,
                     )
                     for i, (sku, qty) in enumerate(lines.items(), 1)
                 ),
@@ -223,6 +234,8 @@ class FakeChannel:
             for sku, qty in lines.items():
                 if sku in self.quantities:
                     self.quantities[sku] -= qty
+                if location is not None and sku in self.levels:
+                    self.levels[sku][location] = self.levels[sku].get(location, 0) - qty
             self.orders[oid] = order
             return order
 
@@ -346,6 +359,7 @@ class FakeChannel:
         self._enter("fetch_listings")
         with self._lock:
             items = sorted(self.quantities.items())
+            levels_of = {sku: dict(v) for sku, v in self.levels.items()}
         for sku, qty in items:
             yield Listing(
                 kind=self.kind,
@@ -357,6 +371,7 @@ class FakeChannel:
                 manages_stock=sku not in self.unmanaged,
                 fulfilled_by="channel" if sku in self.channel_fulfilled else "merchant",
                 ids={"fake_id": f"L-{sku}"},
+                levels=dict(levels_of.get(sku, {})),
             )
 
     def push_stock(self, updates: Sequence[StockUpdate]) -> list[PushResult]:
@@ -386,7 +401,15 @@ class FakeChannel:
             return PushResult.failure(
                 ItemError(u.sku, "listing does not manage stock", code="UNMANAGED")
             )
-        current = self.quantities[u.sku]
+        levels = self.levels.get(u.sku)
+        if u.location is not None and (levels is None or u.location not in levels):
+            return PushResult.failure(
+                ItemError(u.sku, f"not stocked at location {u.location}", code="NOT_STOCKED"),
+                location=u.location,
+            )
+        current = (
+            levels[u.location] if levels is not None and u.location else self.quantities[u.sku]
+        )
         if (
             self._limits.supports_compare_and_set
             and u.expected is not None
@@ -399,10 +422,15 @@ class FakeChannel:
                     code="STALE",
                     conflict=True,
                     current=current,
-                )
+                ),
+                location=u.location,
             )
-        self.quantities[u.sku] = u.quantity
-        return PushResult.success(u.sku, u.quantity)
+        if levels is not None and u.location is not None:
+            levels[u.location] = u.quantity
+            self.quantities[u.sku] = sum(levels.values())
+        else:
+            self.quantities[u.sku] = u.quantity
+        return PushResult.success(u.sku, u.quantity, location=u.location)
 
     def push_prices(self, updates: Sequence[PriceUpdate]) -> list[PushResult]:
         """Set prices, one call per ``limits.price_batch`` items."""

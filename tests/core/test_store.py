@@ -189,3 +189,54 @@ def test_unparseable_urls_never_show_the_password(url: str) -> None:
     with pytest.raises(cs.ConfigError, match="is not a database URL") as caught:
         cs.open_store(url)
     assert "hunter2" not in str(caught.value)
+
+
+def test_upgrading_to_locations_keeps_every_figure(tmp_path: Path) -> None:
+    """A store of the last release before locations, with stock and an open order, keeps
+    every figure at the location "default" and goes on from there."""
+    from alembic import command
+    from alembic.config import Config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", "channelsync.core:migrations")
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")
+    now = "2026-11-01 12:00:00.000000"
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO ledger VALUES ('MUG', 10, 2, 1, ?)", (now,))
+        conn.exec_driver_sql(
+            "INSERT INTO journal (at, sku, d_on_hand, d_committed, on_hand_after,"
+            " committed_after, reason, source, idempotency_key)"
+            " VALUES (?, 'MUG', 10, 0, 10, 0, 'set_on_hand', 'caller', 'k1'),"
+            " (?, 'MUG', 0, 2, 10, 2, 'order open', 'shop/1/L1', 'k2')",
+            (now, now),
+        )
+        order = make_order("1", lines=[line(sku="MUG", qty=2)])
+        conn.exec_driver_sql(
+            "INSERT INTO orders (account, order_id, kind, status, created_at, updated_at,"
+            " version, doc, first_seen_at, last_seen_at)"
+            " VALUES ('shop', '1', 'fake', 'open', ?, ?, 'v1', ?, ?, ?)",
+            (now, now, order.model_dump_json(), now, now),
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO order_lines (account, order_id, line_id, sku, quantity,"
+            " fulfilled_by_channel, applied, local_shipped, local_cancelled, live)"
+            " VALUES ('shop', '1', 'L1', 'MUG', 2, 0, '{\"MUG\": [2, 0]}', 0, 0, 2)"
+        )
+    engine.dispose()
+    with cs.open_store(url) as store:
+        from channelsync.testing import FakeChannel
+
+        synced = cs.SyncEngine(store, [FakeChannel("shop")])
+        view = synced.stock("MUG")
+        assert (view.on_hand, view.committed) == (10, 2)
+        assert [(x.location, x.on_hand, x.committed) for x in view.locations] == [
+            ("default", 10, 2)
+        ]
+        assert [e.location for e in synced.explain("MUG").entries] == ["default", "default"]
+        synced.ship("shop", "1", cs.Shipment(carrier="DHL"), push=False)
+        view = synced.stock("MUG")
+        assert [(x.location, x.on_hand, x.committed) for x in view.locations] == [("default", 8, 0)]

@@ -1,10 +1,12 @@
-"""``channelsync stock show|set|adjust|explain|cost``: the ledger of one SKU."""
+"""``channelsync stock show|set|adjust|transfer|explain|cost``: the ledger of one SKU."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from channelsync.cli._state import State
@@ -28,6 +30,10 @@ KeyOption = Annotated[
         " the command with the same key changes nothing.",
     ),
 ]
+LocationOption = Annotated[
+    str,
+    typer.Option("--location", "-l", help="The location (warehouse) the units are at."),
+]
 
 
 def stock_view_dict(view: StockView) -> dict[str, Any]:
@@ -39,9 +45,19 @@ def stock_view_dict(view: StockView) -> dict[str, Any]:
         "available": view.available,
         "tracked": view.tracked,
         "bundle": view.bundle,
+        "locations": [
+            {
+                "location": x.location,
+                "on_hand": x.on_hand,
+                "committed": x.committed,
+                "available": x.available,
+            }
+            for x in view.locations
+        ],
         "channels": [
             {
                 "account": c.account,
+                "location": c.location or None,
                 "should_show": c.desired,
                 "acknowledged": c.acked,
                 "listed": c.listed,
@@ -70,13 +86,23 @@ def _print_view(state: State, view: StockView) -> None:
     elif not view.tracked:
         head += "  [yellow](not counted yet: set its stock with `channelsync stock set`)[/]"
     out.console.print(head)
+    if len(view.locations) > 1 or any(x.location != "default" for x in view.locations):
+        places = Table("location", "on hand", "committed", "available")
+        for x in view.locations:
+            places.add_row(
+                escape(x.location),
+                str(x.on_hand),
+                str(x.committed),
+                f"[red]{x.available}[/]" if x.available < 0 else str(x.available),
+            )
+        out.console.print(places)
     if not view.channels:
         out.console.print("not listed on any imported channel account")
         return
     table = Table("account", "should show", "channel acknowledged", "pending", "note / last error")
     for c in view.channels:
         table.add_row(
-            c.account,
+            escape(c.account + (f" @ {c.location}" if c.location else "")),
             "-" if c.desired is None else str(c.desired),
             "-" if c.acked is None else str(c.acked),
             "yes" if c.pending else "",
@@ -107,14 +133,17 @@ def set_(
     quantity: Annotated[int, typer.Argument(help="Units physically in the warehouse.", min=0)],
     key: KeyOption = None,
     note: Annotated[str | None, typer.Option(help="A note for the journal.")] = None,
+    location: LocationOption = "default",
     as_json: JsonFlag = False,
 ) -> None:
-    """Record a stock count: SKU's on-hand units become QUANTITY.
+    """Record a stock count: SKU's on-hand units (at --location) become QUANTITY.
 
     Channels get the new figures on the next `channelsync sync` (or from the worker).
     """
     state: State = ctx.obj
-    view = state.engine().set_on_hand(sku, quantity, idempotency_key=key, note=note, source="cli")
+    view = state.engine().set_on_hand(
+        sku, quantity, idempotency_key=key, note=note, source="cli", location=location
+    )
     if as_json:
         state.out.json(stock_view_dict(view))
     else:
@@ -130,11 +159,46 @@ def adjust(
         str, typer.Option("--reason", "-r", help="Why: receipt, return, damage, ...")
     ],
     key: KeyOption = None,
+    location: LocationOption = "default",
     as_json: JsonFlag = False,
 ) -> None:
-    """Change SKU's on-hand units by DELTA (a delivery, a restocked return, damage)."""
+    """Change SKU's on-hand units (at --location) by DELTA (a delivery, a restocked return,
+    damage)."""
     state: State = ctx.obj
-    view = state.engine().adjust(sku, delta, reason, idempotency_key=key, source="cli")
+    view = state.engine().adjust(
+        sku, delta, reason, idempotency_key=key, source="cli", location=location
+    )
+    if as_json:
+        state.out.json(stock_view_dict(view))
+    else:
+        _print_view(state, view)
+
+
+@stock.command("transfer")
+def transfer(
+    ctx: typer.Context,
+    sku: Annotated[str, typer.Argument(help="The SKU.")],
+    units: Annotated[int, typer.Argument(help="Units to move.", min=1)],
+    from_location: Annotated[str, typer.Option("--from", help="Where the units are now.")],
+    to_location: Annotated[str, typer.Option("--to", help="Where they go.")],
+    key: KeyOption = None,
+    note: Annotated[str | None, typer.Option(help="A note for the journal.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Move UNITS of SKU on hand from one location to another (the total stays).
+
+    Refused (exit 2, nothing changes) when the source location has fewer units on hand.
+    """
+    state: State = ctx.obj
+    view = state.engine().transfer(
+        sku,
+        units,
+        from_location,
+        to_location,
+        idempotency_key=key,
+        note=note,
+        source="cli",
+    )
     if as_json:
         state.out.json(stock_view_dict(view))
     else:
@@ -161,6 +225,7 @@ def explanation_dict(exp: Explanation, limit: int | None = None) -> dict[str, An
                 "on_hand_after": e.on_hand_after,
                 "committed_after": e.committed_after,
                 "reason": e.reason,
+                "location": e.location,
                 "source": e.source,
                 "account": e.account,
                 "order_id": e.order_id,
@@ -184,11 +249,20 @@ def explain(
         str | None, typer.Option("--account", "-a", help="Only this channel account.")
     ] = None,
     limit: Annotated[int, typer.Option(help="Show the newest N journal rows.", min=1)] = 50,
+    location: Annotated[
+        str | None,
+        typer.Option("--location", "-l", help="Only the journal rows of this location."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Why SKU's figures are what they are: its journal, and how each channel's number arose."""
+    """Why SKU's figures are what they are: its journal (each row at its location), and
+    how each channel's number arose."""
     state: State = ctx.obj
     exp = state.engine().explain(sku, account)
+    if location is not None:
+        exp = dataclasses.replace(
+            exp, entries=tuple(e for e in exp.entries if e.location == location)
+        )
     if as_json:
         state.out.json(explanation_dict(exp, limit))
         return
@@ -197,7 +271,9 @@ def explain(
         f"[bold]{exp.sku}[/]  on hand {exp.on_hand}  committed {exp.committed}"
         f"  available {exp.available}  ({len(exp.entries)} journal rows)"
     )
-    table = Table("#", "when (UTC)", "on hand", "committed", "after", "reason", "source")
+    table = Table(
+        "#", "when (UTC)", "location", "on hand", "committed", "after", "reason", "source"
+    )
     shown = list(exp.entries)[-limit:]
     for e in shown:
         source = e.source
@@ -206,6 +282,7 @@ def explain(
         table.add_row(
             str(e.id),
             e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            escape(e.location),
             f"{e.d_on_hand:+d}" if e.d_on_hand else "",
             f"{e.d_committed:+d}" if e.d_committed else "",
             f"{e.on_hand_after}/{e.committed_after}",

@@ -266,6 +266,7 @@ class State:
             self.store,
             channels,
             rules=config.rules(),
+            locations=config.locations(),
             order_lag=timedelta(minutes=worker.order_lag_minutes),
             initial_lookback=timedelta(days=worker.initial_lookback_days),
         )

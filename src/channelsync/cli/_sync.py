@@ -237,7 +237,13 @@ def sync(
         if as_json:
             state.out.json(
                 [
-                    {"account": p.account, "sku": p.sku, "quantity": p.quantity, "acked": p.acked}
+                    {
+                        "account": p.account,
+                        "sku": p.sku,
+                        "location": p.location or None,
+                        "quantity": p.quantity,
+                        "acked": p.acked,
+                    }
                     for p in plan
                 ]
             )
@@ -245,7 +251,10 @@ def sync(
             table = Table("account", "SKU", "push", "channel has", "how", title="next pushes")
             for p in plan:
                 how = " -> ".join(f"{s.step} {s.quantity}" for s in p.steps)
-                table.add_row(p.account, p.sku, str(p.quantity), str(p.acked), how)
+                where = f" @ {p.location}" if p.location else ""
+                table.add_row(
+                    escape(p.account + where), escape(p.sku), str(p.quantity), str(p.acked), how
+                )
             state.out.console.print(table)
             state.out.note(f"{len(plan)} pushes pending")
         return
@@ -556,7 +565,13 @@ def _print_reconcile(out: Output, results: list[Any], fix: bool) -> None:
     table = Table("account", "SKU", "channel shows", "ledger says", "difference", title="drift")
     for d in drift[:200]:
         risk = " [red](oversell risk)[/]" if d.difference > 0 else ""
-        table.add_row(d.account, d.sku, str(d.shows), str(d.should), f"{d.difference:+d}{risk}")
+        table.add_row(
+            escape(d.account + (f" @ {d.location}" if d.location else "")),
+            escape(d.sku),
+            str(d.shows),
+            str(d.should),
+            f"{d.difference:+d}{risk}",
+        )
     out.console.print(table)
     if len(drift) > 200:
         out.console.print(f"... and {len(drift) - 200} more (--json lists all)")

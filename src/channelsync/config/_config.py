@@ -71,14 +71,25 @@ class Config:
         """Names of the enabled accounts, in file order."""
         return [name for name, acc in self.settings.accounts.items() if acc.enabled]
 
-    def rules(self) -> dict[str | tuple[str, str], Rule]:
-        """The allocation rules of every account and per-SKU override, for ``SyncEngine``."""
-        out: dict[str | tuple[str, str], Rule] = {}
+    def rules(self) -> dict[Any, Rule]:
+        """The allocation rules of every account, per-SKU and per-location override, for
+        ``SyncEngine``."""
+        out: dict[Any, Rule] = {}
         for name, acc in self.settings.accounts.items():
             out[name] = acc.rules
             for sku, rule in acc.sku_rules.items():
                 out[(name, sku)] = rule
+            for location, rule in acc.location_rules.items():
+                out[(name, None, location)] = rule
         return out
+
+    def locations(self) -> dict[str, list[str] | dict[str, str]]:
+        """Where each account's stock comes from (the accounts that say), for ``SyncEngine``."""
+        return {
+            name: acc.locations
+            for name, acc in self.settings.accounts.items()
+            if acc.locations is not None
+        }
 
     def fee_percent(self) -> dict[str, Decimal]:
         """The configured fee percentage of every account that has one."""

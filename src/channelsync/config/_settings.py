@@ -101,6 +101,14 @@ class AccountSettings(BaseModel):
     channel_args: dict[str, str] = Field(default_factory=dict)
     """Keyword arguments of the channel's constructor that aim it elsewhere (``base_url``):
     the sandbox, a proxy."""
+    locations: list[str] | dict[str, str] | None = None
+    """Where the account's stock comes from: a list of location names (the channel shows
+    one quantity pooled from them) or a table of location name = the channel's own
+    location id (the channel keeps a quantity per location: Shopify). None: every
+    location, pooled."""
+    location_rules: dict[str, Rule] = Field(default_factory=dict)
+    """Rules per location (``[accounts.x.location_rules.berlin] buffer = 2``), for
+    channels that keep a quantity per location."""
     factory: str | None = None
     """For ``kind = "custom"``: ``"package.module:callable"`` building your own Channel."""
 

@@ -137,9 +137,6 @@ class SyncEngine:
         self._rules = RuleBook(rules)
         self._policy = retry or RetryPolicy()
         self._locations = LocationBook(locations)
-        for account in locations or {}:
-            if account not in {c.account for c in channels if isinstance(c, Channel)}:
-                raise ConfigError(f"locations name account {account!r}, which has no channel")
         listings = Listings(store, clock)
         outbox = Outbox(store, listings, clock, self._locations)
         planner = Planner(store, self._rules, outbox, self._locations)
