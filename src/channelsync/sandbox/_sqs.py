@@ -10,6 +10,7 @@ adapter's ``OrderChangeReader`` reads it through boto3 like a real queue. Needs 
 from __future__ import annotations
 
 import json
+import time
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -78,11 +79,18 @@ class LocalSqs:
         pool.submit(self._send, body)
 
     def _send(self, body: str) -> None:
-        try:
-            self._client.send_message(QueueUrl=self.queue_url, MessageBody=body)
-            self.published += 1
-        except Exception:  # the queue's problem; Amazon would retry, the poll is the backup
-            log.exception("sandbox SQS: a notification could not be published")
+        # Amazon delivers a notification at least once: it retries a send the queue did not
+        # take (here, a loopback server slowed down by a busy machine), so the fake does too.
+        for attempt in range(6):
+            try:
+                self._client.send_message(QueueUrl=self.queue_url, MessageBody=body)
+                self.published += 1
+                return
+            except Exception:
+                if attempt == 5:
+                    log.exception("sandbox SQS: a notification could not be published")
+                    return
+                time.sleep(0.05 * 2**attempt)
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until every notification published so far is in the queue."""
