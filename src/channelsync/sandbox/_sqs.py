@@ -10,8 +10,8 @@ adapter's ``OrderChangeReader`` reads it through boto3 like a real queue. Needs 
 from __future__ import annotations
 
 import json
-import time
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
