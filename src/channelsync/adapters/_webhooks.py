@@ -1,19 +1,19 @@
-"""Webhook verification the adapters share: HMAC in constant time, size cap, dedupe."""
+"""Webhook verification the adapters share: HMAC in constant time and a size cap.
+
+Deduplication of redeliveries lives in the engine's durable inbox, not here."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
 from pydantic import SecretStr
 
 from channelsync.core.errors import WebhookVerificationError
 
-__all__ = ["MAX_WEBHOOK_BYTES", "DeliveryDeduper", "header", "verify_hmac_sha256"]
+__all__ = ["MAX_WEBHOOK_BYTES", "header", "verify_hmac_sha256"]
 
 #: Bodies above this are refused before any parsing (real order webhooks are far smaller).
 MAX_WEBHOOK_BYTES = 5 * 1024 * 1024
@@ -59,25 +59,3 @@ def verify_hmac_sha256(
         if hmac.compare_digest(given, expected):
             return
     raise WebhookVerificationError(f"{header_name} does not match the body")
-
-
-class DeliveryDeduper:
-    """Remembers the last ``size`` delivery ids (thread-safe): ``seen(id)`` is True on repeats."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def seen(self, delivery_id: str | None) -> bool:
-        """Record ``delivery_id``; True if it was recorded before."""
-        if not delivery_id:
-            return False
-        with self._lock:
-            if delivery_id in self._ids:
-                self._ids.move_to_end(delivery_id)
-                return True
-            self._ids[delivery_id] = None
-            if len(self._ids) > self._size:
-                self._ids.popitem(last=False)
-            return False

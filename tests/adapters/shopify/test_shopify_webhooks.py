@@ -111,11 +111,17 @@ def test_orders_create_maps_the_rest_body() -> None:
     assert order.raw["id"] == 1073459972
 
 
-def test_repeated_delivery_gives_no_events() -> None:
+def test_a_repeated_delivery_carries_the_same_event_id(store: cs.Store) -> None:
     channel = _channel()
     headers, body = _delivery("orders/updated", _rest_order(), event_id="evt-dup")
-    assert len(channel.parse_webhook(headers, body)) == 1
-    assert channel.parse_webhook(headers, body) == []
+    (first,) = channel.parse_webhook(headers, body)
+    (second,) = channel.parse_webhook(headers, body)
+    assert first.event_id == second.event_id == "evt-dup"
+    # The engine's inbox stores it once.
+    engine = cs.SyncEngine(store, [channel])
+    engine.receive_webhook(channel.account, headers, body)
+    again = engine.receive_webhook(channel.account, headers, body)
+    assert (again.stored, again.duplicates) == ([], 1)
 
 
 def test_previous_secret_is_accepted_during_rotation() -> None:

@@ -44,9 +44,10 @@ log = logging.getLogger(__name__)
 class _ProcessedIds:
     """The last ``size`` notification ids fully processed (thread-safe).
 
-    Unlike ``adapters._webhooks.DeliveryDeduper`` (whose ``seen`` records on first
-    sight), an id is recorded only once its order was fetched and handled, so a
-    notification that failed is processed again when SQS redelivers it.
+    An id is recorded only once its order was fetched and handled, so a notification that
+    failed is processed again when SQS redelivers it; a repeat of one handled spares a
+    getOrder call (handling it again would change nothing: the ledger applies each order
+    version once).
     """
 
     def __init__(self, size: int) -> None:

@@ -1,4 +1,5 @@
-"""Shopify webhook deliveries: verify, dedupe, and map to ``WebhookEvent``.
+"""Shopify webhook deliveries: verify and map to ``WebhookEvent`` (the engine's inbox
+deduplicates redeliveries by their event id).
 
 A delivery is accepted only when ``X-Shopify-Hmac-Sha256`` is the base64 HMAC-SHA256 of
 the raw body under the app's secret (or the previous one, during a rotation), compared in
@@ -16,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from channelsync.adapters._webhooks import DeliveryDeduper, header, verify_hmac_sha256
+from channelsync.adapters._webhooks import header, verify_hmac_sha256
 from channelsync.adapters.shopify.config import ShopifyConfig
 from channelsync.adapters.shopify.mapping import gid, legacy_id, order_from_rest
 from channelsync.adapters.shopify.payloads import (
@@ -62,15 +63,14 @@ class ShopifyWebhooks:
         *,
         sku_for_item: Callable[[str], str | None] = lambda _item: None,
         location_id: Callable[[], str | None] = lambda: None,
-        deduper: DeliveryDeduper | None = None,
     ) -> None:
         self.config = config
         self._sku_for_item = sku_for_item
         self._location_id = location_id
-        self.deduper = deduper or DeliveryDeduper()
 
     def parse(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
-        """Verify one delivery and return its events (empty for a repeat)."""
+        """Verify one delivery and return its events (a redelivery returns them again, with
+        the same event id: the engine's inbox stores them once)."""
         verify_hmac_sha256(
             body,
             header(headers, "X-Shopify-Hmac-Sha256"),
@@ -100,8 +100,6 @@ class ShopifyWebhooks:
             events = self._events(topic, payload, event_id)
         except (ValidationError, ValueError) as exc:
             raise WebhookVerificationError(f"{topic} body is not a valid payload: {exc}") from exc
-        if self.deduper.seen(event_id):
-            return []
         return events
 
     def _events(

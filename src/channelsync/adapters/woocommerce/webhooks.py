@@ -1,4 +1,5 @@
-"""WooCommerce webhook deliveries: verify, dedupe, turn into ``WebhookEvent``.
+"""WooCommerce webhook deliveries: verify and turn into ``WebhookEvent`` (the engine's
+inbox deduplicates redeliveries by the event id made here).
 
 A delivery is a POST of the REST v3 resource JSON with ``X-WC-Webhook-Topic``,
 ``-Resource``, ``-Event``, ``-ID``, ``-Delivery-ID`` and ``-Signature`` (base64
@@ -27,7 +28,6 @@ from pydantic import SecretStr, ValidationError
 
 from channelsync.adapters._webhooks import (
     MAX_WEBHOOK_BYTES,
-    DeliveryDeduper,
     header,
     verify_hmac_sha256,
 )
@@ -61,7 +61,6 @@ class WooCommerceWebhooks:
     def __init__(self, account: str, secrets: tuple[SecretStr | None, ...]) -> None:
         self.account = account
         self._secrets = secrets
-        self._deduper = DeliveryDeduper()
 
     def parse(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
         """Events of one delivery; [] for a repeat. Raises ``WebhookVerificationError``."""
@@ -104,8 +103,6 @@ class WooCommerceWebhooks:
         delivery = (header(headers, "X-WC-Webhook-Delivery-ID") or "").encode()
         digest = hashlib.sha256(delivery + b"\n" + body).hexdigest()[:32]
         event_id = f"{topic}:{resource_id}:{digest}"
-        if self._deduper.seen(event_id):
-            return []
         if topic in ORDER_TOPICS:
             return [self._order_event(topic, event_id, resource_id, payload)]
         return [self._product_event(topic, event_id, resource_id, payload)]
