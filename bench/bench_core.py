@@ -262,6 +262,14 @@ class PagingChannel:
 
 
 def _rss_mb() -> float:
+    """This process's peak resident set (VmHWM): unlike ``ru_maxrss`` it is not inherited
+    from the parent that started it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

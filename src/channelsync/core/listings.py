@@ -74,6 +74,14 @@ class Listings:
         -> the channel's id) is given, the quantity at each of those locations."""
         ls = t.listings.c
         out: dict[tuple[str, str], int | None] = {}
+        if not channel_ids:
+            for plain in conn.execute(
+                sa.select(ls.sku, ls.quantity).where(
+                    ls.account == account, self.store.among(ls.sku, skus)
+                )
+            ):
+                out[(plain.sku, "")] = plain.quantity
+            return out
         for r in conn.execute(
             sa.select(ls.sku, ls.quantity, ls.levels).where(
                 ls.account == account, self.store.among(ls.sku, skus)
@@ -81,7 +89,7 @@ class Listings:
         ):
             out[(r.sku, "")] = r.quantity
             levels = r.levels if isinstance(r.levels, dict) else json.loads(r.levels or "{}")
-            for name, cid in (channel_ids or {}).items():
+            for name, cid in channel_ids.items():
                 if cid in levels:
                     out[(r.sku, name)] = levels[cid]
         return out

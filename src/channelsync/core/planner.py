@@ -86,7 +86,31 @@ class RuleBook:
 _DEFAULT = Rule()
 
 
-@dataclass(frozen=True)
+def _not_pushed(rule: Rule, listing: Any) -> str | None:
+    """Why nothing is pushed to ``listing`` under ``rule``, or None."""
+    if not rule.enabled:
+        return "rule disabled"
+    if listing.fulfilled_by != "merchant":
+        return "fulfilled by the channel (its stock, not ours)"
+    if not listing.manages_stock:
+        return "listing does not manage stock"
+    return None
+
+
+def _available(
+    sku: str,
+    levels: Mapping[str, Any],
+    at: Mapping[tuple[str, str], tuple[int, int]] | None,
+    scope: tuple[str, ...] | None,
+) -> int:
+    """On hand minus committed of ``sku``: in total, or summed over ``scope``'s locations."""
+    if scope is None or at is None:
+        level = levels[sku]
+        return int(level.on_hand - level.committed)
+    return sum(at[(sku, loc)][0] - at[(sku, loc)][1] for loc in scope if (sku, loc) in at)
+
+
+@dataclass(frozen=True, slots=True)
 class Desired:
     """What one listing should show and how that number arose."""
 
@@ -205,50 +229,41 @@ class Planner:
         location: str = "",
     ) -> Desired:
         account, sku = listing.account, listing.sku
-
-        def no(reason: str) -> Desired:
-            return Desired(account, sku, None, (), reason, location)
-
         rule = self.rules.rule(account, sku, location)
-        if not rule.enabled:
-            return no("rule disabled")
-        if listing.fulfilled_by != "merchant":
-            return no("fulfilled by the channel (its stock, not ours)")
-        if not listing.manages_stock:
-            return no("listing does not manage stock")
-
-        def available(s: str) -> int:
-            if scope is None or at is None:
-                return int(levels[s].on_hand - levels[s].committed)
-            return sum(at[(s, loc)][0] - at[(s, loc)][1] for loc in scope if (s, loc) in at)
-
-        where = "ledger: on_hand - committed" if scope is None else f"at {', '.join(scope)}"
-        if sku in bundles:
-            comps = bundles[sku]
-            untracked = [c for c in comps if c not in levels or not levels[c].tracked]
-            if untracked:
-                return no(f"bundle component not counted: {untracked[0]}")
-            avail = {c: available(c) for c in comps}
-            total = bundle_available(comps, avail)
-            if not with_steps:
-                return Desired(account, sku, shown(total, rule), (), None, location)
-            first = AllocationStep(
-                "bundle",
-                ", ".join(f"{c}: {avail[c]}//{q}" for c, q in sorted(comps.items()))
-                + ("" if scope is None else f" ({where})"),
-                total,
-            )
-            steps = [first, *allocate(total, rule)[1:]]
-        else:
+        reason = _not_pushed(rule, listing)
+        if reason is not None:
+            return Desired(account, sku, None, (), reason, location)
+        if sku not in bundles:
             level = levels.get(sku)
             if level is None or not level.tracked:
-                return no("SKU not counted yet (set_on_hand/adjust)")
-            total = available(sku)
-            if not with_steps:
+                return Desired(
+                    account, sku, None, (), "SKU not counted yet (set_on_hand/adjust)", location
+                )
+            total = _available(sku, levels, at, scope)
+            if not with_steps:  # the recompute path: no steps, no strings
                 return Desired(account, sku, shown(total, rule), (), None, location)
             steps = allocate(total, rule)
             if scope is not None:
-                steps[0] = AllocationStep("available", f"on_hand - committed {where}", total)
+                where = ", ".join(scope)
+                steps[0] = AllocationStep("available", f"on_hand - committed at {where}", total)
+            return Desired(account, sku, steps[-1].quantity, tuple(steps), None, location)
+        comps = bundles[sku]
+        untracked = [c for c in comps if c not in levels or not levels[c].tracked]
+        if untracked:
+            return Desired(
+                account, sku, None, (), f"bundle component not counted: {untracked[0]}", location
+            )
+        avail = {c: _available(c, levels, at, scope) for c in comps}
+        total = bundle_available(comps, avail)
+        if not with_steps:
+            return Desired(account, sku, shown(total, rule), (), None, location)
+        first = AllocationStep(
+            "bundle",
+            ", ".join(f"{c}: {avail[c]}//{q}" for c, q in sorted(comps.items()))
+            + ("" if scope is None else f" (at {', '.join(scope)})"),
+            total,
+        )
+        steps = [first, *allocate(total, rule)[1:]]
         return Desired(account, sku, steps[-1].quantity, tuple(steps), None, location)
 
     def recompute(self, conn: Connection, skus: Iterable[str]) -> int:
