@@ -364,12 +364,6 @@ class ShopifyChannel:
             self._shop_locations = found
         return found
 
-    def _known_locations(self) -> list[GqlLocation]:
-        with self._lock:
-            if self._shop_locations is not None:
-                return self._shop_locations
-        return self.locations()
-
     def _location_name(self, location: str) -> str:
         with self._lock:
             known = list(self._shop_locations or ())
@@ -380,14 +374,14 @@ class ShopifyChannel:
         """Every variant with a SKU, with ``available`` at every location it is stocked at.
 
         ``Listing.levels`` maps each location's GID to its ``available``; ``quantity`` is
-        the account's default location's (``config.location_id``, else the primary). A shop
-        with one location reads that level alone (4 points a variant); with several, each
-        item's levels (5 + 2 per location a variant, up to ``LEVELS_PER_VARIANT``
-        locations, the rest read per item).
+        the account's default location's (``config.location_id``, else the primary). The
+        shop's locations are read first (``locations()``): a shop with one reads that level
+        alone (4 points a variant); with several, each item's levels (5 + 2 per location a
+        variant, up to ``LEVELS_PER_VARIANT`` locations, the rest read per item).
         """
         ctx = self.context()
         location = self._location()
-        count = len(self._known_locations())
+        count = len(self.locations())  # read anew: a location may have been added since
         levels = min(max(count, 1), q.LEVELS_PER_VARIANT)
 
         def page(after: str | None) -> tuple[list[GqlVariant], str | None]:
