@@ -16,6 +16,12 @@ import pytest
 
 from channelsync.adapters.shopify import ShopifyChannel
 from channelsync.adapters.shopify._plugin import location_checks
+from channelsync.adapters.shopify.mapping import LineLocation, line_locations, listing_from_variant
+from channelsync.adapters.shopify.payloads import (
+    GqlVariant,
+    InventoryLevel,
+    LocatedFulfillmentOrder,
+)
 from channelsync.core.channel import RefundOperation, StockUpdate
 from channelsync.core.errors import Unavailable
 from channelsync.core.models import Listing, Money, Order, Shipment
@@ -335,6 +341,20 @@ def test_an_order_of_two_lines_at_two_locations(
     assert all("location_units" not in ln.channel_ids for ln in order.lines)
 
 
+def test_an_order_not_routed_yet_carries_no_location_until_it_is(
+    fake: ShopifyFake, channel: ShopifyChannel, warehouses: tuple[str, str]
+) -> None:
+    berlin, _ = warehouses
+    order_id = fake.place_order("MUG", 1, location=berlin)
+    routed = fake.state.fulfillment_orders[order_id]
+    fake.state.fulfillment_orders[order_id] = []  # Shopify routes in the background
+    [before] = _orders(channel)
+    assert [ln.location_id for ln in before.lines] == [None]
+    fake.state.fulfillment_orders[order_id] = routed
+    [after] = _orders(channel)
+    assert [ln.location_id for ln in after.lines] == [berlin]
+
+
 def test_fulfilment_of_a_split_order_is_one_fulfillment_per_location(
     fake: ShopifyFake, channel: ShopifyChannel, warehouses: tuple[str, str]
 ) -> None:
@@ -479,3 +499,82 @@ def test_doctor_fails_a_mapping_to_a_location_the_shop_lacks(
     listed = location_checks(channel, {"locations": ["berlin", "hamburg"]})
     assert [c.status for c in listed] == ["warn", "warn"]
     assert "Shopify keeps a quantity per location" in listed[0].detail
+
+
+# -- mapping (pure) --------------------------------------------------------------------------
+
+
+def _fo(status: str, location: str | None, units: dict[str, int]) -> LocatedFulfillmentOrder:
+    return LocatedFulfillmentOrder.model_validate(
+        {
+            "status": status,
+            "assignedLocation": {"location": {"id": location} if location else None},
+            "lineItems": {
+                "nodes": [
+                    {"totalQuantity": n, "lineItem": {"id": f"gid://shopify/LineItem/{line}"}}
+                    for line, n in units.items()
+                ]
+            },
+        }
+    )
+
+
+def test_line_locations_take_the_location_with_most_units() -> None:
+    a, b = "gid://shopify/Location/11", "gid://shopify/Location/22"
+    found = line_locations(
+        [
+            _fo("OPEN", a, {"1": 2, "2": 1}),
+            _fo("CLOSED", b, {"1": 3}),  # fulfilled there: still where its units went
+            _fo("CANCELLED", b, {"2": 5, "3": 1}),  # cancelled: counts only for line 3
+            _fo("OPEN", None, {"4": 1}),  # its location was deleted: says nothing
+        ]
+    )
+    assert found == {
+        "gid://shopify/LineItem/1": LineLocation(b, ((b, 3), (a, 2))),
+        "gid://shopify/LineItem/2": LineLocation(a, ((a, 1),)),
+        "gid://shopify/LineItem/3": LineLocation(b, ((b, 1),)),
+    }
+    assert found["gid://shopify/LineItem/1"].split
+    assert not found["gid://shopify/LineItem/2"].split
+    # Equal shares: the first fulfillment order's location.
+    tie = line_locations([_fo("OPEN", a, {"9": 2}), _fo("OPEN", b, {"9": 2})])
+    assert tie["gid://shopify/LineItem/9"].location_id == a
+
+
+def test_listing_levels_from_a_variant() -> None:
+    a, b = "gid://shopify/Location/11", "gid://shopify/Location/22"
+    variant = GqlVariant.model_validate(
+        {
+            "id": "gid://shopify/ProductVariant/5",
+            "legacyResourceId": "5",
+            "sku": "MUG",
+            "price": "9.50",
+            "product": {"id": "gid://shopify/Product/4"},
+            "inventoryItem": {
+                "id": "gid://shopify/InventoryItem/6",
+                "tracked": True,
+                "inventoryLevels": {
+                    "pageInfo": {"hasNextPage": True, "endCursor": "c1"},
+                    "nodes": [
+                        {
+                            "location": {"id": a},
+                            "quantities": [{"name": "available", "quantity": -2}],
+                        }
+                    ],
+                },
+            },
+        }
+    )
+    more = [
+        InventoryLevel.model_validate(
+            {"location": {"id": b}, "quantities": [{"name": "available", "quantity": 9}]}
+        )
+    ]
+    listing = listing_from_variant(
+        variant, account="shopify-main", location_id=b, currency="EUR", more_levels=more
+    )
+    assert listing is not None
+    assert listing.levels == {a: -2, b: 9}  # an oversold location reads below 0
+    assert (listing.quantity, listing.manages_stock) == (9, True)
+    assert listing.ids["location_id"] == b
+    assert listing.price == Money(amount=Decimal("9.50"), currency="EUR")

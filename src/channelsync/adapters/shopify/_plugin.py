@@ -33,12 +33,12 @@ def location_checks(channel: Any, options: Mapping[str, Any]) -> list[DoctorChec
     neither counted nor kept right); a mapped location the shop does not have fails.
     """
     from channelsync.adapters.shopify.mapping import gid
-    from channelsync.core.errors import ChannelError
+    from channelsync.core.errors import ChannelError, ConfigError
 
     try:
         shop = channel.locations()
         default = channel.context().location
-    except ChannelError as exc:
+    except (ChannelError, ConfigError) as exc:
         return [DoctorCheck("locations", "warn", f"could not read the shop's locations: {exc}")]
     names = {loc.id: loc.name or loc.id for loc in shop}
     mapping = options.get("locations")

@@ -886,8 +886,16 @@ class ShopifyChannel:
         lines = max(1, sum(len(fo.line_items.nodes) for fo in state.fulfillment_orders.nodes))
         count = len(state.fulfillments)
         per_list = q.quantities_lines(count, 0, lines)
+        if per_list < 1:
+            raise Rejected(
+                f"order {legacy_id(order_gid)}: its {count} fulfillments cannot be read under"
+                " 1,000 points to tell what an earlier attempt shipped; fulfil it in Shopify's"
+                " admin",
+                channel=self.account,
+                operation="OrderQuantities",
+            )
         details = self.client.order_quantities(
-            order_gid, fulfillments=count, refunds=0, lines=max(1, per_list)
+            order_gid, fulfillments=count, refunds=0, lines=per_list
         )
         units: dict[str, int] = {}
         for f in details.fulfillments if details is not None else ():

@@ -10,6 +10,7 @@ Shopify's numeric ids (``"450789469"``), so a webhook and a poll of one order ag
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -223,24 +224,24 @@ def _refunded_by_type(
     return out
 
 
-class LineLocation(tuple[str | None, tuple[tuple[str, int], ...]]):
-    """Where Shopify assigned an order line: the location (GID) holding most of its units,
-    and every location with its units when the line is split over several."""
+@dataclass(frozen=True)
+class LineLocation:
+    """Where Shopify assigned an order line.
 
-    @property
-    def location_id(self) -> str | None:
-        """The location of the line (None: Shopify does not say)."""
-        return self[0]
+    Attributes:
+        location_id: the location (GID) holding most of its units (None: Shopify does not
+            say).
+        units: (location GID, units) of every location the line is assigned to, most
+            first; empty when the order's one fulfillment order holds the whole line.
+    """
 
-    @property
-    def units(self) -> tuple[tuple[str, int], ...]:
-        """(location GID, units) of every location the line is assigned to, most first."""
-        return self[1]
+    location_id: str | None
+    units: tuple[tuple[str, int], ...] = ()
 
     @property
     def split(self) -> bool:
         """Whether the line's units are assigned to more than one location."""
-        return len(self[1]) > 1
+        return len(self.units) > 1
 
 
 def line_locations(
@@ -267,7 +268,7 @@ def line_locations(
     for line_id in {*live, *cancelled}:
         units = live.get(line_id) or cancelled.get(line_id) or {}
         ranked = tuple(sorted(units.items(), key=lambda kv: -kv[1]))
-        out[line_id] = LineLocation((ranked[0][0] if ranked else None, ranked))
+        out[line_id] = LineLocation(ranked[0][0] if ranked else None, ranked)
     return out
 
 
@@ -379,7 +380,7 @@ def order_from_graphql(
         if probe is not None and len(probe.nodes) == 1 and not probe.page_info.has_next_page:
             place = probe.nodes[0].assigned_location.location
             if place is not None:
-                whole = LineLocation((place.id, ()))
+                whole = LineLocation(place.id)
                 locations = {ln.id: whole for ln in items}
     lines = [
         _graphql_line(
