@@ -64,8 +64,9 @@ def test_two_warehouses_import_push_and_order(
     assert listing.ids["location_id"] == PRIMARY
     assert fake.calls["locations"] == 1
     assert fake.calls["productVariants"] == 1
-    # Three locations: 5 + 2 x 3 = 11 points a variant, 90 variants a page (992 points).
-    assert channel.client.throttle.estimate("VariantsLevels", 0) == 2 + 90 * 11
+    # Two locations with stock (the primary has none): 5 + 2 x 2 = 9 points a variant,
+    # 110 variants a page.
+    assert channel.client.throttle.estimate("VariantsLevels", 0) == 2 + 110 * 9
 
     results = channel.push_stock(
         [

@@ -375,17 +375,20 @@ class ShopifyChannel:
 
         ``Listing.levels`` maps each location's GID to its ``available``; ``quantity`` is
         the account's default location's (``config.location_id``, else the primary). The
-        shop's locations are read first (``locations()``): a shop with one reads that level
-        alone (4 points a variant); with several, each item's levels (5 + 2 per location a
-        variant, up to ``LEVELS_PER_VARIANT`` locations, the rest read per item).
+        shop's locations are read first (``locations()``): when items are stocked at the
+        default location alone, its level is read alone (4 points a variant); otherwise
+        each item's levels, as many a variant as locations have stock (5 + 2 per location
+        a variant, up to ``LEVELS_PER_VARIANT``; the rest read per item).
         """
         ctx = self.context()
         location = self._location()
-        count = len(self.locations())  # read anew: a location may have been added since
-        levels = min(max(count, 1), q.LEVELS_PER_VARIANT)
+        shop = self.locations()  # read anew: a location may have been added since
+        stocked = [loc.id for loc in shop if loc.has_active_inventory]
+        one_place = len(shop) <= 1 or stocked in ([], [location])
+        levels = min(max(len(stocked), 1), q.LEVELS_PER_VARIANT)
 
         def page(after: str | None) -> tuple[list[GqlVariant], str | None]:
-            if count <= 1:
+            if one_place:
                 conn = self.client.variants_page(after, location_id=location)
             else:
                 conn = self.client.variants_page(after, levels=levels)
