@@ -13,7 +13,6 @@ import httpx
 
 from channelsync.adapters._paging import Paginator
 from channelsync.adapters.shopify import queries as q
-
 from channelsync.adapters.shopify._stock import BATCH, StockWriter, no_result
 from channelsync.adapters.shopify._throttle import CostThrottle
 from channelsync.adapters.shopify.client import OrderNode, ShopifyClient
