@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import channelsync as cs
 from channelsync.adapters.shopify import ShopifyChannel
 from channelsync.adapters.shopify._plugin import location_checks
 from channelsync.adapters.shopify.mapping import LineLocation, line_locations, listing_from_variant
@@ -579,3 +580,57 @@ def test_listing_levels_from_a_variant() -> None:
     assert (listing.quantity, listing.manages_stock) == (9, True)
     assert listing.ids["location_id"] == b
     assert listing.price == Money(amount=Decimal("9.50"), currency="EUR")
+
+
+# -- through the engine ------------------------------------------------------------------------
+
+
+def test_two_warehouses_through_the_engine(
+    fake: ShopifyFake, store: cs.Store, warehouses: tuple[str, str]
+) -> None:
+    berlin, hamburg = warehouses
+    fake.set_quantity("MUG", 0, location=berlin)  # Shopify shows none yet
+    fake.set_quantity("MUG", 0, location=hamburg)
+    fake.seed_listing("TEE", quantity=0, price="20.00", location=berlin)
+    channel: ShopifyChannel = fake.channel(account="shopify-main")
+    engine = cs.SyncEngine(
+        store,
+        channels=[channel],
+        locations={"shopify-main": {"berlin": berlin, "hamburg": hamburg}},
+    )
+    engine.set_on_hand("MUG", 4, location="berlin")
+    engine.set_on_hand("MUG", 9, location="hamburg")
+    engine.set_on_hand("TEE", 5, location="berlin")
+    engine.set_on_hand("TEE", 3, location="hamburg")  # TEE is not stocked at hamburg
+    report = engine.run_once()
+    assert fake.levels("MUG") == {berlin: 4, hamburg: 9}
+    assert fake.levels("TEE") == {berlin: 5}
+    # Four quantities over two locations in one call; Shopify refused all of it for TEE at
+    # hamburg (not stocked there), so the other three went again without it.
+    assert [r.items for r in fake.calls.records("inventorySetQuantities")] == [4, 3]
+    account = report.accounts["shopify-main"]
+    assert (account.pushes_ok, account.pushes_failed) == (3, 1)
+
+    order_id = fake.place_order("MUG", 3, location=hamburg)
+    engine.run_once()
+    view = engine.stock("MUG")
+    assert (view.on_hand, view.committed) == (13, 3)
+    assert (view.at("hamburg").on_hand, view.at("hamburg").committed) == (9, 3)
+    assert (view.at("berlin").on_hand, view.at("berlin").committed) == (4, 0)
+    assert fake.levels("MUG") == {berlin: 4, hamburg: 6}  # the sale stands, nothing doubled
+    line = engine.order("shopify-main", order_id).lines[0]
+    assert line.location_id == hamburg
+    channel.close()
+
+
+def test_import_reports_a_stocked_location_no_location_of_ours_is_mapped_to(
+    fake: ShopifyFake, store: cs.Store, warehouses: tuple[str, str]
+) -> None:
+    berlin, hamburg = warehouses
+    fake.seed_listing("TEE", quantity=2, price="20.00", location=hamburg)
+    channel: ShopifyChannel = fake.channel(account="shopify-main")
+    engine = cs.SyncEngine(store, channels=[channel], locations={"shopify-main": {"b": berlin}})
+    result = engine.import_listings()["shopify-main"]
+    assert not isinstance(result, Exception)
+    assert result.unmapped_locations == {hamburg: 2}  # MUG and TEE are stocked there
+    channel.close()
