@@ -634,3 +634,20 @@ def test_import_reports_a_stocked_location_no_location_of_ours_is_mapped_to(
     assert not isinstance(result, Exception)
     assert result.unmapped_locations == {hamburg: 2}  # MUG and TEE are stocked there
     channel.close()
+
+
+def test_doctor_of_the_command_sees_the_accounts_locations(
+    fake: ShopifyFake, channel: ShopifyChannel, warehouses: tuple[str, str]
+) -> None:
+    from channelsync.cli._doctor import _adapter_checks
+    from channelsync.config._settings import AccountSettings
+
+    berlin, hamburg = warehouses
+    mapped = AccountSettings.model_validate(
+        {"kind": "shopify", "shop": fake.shop, "locations": {"berlin": berlin, "hamburg": hamburg}}
+    )
+    checks = _adapter_checks("shopify-main", mapped, channel, datetime.now(UTC).date())
+    assert [(c.name, c.status) for c in checks if c.name == "locations"] == [("locations", "ok")]
+    single = AccountSettings.model_validate({"kind": "shopify", "shop": fake.shop})
+    checks = _adapter_checks("shopify-main", single, channel, datetime.now(UTC).date())
+    assert [(c.name, c.status) for c in checks if c.name == "locations"] == [("locations", "warn")]
