@@ -266,11 +266,13 @@ def _clock_check(
 
 
 def _adapter_checks(name: str, acc: AccountSettings, channel: Channel, today: date) -> list[Check]:
-    """The adapter plugin's own checks (API version...)."""
+    """The adapter plugin's own checks (API version, locations...); the adapter's options
+    carry the account's ``locations`` too, for checks of the channel's own locations."""
     if acc.kind == "custom":
         return [Check(name, "API version", "ok", "custom adapter: not applicable")]
+    options = {**acc.options, "locations": acc.locations} if acc.locations else acc.options
     try:
-        found = adapters().get(acc.kind).doctor_checks(channel, acc.options, today)
+        found = adapters().get(acc.kind).doctor_checks(channel, options, today)
     except ConfigError as exc:
         return [Check(name, "adapter checks", "fail", str(exc))]
     return [Check(name, c.name, c.status, c.detail, c.fix) for c in found]

@@ -235,6 +235,7 @@ def _comparable(order: Order) -> dict[str, Any]:
     data = order.model_dump(exclude={"raw", "refunds", "shipments", "tags"})
     for line in data["lines"]:
         line.pop("channel_ids")
+        line.pop("location_id")  # REST order JSON does not say where lines are assigned
     data["refunds"] = [(r.refund_id, r.amount, r.created_at) for r in order.refunds]
     data["shipments"] = [(s.carrier, s.tracking_number, s.shipped_at) for s in order.shipments]
     return data
@@ -252,6 +253,9 @@ def test_graphql_and_webhook_mappings_agree(fake: ShopifyFake, channel: ShopifyC
     assert sorted(polled) == sorted(expected)
     for order_id, rest in expected.items():
         assert _comparable(polled[order_id]) == _comparable(rest), order_id
+        # Polled lines carry the fulfillment order's location; webhook bodies have none.
+        assert {ln.location_id for ln in polled[order_id].lines} == {"gid://shopify/Location/1"}
+        assert {ln.location_id for ln in rest.lines} == {None}
     assert polled["450789469"].raw["displayFinancialStatus"] == "PARTIALLY_REFUNDED"
 
 

@@ -159,7 +159,11 @@ def test_polled_order_has_exact_units_per_line(
             f"1Z{n:04d}" for n in (0, 1, 2, 4, 5, 6)
         ]
         assert [r.refund_id for r in order.refunds] == ["8000", "8001"]
-    assert polled.lines == _rest(payload).lines
+    # Alike but for where the lines are assigned: the fulfillment order says, REST does not.
+    assert [ln.model_copy(update={"location_id": None}) for ln in polled.lines] == list(
+        _rest(payload).lines
+    )
+    assert {ln.location_id for ln in polled.lines} == {"gid://shopify/Location/1"}
 
 
 def test_orders_without_fulfillments_or_refunds_need_no_follow_up(
@@ -273,22 +277,58 @@ LOCATION = "gid://shopify/Location/1"
         ("Orders", q.ORDERS, {"first": q.ORDERS_PAGE, "query": "x"}, 2 + 25 * q.ORDER_COST),
         ("OrderLineItems", q.ORDER_LINE_ITEMS, {"id": GID}, 253),
         ("Variants", q.VARIANTS, {"first": q.VARIANTS_PAGE, "locationId": LOCATION}, 802),
-        ("CurrentLevels", q.current_levels(q.CURRENT_LEVELS_MAX), {"locationId": LOCATION}, None),
+        # Two locations: 5 + 2 x 2 = 9 a variant, 110 a page.
+        ("VariantsLevels", q.VARIANTS_LEVELS, {"first": 110, "levels": 2}, 2 + 110 * 9),
+        # Twenty locations (the most a variants page asks): 45 a variant, 22 a page.
+        ("VariantsLevels", q.VARIANTS_LEVELS, {"first": 22, "levels": 20}, 2 + 22 * 45),
+        ("ItemLevels", q.ITEM_LEVELS, {"id": GID}, 1 + 2 + 100 * 2),
+        ("Locations", q.LOCATIONS, {"first": q.LOCATIONS_PAGE}, 102),
+        ("OrderLocations", q.ORDER_LOCATIONS, {"id": GID, "orders": 5, "lines": 3}, 58),
+        ("CurrentLevels", q.current_levels(q.CURRENT_LEVELS_MAX), {}, 500),
         ("FulfillmentState", q.FULFILLMENT_STATE, {"id": GID}, None),
         ("OrderState", q.ORDER_STATE, {"id": GID}, None),
+        ("RefundState", q.REFUND_STATE, {"id": GID}, None),
     ],
 )
 def test_every_query_stays_under_1000_points(
     name: str, document: str, variables: dict[str, Any], expected: int | None
 ) -> None:
     if name == "CurrentLevels":
-        variables = {**variables, **{f"i{n}": GID for n in range(q.CURRENT_LEVELS_MAX)}}
+        variables = {
+            **{f"i{n}": GID for n in range(q.CURRENT_LEVELS_MAX)},
+            **{f"l{n}": LOCATION for n in range(q.CURRENT_LEVELS_MAX)},
+        }
     cost = _requested(document, variables)
     assert cost <= q.MAX_QUERY_COST
     if expected is not None:
         assert cost == expected
-    assert q.ORDER_COST == 35
-    assert 2 + q.ORDERS_PAGE * q.ORDER_COST == 877
+    if name == "OrderLocations":
+        assert cost == q.locations_cost(5, 3)
+    # Line items 27, customer 1, fulfillmentsCount 1, 4 refunds, the first fulfillment
+    # order's location 5, the order 1.
+    assert q.ORDER_COST == 39
+    assert 2 + q.ORDERS_PAGE * q.ORDER_COST == 977
+
+
+@pytest.mark.parametrize(
+    ("orders", "lines", "sent_lines", "cost"),
+    [
+        (5, 3, 3, 58),  # an order split over two or three locations: 3 + 5 x (5 + 2 x 3)
+        (5, 250, 97, 998),  # a 250-line order: lines cut to fit
+        (10, 60, 47, 993),
+        (199, 5, 0, None),  # not one line per fulfillment order fits
+    ],
+)
+def test_order_locations_is_sized_under_1000_points(
+    orders: int, lines: int, sent_lines: int, cost: int | None
+) -> None:
+    per_order = q.locations_lines(orders, lines)
+    assert per_order == sent_lines
+    if cost is None:
+        assert q.locations_cost(orders, 1) > q.MAX_QUERY_COST
+        return
+    requested = _requested(q.ORDER_LOCATIONS, {"id": GID, "orders": orders, "lines": per_order})
+    assert requested == q.locations_cost(orders, per_order) == cost
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,27 +13,32 @@ import httpx
 
 from channelsync.adapters._paging import Paginator
 from channelsync.adapters.shopify import queries as q
+from channelsync.adapters.shopify._stock import BATCH, StockWriter, no_result
 from channelsync.adapters.shopify._throttle import CostThrottle
 from channelsync.adapters.shopify.client import OrderNode, ShopifyClient
 from channelsync.adapters.shopify.config import ShopifyConfig, version_at_least
 from channelsync.adapters.shopify.mapping import (
     KIND,
     ORDER_DATA_ERRORS,
+    LineLocation,
     gid,
     legacy_id,
+    line_locations,
     listing_from_variant,
     needs_quantities,
     order_failure,
     order_from_graphql,
-    quantity_input,
     shopify_cancel_reason,
 )
 from channelsync.adapters.shopify.payloads import (
+    FulfillmentStateOrder,
+    GqlFulfillment,
     GqlLineItem,
+    GqlLocation,
     GqlOrder,
     GqlVariant,
+    InventoryLevel,
     OrderQuantitiesOrder,
-    SetQuantitiesPayload,
     ShopContextData,
     UnreadableOrder,
     UserError,
@@ -63,11 +65,6 @@ __all__ = ["ShopifyChannel"]
 
 log = logging.getLogger(__name__)
 
-#: ``inventorySetQuantities`` and ``productVariantsBulkUpdate`` take at most 250 items.
-BATCH = 250
-_STALE = frozenset({"CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE"})
-_RETRYABLE = frozenset({"IDEMPOTENCY_CONCURRENT_REQUEST"})
-_NEW_KEY = "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED"
 _OPEN_FULFILLMENT_ORDERS = frozenset({"OPEN", "IN_PROGRESS"})
 #: Shopify's ``ReturnReason`` for channelsync's reasons.
 _RETURN_REASONS = {
@@ -114,6 +111,13 @@ class ShopifyChannel:
             throttle=CostThrottle(clock=clock, sleep=sleep),
         )
         self._context: ShopContextData | None = None
+        self._shop_locations: list[GqlLocation] | None = None
+        self._stock = StockWriter(
+            config,
+            self.client,
+            default_location=self._location,
+            location_name=self._location_name,
+        )
         self._lock = threading.Lock()
         self._skus: dict[str, str] = {}
         self._webhooks = ShopifyWebhooks(
@@ -206,12 +210,14 @@ class ShopifyChannel:
             node, raw = item
             try:
                 more = self._more_lines(node)
+                lines = len(node.line_items.nodes) + len(more)
                 order = order_from_graphql(
                     node,
                     account=self.account,
                     raw=raw,
                     more_lines=more,
-                    details=self._quantities(node, len(node.line_items.nodes) + len(more)),
+                    details=self._quantities(node, lines),
+                    locations=self._line_locations(node, lines),
                 )
             except ORDER_DATA_ERRORS as exc:
                 yield self._failure(raw, exc)
@@ -229,6 +235,59 @@ class ShopifyChannel:
             more.extend(page.nodes)
             info = page.page_info
         return more
+
+    def _line_locations(self, node: GqlOrder, lines: int) -> dict[str, LineLocation] | None:
+        """Where each line of an order with several fulfillment orders is assigned.
+
+        None for an order with one fulfillment order (or none): the orders page says where
+        its lines are. Otherwise ``OrderLocations`` reads every fulfillment order (doubling
+        how many it asks for until all came) with its lines' units. A line split over
+        several locations goes to the one with most units and is logged; what cannot be
+        read within 1,000 points leaves its lines without a location (logged), since a
+        location is where units are counted, not how many.
+        """
+        probe = node.fulfillment_orders
+        if probe is None or not probe.page_info.has_next_page:
+            return None
+        orders = 5
+        try:
+            while True:
+                per_order = q.locations_lines(orders, lines)
+                if per_order < 1:
+                    raise ValueError(
+                        f"{orders} fulfillment orders cannot be read under 1,000 points"
+                    )
+                found = self.client.order_locations(node.id, orders=orders, lines=per_order)
+                if found is None:
+                    return {}
+                page = found.fulfillment_orders
+                if page.page_info is not None and page.page_info.has_next_page:
+                    orders *= 2
+                    continue
+                break
+        except ValueError as exc:
+            log.warning(
+                "%s: Shopify order %s: where its lines are assigned cannot be read (%s);"
+                " its lines carry no location",
+                self.account,
+                legacy_id(node.id),
+                exc,
+            )
+            return {}
+        where = line_locations(page.nodes)
+        for line_gid, place in where.items():
+            if place.split:
+                log.warning(
+                    "%s: Shopify order %s line %s is split over %d locations (%s): its units"
+                    " count at %s, the location with most of them",
+                    self.account,
+                    legacy_id(node.id),
+                    legacy_id(line_gid),
+                    len(place.units),
+                    ", ".join(f"{units} at {loc}" for loc, units in place.units),
+                    place.location_id,
+                )
+        return where
 
     def _quantities(self, node: GqlOrder, lines: int) -> OrderQuantitiesOrder | None:
         """The order's fulfillments and refunds with their line items, all of them.
@@ -287,234 +346,93 @@ class ShopifyChannel:
 
     # -- listings ----------------------------------------------------------------------------
 
+    def locations(self) -> list[GqlLocation]:
+        """Every active location of the shop (fulfilment-service ones included), read now.
+
+        Each has its GID (``id``, what ``Listing.levels``, ``OrderLine.location_id`` and
+        ``StockUpdate.location`` use), ``name``, and whether any item is stocked there
+        (``has_active_inventory``): what an account's ``locations`` mapping names.
+        """
+        found = self.client.locations()
+        with self._lock:
+            self._shop_locations = found
+        return found
+
+    def _location_name(self, location: str) -> str:
+        with self._lock:
+            known = list(self._shop_locations or ())
+        name = next((loc.name for loc in known if loc.id == location and loc.name), None)
+        return f"{name} ({location})" if name else location
+
     def fetch_listings(self) -> Iterator[Listing]:
-        """Every variant with a SKU, with its ``available`` at the synced location."""
+        """Every variant with a SKU, with ``available`` at every location it is stocked at.
+
+        ``Listing.levels`` maps each location's GID to its ``available``; ``quantity`` is
+        the account's default location's (``config.location_id``, else the primary). The
+        shop's locations are read first (``locations()``): when items are stocked at the
+        default location alone, its level is read alone (4 points a variant); otherwise
+        each item's levels, as many a variant as locations have stock (5 + 2 per location
+        a variant, up to ``LEVELS_PER_VARIANT``; the rest read per item).
+        """
         ctx = self.context()
         location = self._location()
+        shop = self.locations()  # read anew: a location may have been added since
+        stocked = [loc.id for loc in shop if loc.has_active_inventory]
+        one_place = len(shop) <= 1 or stocked in ([], [location])
+        levels = min(max(len(stocked), 1), q.LEVELS_PER_VARIANT)
 
         def page(after: str | None) -> tuple[list[GqlVariant], str | None]:
-            conn = self.client.variants_page(location, after)
+            if one_place:
+                conn = self.client.variants_page(after, location_id=location)
+            else:
+                conn = self.client.variants_page(after, levels=levels)
             return conn.nodes, conn.page_info.end_cursor if conn.page_info.has_next_page else None
 
         pages: Paginator[GqlVariant, str] = Paginator(
             page, channel=self.account, operation="Variants"
         )
         for variant in pages:
+            if not variant.sku or not variant.sku.strip():
+                log.debug("%s: variant %s has no SKU; not synced", self.account, variant.id)
+                continue
             listing = listing_from_variant(
-                variant, account=self.account, location_id=location, currency=ctx.shop.currency_code
+                variant,
+                account=self.account,
+                location_id=location,
+                currency=ctx.shop.currency_code,
+                more_levels=self._more_levels(variant),
             )
             if listing is None:
-                log.debug("%s: variant %s has no SKU; not synced", self.account, variant.id)
                 continue
             with self._lock:
                 self._skus[variant.inventory_item.id] = listing.sku
             yield listing
+
+    def _more_levels(self, variant: GqlVariant) -> list[InventoryLevel]:
+        """The item's levels past the variants page's (items stocked at many locations)."""
+        conn = variant.inventory_item.inventory_levels
+        more: list[InventoryLevel] = []
+        while conn is not None and conn.page_info.has_next_page and conn.page_info.end_cursor:
+            conn = self.client.item_levels(variant.inventory_item.id, conn.page_info.end_cursor)
+            if conn is not None:
+                more.extend(conn.nodes)
+        return more
 
     # -- stock -------------------------------------------------------------------------------
 
     def push_stock(self, updates: Sequence[StockUpdate]) -> list[PushResult]:
         """Set ``available`` with ``inventorySetQuantities``, 250 per call, compare-and-swap.
 
-        An item whose expected quantity no longer matches (a sale Shopify counted) fails
-        alone as a conflict carrying Shopify's current quantity; the engine re-reads orders
-        and recomputes instead of overwriting the sale. Shopify applies none of a call with
-        an item error, so the other items are sent again without it.
+        Each update sets its ``location`` (a location GID or numeric id), or the account's
+        default location when it has none; one call carries up to 250 quantities across
+        locations, and each result names the update's ``location``. An item whose expected
+        quantity no longer matches (a sale Shopify counted) fails alone as a conflict
+        carrying Shopify's current quantity there; the engine re-reads orders and
+        recomputes instead of overwriting the sale. At a location where the item is not
+        stocked, 0 succeeds, more is stocked there with ``inventoryActivate`` when
+        ``config.activate_locations`` is on, or fails saying how (see ``StockWriter``).
         """
-        results: list[PushResult | None] = [None] * len(updates)
-        ready: list[tuple[int, StockUpdate]] = []
-        for n, update in enumerate(updates):
-            listing = update.listing
-            if listing is None or "inventory_item_id" not in listing.ids:
-                results[n] = PushResult.failure(
-                    ItemError(
-                        update.sku,
-                        "no Shopify inventory item is bound to this SKU (import listings first)",
-                        code="NO_LISTING",
-                    )
-                )
-            else:
-                ready.append((n, update))
-        if ready:
-            location = self._default_location(ready)
-            for start in range(0, len(ready), BATCH):
-                self._push_batch(ready[start : start + BATCH], location, results)
-        return [
-            r if r is not None else _no_result(u.sku) for r, u in zip(results, updates, strict=True)
-        ]
-
-    def _default_location(self, ready: list[tuple[int, StockUpdate]]) -> str:
-        if all(u.listing is not None and u.listing.ids.get("location_id") for _, u in ready):
-            first = ready[0][1].listing
-            assert first is not None
-            return first.ids["location_id"]
-        return self._location()
-
-    def _push_batch(
-        self,
-        batch: list[tuple[int, StockUpdate]],
-        location: str,
-        results: list[PushResult | None],
-    ) -> None:
-        if self.config.cas_field == "changeFromQuantity":
-            self._set_quantities(batch, location, results, compare=True)
-            return
-        # Before 2026-01 the compare check is per call: opt out only for items without one.
-        checked = [(n, u) for n, u in batch if u.expected is not None]
-        unchecked = [(n, u) for n, u in batch if u.expected is None]
-        if checked:
-            self._set_quantities(checked, location, results, compare=True)
-        if unchecked:
-            self._set_quantities(unchecked, location, results, compare=False)
-
-    def _set_quantities(
-        self,
-        batch: list[tuple[int, StockUpdate]],
-        location: str,
-        results: list[PushResult | None],
-        *,
-        compare: bool,
-    ) -> None:
-        pending = list(batch)
-        salt: str | None = None
-        for _ in range(len(batch) + 2):
-            if not pending:
-                return
-            updates = [u for _, u in pending]
-            payload: dict[str, Any] = {
-                "name": "available",
-                "reason": self.config.inventory_reason,
-                "referenceDocumentUri": self.config.reference_document_uri,
-                "quantities": [
-                    quantity_input(
-                        u, location_id=location, cas_field=self.config.cas_field, compare=compare
-                    )
-                    for u in updates
-                ],
-            }
-            if self.config.cas_field == "compareQuantity":
-                payload["ignoreCompareQuantity"] = not compare
-            key = (
-                self._batch_key(payload, updates, salt)
-                if self.config.needs_idempotency_key
-                else None
-            )
-            result = self.client.set_quantities(payload, key)
-            if not result.user_errors:
-                self._settle_ok(pending, payload, result, results)
-                return
-            if any(e.code == _NEW_KEY for e in result.user_errors) and salt is None:
-                salt = uuid.uuid4().hex  # Shopify wants a fresh key after a failed attempt
-                continue
-            pending = self._settle_errors(pending, payload, result, location, results)
-        for n, u in pending:
-            results[n] = PushResult.failure(
-                ItemError(
-                    u.sku, "Shopify kept refusing the batch", code="BATCH_REFUSED", retryable=True
-                )
-            )
-
-    def _batch_key(
-        self, payload: Mapping[str, Any], updates: Sequence[StockUpdate], salt: str | None
-    ) -> str:
-        """One key per logical write: the same batch retried reuses it; another batch cannot."""
-        if any(u.idempotency_key is None for u in updates) and salt is None:
-            salt = uuid.uuid4().hex
-        digest = hashlib.sha256(
-            json.dumps(
-                {
-                    "account": self.account,
-                    "input": payload,
-                    "keys": [u.idempotency_key for u in updates],
-                    "salt": salt,
-                },
-                sort_keys=True,
-            ).encode()
-        ).hexdigest()
-        return str(uuid.UUID(digest[:32]))
-
-    @staticmethod
-    def _settle_ok(
-        pending: list[tuple[int, StockUpdate]],
-        payload: Mapping[str, Any],
-        result: SetQuantitiesPayload,
-        results: list[PushResult | None],
-    ) -> None:
-        after: dict[str, int] = {}
-        group = result.inventory_adjustment_group
-        if group is not None:
-            for change in group.changes:
-                if (
-                    change.name == "available"
-                    and change.item
-                    and change.quantity_after_change is not None
-                ):
-                    after[change.item.id] = change.quantity_after_change
-        for (n, u), sent in zip(pending, payload["quantities"], strict=True):
-            results[n] = PushResult.success(u.sku, after.get(sent["inventoryItemId"], u.quantity))
-
-    def _settle_errors(
-        self,
-        pending: list[tuple[int, StockUpdate]],
-        payload: Mapping[str, Any],
-        result: SetQuantitiesPayload,
-        location: str,
-        results: list[PushResult | None],
-    ) -> list[tuple[int, StockUpdate]]:
-        """Record the items Shopify refused; return the ones to send again."""
-        by_index: dict[int, UserError] = {}
-        general: list[UserError] = []
-        for error in result.user_errors:
-            index = error.index("quantities")
-            if index is not None and 0 <= index < len(pending):
-                by_index.setdefault(index, error)
-            else:
-                general.append(error)
-        if not by_index:
-            first = general[0]
-            for n, u in pending:
-                results[n] = PushResult.failure(
-                    ItemError(
-                        u.sku,
-                        first.message,
-                        code=first.code,
-                        retryable=first.code in _RETRYABLE,
-                    )
-                )
-            return []
-        stale_items = [
-            payload["quantities"][i]["inventoryItemId"]
-            for i, e in by_index.items()
-            if e.code in _STALE
-        ]
-        current = self.client.current_levels(location, stale_items) if stale_items else {}
-        for i, error in by_index.items():
-            n, u = pending[i]
-            item = payload["quantities"][i]["inventoryItemId"]
-            if error.code in _STALE:
-                now = current.get(item)
-                results[n] = PushResult.failure(
-                    ItemError(
-                        u.sku,
-                        f"compare-and-swap lost: Shopify shows {now}, channelsync expected"
-                        f" {u.expected} (a change Shopify counted that the ledger has not seen)",
-                        code=error.code,
-                        conflict=True,
-                        current=now,
-                    )
-                )
-            else:
-                results[n] = PushResult.failure(
-                    ItemError(
-                        u.sku, error.message, code=error.code, retryable=error.code in _RETRYABLE
-                    )
-                )
-        rest = [p for i, p in enumerate(pending) if i not in by_index]
-        if result.inventory_adjustment_group is not None:
-            # Shopify applied the others after all: record them instead of sending twice.
-            kept = [payload["quantities"][i] for i in range(len(pending)) if i not in by_index]
-            self._settle_ok(rest, {"quantities": kept}, result, results)
-            return []
-        return rest
+        return self._stock.push(updates)
 
     # -- prices ------------------------------------------------------------------------------
 
@@ -551,7 +469,7 @@ class ShopifyChannel:
             for start in range(0, len(items), BATCH):
                 self._push_prices(product, items[start : start + BATCH], results)
         return [
-            r if r is not None else _no_result(u.sku) for r, u in zip(results, updates, strict=True)
+            r if r is not None else no_result(u.sku) for r, u in zip(results, updates, strict=True)
         ]
 
     def _push_prices(
@@ -589,9 +507,12 @@ class ShopifyChannel:
     def push_fulfillment(self, order_id: str, shipment: Shipment) -> None:
         """Fulfil the shipment's lines (all unfulfilled when it names none) with tracking.
 
-        Checks first, so a retry after a timeout does not fulfil twice: a fulfillment with
-        the same tracking number, or nothing left to fulfil of the wanted lines, means an
-        earlier attempt went through.
+        Shopify fulfils the fulfillment orders of one location per ``fulfillmentCreate``:
+        an order assigned to several locations gets one fulfillment per location, each
+        with the shipment's tracking. Checks first, so a retry after a timeout does not
+        fulfil twice: a location with a fulfillment of the same tracking number is done
+        (its units count against the lines the shipment names), and nothing left to fulfil
+        of the wanted lines means an earlier attempt went through.
         """
         order_gid = gid("Order", order_id)
         state = self.client.fulfillment_state(order_gid)
@@ -607,33 +528,45 @@ class ShopifyChannel:
                 channel=self.account,
                 operation="CreateFulfillment",
             )
-        if shipment.tracking_number and any(
-            f.status.upper() == "SUCCESS"
-            and any(t.number == shipment.tracking_number for t in f.tracking_info)
+        done = [
+            f
             for f in state.fulfillments
-        ):
-            return
+            if shipment.tracking_number
+            and f.status.upper() == "SUCCESS"
+            and any(t.number == shipment.tracking_number for t in f.tracking_info)
+        ]
+        if any(f.location is None for f in done):
+            return  # a fulfillment with this tracking number, location unknown: done before
+        done_at = {f.location.id for f in done if f.location is not None}
         wanted = {gid("LineItem", k): v for k, v in shipment.lines.items()}
+        if done and wanted:
+            for line_gid, units in self._fulfilled_units(order_gid, state, done).items():
+                if line_gid in wanted:
+                    wanted[line_gid] = max(0, wanted[line_gid] - units)
         known: set[str] = set()
-        groups: list[dict[str, Any]] = []
+        by_location: dict[str | None, list[dict[str, Any]]] = {}
         for fo in state.fulfillment_orders.nodes:
             for li in fo.line_items.nodes:
                 known.add(li.line_item.id)
-            if fo.status.upper() not in _OPEN_FULFILLMENT_ORDERS:
+            place = fo.assigned_location.location if fo.assigned_location else None
+            where = place.id if place is not None else None
+            if fo.status.upper() not in _OPEN_FULFILLMENT_ORDERS or where in done_at:
                 continue
             items = []
             for li in fo.line_items.nodes:
                 if li.remaining_quantity <= 0:
                     continue
                 take = li.remaining_quantity
-                if wanted:
+                if shipment.lines:
                     take = min(take, wanted.get(li.line_item.id, 0))
                     if take <= 0:
                         continue
                     wanted[li.line_item.id] -= take
                 items.append({"id": li.id, "quantity": take})
             if items:
-                groups.append({"fulfillmentOrderId": fo.id, "fulfillmentOrderLineItems": items})
+                by_location.setdefault(where, []).append(
+                    {"fulfillmentOrderId": fo.id, "fulfillmentOrderLineItems": items}
+                )
         unknown = sorted(legacy_id(k) for k in shipment.lines if gid("LineItem", k) not in known)
         if unknown:
             raise Rejected(
@@ -641,7 +574,7 @@ class ShopifyChannel:
                 channel=self.account,
                 operation="CreateFulfillment",
             )
-        if not groups:
+        if not by_location:
             log.info(
                 "%s: order %s has nothing left to fulfil; already done", self.account, order_id
             )
@@ -655,20 +588,48 @@ class ShopifyChannel:
             }.items()
             if v
         }
-        fulfillment: dict[str, Any] = {
-            "lineItemsByFulfillmentOrder": groups,
-            "notifyCustomer": self.config.notify_customer,
-        }
-        if tracking:
-            fulfillment["trackingInfo"] = tracking
-        result = self.client.create_fulfillment(fulfillment)
-        if result.user_errors:
+        for groups in by_location.values():
+            fulfillment: dict[str, Any] = {
+                "lineItemsByFulfillmentOrder": groups,
+                "notifyCustomer": self.config.notify_customer,
+            }
+            if tracking:
+                fulfillment["trackingInfo"] = tracking
+            result = self.client.create_fulfillment(fulfillment)
+            if result.user_errors:
+                raise Rejected(
+                    "; ".join(e.message for e in result.user_errors),
+                    channel=self.account,
+                    operation="CreateFulfillment",
+                    code=result.user_errors[0].code,
+                )
+
+    def _fulfilled_units(
+        self, order_gid: str, state: FulfillmentStateOrder, done: Sequence[GqlFulfillment]
+    ) -> dict[str, int]:
+        """Units per order line (GID) of the fulfillments ``done`` (a retry's earlier work)."""
+        ids = {f.id for f in done}
+        lines = max(1, sum(len(fo.line_items.nodes) for fo in state.fulfillment_orders.nodes))
+        count = len(state.fulfillments)
+        per_list = q.quantities_lines(count, 0, lines)
+        if per_list < 1:
             raise Rejected(
-                "; ".join(e.message for e in result.user_errors),
+                f"order {legacy_id(order_gid)}: its {count} fulfillments cannot be read under"
+                " 1,000 points to tell what an earlier attempt shipped; fulfil it in Shopify's"
+                " admin",
                 channel=self.account,
-                operation="CreateFulfillment",
-                code=result.user_errors[0].code,
+                operation="OrderQuantities",
             )
+        details = self.client.order_quantities(
+            order_gid, fulfillments=count, refunds=0, lines=per_list
+        )
+        units: dict[str, int] = {}
+        for f in details.fulfillments if details is not None else ():
+            if f.id not in ids or f.fulfillment_line_items is None:
+                continue
+            for fl in f.fulfillment_line_items.nodes:
+                units[fl.line_item.id] = units.get(fl.line_item.id, 0) + (fl.quantity or 0)
+        return units
 
     def cancel_order(self, order_id: str, reason: str | None = None) -> None:
         """Cancel with ``orderCancel`` and wait (bounded) for Shopify's cancel job.
@@ -741,7 +702,8 @@ class ShopifyChannel:
     def refund(self, operation: RefundOperation) -> OperationReceipt:
         """``refundCreate``: the amount against the order's captured payments, and the lines
         (units not shipped restocked as ``CANCEL``, returned ones as ``RETURN``, the rest
-        ``NO_RESTOCK``), at the synced location.
+        ``NO_RESTOCK``), each at the location Shopify assigned its line to (the account's
+        default location when it does not say).
 
         The operation's key goes with ``@idempotent`` (API 2026-01 on) and into the refund's
         note, where a repeat after a lost answer finds the refund instead of refunding twice.
@@ -774,7 +736,11 @@ class ShopifyChannel:
                 operation="CreateRefund",
             )
         transactions = self._refund_transactions(state.transactions, operation, order_gid)
-        location = self._location()
+        assigned = (
+            line_locations(state.fulfillment_orders.nodes)
+            if state.fulfillment_orders is not None
+            else {}
+        )
         items: list[dict[str, Any]] = []
         for line_id, qty in operation.lines.items():
             cancelled = min(qty, operation.cancelled.get(line_id, 0))
@@ -791,7 +757,12 @@ class ShopifyChannel:
                         "restockType": kind,
                     }
                     if kind != "NO_RESTOCK":
-                        item["locationId"] = location
+                        place = assigned.get(item["lineItemId"])
+                        item["locationId"] = (
+                            place.location_id
+                            if place is not None and place.location_id
+                            else self._location()
+                        )
                     items.append(item)
         note = f"{operation.note or operation.reason} {tag}"
         refund_input: dict[str, Any] = {
@@ -974,9 +945,3 @@ class ShopifyChannel:
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
         """Verify ``X-Shopify-Hmac-Sha256`` and map the delivery (see ``webhooks.py``)."""
         return self._webhooks.parse(headers, body)
-
-
-def _no_result(sku: str) -> PushResult:
-    return PushResult.failure(
-        ItemError(sku, "no result for this item", code="NO_RESULT", retryable=True)
-    )

@@ -30,18 +30,26 @@ from channelsync.adapters.shopify import queries as q
 from channelsync.adapters.shopify._throttle import CostThrottle, retry_after
 from channelsync.adapters.shopify.config import ShopifyConfig, version_at_least
 from channelsync.adapters.shopify.payloads import (
+    ActivateData,
+    ActivatePayload,
     CurrentItem,
     FulfillmentCreateData,
     FulfillmentCreatePayload,
     FulfillmentStateData,
     FulfillmentStateOrder,
     GqlError,
+    GqlLocation,
     GqlOrder,
     GraphQLResponse,
+    InventoryLevelConnection,
+    ItemLevelsData,
     LineItemConnection,
+    LocationsData,
     OrderCancelData,
     OrderCancelPayload,
     OrderLineItemsData,
+    OrderLocationsData,
+    OrderLocationsOrder,
     OrderQuantitiesData,
     OrderQuantitiesOrder,
     OrdersData,
@@ -338,16 +346,75 @@ class ShopifyClient:
         )
         return OrderQuantitiesData.model_validate(data).order
 
-    def variants_page(self, location_id: str, after: str | None) -> VariantConnection:
-        """One page of product variants with their ``available`` at ``location_id``."""
-        first = self.page_size(q.VARIANTS_PAGE, q.VARIANT_COST)
-        data = self.execute(
-            "Variants",
-            q.VARIANTS,
-            {"first": first, "after": after, "locationId": location_id},
-            cost=2 + first * q.VARIANT_COST,
+    def locations(self) -> list[GqlLocation]:
+        """Every active location of the shop (fulfilment-service ones included), all pages."""
+        found: list[GqlLocation] = []
+        after: str | None = None
+        for _ in range(1_000):
+            first = self.page_size(q.LOCATIONS_PAGE, 1)
+            data = self.execute(
+                "Locations", q.LOCATIONS, {"first": first, "after": after}, cost=2 + first
+            )
+            page = self._parse(LocationsData, data, "Locations").locations
+            found.extend(page.nodes)
+            if not page.page_info.has_next_page or not page.page_info.end_cursor:
+                return found
+            after = page.page_info.end_cursor
+        raise Rejected(
+            "the locations do not end (1,000 pages)",
+            channel=self.config.account,
+            operation="Locations",
         )
-        return self._parse(VariantsData, data, "Variants").product_variants
+
+    def variants_page(
+        self, after: str | None, *, location_id: str | None = None, levels: int = 1
+    ) -> VariantConnection:
+        """One page of product variants with ``available`` at ``location_id`` (a shop with
+        one location), or else at up to ``levels`` locations each item is stocked at."""
+        if location_id is not None:
+            first = self.page_size(q.VARIANTS_PAGE, q.VARIANT_COST)
+            data = self.execute(
+                "Variants",
+                q.VARIANTS,
+                {"first": first, "after": after, "locationId": location_id},
+                cost=2 + first * q.VARIANT_COST,
+            )
+            return self._parse(VariantsData, data, "Variants").product_variants
+        per_variant = q.variant_cost(levels)
+        first = self.page_size(min(q.VARIANTS_PAGE, 998 // per_variant), per_variant)
+        data = self.execute(
+            "VariantsLevels",
+            q.VARIANTS_LEVELS,
+            {"first": first, "after": after, "levels": levels},
+            cost=2 + first * per_variant,
+        )
+        return self._parse(VariantsData, data, "VariantsLevels").product_variants
+
+    def item_levels(self, item_id: str, after: str | None) -> InventoryLevelConnection | None:
+        """A page of an inventory item's levels (None: no such item)."""
+        data = self.execute("ItemLevels", q.ITEM_LEVELS, {"id": item_id, "after": after})
+        item = self._parse(ItemLevelsData, data, "ItemLevels").inventory_item
+        return item.inventory_levels if item is not None else None
+
+    def order_locations(
+        self, order_gid: str, *, orders: int, lines: int
+    ) -> OrderLocationsOrder | None:
+        """An order's first ``orders`` fulfillment orders, each with its first ``lines``
+        lines' units and its assigned location (None: no such order).
+
+        Raises ``ValueError`` over the 1,000-point limit and ``pydantic.ValidationError``
+        when the answer does not read (the order's data).
+        """
+        cost = q.locations_cost(orders, lines)
+        if cost > q.MAX_QUERY_COST:
+            raise ValueError(f"OrderLocations would request {cost} points (limit 1000)")
+        data = self.execute(
+            "OrderLocations",
+            q.ORDER_LOCATIONS,
+            {"id": order_gid, "orders": orders, "lines": lines},
+            cost=cost,
+        )
+        return OrderLocationsData.model_validate(data).order
 
     def _payload(self, result: M | None, field: str, operation: str) -> M:
         """A mutation's payload; ``Rejected`` when Shopify returned null for it."""
@@ -368,22 +435,39 @@ class ShopifyClient:
             "SetStock",
         )
 
-    def current_levels(self, location_id: str, item_ids: Sequence[str]) -> dict[str, int | None]:
-        """``available`` of each inventory item at ``location_id`` (None: not stocked there)."""
-        found: dict[str, int | None] = {}
-        for start in range(0, len(item_ids), q.CURRENT_LEVELS_MAX):
-            chunk = list(item_ids[start : start + q.CURRENT_LEVELS_MAX])
-            variables: dict[str, Any] = {"locationId": location_id}
-            variables.update({f"i{n}": item for n, item in enumerate(chunk)})
+    def current_levels(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
+        """``available`` of each (inventory item, location) pair (None: not stocked there)."""
+        found: dict[tuple[str, str], int | None] = {}
+        unique = list(dict.fromkeys(pairs))
+        for start in range(0, len(unique), q.CURRENT_LEVELS_MAX):
+            chunk = unique[start : start + q.CURRENT_LEVELS_MAX]
+            variables: dict[str, Any] = {}
+            for n, (item, location) in enumerate(chunk):
+                variables[f"i{n}"], variables[f"l{n}"] = item, location
             data = self.execute("CurrentLevels", q.current_levels(len(chunk)), variables)
-            for n, item in enumerate(chunk):
+            for n, pair in enumerate(chunk):
                 node = data.get(f"i{n}")
                 if node is None:
-                    found[item] = None
+                    found[pair] = None
                     continue
                 level = self._parse(CurrentItem, node, "CurrentLevels").inventory_level
-                found[item] = level.quantity("available") if level is not None else None
+                found[pair] = level.quantity("available") if level is not None else None
         return found
+
+    def activate(
+        self, item_id: str, location_id: str, available: int, idempotency_key: str | None
+    ) -> ActivatePayload:
+        """``inventoryActivate``: stock the item at the location with ``available`` units."""
+        data = self.execute(
+            "ActivateInventory",
+            q.inventory_activate(idempotency_key),
+            {"inventoryItemId": item_id, "locationId": location_id, "available": available},
+        )
+        return self._payload(
+            self._parse(ActivateData, data, "ActivateInventory").inventory_activate,
+            "inventoryActivate",
+            "ActivateInventory",
+        )
 
     def update_prices(
         self, product_id: str, variants: Sequence[Mapping[str, Any]]

@@ -32,8 +32,13 @@ class ShopifyConfig(BaseModel):
         access_token: the Admin API access token (``shpat_...``) of the app.
         webhook_secret: the app's client secret, which signs webhook deliveries.
         previous_webhook_secret: the secret before a rotation, accepted until it is removed.
-        location_id: the location whose ``available`` quantity is synced (a GID or the
-            numeric id); ``None`` means the shop's primary location.
+        location_id: the account's default location (a GID or the numeric id): the one a
+            stock update without a location sets, and ``Listing.quantity``; ``None`` means
+            the shop's primary location. Per-location sync names its locations in the
+            engine's ``locations`` mapping instead.
+        activate_locations: stock an item at a location where it is not stocked yet
+            (``inventoryActivate``) when channelsync sets a quantity above 0 there; off,
+            such an update fails saying how to stock the item there.
         api_version: the Admin API version; defaults to ``API_VERSION``.
         timeout: seconds per HTTP request.
         inventory_reason: the ``reason`` recorded on Shopify's inventory history.
@@ -53,6 +58,7 @@ class ShopifyConfig(BaseModel):
     webhook_secret: SecretStr | None = None
     previous_webhook_secret: SecretStr | None = None
     location_id: str | None = None
+    activate_locations: bool = False
     api_version: str = API_VERSION
     timeout: float = Field(default=30.0, gt=0)
     inventory_reason: str = "correction"

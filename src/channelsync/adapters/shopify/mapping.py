@@ -10,6 +10,7 @@ Shopify's numeric ids (``"450789469"``), so a webhook and a poll of one order ag
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,8 @@ from channelsync.adapters.shopify.payloads import (
     GqlLineItem,
     GqlOrder,
     GqlVariant,
+    InventoryLevel,
+    LocatedFulfillmentOrder,
     MoneyBag,
     OrderQuantitiesOrder,
     RestAddress,
@@ -41,9 +44,11 @@ from channelsync.core.models import (
 __all__ = [
     "KIND",
     "ORDER_DATA_ERRORS",
+    "LineLocation",
     "describe_error",
     "gid",
     "legacy_id",
+    "line_locations",
     "listing_from_variant",
     "needs_quantities",
     "order_failure",
@@ -219,7 +224,60 @@ def _refunded_by_type(
     return out
 
 
-def _graphql_line(line: GqlLineItem, shipped: int, refunded: tuple[int, int, int]) -> OrderLine:
+@dataclass(frozen=True)
+class LineLocation:
+    """Where Shopify assigned an order line.
+
+    Attributes:
+        location_id: the location (GID) holding most of its units (None: Shopify does not
+            say).
+        units: (location GID, units) of every location the line is assigned to, most
+            first; empty when the order's one fulfillment order holds the whole line.
+    """
+
+    location_id: str | None
+    units: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def split(self) -> bool:
+        """Whether the line's units are assigned to more than one location."""
+        return len(self.units) > 1
+
+
+def line_locations(
+    fulfillment_orders: Iterable[LocatedFulfillmentOrder],
+) -> dict[str, LineLocation]:
+    """Per order line GID, where its units are assigned (from the order's fulfillment orders).
+
+    Units of cancelled fulfillment orders count only for a line that has no other (a
+    cancelled order's lines stay where they were). A line split over several locations
+    (Shopify's routing found no location with every unit) is given the location with the
+    most units (the first of equals, in Shopify's order), and carries the split.
+    """
+    live: dict[str, dict[str, int]] = {}
+    cancelled: dict[str, dict[str, int]] = {}
+    for fo in fulfillment_orders:
+        place = fo.assigned_location.location
+        if place is None:
+            continue
+        into = cancelled if fo.status.upper() == "CANCELLED" else live
+        for li in fo.line_items.nodes:
+            units = into.setdefault(li.line_item.id, {})
+            units[place.id] = units.get(place.id, 0) + max(0, li.total_quantity)
+    out: dict[str, LineLocation] = {}
+    for line_id in {*live, *cancelled}:
+        units = live.get(line_id) or cancelled.get(line_id) or {}
+        ranked = tuple(sorted(units.items(), key=lambda kv: -kv[1]))
+        out[line_id] = LineLocation(ranked[0][0] if ranked else None, ranked)
+    return out
+
+
+def _graphql_line(
+    line: GqlLineItem,
+    shipped: int,
+    refunded: tuple[int, int, int],
+    where: LineLocation | None = None,
+) -> OrderLine:
     returned, cancel, unsure = refunded
     shipped, cancelled = settle_line(
         quantity=line.quantity,
@@ -247,8 +305,16 @@ def _graphql_line(line: GqlLineItem, shipped: int, refunded: tuple[int, int, int
         discount=discount,
         quantity_shipped=shipped,
         quantity_cancelled=cancelled,
-        channel_ids={"line_item_id": line.id},
+        channel_ids=_line_ids(line.id, where),
+        location_id=where.location_id if where is not None else None,
     )
+
+
+def _line_ids(line_gid: str, where: LineLocation | None) -> dict[str, str]:
+    ids = {"line_item_id": line_gid}
+    if where is not None and where.split:
+        ids["location_units"] = ",".join(f"{loc}={units}" for loc, units in where.units)
+    return ids
 
 
 def needs_quantities(order: GqlOrder) -> bool:
@@ -268,13 +334,16 @@ def order_from_graphql(
     raw: Mapping[str, Any],
     more_lines: Iterable[GqlLineItem] = (),
     details: OrderQuantitiesOrder | None = None,
+    locations: Mapping[str, LineLocation] | None = None,
 ) -> Order:
     """The ``Order`` of a GraphQL ``Order`` node.
 
     ``more_lines``: lines past the first page. ``details``: the order's fulfillments and
     refunds with their line items (``OrderQuantities``), required when it has any: units
     shipped and cancelled per line come from them, never estimated. Raises ``ValueError``
-    when they are missing or incomplete.
+    when they are missing or incomplete. ``locations``: where each line (by GID) is
+    assigned (``line_locations``); without it, an order with one fulfillment order has
+    every line at that order's location, and others say none.
     """
     status, raw_status = order_status(
         cancelled=order.cancelled_at is not None,
@@ -305,8 +374,19 @@ def order_from_graphql(
             (rl.line_item.id, rl.quantity, rl.restock_type) for rl in r.refund_line_items.nodes
         ]
     refunded = _refunded_by_type(refund_lines)
+    if locations is None:
+        locations = {}
+        probe = order.fulfillment_orders
+        if probe is not None and len(probe.nodes) == 1 and not probe.page_info.has_next_page:
+            place = probe.nodes[0].assigned_location.location
+            if place is not None:
+                whole = LineLocation(place.id)
+                locations = {ln.id: whole for ln in items}
     lines = [
-        _graphql_line(ln, shipped.get(ln.id, 0), refunded.get(ln.id, (0, 0, 0))) for ln in items
+        _graphql_line(
+            ln, shipped.get(ln.id, 0), refunded.get(ln.id, (0, 0, 0)), locations.get(ln.id)
+        )
+        for ln in items
     ]
     customer = None
     if order.customer is not None or order.email or order.phone:
@@ -540,40 +620,60 @@ def order_from_rest(order: RestOrder, *, account: str, raw: Mapping[str, Any]) -
 
 
 def listing_from_variant(
-    variant: GqlVariant, *, account: str, location_id: str, currency: str
+    variant: GqlVariant,
+    *,
+    account: str,
+    location_id: str,
+    currency: str,
+    more_levels: Iterable[InventoryLevel] = (),
 ) -> Listing | None:
-    """The ``Listing`` of a variant at the synced location (None for a variant without SKU).
+    """The ``Listing`` of a variant (None for a variant without SKU).
 
-    ``manages_stock`` is False when Shopify does not track the variant's inventory or the
-    item is not stocked at the location: channelsync cannot set a quantity there.
+    ``levels`` holds every location the item is stocked at (location GID -> ``available``;
+    None when Shopify does not track the item's quantity): the variant's one level at
+    ``location_id`` (``Variants``), or its levels (``VariantsLevels``) and ``more_levels``
+    past the first page. ``quantity`` is ``available`` at ``location_id``, the account's
+    default location: what a ``StockUpdate`` without a location sets and compares against
+    (None when the item is not stocked there). ``manages_stock`` is False when Shopify
+    does not track the item or it is stocked nowhere: channelsync cannot set a quantity.
     """
     if not variant.sku or not variant.sku.strip():
         return None
     item = variant.inventory_item
-    level = item.inventory_level
-    quantity = level.quantity("available") if level is not None else None
+    found: list[tuple[str, InventoryLevel]] = []
+    if item.inventory_levels is not None:
+        for level in [*item.inventory_levels.nodes, *more_levels]:
+            if level.location is not None:
+                found.append((level.location.id, level))
+    elif item.inventory_level is not None:
+        found.append((location_id, item.inventory_level))
+    levels: dict[str, int | None] = {
+        place: (level.quantity("available") if item.tracked else None) for place, level in found
+    }
     return Listing(
         kind=KIND,
         account=account,
         sku=variant.sku,
         listing_id=variant.legacy_resource_id or legacy_id(variant.id),
-        quantity=quantity,
+        quantity=levels.get(location_id),
         price=Money(amount=variant.price, currency=currency) if variant.price is not None else None,
         title=variant.display_name or variant.title,
-        manages_stock=item.tracked and level is not None,
+        manages_stock=item.tracked and bool(levels),
         ids={
             "variant_id": variant.id,
             "product_id": variant.product.id,
             "inventory_item_id": item.id,
             "location_id": location_id,
         },
+        levels=levels,
     )
 
 
 def quantity_input(
     update: StockUpdate, *, location_id: str, cas_field: str, compare: bool
 ) -> dict[str, Any]:
-    """One ``InventoryQuantityInput`` for ``update``.
+    """One ``InventoryQuantityInput`` for ``update``, at ``location_id`` (the caller resolves
+    the update's own location, or the account's default for an update without one).
 
     With ``changeFromQuantity`` the field is always sent: the expected quantity, or an
     explicit null to opt out (omitting it is an error from 2026-04). With the legacy
@@ -584,7 +684,7 @@ def quantity_input(
         raise ValueError(f"{update.sku}: no Shopify inventory item id on the listing")
     value: dict[str, Any] = {
         "inventoryItemId": gid("InventoryItem", listing.ids["inventory_item_id"]),
-        "locationId": gid("Location", listing.ids.get("location_id") or location_id),
+        "locationId": gid("Location", location_id),
         "quantity": update.quantity,
     }
     if cas_field == "changeFromQuantity":

@@ -188,6 +188,12 @@ class TrackingInfo(_Gql):
     url: str | None = None
 
 
+class IdRef(_Gql):
+    """An object known by its ``id`` only."""
+
+    id: str
+
+
 class LineItemRef(_Gql):
     """A ``LineItem`` named by id only."""
 
@@ -213,6 +219,7 @@ class GqlFulfillment(_Gql):
 
     id: str
     status: str
+    location: IdRef | None = None
     created_at: datetime | None = None
     total_quantity: int | None = None
     tracking_info: list[TrackingInfo] = Field(default_factory=list)
@@ -251,6 +258,25 @@ class GqlCount(_Gql):
     precision: str = "EXACT"
 
 
+class AssignedLocation(_Gql):
+    """``FulfillmentOrderAssignedLocation`` (its ``location`` is null once deleted)."""
+
+    location: IdRef | None = None
+
+
+class FoProbe(_Gql):
+    """A ``FulfillmentOrder`` as the orders page reads it: where it is assigned."""
+
+    assigned_location: AssignedLocation
+
+
+class FoProbeConnection(_Gql):
+    """The order's first fulfillment order, and whether there are more."""
+
+    page_info: PageInfo
+    nodes: list[FoProbe]
+
+
 class GqlOrder(_Gql):
     """``Order``, as ``OrderFields`` selects it."""
 
@@ -283,6 +309,49 @@ class GqlOrder(_Gql):
     fulfillments_count: GqlCount | None = None
     fulfillments: list[GqlFulfillment] = Field(default_factory=list)
     refunds: list[GqlRefund] = Field(default_factory=list)
+    fulfillment_orders: FoProbeConnection | None = None
+
+
+class FoUnits(_Gql):
+    """A ``FulfillmentOrderLineItem``: units of an order line at the fulfillment order."""
+
+    total_quantity: int
+    line_item: LineItemRef
+
+
+class FoUnitsConnection(_Gql):
+    """``FulfillmentOrderLineItemConnection`` (one page)."""
+
+    page_info: PageInfo | None = None
+    nodes: list[FoUnits]
+
+
+class LocatedFulfillmentOrder(_Gql):
+    """A ``FulfillmentOrder`` with its location and its lines' units."""
+
+    id: str | None = None
+    status: str
+    assigned_location: AssignedLocation
+    line_items: FoUnitsConnection
+
+
+class LocatedFulfillmentOrders(_Gql):
+    """``FulfillmentOrderConnection`` of ``OrderLocations``."""
+
+    page_info: PageInfo | None = None
+    nodes: list[LocatedFulfillmentOrder]
+
+
+class OrderLocationsOrder(_Gql):
+    """The ``order`` of ``OrderLocations``."""
+
+    fulfillment_orders: LocatedFulfillmentOrders
+
+
+class OrderLocationsData(_Gql):
+    """``data`` of ``OrderLocations``."""
+
+    order: OrderLocationsOrder | None = None
 
 
 class OrderQuantitiesOrder(_Gql):
@@ -336,10 +405,28 @@ class OrderLineItemsData(_Gql):
 
 
 class GqlLocation(_Gql):
-    """``Location``."""
+    """``Location`` (the flags as ``Locations`` reads them)."""
 
     id: str
     name: str | None = None
+    legacy_resource_id: str | None = None
+    is_active: bool = True
+    fulfills_online_orders: bool = True
+    has_active_inventory: bool = False
+    is_fulfillment_service: bool = False
+
+
+class LocationConnection(_Gql):
+    """``LocationConnection``."""
+
+    page_info: PageInfo
+    nodes: list[GqlLocation]
+
+
+class LocationsData(_Gql):
+    """``data`` of ``Locations``."""
+
+    locations: LocationConnection
 
 
 class GqlShop(_Gql):
@@ -363,21 +450,44 @@ class InventoryQuantity(_Gql):
 
 
 class InventoryLevel(_Gql):
-    """``InventoryLevel`` with its requested quantities."""
+    """``InventoryLevel`` with its requested quantities (and location, when selected)."""
 
     quantities: list[InventoryQuantity] = Field(default_factory=list)
+    location: IdRef | None = None
 
     def quantity(self, name: str = "available") -> int | None:
         """The quantity of ``name``, when listed."""
         return next((q.quantity for q in self.quantities if q.name == name), None)
 
 
+class InventoryLevelConnection(_Gql):
+    """``InventoryLevelConnection``."""
+
+    page_info: PageInfo
+    nodes: list[InventoryLevel]
+
+
 class GqlInventoryItem(_Gql):
-    """``InventoryItem``."""
+    """``InventoryItem``: its level at one location (``Variants``) or its levels at every
+    location it is stocked at (``VariantsLevels``)."""
 
     id: str
     tracked: bool = True
     inventory_level: InventoryLevel | None = None
+    inventory_levels: InventoryLevelConnection | None = None
+
+
+class ItemLevelsItem(_Gql):
+    """The ``inventoryItem`` of ``ItemLevels``."""
+
+    id: str
+    inventory_levels: InventoryLevelConnection
+
+
+class ItemLevelsData(_Gql):
+    """``data`` of ``ItemLevels``."""
+
+    inventory_item: ItemLevelsItem | None = None
 
 
 class GqlProductRef(_Gql):
@@ -459,6 +569,31 @@ class SetStockData(_Gql):
     inventory_set_quantities: SetQuantitiesPayload | None = None
 
 
+class ActivatedLevel(_Gql):
+    """The ``InventoryLevel`` ``inventoryActivate`` created (or found)."""
+
+    id: str
+    location: IdRef | None = None
+    quantities: list[InventoryQuantity] = Field(default_factory=list)
+
+    def quantity(self, name: str = "available") -> int | None:
+        """The quantity of ``name``, when listed."""
+        return next((q.quantity for q in self.quantities if q.name == name), None)
+
+
+class ActivatePayload(_Gql):
+    """``InventoryActivatePayload``."""
+
+    inventory_level: ActivatedLevel | None = None
+    user_errors: list[UserError] = Field(default_factory=list)
+
+
+class ActivateData(_Gql):
+    """``data`` of ``ActivateInventory``."""
+
+    inventory_activate: ActivatePayload | None = None
+
+
 class CurrentItem(_Gql):
     """One aliased ``inventoryItem`` of ``CurrentLevels``."""
 
@@ -511,6 +646,7 @@ class GqlFulfillmentOrder(_Gql):
 
     id: str
     status: str
+    assigned_location: AssignedLocation | None = None
     line_items: FoLineItems
 
 
@@ -593,12 +729,6 @@ class OrderCancelData(_Gql):
 # -- after-sale ------------------------------------------------------------------------------
 
 
-class IdRef(_Gql):
-    """An object known by its ``id`` only."""
-
-    id: str
-
-
 class GqlTransaction(_Gql):
     """``OrderTransaction``."""
 
@@ -611,7 +741,8 @@ class GqlTransaction(_Gql):
 
 
 class RefundStateOrder(_Gql):
-    """The ``order`` of ``RefundState``: its transactions and refunds."""
+    """The ``order`` of ``RefundState``: its transactions, refunds and where its lines are
+    assigned."""
 
     id: str
     cancelled_at: datetime | None = None
@@ -619,6 +750,7 @@ class RefundStateOrder(_Gql):
     presentment_currency_code: str | None = None
     transactions: list[GqlTransaction] = Field(default_factory=list)
     refunds: list[GqlRefund] = Field(default_factory=list)
+    fulfillment_orders: LocatedFulfillmentOrders | None = None
 
 
 class RefundStateData(_Gql):

@@ -442,7 +442,6 @@ class ShopAfterSale:
             return self._refuse_refund(
                 ["currency"], "Currency is required when the presentment currency differs"
             )
-        location_default = state.order_location.get(order_id, state.primary.gid)
         plans: list[tuple[dict[str, Any], int, str, str | None, int]] = []
         removing: dict[str, int] = {}
         for i, rli in enumerate(input.get("refundLineItems") or []):
@@ -481,7 +480,7 @@ class ShopAfterSale:
                 )
             location = None
             if kind in ("CANCEL", "RETURN"):
-                location = rli.get("locationId") or location_default
+                location = rli.get("locationId") or state.line_location(order_id, str(line["id"]))
                 if location not in state.locations:
                     return self._refuse_refund([*path, "locationId"], "Location does not exist")
             plans.append((line, qty, kind, location, unfulfilled))
@@ -614,6 +613,9 @@ class ShopAfterSale:
         level.available += qty
         if on_hand:
             level.on_hand += qty
+        else:
+            # Unfulfilled units (CANCEL) were committed there: they become available again.
+            level.committed = max(0, level.committed - qty)
         level.updated_at = state.stamp()
 
     # -- returns ---------------------------------------------------------------------------

@@ -199,7 +199,12 @@ class ShopifyFake(FakeMarketplace):
         tracked: bool = True,
         location: str | None = None,
     ) -> None:
-        """A product with one variant of ``sku``, ``quantity`` available at a location."""
+        """A product with one variant of ``sku``, ``quantity`` available at a location.
+
+        ``location``: a location's GID (``add_location``) or name; default the primary one.
+        Seeding the SKU again at another location stocks it there as well, so several calls
+        stock one item at several locations.
+        """
         with self.lock:
             self.state.seed_listing(
                 sku,
@@ -211,9 +216,23 @@ class ShopifyFake(FakeMarketplace):
             )
 
     def add_location(self, name: str) -> str:
-        """Create another location; returns its GID."""
+        """Create another location (``name`` unique in the shop); returns its GID.
+
+        The shop starts with one, its primary location ``"Shop location"``
+        (``gid://shopify/Location/1``).
+        """
         with self.lock:
             return self.state.add_location(name).gid
+
+    def location_id(self, name: str) -> str:
+        """The GID of the location called ``name``."""
+        with self.lock:
+            return self.state.find_location(name).gid
+
+    def deactivate_location(self, location: str) -> None:
+        """The merchant deactivates a location: it leaves ``locations`` and takes no stock."""
+        with self.lock:
+            self.state.find_location(location).active = False
 
     def ids(self, sku: str) -> dict[str, str]:
         """The GIDs of ``sku``'s variant, product and inventory item."""
@@ -227,48 +246,86 @@ class ShopifyFake(FakeMarketplace):
                 "location_id": self.state.primary.gid,
             }
 
-    def seed_order(self, order: Any) -> str:
+    def seed_order(self, order: Any, *, location: str | None = None) -> str:
         """Store an order given as Shopify's REST order JSON (the ``orders/*`` webhook body).
 
         Stock is not touched (the order is history). Missing ids, timestamps, name and
-        line quantities are filled in as Shopify would. Returns the order id.
+        line quantities are filled in as Shopify would. Its fulfillment order is assigned
+        to ``location`` (GID or name; default the primary location). Returns the order id.
         """
         if not isinstance(order, Mapping) or not isinstance(order.get("line_items", []), list):
             raise TypeError("seed_order takes a REST order dict (as in the orders/* webhooks)")
         with self.lock:
-            return self.state.store_order(order)
+            return self.state.store_order(order, location=location)
 
-    def place_order(self, sku: str, qty: int = 1) -> str:
-        """A buyer checks out: ``available`` drops, ``orders/create`` is sent; returns the id."""
+    def place_order(
+        self, sku: str, qty: int = 1, *, location: str | Mapping[str, int] | None = None
+    ) -> str:
+        """A buyer checks out: ``available`` drops, ``orders/create`` is sent; returns the id.
+
+        The order's fulfillment order is assigned to ``location`` (GID or name), where its
+        units move from ``available`` to ``committed``. A mapping (location -> units) splits
+        the line over fulfillment orders at several locations. Without one, Shopify's
+        routing: the primary location when it has every unit, else the first location that
+        has, else the units split over the stocked locations in turn.
+        """
         with self.lock:
-            order = self.state.place_order(sku, qty)
+            order = self.state.place_order(sku, qty, location)
             self._notify("orders/create", order)
             return str(order["id"])
 
-    def quantity(self, sku: str) -> int | None:
-        """``available`` of ``sku`` at the primary location (None: not listed there)."""
-        with self.lock:
-            self.state.settle_jobs()
-            level = self.state.level(sku)
-            return level.available if level is not None else None
+    def quantity(self, sku: str, location: str | None = None) -> int | None:
+        """``available`` of ``sku`` at ``location`` (GID or name), None when not stocked there.
 
-    def quantities(self, sku: str) -> dict[str, int] | None:
-        """``available``, ``committed`` and ``on_hand`` of ``sku`` at the primary location."""
+        Without a location: the sum over every location the item is stocked at (None when
+        it is stocked nowhere), what buyers can buy. A shop with one location (or an item
+        stocked only at the primary one) reads the same either way.
+        """
         with self.lock:
             self.state.settle_jobs()
-            level = self.state.level(sku)
-            if level is None:
+            if location is not None:
+                level = self.state.level(sku, location)
+                return level.available if level is not None else None
+            item = self.state.item_of(sku)
+            if item is None or not item.levels:
+                return None
+            return sum(level.available for level in item.levels.values())
+
+    def levels(self, sku: str) -> dict[str, int]:
+        """``available`` of ``sku`` per location GID it is stocked at."""
+        with self.lock:
+            self.state.settle_jobs()
+            item = self.state.item_of(sku)
+            if item is None:
+                raise KeyError(sku)
+            return {loc.gid: item.levels[loc.gid].available for loc in self.state.stocked(item)}
+
+    def quantities(self, sku: str, location: str | None = None) -> dict[str, int] | None:
+        """``available``, ``committed`` and ``on_hand`` of ``sku`` at ``location`` (None: not
+        stocked there), or summed over its locations when none is given."""
+        with self.lock:
+            self.state.settle_jobs()
+            item = self.state.item_of(sku)
+            if item is None:
+                return None
+            if location is not None:
+                level = self.state.level(sku, location)
+                found = [level] if level is not None else []
+            else:
+                found = list(item.levels.values())
+            if not found:
                 return None
             return {
-                "available": level.available,
-                "committed": level.committed,
-                "on_hand": level.on_hand,
+                "available": sum(lvl.available for lvl in found),
+                "committed": sum(lvl.committed for lvl in found),
+                "on_hand": sum(lvl.on_hand for lvl in found),
             }
 
-    def set_quantity(self, sku: str, quantity: int) -> None:
-        """The merchant edits ``available`` in the Shopify admin."""
+    def set_quantity(self, sku: str, quantity: int, *, location: str | None = None) -> None:
+        """The merchant edits ``available`` in the Shopify admin (at ``location``, default
+        the primary one)."""
         with self.lock:
-            level = self.state.level(sku)
+            level = self.state.level(sku, location)
             if level is None:
                 raise KeyError(sku)
             delta = quantity - level.available

@@ -66,6 +66,9 @@ type QueryRoot {
   productVariants(first: Int, after: String, last: Int, before: String, reverse: Boolean = false,
                   sortKey: ProductVariantSortKeys = ID, query: String): ProductVariantConnection!
   inventoryItem(id: ID!): InventoryItem
+  locations(first: Int, after: String, last: Int, before: String, reverse: Boolean = false,
+            sortKey: LocationSortKeys = NAME, query: String, includeLegacy: Boolean = false,
+            includeInactive: Boolean = false): LocationConnection!
   job(id: ID!): Job
 }
 
@@ -73,8 +76,12 @@ type Shop { id: ID! name: String! myshopifyDomain: String! currencyCode: Currenc
 
 type Location {
   id: ID! legacyResourceId: UnsignedInt64! name: String! isActive: Boolean!
-  fulfillsOnlineOrders: Boolean!
+  fulfillsOnlineOrders: Boolean! hasActiveInventory: Boolean! isFulfillmentService: Boolean!
+  shipsInventory: Boolean!
 }
+enum LocationSortKeys { ID NAME RELEVANCE }
+type LocationConnection { edges: [LocationEdge!]! nodes: [Location!]! pageInfo: PageInfo! }
+type LocationEdge { cursor: String! node: Location! }
 
 enum OrderSortKeys {
   CREATED_AT CUSTOMER_NAME DESTINATION FINANCIAL_STATUS FULFILLMENT_STATUS ID ORDER_NUMBER
@@ -144,7 +151,7 @@ type LineItemEdge { cursor: String! node: LineItem! }
 type FulfillmentTrackingInfo { company: String number: String url: URL }
 type Fulfillment {
   id: ID! status: FulfillmentStatus! createdAt: DateTime! updatedAt: DateTime!
-  name: String! totalQuantity: Int!
+  name: String! totalQuantity: Int! location: Location
   trackingInfo(first: Int): [FulfillmentTrackingInfo!]!
   fulfillmentLineItems(first: Int, after: String, last: Int, before: String,
                        reverse: Boolean = false): FulfillmentLineItemConnection!
@@ -171,8 +178,13 @@ type Count { count: Int! precision: CountPrecision! }
 
 type FulfillmentOrder {
   id: ID! status: FulfillmentOrderStatus! orderId: ID! orderName: String!
+  assignedLocation: FulfillmentOrderAssignedLocation!
   lineItems(first: Int, after: String, last: Int, before: String, reverse: Boolean = false):
     FulfillmentOrderLineItemConnection!
+}
+type FulfillmentOrderAssignedLocation {
+  address1: String address2: String city: String countryCode: CountryCode! location: Location
+  name: String! phone: String province: String zip: String
 }
 type FulfillmentOrderConnection {
   edges: [FulfillmentOrderEdge!]! nodes: [FulfillmentOrder!]! pageInfo: PageInfo!
@@ -199,8 +211,14 @@ type ProductVariantEdge { cursor: String! node: ProductVariant! }
 type InventoryItem {
   id: ID! sku: String tracked: Boolean!
   inventoryLevel(locationId: ID!): InventoryLevel
+  inventoryLevels(first: Int, after: String, last: Int, before: String, reverse: Boolean = false,
+                  query: String): InventoryLevelConnection!
   variant: ProductVariant!
 }
+type InventoryLevelConnection {
+  edges: [InventoryLevelEdge!]! nodes: [InventoryLevel!]! pageInfo: PageInfo!
+}
+type InventoryLevelEdge { cursor: String! node: InventoryLevel! }
 type InventoryLevel {
   id: ID! location: Location! item: InventoryItem!
   quantities(names: [String!]!): [InventoryQuantity!]!
@@ -211,6 +229,8 @@ type Job { id: ID! done: Boolean! }
 
 type Mutation {
   inventorySetQuantities(input: InventorySetQuantitiesInput!): InventorySetQuantitiesPayload
+  inventoryActivate(inventoryItemId: ID!, locationId: ID!, available: Int, onHand: Int,
+                    stockAtLegacyLocation: Boolean = false): InventoryActivatePayload
   productVariantsBulkUpdate(productId: ID!, variants: [ProductVariantsBulkInput!]!,
                             allowPartialUpdates: Boolean = false): ProductVariantsBulkUpdatePayload
   fulfillmentCreate(fulfillment: FulfillmentInput!, message: String): FulfillmentCreatePayload
@@ -251,6 +271,8 @@ enum InventorySetQuantitiesUserErrorCode {
   INVALID_REFERENCE_DOCUMENT ITEM_NOT_STOCKED_AT_LOCATION
   NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR NON_MUTABLE_INVENTORY_ITEM
 }
+
+type InventoryActivatePayload { inventoryLevel: InventoryLevel userErrors: [UserError!]! }
 
 input ProductVariantsBulkInput {
   id: ID price: Money compareAtPrice: Money barcode: String taxable: Boolean

@@ -3,8 +3,10 @@ GraphQL resolvers that read and change them.
 
 Orders are kept in Shopify's REST order JSON (the shape ``seed_order`` takes and the
 ``orders/*`` webhooks send) and rendered as GraphQL ``Order`` objects on demand, so one
-record answers both. Each order has one fulfillment order at the location it was placed
-from. Quantities are per inventory item and location: ``available`` and ``on_hand``.
+record answers both. An order has a fulfillment order per location it was assigned to
+(``assignedLocation``): one, or several when no location had every unit and Shopify's
+routing split a line. Quantities are per inventory item and location: ``available``,
+``committed`` (units of unfulfilled orders assigned there) and ``on_hand``.
 """
 
 from __future__ import annotations
@@ -204,6 +206,7 @@ class Location:
 
     number: int
     name: str
+    active: bool = True
 
     @property
     def gid(self) -> str:
@@ -270,13 +273,26 @@ class Product:
 
 
 @dataclass
+class FoLine:
+    """One line of a fulfillment order: an order line, or its share at this location."""
+
+    number: int
+    line_id: str
+    share: int | None = None
+    """Units of the order line assigned to this fulfillment order when Shopify split the
+    line over several locations; None: the whole line is here."""
+    fulfilled: int = 0
+    """Units of the share fulfilled from this fulfillment order (split lines only)."""
+
+
+@dataclass
 class FulfillmentOrder:
-    """The fulfillment order of an order: its lines at one location."""
+    """A fulfillment order of an order: its lines (or shares of them) at one location."""
 
     number: int
     order: str
     location: str
-    lines: list[tuple[int, str]]  # (fulfillment-order line number, order line id)
+    lines: list[FoLine]
 
     @property
     def gid(self) -> str:
@@ -345,9 +361,27 @@ class ShopState:
 
     def add_location(self, name: str) -> Location:
         """Create a location."""
+        if not name.strip():
+            raise ValueError("a location needs a name")
+        if any(loc.name == name for loc in self.locations.values()):
+            raise ValueError(f"the shop already has a location named {name!r}")
         location = Location(self.next_id() if self.locations else 1, name)
         self.locations[location.gid] = location
         return location
+
+    def find_location(self, ref: str) -> Location:
+        """The location a GID, a numeric id or a name names (``ValueError`` when none)."""
+        text = str(ref)
+        number = _num(text, "Location")
+        if number is not None:
+            found = self.locations.get(f"gid://shopify/Location/{number}")
+            if found is not None:
+                return found
+        for location in self.locations.values():
+            if location.name == text:
+                return location
+        known = ", ".join(f"{loc.name} ({loc.gid})" for loc in self.locations.values())
+        raise ValueError(f"no location {ref!r} in the Shopify fake (it has {known})")
 
     def seed_listing(
         self,
@@ -359,10 +393,12 @@ class ShopState:
         tracked: bool = True,
         location: str | None = None,
     ) -> Variant:
-        """Create (or update) a product with one variant of ``sku``, stocked at a location."""
-        where = location or self.primary.gid
-        if where not in self.locations:
-            raise ValueError(f"no location {where}")
+        """Create (or update) a product with one variant of ``sku``, stocked at a location.
+
+        Seeding an existing SKU at another location stocks it there too (its other levels
+        stay); at a location where it is stocked, the level is set anew.
+        """
+        where = self.find_location(location).gid if location else self.primary.gid
         existing = self.by_sku.get(sku)
         now = self.stamp()
         if existing is not None:
@@ -388,16 +424,87 @@ class ShopState:
 
     def level(self, sku: str, location: str | None = None) -> Level | None:
         """The level of ``sku`` at a location (default the primary one)."""
-        number = self.by_sku.get(sku)
-        if number is None:
+        item = self.item_of(sku)
+        if item is None:
             return None
-        item = self.items[self.variants[number].item]
-        return item.levels.get(location or self.primary.gid)
+        where = self.find_location(location).gid if location else self.primary.gid
+        return item.levels.get(where)
+
+    def item_of(self, sku: str) -> Item | None:
+        """The inventory item of ``sku`` (None: no such variant)."""
+        number = self.by_sku.get(sku)
+        return self.items[self.variants[number].item] if number is not None else None
+
+    def stocked(self, item: Item) -> list[Location]:
+        """The locations ``item`` is stocked at, in the order they were created."""
+        return [loc for loc in self.locations.values() if loc.gid in item.levels]
+
+    def route(self, sku: str, qty: int, location: str | Mapping[str, int] | None) -> dict[str, int]:
+        """Which locations an order of ``qty`` x ``sku`` is assigned to, and how many units each.
+
+        ``location``: one location (every unit there), a split (location -> units), or None
+        for Shopify's routing: the primary location when it can fulfil every unit, else the
+        first location that can, else the units split over the stocked locations in turn.
+        A tracked item is assigned only where it is stocked with enough ``available``.
+        """
+        item = self.item_of(sku)
+        if item is None:
+            raise ValueError(f"no listing with SKU {sku!r} in the Shopify fake")
+        stocked = self.stocked(item)
+        if isinstance(location, Mapping):
+            split: dict[str, int] = {}
+            for ref, units in location.items():
+                gid = self.find_location(ref).gid
+                split[gid] = split.get(gid, 0) + int(units)
+            if any(units < 1 for units in split.values()) or sum(split.values()) != qty:
+                raise ValueError(f"a split of {qty} unit(s) must give each location at least one")
+        elif location is not None:
+            split = {self.find_location(location).gid: qty}
+        elif not item.tracked or not stocked:
+            where = self.primary if self.primary in stocked or not stocked else stocked[0]
+            split = {where.gid: qty}
+        else:
+            total = sum(max(0, item.levels[loc.gid].available) for loc in stocked)
+            if total < qty:
+                raise ValueError(f"{sku}: only {total} available; Shopify's checkout refuses {qty}")
+            whole = [loc for loc in stocked if item.levels[loc.gid].available >= qty]
+            if whole:
+                where = self.primary if self.primary in whole else whole[0]
+                split = {where.gid: qty}
+            else:
+                split, left = {}, qty
+                for loc in stocked:
+                    take = min(left, max(0, item.levels[loc.gid].available))
+                    if take:
+                        split[loc.gid] = take
+                        left -= take
+        if item.tracked:
+            for gid, units in split.items():
+                level = item.levels.get(gid)
+                name = self.locations[gid].name
+                if level is None:
+                    raise ValueError(f"{sku} is not stocked at {name}; Shopify cannot assign it")
+                if level.available < units:
+                    raise ValueError(
+                        f"{sku}: only {level.available} available at {name};"
+                        f" Shopify's checkout refuses {units} there"
+                    )
+        return split
 
     # -- orders -----------------------------------------------------------------------------
 
-    def store_order(self, order: Mapping[str, Any], location: str | None = None) -> str:
-        """Keep a REST-shaped order (filling what Shopify always sets); returns its id."""
+    def store_order(
+        self,
+        order: Mapping[str, Any],
+        location: str | None = None,
+        shares: Mapping[str, Mapping[str, int]] | None = None,
+    ) -> str:
+        """Keep a REST-shaped order (filling what Shopify always sets); returns its id.
+
+        Its lines are assigned to ``location`` (default the primary one), except lines
+        ``shares`` splits (order line id -> location GID -> units): one fulfillment order
+        per location.
+        """
         record = copy.deepcopy(dict(order))
         if "id" not in record or record["id"] in (None, ""):
             record["id"] = self.next_id()
@@ -438,36 +545,40 @@ class ShopState:
             line.setdefault("title", line.get("name") or line.get("sku") or "Custom item")
             line.setdefault("name", line["title"])
         self.orders[order_id] = record
-        self.order_location[order_id] = location or self.primary.gid
+        default = self.find_location(location).gid if location else self.primary.gid
+        by_location: dict[str, list[FoLine]] = {}
+        for line in record["line_items"]:
+            key = str(line["id"])
+            split = dict((shares or {}).get(key) or {default: 0})
+            for where, units in split.items():
+                share = units if len(split) > 1 else None
+                by_location.setdefault(where, []).append(FoLine(self.next_id(), key, share))
+        if not by_location:
+            by_location[default] = []
+        self.order_location[order_id] = next(iter(by_location))
         self.fulfillment_orders[order_id] = [
-            FulfillmentOrder(
-                self.next_id(),
-                order_id,
-                self.order_location[order_id],
-                [(self.next_id(), str(line["id"])) for line in record["line_items"]],
-            )
+            FulfillmentOrder(self.next_id(), order_id, where, lines)
+            for where, lines in by_location.items()
         ]
         return order_id
 
-    def place_order(self, sku: str, qty: int) -> dict[str, Any]:
-        """A buyer checks out ``qty`` of ``sku``: ``available`` drops as at Shopify's checkout."""
+    def place_order(
+        self, sku: str, qty: int, location: str | Mapping[str, int] | None = None
+    ) -> dict[str, Any]:
+        """A buyer checks out ``qty`` of ``sku``: ``available`` drops (and ``committed``
+        rises) at the locations the order is assigned to (``route``)."""
         if qty < 1:
             raise ValueError("qty must be at least 1")
-        number = self.by_sku.get(sku)
-        if number is None:
-            raise ValueError(f"no listing with SKU {sku!r} in the Shopify fake")
-        variant = self.variants[number]
+        split = self.route(sku, qty, location)
+        variant = self.variants[self.by_sku[sku]]
         item = self.items[variant.item]
-        level = item.levels.get(self.primary.gid)
-        if item.tracked and level is not None:
-            if level.available < qty:
-                raise ValueError(
-                    f"{sku}: only {level.available} available; Shopify's checkout refuses {qty}"
-                )
-            level.available -= qty
-            if self.commit_unfulfilled:
-                level.committed += qty
-            level.updated_at = self.stamp()
+        if item.tracked:
+            for where, units in split.items():
+                level = item.levels[where]
+                level.available -= units
+                if self.commit_unfulfilled:
+                    level.committed += units
+                level.updated_at = self.stamp()
         product = self.products[variant.product]
         total = variant.price * qty
         line_id = self.next_id()
@@ -527,7 +638,7 @@ class ShopState:
                 }
             ],
         }
-        order_id = self.store_order(order)
+        order_id = self.store_order(order, location=next(iter(split)), shares={str(line_id): split})
         return self.orders[order_id]
 
     def touch(self, order: dict[str, Any]) -> None:
@@ -544,11 +655,46 @@ class ShopState:
 
     # -- rendering (REST record -> GraphQL object) -------------------------------------------
 
-    def _fo_remaining(self, order: Mapping[str, Any], line_id: str) -> int:
-        for line in order["line_items"]:
-            if str(line["id"]) == line_id:
-                return int(line.get("fulfillable_quantity", 0) or 0)
+    def fo_remaining(self, fo: FulfillmentOrder, fo_line: FoLine) -> int:
+        """Units of a fulfillment-order line still to fulfil.
+
+        A whole line's are the order line's ``fulfillable_quantity``. A split line's
+        fulfillable units are shared out over its fulfillment orders in turn, each up to
+        its share less what was fulfilled from it.
+        """
+        order = self.orders[fo.order]
+        line = self._line(order, fo_line.line_id)
+        fulfillable = int((line or {}).get("fulfillable_quantity", 0) or 0)
+        if fo_line.share is None:
+            return fulfillable
+        left = fulfillable
+        for other in self.fulfillment_orders.get(fo.order, []):
+            for part in other.lines:
+                if part.line_id != fo_line.line_id or part.share is None:
+                    continue
+                take = min(left, max(0, part.share - part.fulfilled))
+                if part is fo_line:
+                    return take
+                left -= take
         return 0
+
+    def fo_total(self, fo: FulfillmentOrder, fo_line: FoLine) -> int:
+        """``totalQuantity`` of a fulfillment-order line."""
+        if fo_line.share is not None:
+            return fo_line.share
+        line = self._line(self.orders[fo.order], fo_line.line_id) or {}
+        return int(line.get("current_quantity", line.get("quantity", 0)) or 0)
+
+    def line_location(self, order_id: str, line_id: str) -> str:
+        """The location holding most units of an order line (where it restocks)."""
+        best: tuple[int, str] | None = None
+        for fo in self.fulfillment_orders.get(order_id, []):
+            for fo_line in fo.lines:
+                if fo_line.line_id == line_id:
+                    units = self.fo_total(fo, fo_line)
+                    if best is None or units > best[0]:
+                        best = (units, fo.location)
+        return best[1] if best else self.order_location.get(order_id, self.primary.gid)
 
     def _line(self, order: Mapping[str, Any], line_id: str) -> dict[str, Any] | None:
         return next((ln for ln in order["line_items"] if str(ln["id"]) == line_id), None)
@@ -650,6 +796,7 @@ class ShopState:
                         "totalQuantity": sum(
                             int(li.get("quantity", 0)) for li in f.get("line_items") or []
                         ),
+                        "location": self._fulfillment_location(f),
                         "trackingInfo": lambda _i, first=None, t=tracking: (
                             t[:first] if first else t
                         ),
@@ -744,6 +891,11 @@ class ShopState:
             **self.aftersale.order_fields(order),
         }
 
+    def _fulfillment_location(self, fulfillment: Mapping[str, Any]) -> dict[str, Any] | None:
+        number = _num(fulfillment.get("location_id"), "Location")
+        location = self.locations.get(f"gid://shopify/Location/{number}") if number else None
+        return self.render_location(location) if location else None
+
     def _fulfillment_lines(
         self, order: Mapping[str, Any], fulfillment: Mapping[str, Any], currency: str
     ) -> Callable[..., dict[str, Any]]:
@@ -799,13 +951,10 @@ class ShopState:
         order = self.orders[fo.order]
         if order.get("cancelled_at"):
             return "CANCELLED"
-        remaining = [self._fo_remaining(order, line) for _, line in fo.lines]
+        remaining = [self.fo_remaining(fo, fo_line) for fo_line in fo.lines]
         if not any(remaining):
             return "CLOSED"
-        totals = [
-            int((self._line(order, line) or {}).get("current_quantity", 0) or 0)
-            for _, line in fo.lines
-        ]
+        totals = [self.fo_total(fo, fo_line) for fo_line in fo.lines]
         return "IN_PROGRESS" if sum(remaining) < sum(totals) else "OPEN"
 
     def render_fulfillment_order(self, fo: FulfillmentOrder) -> dict[str, Any]:
@@ -816,28 +965,40 @@ class ShopState:
         def line_items(
             _info: Any, first: int | None = None, after: str | None = None, **_kw: Any
         ) -> dict[str, Any]:
-            def render(pair: tuple[int, str]) -> dict[str, Any]:
-                number, line_id = pair
-                line = self._line(order, line_id) or {"id": line_id, "quantity": 0}
+            def render(fo_line: FoLine) -> dict[str, Any]:
+                line = self._line(order, fo_line.line_id) or {
+                    "id": fo_line.line_id,
+                    "quantity": 0,
+                }
                 return {
-                    "id": f"gid://shopify/FulfillmentOrderLineItem/{number}",
-                    "remainingQuantity": self._fo_remaining(order, line_id),
-                    "totalQuantity": int(
-                        line.get("current_quantity", line.get("quantity", 0)) or 0
-                    ),
+                    "id": f"gid://shopify/FulfillmentOrderLineItem/{fo_line.number}",
+                    "remainingQuantity": self.fo_remaining(fo, fo_line),
+                    "totalQuantity": self.fo_total(fo, fo_line),
                     "sku": line.get("sku"),
                     "lineItem": self.render_line(line, currency),
                 }
 
             return connection(
-                fo.lines, key=lambda pair: (pair[0],), render=render, first=first, after=after
+                fo.lines, key=lambda fl: (fl.number,), render=render, first=first, after=after
             )
 
+        location = self.locations.get(fo.location)
         return {
             "id": fo.gid,
             "status": self.fo_status(fo),
             "orderId": order.get("admin_graphql_api_id") or f"gid://shopify/Order/{fo.order}",
             "orderName": order.get("name") or "",
+            "assignedLocation": {
+                "name": location.name if location else "",
+                "countryCode": "US",
+                "address1": None,
+                "address2": None,
+                "city": None,
+                "province": None,
+                "zip": None,
+                "phone": None,
+                "location": self.render_location(location) if location else None,
+            },
             "lineItems": line_items,
         }
 
@@ -847,8 +1008,13 @@ class ShopState:
             "id": location.gid,
             "legacyResourceId": str(location.number),
             "name": location.name,
-            "isActive": True,
-            "fulfillsOnlineOrders": True,
+            "isActive": location.active,
+            "fulfillsOnlineOrders": location.active,
+            "shipsInventory": location.active,
+            "isFulfillmentService": False,
+            "hasActiveInventory": lambda _info: any(
+                location.gid in item.levels for item in self.items.values()
+            ),
         }
 
     def render_item(self, item: Item) -> dict[str, Any]:
@@ -862,11 +1028,32 @@ class ShopState:
                 return None
             return self.render_level(item, location, lvl)
 
+        def levels(
+            _info: Any,
+            first: int | None = None,
+            after: str | None = None,
+            last: int | None = None,
+            before: str | None = None,
+            reverse: bool = False,
+            query: str | None = None,
+        ) -> dict[str, Any]:
+            return connection(
+                [(loc, item.levels[loc.gid]) for loc in self.stocked(item)],
+                key=lambda pair: (pair[0].number,),
+                render=lambda pair: self.render_level(item, pair[0], pair[1]),
+                first=first,
+                after=after,
+                last=last,
+                before=before,
+                reverse=reverse,
+            )
+
         return {
             "id": item.gid,
             "sku": variant.sku,
             "tracked": item.tracked,
             "inventoryLevel": level,
+            "inventoryLevels": levels,
             "variant": lambda _info: self.render_variant(variant),
         }
 
@@ -934,6 +1121,7 @@ class ShopState:
             "orders": self._orders,
             "productVariants": self._variants,
             "inventoryItem": self._inventory_item,
+            "locations": self._locations,
             "job": self._job,
             "return": self.aftersale.find_return,
         }
@@ -942,6 +1130,7 @@ class ShopState:
         """The root value of mutations."""
         return {
             "inventorySetQuantities": self._set_quantities,
+            "inventoryActivate": self._inventory_activate,
             "productVariantsBulkUpdate": self._bulk_update_variants,
             "fulfillmentCreate": self._fulfillment_create,
             "orderCancel": self._order_cancel,
@@ -951,6 +1140,36 @@ class ShopState:
     def _location(self, _info: Any, id: str | None = None) -> dict[str, Any] | None:
         location = self.primary if id is None else self.locations.get(id)
         return self.render_location(location) if location else None
+
+    def _locations(
+        self,
+        _info: Any,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        reverse: bool = False,
+        sortKey: str = "NAME",  # noqa: N803 - GraphQL names
+        query: str | None = None,
+        includeLegacy: bool = False,  # noqa: N803
+        includeInactive: bool = False,  # noqa: N803
+    ) -> dict[str, Any]:
+        shown = [loc for loc in self.locations.values() if loc.active or includeInactive]
+        key: Callable[[Location], tuple[Any, ...]] = (
+            (lambda loc: (loc.number,))
+            if sortKey == "ID"
+            else (lambda loc: (loc.name.lower(), loc.number))
+        )
+        return connection(
+            shown,
+            key=key,
+            render=self.render_location,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            reverse=reverse,
+        )
 
     def _order(self, _info: Any, id: str) -> dict[str, Any] | None:
         number = _num(id, "Order")
@@ -1279,6 +1498,72 @@ class ShopState:
             "userErrors": [],
         }
 
+    def _inventory_activate(
+        self,
+        info: GraphQLResolveInfo[Any],
+        inventoryItemId: str,  # noqa: N803 - GraphQL names
+        locationId: str,  # noqa: N803
+        available: int | None = None,
+        onHand: int | None = None,  # noqa: N803
+        stockAtLegacyLocation: bool = False,  # noqa: N803
+    ) -> dict[str, Any]:
+        """``inventoryActivate``: stock an item at a location (idempotent from 2026-01,
+        ``@idempotent`` required from 2026-04). An item already stocked there keeps its
+        quantities: the existing level is returned."""
+        key = self._idempotency_key(info)
+        if key is None and info.context["idempotency_required"]:
+            raise GraphQLError(
+                "The @idempotent directive is required for this mutation: pass"
+                ' @idempotent(key: "<unique key>").',
+                extensions={"code": "BAD_REQUEST"},
+            )
+        arguments = {
+            "inventoryItemId": inventoryItemId,
+            "locationId": locationId,
+            "available": available,
+            "onHand": onHand,
+        }
+        fingerprint = json.dumps(arguments, sort_keys=True)
+        stored = self.idempotency.get(f"inventoryActivate:{key}") if key else None
+        if stored is not None:
+            seen, result = stored
+            if seen != fingerprint:
+                return {
+                    "inventoryLevel": None,
+                    "userErrors": [
+                        {
+                            "field": None,
+                            "message": "The same idempotency key cannot be used with different"
+                            " operation parameters.",
+                        }
+                    ],
+                }
+            return result
+
+        def refuse(field: str, message: str) -> dict[str, Any]:
+            return {"inventoryLevel": None, "userErrors": [{"field": [field], "message": message}]}
+
+        number = _num(inventoryItemId, "InventoryItem")
+        item = self.items.get(int(number)) if number else None
+        if item is None:
+            return refuse("inventoryItemId", "Inventory item does not exist")
+        location = self.locations.get(locationId)
+        if location is None:
+            return refuse("locationId", "Location does not exist")
+        if not location.active:
+            return refuse("locationId", "Location is not active")
+        if (available is not None and available < 0) or (onHand is not None and onHand < 0):
+            return refuse("available", "Quantity can't be negative")
+        level = item.levels.get(location.gid)
+        if level is None:
+            stock = available if available is not None else 0
+            level = Level(stock, onHand if onHand is not None else stock, self.stamp())
+            item.levels[location.gid] = level
+        result = {"inventoryLevel": self.render_level(item, location, level), "userErrors": []}
+        if key is not None:
+            self.idempotency[f"inventoryActivate:{key}"] = (fingerprint, result)
+        return result
+
     def _bulk_update_variants(
         self,
         _info: Any,
@@ -1389,7 +1674,8 @@ class ShopState:
         if not groups:
             return refuse("Line items by fulfillment order can't be blank.", ["fulfillment"])
         order_id: str | None = None
-        plan: list[tuple[str, int]] = []  # (order line id, quantity)
+        location: str | None = None
+        plan: list[tuple[FulfillmentOrder, FoLine, int]] = []
         for g, group in enumerate(groups):
             path = ["fulfillment", "lineItemsByFulfillmentOrder", str(g)]
             fo_number = _num(group["fulfillmentOrderId"], "FulfillmentOrder")
@@ -1409,21 +1695,25 @@ class ShopState:
                     "All fulfillment orders must belong to the same order.",
                     [*path, "fulfillmentOrderId"],
                 )
-            order_id = fo.order
+            if location is not None and fo.location != location:
+                return refuse(
+                    "All fulfillment orders must be assigned to the same location.",
+                    [*path, "fulfillmentOrderId"],
+                )
+            order_id, location = fo.order, fo.location
             if self.fo_status(fo) not in ("OPEN", "IN_PROGRESS"):
                 return refuse(
                     f"Fulfillment order {fo.gid} has an unfulfillable status="
                     f" {self.fo_status(fo).lower()}.",
                     [*path, "fulfillmentOrderId"],
                 )
-            order = self.orders[fo.order]
             wanted = group.get("fulfillmentOrderLineItems")
-            lines = dict(fo.lines)
+            lines = {fo_line.number: fo_line for fo_line in fo.lines}
             if not wanted:
-                for _, line_id in fo.lines:
-                    remaining = self._fo_remaining(order, line_id)
+                for fo_line in fo.lines:
+                    remaining = self.fo_remaining(fo, fo_line)
                     if remaining:
-                        plan.append((line_id, remaining))
+                        plan.append((fo, fo_line, remaining))
                 continue
             for i, li in enumerate(wanted):
                 li_number = _num(li["id"], "FulfillmentOrderLineItem")
@@ -1434,12 +1724,12 @@ class ShopState:
                         [*path, "fulfillmentOrderLineItems", str(i), "id"],
                     )
                 quantity = int(li["quantity"])
-                if quantity <= 0 or quantity > self._fo_remaining(order, target):
+                if quantity <= 0 or quantity > self.fo_remaining(fo, target):
                     return refuse(
                         "Invalid fulfillment order line item quantity requested.",
                         [*path, "fulfillmentOrderLineItems", str(i), "quantity"],
                     )
-                plan.append((target, quantity))
+                plan.append((fo, target, quantity))
         assert order_id is not None
         order = self.orders[order_id]
         if not plan:
@@ -1459,7 +1749,7 @@ class ShopState:
             "status": "success",
             "created_at": now,
             "updated_at": now,
-            "location_id": _num(self.order_location[order_id], "Location"),
+            "location_id": _num(location, "Location"),
             "name": f"{order.get('name')}.{count}",
             "service": "manual",
             "tracking_company": tracking.get("company"),
@@ -1469,9 +1759,11 @@ class ShopState:
             "tracking_urls": urls,
             "line_items": [],
         }
-        for line_id, quantity in plan:
-            line = self._line(order, line_id)
+        for fo, fo_line, quantity in plan:
+            line = self._line(order, fo_line.line_id)
             assert line is not None
+            if fo_line.share is not None:
+                fo_line.fulfilled += quantity
             line["fulfillable_quantity"] = int(line.get("fulfillable_quantity", 0)) - quantity
             line["fulfillment_status"] = (
                 "fulfilled" if line["fulfillable_quantity"] == 0 else "partial"
@@ -1481,7 +1773,7 @@ class ShopState:
             variant_number = line.get("variant_id")
             if variant_number and int(variant_number) in self.variants:
                 item = self.items[self.variants[int(variant_number)].item]
-                level = item.levels.get(self.order_location[order_id])
+                level = item.levels.get(fo.location)
                 if level is not None:
                     level.on_hand -= quantity
                     level.committed = max(0, level.committed - quantity)
@@ -1541,26 +1833,32 @@ class ShopState:
     ) -> None:
         now = _iso(self.stamp())
         order_id = str(order["id"])
-        location = self.order_location.get(order_id, self.primary.gid)
-        for line in order["line_items"]:
-            open_units = int(line.get("fulfillable_quantity", 0) or 0)
-            variant_number = line.get("variant_id")
-            if restock and open_units and variant_number and int(variant_number) in self.variants:
-                item = self.items[self.variants[int(variant_number)].item]
-                level = item.levels.get(location)
-                if level is not None and item.tracked:
-                    level.available += open_units
-                    level.committed = max(0, level.committed - open_units)
-                    level.updated_at = self.stamp()
-            elif open_units and variant_number and int(variant_number) in self.variants:
+        # Units still to fulfil, per line and location, before the lines are emptied.
+        open_units: list[tuple[Mapping[str, Any], str, int]] = []
+        for fo in self.fulfillment_orders.get(order_id, []):
+            for fo_line in fo.lines:
+                units = self.fo_remaining(fo, fo_line)
+                found = self._line(order, fo_line.line_id)
+                if units and found is not None:
+                    open_units.append((found, fo.location, units))
+        for open_line, location, units in open_units:
+            variant_number = open_line.get("variant_id")
+            if not variant_number or int(variant_number) not in self.variants:
+                continue
+            item = self.items[self.variants[int(variant_number)].item]
+            level = item.levels.get(location)
+            if level is None or not item.tracked:
+                continue
+            if restock:
+                level.available += units
+                level.committed = max(0, level.committed - units)
+            else:
                 # Not restocked: the committed units leave the count altogether.
-                item = self.items[self.variants[int(variant_number)].item]
-                level = item.levels.get(location)
-                if level is not None and item.tracked:
-                    released = min(level.committed, open_units)
-                    level.committed -= released
-                    level.on_hand -= released
-                    level.updated_at = self.stamp()
+                released = min(level.committed, units)
+                level.committed -= released
+                level.on_hand -= released
+            level.updated_at = self.stamp()
+        for line in order["line_items"]:
             line["current_quantity"] = 0
             line["fulfillable_quantity"] = 0
         order["cancelled_at"] = now
