@@ -614,7 +614,7 @@ class MagentoChannel:
         if writes:
             if self.inventory_mode() == "legacy":
                 self._push_legacy(writes, results)
-                return [results[i] for i in range(len(updates))]
+                return _located(updates, results)
             reserved = self._reserved()
             if reserved:
                 writes = [
@@ -627,7 +627,7 @@ class MagentoChannel:
                 self._push_bulk(writes, results)
             else:
                 self._push_sync(writes, results)
-        return [results[i] for i in range(len(updates))]
+        return _located(updates, results)
 
     def _use_bulk(self, count: int) -> bool:
         if self.config.bulk == "never" or not self._bulk_usable:
@@ -1028,3 +1028,14 @@ def _time_or_none(value: Any) -> Any:
         return parse_magento_time(value) if isinstance(value, str) else None
     except ValueError:
         return None
+
+
+def _located(updates: Sequence[StockUpdate], results: dict[int, PushResult]) -> list[PushResult]:
+    """The results in order, each naming the location of its update (per-location pushes)."""
+    out = []
+    for i, update in enumerate(updates):
+        result = results[i]
+        if update.location is not None and result.location is None:
+            result = result.model_copy(update={"location": update.location})
+        out.append(result)
+    return out

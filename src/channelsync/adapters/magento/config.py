@@ -48,7 +48,8 @@ class MagentoConfig(BaseModel):
             call: for stores that run without the Inventory modules); ``auto`` asks the store
             once which it has.
         sources: channelsync location name -> Magento source code. The default location
-            (``"default"``) is what a push without a location writes.
+            (``"default"``, else the first one listed) is what a push without a location
+            writes and what an import reads.
         currency: the store's base currency (ISO 4217); None takes it from each order's
             ``base_currency_code`` and, for prices, from ``GET /V1/directory/currency``.
         page_size: items per search page (Magento's *Maximum Page Size* is 300 when input
@@ -164,10 +165,17 @@ class MagentoConfig(BaseModel):
         return self.consumer_key is not None and self.access_token_secret is not None
 
     def source_code(self, location: str | None = None) -> str:
-        """The Magento source code of a channelsync location (the default one when None).
+        """The Magento source code a push goes to: ``location`` itself where it is one of
+        the configured source codes (the engine hands the channel's own location id, from
+        the account's ``locations`` mapping), else the source of that channelsync location
+        name (the default location's when None).
 
         Raises ``ConfigError`` naming the known locations when ``location`` has no source.
         """
+        if location is not None and location in self.sources.values():
+            return location
+        if location is None and DEFAULT_LOCATION not in self.sources:
+            return next(iter(self.sources.values()))  # the first source is the default one
         name = location or DEFAULT_LOCATION
         try:
             return self.sources[name]
