@@ -389,7 +389,7 @@ class ShopifyFake(FakeMarketplace):
         return "graphql"
 
     def fault_response(self, kind: FaultKind, operation: str) -> tuple[int, dict[str, str], bytes]:
-        """Shopify's throttle (429 with the ``THROTTLED`` body) and 5xx answers."""
+        """Shopify's throttle (HTTP 200 with the ``THROTTLED`` error, as earned) and 5xx answers."""
         request_id = str(uuid.uuid4())
         if kind == "throttle":
             # One answer for THROTTLED, injected or earned: HTTP 200 with the error and the
