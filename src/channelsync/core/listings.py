@@ -8,7 +8,7 @@ account's catalogue (streamed page by page, so memory does not grow with it), an
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -98,6 +98,22 @@ class Listings:
         """Every SKU bound on ``account``."""
         ls = t.listings.c
         return set(conn.execute(sa.select(ls.sku).where(ls.account == account)).scalars())
+
+    def sku_pages(self, store: Store, account: str, size: int = 1000) -> Iterator[list[str]]:
+        """Every SKU bound on ``account``, ``size`` at a time in SKU order (one short read
+        transaction a page, so a scan of a large catalogue holds neither rows nor locks)."""
+        ls = t.listings.c
+        last: str | None = None
+        while True:
+            query = sa.select(ls.sku).where(ls.account == account)
+            if last is not None:
+                query = query.where(ls.sku > last)
+            with store.read() as conn:
+                page = list(conn.execute(query.order_by(ls.sku).limit(size)).scalars())
+            if not page:
+                return
+            yield page
+            last = page[-1]
 
     def all_skus(self, conn: Connection) -> set[str]:
         """Every SKU bound on any account."""

@@ -4,8 +4,9 @@ Drift comes from edits in a channel's back office, lost pushes of a channel that
 confirm what it applied, or a listing someone relisted. ``queue_corrections`` makes the
 next push correct each drifted listing, against the quantity the channel really shows.
 
-The scan is streamed: listings are compared page by page, so memory grows with the drift
-found, not with the catalogue.
+The scan is streamed: listings are compared page by page, and the SKUs seen are kept on
+disk (``core.scratch.DiskSet``), so memory grows with the drift found, not with the
+catalogue.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Connection
 from channelsync.core.lanes import AccountLane
 from channelsync.core.models import Listing
 from channelsync.core.results import Drift, ReconcileResult
+from channelsync.core.scratch import DiskSet
 
 __all__ = ["queue_corrections", "reconcile"]
 
@@ -32,23 +34,29 @@ def reconcile(lane: AccountLane, progress: Callable[[int], None] | None = None) 
 
     def scan() -> ReconcileResult:
         result = ReconcileResult(account=lane.account)
-        seen: set[str] = set()
-        page: list[Listing] = []
-        for listing in lane.channel.fetch_listings():
-            result.listings += 1
-            if progress is not None:
-                progress(result.listings)
-            if listing.sku in seen:
-                continue
-            seen.add(listing.sku)
-            page.append(listing)
-            if len(page) >= PAGE:
-                _compare(lane, page, result)
-                page = []
-        if page:
-            _compare(lane, page, result)
-        with lane.store.read() as conn:
-            result.gone = sorted(lane.parts.listings.skus(conn, lane.account) - seen)
+        with DiskSet() as seen:
+            page: list[Listing] = []
+
+            def flush() -> None:
+                # A listing a shifting page repeats is compared once, at first sight.
+                first = {x.sku: x for x in reversed(page)}
+                _compare(lane, [first[sku] for sku in seen.add_new([x.sku for x in page])], result)
+                page.clear()
+
+            for listing in lane.channel.fetch_listings():
+                result.listings += 1
+                if progress is not None:
+                    progress(result.listings)
+                page.append(listing)
+                if len(page) >= PAGE:
+                    flush()
+            if page:
+                flush()
+            gone: list[str] = []
+            for skus in lane.parts.listings.sku_pages(lane.store, lane.account, PAGE):
+                listed = seen.present(skus)
+                gone.extend(sku for sku in skus if sku not in listed)
+            result.gone = sorted(gone)
         return result
 
     try:
