@@ -28,7 +28,7 @@ def test_disk_set_handles_more_keys_than_one_statement_takes() -> None:
     with DiskSet() as seen:
         assert seen.add_new(keys) == keys
         assert seen.add_new(keys[::-1]) == []
-        assert seen.present(keys[2000:2500] + ["NOPE"]) == set(keys[2000:2500])
+        assert seen.present([*keys[2000:2500], "NOPE"]) == set(keys[2000:2500])
 
 
 class ShiftingPages(FakeChannel):

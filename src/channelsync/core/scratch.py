@@ -8,6 +8,7 @@ in a private SQLite file in the temporary folder (2 MB of page cache), deleted o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import tempfile
@@ -59,10 +60,8 @@ class DiskSet:
         """Drop the file."""
         self._db.close()
         for suffix in ("", "-journal", "-wal", "-shm"):
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._path + suffix)
-            except FileNotFoundError:
-                pass
 
     def __enter__(self) -> DiskSet:
         return self
