@@ -9,7 +9,7 @@ refused per location, sales and orders, the doctor's location checks, and the en
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -422,4 +422,29 @@ def test_import_reports_a_stocked_merchant_location_the_mapping_leaves_out(
     result = engine.import_listings()["ebay-de"]
     assert not isinstance(result, Exception)
     assert result.unmapped_locations == {HAM: 2}  # MUG and CUP are stocked there
+    channel.close()
+
+
+def test_doctor_of_the_command_sees_the_accounts_merchant_locations(
+    warehouses: EbayFake,
+) -> None:
+    from channelsync.cli._doctor import _adapter_checks
+    from channelsync.config._settings import AccountSettings
+
+    channel = warehouses.channel(account="ebay-de")
+    today = datetime.now(UTC).date()
+    mapped = AccountSettings.model_validate(
+        {"kind": "ebay", "locations": {"berlin": BER, "hamburg": HAM}}
+    )
+    checks = _adapter_checks("ebay-de", mapped, channel, today)
+    assert [(c.name, c.status) for c in checks] == [("API version", "ok"), ("locations", "ok")]
+    wrong = AccountSettings.model_validate({"kind": "ebay", "locations": {"berlin": "WH-X"}})
+    checks = _adapter_checks("ebay-de", wrong, channel, today)
+    assert [(c.name, c.status) for c in checks if c.name == "locations"] == [
+        ("locations", "fail"),
+        ("locations", "warn"),  # WH-BER and WH-HAM are left out
+    ]
+    pooled = AccountSettings.model_validate({"kind": "ebay", "locations": ["berlin"]})
+    checks = _adapter_checks("ebay-de", pooled, channel, today)
+    assert [c.name for c in checks] == ["API version"]
     channel.close()
