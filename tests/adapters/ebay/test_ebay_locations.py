@@ -448,3 +448,16 @@ def test_doctor_of_the_command_sees_the_accounts_merchant_locations(
     checks = _adapter_checks("ebay-de", pooled, channel, today)
     assert [c.name for c in checks] == ["API version"]
     channel.close()
+
+
+def test_a_pooled_push_to_an_item_with_locations_is_logged(
+    warehouses: EbayFake, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = warehouses.channel()
+    mug = _listings(channel)["MUG"]
+    with caplog.at_level("WARNING", logger="channelsync.adapters.ebay.channel"):
+        channel.push_stock([StockUpdate(sku="MUG", quantity=6, listing=mug)])
+    assert any(
+        "1 pooled update(s)" in r.getMessage() and "MUG" in r.getMessage() for r in caplog.records
+    )
+    channel.close()

@@ -183,6 +183,9 @@ class EbayChannel:
         self._revise_pace = TokenBucket(rate=400.0, capacity=6000.0)
         self._listings: dict[str, Listing] = {}
         self._lock = threading.Lock()
+        # Per-location writes read, then write an item's whole distribution list: one at a
+        # time in this channel (the engine leases an account to one worker at a time).
+        self._levels_lock = threading.Lock()
         self.call_counts: Counter[str] = Counter()
         self._limits = ChannelLimits(
             stock_batch=TRADING_BATCH,
@@ -564,6 +567,16 @@ class EbayChannel:
             for sku, (u, listing) in items.items()
             if listing is not None
         ]
+        spread = [w.sku for w in work if w.listing.levels]
+        if spread:
+            log.warning(
+                "%s: %d pooled update(s) of Inventory API items that hold quantities per"
+                " merchant location (%s...): eBay keeps only the one quantity sent; map"
+                " the account's locations to the merchant location keys to keep them",
+                self.account,
+                len(spread),
+                ", ".join(spread[:3]),
+            )
         missing = [sku for sku, (_, listing) in items.items() if listing is None]
         results = refused + self._push(work, missing, "stock")
         if located:
@@ -594,7 +607,8 @@ class EbayChannel:
                 results.extend(_failed_located(chunk, located, halt))
                 continue
             try:
-                done = self._write_locations(chunk, located, listings)
+                with self._levels_lock:
+                    done = self._write_locations(chunk, located, listings)
             except (Rejected, NotFound) as exc:
                 results.extend(_failed_located(chunk, located, exc))
                 continue
