@@ -306,6 +306,41 @@ def test_distributions_request_keeps_order_timing_and_adds_new_keys() -> None:
     assert total == 11
 
 
+def test_a_sale_that_lowers_only_the_total_is_not_put_back(warehouses: EbayFake) -> None:
+    """eBay may lower only the ship-to-home total on a sale: the stale figure of a location
+    the write does not set must not raise the total again."""
+    warehouses.sales_lower_locations = False
+    channel = warehouses.channel()
+    mug = _listings(channel)["MUG"]
+    warehouses.place_order("MUG", 3)
+    assert (warehouses.levels("MUG"), warehouses.quantity("MUG")) == ({BER: 4, HAM: 9}, 10)
+    results = channel.push_stock([StockUpdate(sku="MUG", quantity=10, listing=mug, location=HAM)])
+    assert [(r.ok, r.location, r.quantity) for r in results] == [(True, HAM, 10)]
+    assert warehouses.levels("MUG") == {BER: 4, HAM: 10}
+    # 10 + 1 added at hamburg, not 4 + 10: the 3 sold stay sold.
+    assert warehouses.quantity("MUG") == 11
+    channel.close()
+
+
+def test_distributions_request_caps_the_total_by_what_the_write_adds() -> None:
+    current = (
+        AvailabilityDistribution(merchantLocationKey=BER, quantity=4),
+        AvailabilityDistribution(merchantLocationKey=HAM, quantity=9),
+    )
+    # eBay's total 10 after a sale it took off the total alone.
+    assert distributions_request(current, {HAM: 10}, 10)[1] == 11
+    # Consistent figures: the sum.
+    assert distributions_request(current, {HAM: 2}, 13)[1] == 6
+    # An item that had one pooled total of 13 and no locations: the sum of what is set.
+    assert distributions_request((), {BER: 4}, 13) == (
+        [{"merchantLocationKey": BER, "quantity": 4}],
+        4,
+    )
+    assert distributions_request((), {BER: 4, HAM: 9}, 13)[1] == 13
+    # Never below 0.
+    assert distributions_request(current, {HAM: 0}, 2)[1] == 0
+
+
 # -- sales and orders --------------------------------------------------------------------------
 
 
@@ -392,8 +427,14 @@ def test_two_warehouses_through_the_engine(clocked: EbayFake, store: cs.Store, c
 
     clock.advance(30)
     order_id = fake.place_order("MUG", 3)  # eBay takes them off berlin, its first location
+    assert fake.levels("MUG") == {BER: 1, HAM: 9}
     clock.advance(60)
+    writes = fake.calls["bulkUpdatePriceQuantity"]
+    engine.run_once()  # reads the order
+    clock.advance(1)
     engine.run_once()
+    # eBay counted the sale where the engine commits it: nothing to write.
+    assert fake.calls["bulkUpdatePriceQuantity"] == writes
     view = engine.stock("MUG")
     assert (view.on_hand, view.committed) == (13, 3)
     # No location on the line: FirstWithStock commits at berlin (4 available there).
@@ -460,4 +501,48 @@ def test_a_pooled_push_to_an_item_with_locations_is_logged(
     assert any(
         "1 pooled update(s)" in r.getMessage() and "MUG" in r.getMessage() for r in caplog.records
     )
+    channel.close()
+
+
+def test_when_eBay_and_the_engine_pick_different_locations_reconcile_fixes_it(
+    clocked: EbayFake, store: cs.Store, clock: Any
+) -> None:
+    fake = clocked
+    fake.add_location(BER)
+    fake.add_location(HAM)
+    fake.seed_listing("MUG", quantity=0, price="12.00", world="inventory_api")
+    channel = fake.channel(account="ebay-de", clock=clock)
+    engine = cs.SyncEngine(
+        store,
+        channels=[channel],
+        clock=clock,
+        locations={"ebay-de": {"berlin": BER, "hamburg": HAM}},
+    )
+    engine.set_on_hand("MUG", 4, location="berlin")
+    engine.set_on_hand("MUG", 9, location="hamburg")
+    engine.run_once()
+    clock.advance(30)
+    fake.place_order("MUG", 6)  # eBay: 4 off berlin, 2 off hamburg
+    assert fake.levels("MUG") == {BER: 0, HAM: 7}
+    clock.advance(60)
+    engine.run_once()  # reads the order
+    clock.advance(1)
+    engine.run_once()
+    # The engine commits the line at hamburg (berlin cannot give 6) and takes it that
+    # hamburg shows 3 and berlin 4: nothing is written. eBay's total is right (7); its
+    # split is not, which reconcile sees and fixes in one request.
+    view = engine.stock("MUG")
+    assert (view.at("hamburg").committed, view.at("berlin").committed) == (6, 0)
+    assert fake.levels("MUG") == {BER: 0, HAM: 7}
+    result = engine.reconcile("ebay-de", fix=True)
+    assert sorted((d.location, d.shows, d.should) for d in result.drift) == [
+        ("berlin", 0, 4),
+        ("hamburg", 7, 3),
+    ]
+    clock.advance(60)
+    writes = fake.calls["bulkUpdatePriceQuantity"]
+    engine.run_once()
+    assert fake.calls["bulkUpdatePriceQuantity"] - writes == 1
+    assert fake.levels("MUG") == {BER: 4, HAM: 3}
+    assert fake.quantity("MUG") == 7  # 13 on hand, 6 sold
     channel.close()

@@ -594,8 +594,9 @@ class EbayChannel:
         bulkUpdatePriceQuantity writes each SKU's full list back (one request per SKU, so
         all its locations change together or not at all): the updated locations with their
         new figures, every other location with the figure just read (its
-        ``fulfillmentTime`` kept), ``quantity`` the sum, and the published offer's
-        ``availableQuantity`` the same sum. Results name each update's location.
+        ``fulfillmentTime`` kept), ``quantity`` their sum but never more than eBay's total
+        plus what the write adds (see ``distributions_request``), and the published
+        offer's ``availableQuantity`` the same. Results name each update's location.
         """
         results: list[PushResult] = []
         skus = list(located)
@@ -658,7 +659,9 @@ class EbayChannel:
             ship = item.availability.shipToLocationAvailability if item.availability else None
             figures = {loc: u.quantity for loc, u in located[sku].items()}
             distributions, total = distributions_request(
-                ship.availabilityDistributions if ship else (), figures
+                ship.availabilityDistributions if ship else (),
+                figures,
+                ship.quantity if ship else None,
             )
             request: dict[str, Any] = {
                 "sku": sku,

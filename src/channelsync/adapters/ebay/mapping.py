@@ -739,23 +739,32 @@ def levels_of(item: InventoryItem) -> dict[str, int | None]:
 
 
 def distributions_request(
-    current: Sequence[AvailabilityDistribution], figures: Mapping[str, int]
+    current: Sequence[AvailabilityDistribution],
+    figures: Mapping[str, int],
+    current_total: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """The whole ``availabilityDistributions`` list of a write, and its total.
+    """The whole ``availabilityDistributions`` list of a write, and the total to send.
 
     eBay replaces the list a write carries, so every location the item has now is sent
     again: ``figures`` (merchant location key -> quantity) replace their locations'
     quantities, every other location keeps what eBay has (``current``), each with its
-    ``fulfillmentTime``; locations new to the item come last, in ``figures``' order. The
-    total (what ``shipToLocationAvailability.quantity`` must carry) is their sum.
+    ``fulfillmentTime``; locations new to the item come last, in ``figures``' order.
+
+    The total (``shipToLocationAvailability.quantity``, what buyers can buy) is the sum of
+    the list, but never more than eBay's ``current_total`` plus what the write adds at the
+    locations it sets: eBay does not document whether a sale also lowers a location's
+    figure, and where it lowers only the total, the sum of the other locations' stale
+    figures would put sold units back on sale.
     """
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
+    before: dict[str, int] = {}
     for d in current:
         key = d.merchantLocationKey
         if not key or key in seen:
             continue
         seen.add(key)
+        before[key] = d.quantity or 0
         entry: dict[str, Any] = {
             "merchantLocationKey": key,
             "quantity": figures.get(key, d.quantity or 0),
@@ -767,7 +776,11 @@ def distributions_request(
         if key not in seen:
             seen.add(key)
             out.append({"merchantLocationKey": key, "quantity": quantity})
-    return out, sum(int(e["quantity"]) for e in out)
+    total = sum(int(e["quantity"]) for e in out)
+    if current_total is not None:
+        added = sum(q - before.get(key, 0) for key, q in figures.items())
+        total = max(0, min(total, current_total + added))
+    return out, total
 
 
 # -- writes ---------------------------------------------------------------------------------

@@ -90,6 +90,10 @@ class EbayFake(FakeMarketplace):
             and bulkUpdatePriceQuantity alike; eBay: 250). None: no cap.
         revise_burst: at most this many ReviseInventoryStatus calls per seller ...
         revise_window: ... in any window of this many seconds (eBay: 6,000 in 15 s).
+        sales_lower_locations: a sale of an Inventory API item lowers its
+            ``availabilityDistributions`` too, the first location with stock first (True,
+            the default), or only the ship-to-home total (False). eBay documents neither;
+            the adapter must stay safe under both.
         order_search_lag: a change of an order shows in GetOrders by time and in the
             Fulfillment API's ``getOrders`` filter this many seconds (min, max; per change,
             deterministic) after it happened; reads by order id see it at once.
@@ -133,6 +137,7 @@ class EbayFake(FakeMarketplace):
         self._tokens: dict[str, tuple[str, datetime]] = {}
         self._quota_used: Counter[date] = Counter()
         self.revisions_per_day: int | None = 250
+        self.sales_lower_locations = True
         self.revise_burst = 6000
         self.revise_window = 15.0
         self.order_search_lag: tuple[float, float] = (10.0, 120.0)
@@ -435,7 +440,7 @@ class EbayFake(FakeMarketplace):
         if available < qty:
             raise ValueError(f"{sku}: only {available} available")
         offer.sold += qty
-        record.take(qty)
+        record.take(qty, from_locations=self.sales_lower_locations)
         if offer.available_quantity is not None:
             offer.available_quantity -= qty
         return offer.listing_id or "", record.title or sku, offer.price, None
@@ -586,7 +591,7 @@ class EbayFake(FakeMarketplace):
             offer.sold = max(0, offer.sold - qty)
             record = self.inventory.get(offer.sku)
             if record is not None:
-                record.give_back(qty)
+                record.give_back(qty, to_locations=self.sales_lower_locations)
             if offer.available_quantity is not None:
                 offer.available_quantity += qty
 

@@ -88,11 +88,13 @@ class InventoryRecord:
     condition: str = "NEW"
     distributions: list[Distribution] = field(default_factory=list)
 
-    def take(self, qty: int) -> None:
-        """A sale of ``qty``: off the ship-to-home quantity and off the distributions in
-        their order, each giving what it has (eBay does not document which location a
-        sale draws on; the fake takes the first with stock)."""
+    def take(self, qty: int, *, from_locations: bool = True) -> None:
+        """A sale of ``qty``: off the ship-to-home quantity and (``from_locations``) off
+        the distributions in their order, each giving what it has (eBay does not document
+        which location a sale draws on, or whether it lowers one at all)."""
         self.quantity -= qty
+        if not from_locations:
+            return
         left = qty
         for d in self.distributions:
             if left <= 0:
@@ -101,11 +103,11 @@ class InventoryRecord:
             d.quantity -= step
             left -= step
 
-    def give_back(self, qty: int) -> None:
-        """Units of a cancelled line back on sale: the ship-to-home quantity, and the first
-        distribution (where the item has any)."""
+    def give_back(self, qty: int, *, to_locations: bool = True) -> None:
+        """Units of a cancelled line back on sale: the ship-to-home quantity, and (with
+        ``to_locations``) the first distribution, where the item has any."""
         self.quantity += qty
-        if self.distributions:
+        if to_locations and self.distributions:
             self.distributions[0].quantity += qty
 
 
