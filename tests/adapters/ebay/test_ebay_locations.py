@@ -546,3 +546,23 @@ def test_when_eBay_and_the_engine_pick_different_locations_reconcile_fixes_it(
     assert fake.levels("MUG") == {BER: 4, HAM: 3}
     assert fake.quantity("MUG") == 7  # 13 on hand, 6 sold
     channel.close()
+
+
+def test_trading_quota_spent_still_lets_located_updates_through(warehouses: EbayFake) -> None:
+    warehouses.seed_listing("TR-1", quantity=4, price="10.00")
+    channel = warehouses.channel()
+    found = _listings(channel)
+    warehouses.daily_call_quota = warehouses.quota_used()  # the next Trading call: 518
+    results = channel.push_stock(
+        [
+            StockUpdate(sku="TR-1", quantity=1, listing=found["TR-1"]),
+            StockUpdate(sku="MUG", quantity=2, listing=found["MUG"], location=HAM),
+        ]
+    )
+    by = {(r.sku, r.location): r for r in results}
+    assert by[("TR-1", None)].ok is False
+    assert by[("TR-1", None)].error is not None
+    assert by[("TR-1", None)].error.retryable
+    assert by[("MUG", HAM)].ok is True  # REST has its own quota
+    assert warehouses.levels("MUG") == {BER: 4, HAM: 2}
+    channel.close()

@@ -578,9 +578,21 @@ class EbayChannel:
                 ", ".join(spread[:3]),
             )
         missing = [sku for sku, (_, listing) in items.items() if listing is None]
-        results = refused + self._push(work, missing, "stock")
+        results = list(refused)
+        stopped: ChannelError | None = None
+        try:
+            results.extend(self._push(work, missing, "stock"))
+        except ChannelError as exc:  # nothing pooled went through: the located still go
+            stopped = exc
+            results.extend([*_failed(work, exc), *(_no_listing(sku) for sku in missing)])
         if located:
-            results.extend(self._push_locations(located, located_listing))
+            try:
+                results.extend(self._push_locations(located, located_listing))
+            except ChannelError as exc:
+                stopped = stopped or exc
+                results.extend(_failed_located(list(located), located, exc))
+        if stopped is not None and not any(r.ok for r in results):
+            raise stopped  # nothing applied: the engine waits as the error says
         return results
 
     def _push_locations(
