@@ -566,3 +566,23 @@ def test_trading_quota_spent_still_lets_located_updates_through(warehouses: Ebay
     assert by[("MUG", HAM)].ok is True  # REST has its own quota
     assert warehouses.levels("MUG") == {BER: 4, HAM: 2}
     channel.close()
+
+
+def test_the_fake_refuses_a_malformed_distribution(warehouses: EbayFake) -> None:
+    def put(spread: list[dict[str, object]]) -> httpx.Response:
+        total = sum(int(str(d.get("quantity", 0))) for d in spread)
+        ship = {"quantity": total, "availabilityDistributions": spread}
+        return _put_item(warehouses, "MUG", {"availability": {"shipToLocationAvailability": ship}})
+
+    bad_time = put([{"merchantLocationKey": BER, "quantity": 1, "fulfillmentTime": {"unit": 2}}])
+    twice = put(
+        [{"merchantLocationKey": BER, "quantity": 1}, {"merchantLocationKey": BER, "quantity": 2}]
+    )
+    negative = put([{"merchantLocationKey": HAM, "quantity": -1}])
+    for answer in (bad_time, twice, negative):
+        assert answer.status_code == 400
+        (error,) = answer.json()["errors"]
+        assert (error["errorId"], error["domain"]) == (25709, "API_INVENTORY")
+    assert "fulfillmentTime" in bad_time.json()["errors"][0]["message"]
+    assert "given twice" in twice.json()["errors"][0]["message"]
+    assert warehouses.levels("MUG") == {BER: 4, HAM: 9}  # nothing applied

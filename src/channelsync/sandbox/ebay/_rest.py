@@ -264,6 +264,14 @@ def _distributions(fake: EbayFake, ship: dict[str, Any]) -> list[Distribution] |
         if any(d.key == key for d in out):
             return f"Invalid value for availabilityDistributions: {key} is given twice."
         timing = entry.get("fulfillmentTime")
+        if timing is not None and not (
+            isinstance(timing, dict)
+            and isinstance(timing.get("unit"), str)
+            and isinstance(timing.get("value"), int)
+            and not isinstance(timing.get("value"), bool)
+            and set(timing) <= {"unit", "value"}
+        ):
+            return f"Invalid value for fulfillmentTime of merchantLocationKey {key}."
         out.append(Distribution(key=key, quantity=qty, fulfillment_time=timing if timing else None))
     return out
 
