@@ -147,3 +147,69 @@ def test_fulfillment_answers_of_the_fake_follow_the_contract(fake: EbayFake) -> 
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["errorId"] == 32200
     client.close()
+
+
+def test_location_requests_and_answers_follow_the_contract(fake: EbayFake) -> None:
+    """Per-location pushes: bulkGetInventoryItem, then bulkUpdatePriceQuantity carrying
+    ``availabilityDistributions``; getInventoryItems answers with them."""
+    spec = load_conformance("ebay", "schemas/sell_inventory_v1_oas3.subset.json")
+    fake.add_location("WH-BER")
+    fake.add_location("WH-HAM")
+    fake.seed_listing(
+        "LOC-1",
+        quantity=13,
+        price="4.00",
+        world="inventory_api",
+        levels={"WH-BER": 4, "WH-HAM": 9},
+    )
+    recorder = Recorder()
+    channel = fake.channel(transport=recorder)
+    listings = {x.sku: x for x in channel.fetch_listings()}
+    results = channel.push_stock(
+        [StockUpdate(sku="LOC-1", quantity=2, listing=listings["LOC-1"], location="WH-HAM")]
+    )
+    assert [(r.ok, r.location) for r in results] == [(True, "WH-HAM")]
+    gone = listings["LOC-1"].model_copy(update={"sku": "LOC-GONE"})
+    missing = channel.push_stock(
+        [StockUpdate(sku="LOC-GONE", quantity=1, listing=gone, location="WH-BER")]
+    )  # bulkGetInventoryItem answers 207
+    assert [r.ok for r in missing] == [False]
+    routes = {
+        "getInventoryItems": ("/inventory_item", "get"),
+        "bulkGetInventoryItem": ("/bulk_get_inventory_item", "post"),
+        "bulkUpdatePriceQuantity": ("/bulk_update_price_quantity", "post"),
+    }
+    checked: dict[str, set[int]] = {}
+    for request, response in recorder.exchanges:
+        path = request.url.path.removeprefix("/sell/inventory/v1")
+        name = next((n for n, (p, _) in routes.items() if p == path), None)
+        if name is None:
+            continue
+        route, method = routes[name]
+        if method == "post":
+            _check(
+                _validator(spec, _request_schema(spec, route, method)), json.loads(request.content)
+            )
+        body = json.loads(response.content)
+        _check(
+            _validator(spec, _response_schema(spec, route, method, str(response.status_code))), body
+        )
+        checked.setdefault(name, set()).add(response.status_code)
+    assert checked == {
+        "getInventoryItems": {200},
+        "bulkGetInventoryItem": {200, 207},
+        "bulkUpdatePriceQuantity": {200},
+    }
+    sent = next(
+        json.loads(req.content)
+        for req, _ in recorder.exchanges
+        if req.url.path.endswith("/bulk_update_price_quantity")
+    )
+    assert sent["requests"][0]["shipToLocationAvailability"] == {
+        "quantity": 6,
+        "availabilityDistributions": [
+            {"merchantLocationKey": "WH-BER", "quantity": 4},
+            {"merchantLocationKey": "WH-HAM", "quantity": 2},
+        ],
+    }
+    assert sent["requests"][0]["offers"][0]["availableQuantity"] == 6

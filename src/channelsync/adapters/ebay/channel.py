@@ -38,9 +38,11 @@ from channelsync.adapters.ebay.mapping import (
     ORDER_DATA_ERRORS,
     bulk_results_by_sku,
     complete_sale_request,
+    distributions_request,
     format_time,
     fulfillment_failure,
     inventory_status_results,
+    levels_of,
     listing_from_inventory,
     listings_page,
     order_failure,
@@ -50,7 +52,11 @@ from channelsync.adapters.ebay.mapping import (
     rest_error_text,
     revise_inventory_status_request,
 )
-from channelsync.adapters.ebay.payloads import InventoryItem, PriceQuantityResponse
+from channelsync.adapters.ebay.payloads import (
+    InventoryItem,
+    InventoryLocation,
+    PriceQuantityResponse,
+)
 from channelsync.adapters.ebay.webhooks import CachedPublicKeys, EbayWebhooks, PublicKeySource
 from channelsync.core.channel import (
     CancelOperation,
@@ -177,6 +183,9 @@ class EbayChannel:
         self._revise_pace = TokenBucket(rate=400.0, capacity=6000.0)
         self._listings: dict[str, Listing] = {}
         self._lock = threading.Lock()
+        # Per-location writes read, then write an item's whole distribution list: one at a
+        # time in this channel (the engine leases an account to one worker at a time).
+        self._levels_lock = threading.Lock()
         self.call_counts: Counter[str] = Counter()
         self._limits = ChannelLimits(
             stock_batch=TRADING_BATCH,
@@ -457,6 +466,38 @@ class EbayChannel:
         found = {lst.sku: lst.quantity for lst in self._trading_listings()}
         return {lst.sku: found.get(lst.sku) for lst in listings}
 
+    def read_levels(self, listings: Sequence[Listing]) -> dict[str, dict[str, int | None]]:
+        """What each Inventory API listing shows per merchant location now (bulkGetInventoryItem,
+        25 SKUs a call): SKU -> merchant location key -> quantity; ``{}`` for an item with
+        one ship-to-home quantity. Trading listings (no locations) and SKUs eBay does not
+        know are left out."""
+        skus = [lst.sku for lst in listings if lst.ids.get("world") == "inventory_api"]
+        out: dict[str, dict[str, int | None]] = {}
+        for start in range(0, len(skus), INVENTORY_BATCH):
+            _, found = self.rest.bulk_get_inventory_items(skus[start : start + INVENTORY_BATCH])
+            self._count("bulkGetInventoryItem")
+            for answer in found.responses:
+                if answer.sku and answer.statusCode == 200 and answer.inventoryItem is not None:
+                    out[answer.sku] = levels_of(answer.inventoryItem)
+        return out
+
+    def locations(self) -> list[InventoryLocation]:
+        """Every merchant location of the seller (getInventoryLocations, every page): the
+        ``merchantLocationKey`` values an account's ``locations`` mapping names, with
+        their names and ``merchantLocationStatus`` (eBay refuses inventory at a DISABLED
+        one)."""
+        self.config.require_oauth("getInventoryLocations")
+        limit = 100
+
+        def page(offset: int | None) -> tuple[list[InventoryLocation], int | None]:
+            current = offset or 0
+            got = self.rest.inventory_locations(offset=current, limit=limit)
+            self._count("getInventoryLocations")
+            more = bool(got.next) and bool(got.locations)
+            return list(got.locations), (current + limit if more else None)
+
+        return list(Paginator(page, channel=self.account, operation="getInventoryLocations"))
+
     def _listing_for(self, sku: str, given: Listing | None) -> Listing | None:
         if given is not None and given.ids.get("world") in ("trading", "inventory_api"):
             return given
@@ -467,21 +508,196 @@ class EbayChannel:
 
     def push_stock(self, updates: Sequence[StockUpdate]) -> list[PushResult]:
         """Set quantities: Trading listings four per ReviseInventoryStatus, Inventory API
-        listings 25 per bulkUpdatePriceQuantity; one result per SKU.
+        listings 25 per bulkUpdatePriceQuantity; one result per SKU (and location).
+
+        An update with a ``location`` (a merchant location key: the account keeps a
+        quantity per location) sets that location's ``availabilityDistributions`` entry of
+        an Inventory API item; see ``_push_locations``. Trading listings have one quantity
+        and no locations: such an update fails alone (``NO_LOCATIONS``).
 
         Each listing's daily revision cap makes every call count: the engine coalesces
         changes, and ``call_counts`` says how many calls were spent.
         """
-        items = {}
-        for u in updates:  # the last update of a SKU wins (never revise one twice a call)
-            items[u.sku] = (u, self._listing_for(u.sku, u.listing))
+        refused: list[PushResult] = []
+        items: dict[str, tuple[StockUpdate, Listing | None]] = {}
+        located: dict[str, dict[str, StockUpdate]] = {}
+        located_listing: dict[str, Listing] = {}
+        for u in updates:
+            listing = self._listing_for(u.sku, u.listing)
+            if u.location is None:
+                items[u.sku] = (u, listing)  # the last update of a SKU wins
+                continue
+            if listing is None:
+                refused.append(_no_listing(u.sku, u.location))
+            elif listing.ids.get("world") != "inventory_api":
+                refused.append(
+                    PushResult.failure(
+                        ItemError(
+                            u.sku,
+                            f"eBay Trading listing {listing.ids.get('item_id') or u.sku} keeps"
+                            " one quantity, not one per merchant location: list this account's"
+                            " locations as names (pooled) for Trading listings, or move the"
+                            f" listing to the Inventory API (location {u.location!r} not set)",
+                            code="NO_LOCATIONS",
+                        ),
+                        location=u.location,
+                    )
+                )
+            else:
+                earlier = located.setdefault(u.sku, {}).pop(u.location, None)
+                if earlier is not None:
+                    refused.append(_superseded(earlier))
+                located[u.sku][u.location] = u
+                located_listing[u.sku] = listing
+        for sku in [s for s in items if s in located]:
+            u, _ = items.pop(sku)
+            refused.append(
+                PushResult.failure(
+                    ItemError(
+                        sku,
+                        "a pooled update (no location) and updates per merchant location of"
+                        " the same SKU in one push: the pooled quantity would drop eBay's"
+                        " quantities per location, so only the per-location ones are sent",
+                        code="MIXED_LOCATIONS",
+                    )
+                )
+            )
         work = [
             _Item(sku, listing, quantity=u.quantity)
             for sku, (u, listing) in items.items()
             if listing is not None
         ]
+        spread = [w.sku for w in work if w.listing.levels]
+        if spread:
+            log.warning(
+                "%s: %d pooled update(s) of Inventory API items that hold quantities per"
+                " merchant location (%s...): eBay keeps only the one quantity sent; map"
+                " the account's locations to the merchant location keys to keep them",
+                self.account,
+                len(spread),
+                ", ".join(spread[:3]),
+            )
         missing = [sku for sku, (_, listing) in items.items() if listing is None]
-        return self._push(work, missing, "stock")
+        results = list(refused)
+        stopped: ChannelError | None = None
+        try:
+            results.extend(self._push(work, missing, "stock"))
+        except ChannelError as exc:  # nothing pooled went through: the located still go
+            stopped = exc
+            results.extend([*_failed(work, exc), *(_no_listing(sku) for sku in missing)])
+        if located:
+            try:
+                results.extend(self._push_locations(located, located_listing))
+            except ChannelError as exc:
+                stopped = stopped or exc
+                results.extend(_failed_located(list(located), located, exc))
+        if stopped is not None and not any(r.ok for r in results):
+            raise stopped  # nothing applied: the engine waits as the error says
+        return results
+
+    def _push_locations(
+        self, located: Mapping[str, Mapping[str, StockUpdate]], listings: Mapping[str, Listing]
+    ) -> list[PushResult]:
+        """Set quantities per merchant location, every location of a SKU in one request.
+
+        eBay replaces an item's whole ``availabilityDistributions`` list with the one a
+        write carries, and has no compare-and-set. So, 25 SKUs at a time: one
+        bulkGetInventoryItem reads each item's distributions as they are now, and one
+        bulkUpdatePriceQuantity writes each SKU's full list back (one request per SKU, so
+        all its locations change together or not at all): the updated locations with their
+        new figures, every other location with the figure just read (its
+        ``fulfillmentTime`` kept), ``quantity`` their sum but never more than eBay's total
+        plus what the write adds (see ``distributions_request``), and the published
+        offer's ``availableQuantity`` the same. Results name each update's location.
+        """
+        results: list[PushResult] = []
+        skus = list(located)
+        halt: ChannelError | None = None
+        went_through = 0
+        for start in range(0, len(skus), INVENTORY_BATCH):
+            chunk = skus[start : start + INVENTORY_BATCH]
+            if halt is not None:
+                results.extend(_failed_located(chunk, located, halt))
+                continue
+            try:
+                with self._levels_lock:
+                    done = self._write_locations(chunk, located, listings)
+            except (Rejected, NotFound) as exc:
+                results.extend(_failed_located(chunk, located, exc))
+                continue
+            except ChannelError as exc:  # quota, outage, auth: stop here
+                halt = exc
+                results.extend(_failed_located(chunk, located, exc))
+                continue
+            went_through += sum(1 for r in done if r.ok)
+            results.extend(done)
+        if halt is not None and not went_through:
+            raise halt
+        return results
+
+    def _write_locations(
+        self,
+        chunk: Sequence[str],
+        located: Mapping[str, Mapping[str, StockUpdate]],
+        listings: Mapping[str, Listing],
+    ) -> list[PushResult]:
+        status, found = self.rest.bulk_get_inventory_items(chunk)
+        self._count("bulkGetInventoryItem")
+        answers = {a.sku: a for a in found.responses if a.sku}
+        results: list[PushResult] = []
+        requests: list[dict[str, Any]] = []
+        sent: list[str] = []
+        for sku in chunk:
+            answer = answers.get(sku)
+            item = answer.inventoryItem if answer is not None else None
+            if answer is None or answer.statusCode != 200 or item is None:
+                code, message = rest_error_text(answer.errors) if answer else (None, None)
+                error = message or f"bulkGetInventoryItem (HTTP {status}) returned no item"
+                results.extend(
+                    PushResult.failure(
+                        ItemError(
+                            sku,
+                            f"the item's quantities per location could not be read: {error}",
+                            code=code,
+                            retryable=answer is None
+                            or (answer.statusCode or 0) >= 500
+                            or answer.statusCode == 429,
+                        ),
+                        location=loc,
+                    )
+                    for loc in located[sku]
+                )
+                continue
+            ship = item.availability.shipToLocationAvailability if item.availability else None
+            figures = {loc: u.quantity for loc, u in located[sku].items()}
+            distributions, total = distributions_request(
+                ship.availabilityDistributions if ship else (),
+                figures,
+                ship.quantity if ship else None,
+            )
+            request: dict[str, Any] = {
+                "sku": sku,
+                "shipToLocationAvailability": {
+                    "quantity": total,
+                    "availabilityDistributions": distributions,
+                },
+            }
+            offer_id = listings[sku].ids.get("offer_id")
+            if offer_id:
+                request["offers"] = [{"offerId": offer_id, "availableQuantity": total}]
+            requests.append(request)
+            sent.append(sku)
+        if not requests:
+            return results
+        status, body = self.rest.bulk_update_price_quantity(requests)
+        self._count("bulkUpdatePriceQuantity")
+        by_sku = bulk_results_by_sku(body.responses)
+        for sku in sent:
+            for loc, u in located[sku].items():
+                one = _Item(sku, listings[sku], quantity=u.quantity)
+                result = _bulk_result(one, by_sku.get(sku, []), status)
+                results.append(result.model_copy(update={"location": loc}))
+        return results
 
     def push_prices(self, updates: Sequence[PriceUpdate]) -> list[PushResult]:
         """Set prices by the same two routes (``StartPrice``; the offer's ``price``)."""
@@ -520,16 +736,7 @@ class EbayChannel:
     def _push(
         self, work: list[_Item], missing: list[str], what: Literal["stock", "price"]
     ) -> list[PushResult]:
-        results: list[PushResult] = [
-            PushResult.failure(
-                ItemError(
-                    sku,
-                    "no eBay listing known for this SKU (fetch_listings first)",
-                    code="NO_LISTING",
-                )
-            )
-            for sku in missing
-        ]
+        results: list[PushResult] = [_no_listing(sku) for sku in missing]
         trading = [w for w in work if w.listing.ids.get("world") == "trading"]
         inventory = [w for w in work if w.listing.ids.get("world") == "inventory_api"]
         stopped: list[ChannelError] = []
@@ -947,6 +1154,39 @@ class EbayChannel:
         self.trading.close()
         self.rest.close()
         self._identity_http.close()
+
+
+def _no_listing(sku: str, location: str | None = None) -> PushResult:
+    return PushResult.failure(
+        ItemError(
+            sku, "no eBay listing known for this SKU (fetch_listings first)", code="NO_LISTING"
+        ),
+        location=location,
+    )
+
+
+def _superseded(update: StockUpdate) -> PushResult:
+    return PushResult.failure(
+        ItemError(
+            update.sku,
+            "a later update of this SKU and merchant location in the same push replaces it",
+            code="SUPERSEDED",
+        ),
+        location=update.location,
+    )
+
+
+def _failed_located(
+    skus: Sequence[str], located: Mapping[str, Mapping[str, StockUpdate]], exc: ChannelError
+) -> list[PushResult]:
+    return [
+        PushResult.failure(
+            ItemError(sku, str(exc), code=exc.code, retryable=isinstance(exc, TransientError)),
+            location=loc,
+        )
+        for sku in skus
+        for loc in located[sku]
+    ]
 
 
 def _failed(chunk: Sequence[_Item], exc: ChannelError) -> list[PushResult]:

@@ -23,6 +23,7 @@ from channelsync.adapters._http import HttpClient, error_for_status
 from channelsync.adapters.ebay.config import EbayConfig
 from channelsync.adapters.ebay.mapping import rest_error_text
 from channelsync.adapters.ebay.payloads import (
+    BulkInventoryItemResponse,
     BulkPriceQuantityResponse,
     CancelDetailResponse,
     CancelEligibility,
@@ -30,6 +31,7 @@ from channelsync.adapters.ebay.payloads import (
     ErrorBody,
     FulfillmentOrders,
     InventoryItems,
+    InventoryLocations,
     Offers,
     PublicKey,
     RefundAnswer,
@@ -310,6 +312,44 @@ class EbayRestClient:
             operation="bulkUpdatePriceQuantity",
         )
         return response.status_code, body
+
+    def bulk_get_inventory_items(
+        self, skus: Sequence[str]
+    ) -> tuple[int, BulkInventoryItemResponse]:
+        """One bulkGetInventoryItem call (1 to 25 SKUs); status 200 or 207 (a SKU eBay does
+        not know answers its own ``statusCode`` 404)."""
+        if not 1 <= len(skus) <= 25:
+            raise ValueError(f"bulkGetInventoryItem takes 1 to 25 SKUs, got {len(skus)}")
+        response = self._send(
+            "bulkGetInventoryItem",
+            "POST",
+            f"{INVENTORY_PATH}/bulk_get_inventory_item",
+            json={"requests": [{"sku": sku} for sku in skus]},
+            headers={"content-type": "application/json"},
+            ok=(200, 207),
+        )
+        body = _parse(
+            BulkInventoryItemResponse,
+            response,
+            channel=self._config.account,
+            operation="bulkGetInventoryItem",
+        )
+        return response.status_code, body
+
+    def inventory_locations(self, *, offset: int, limit: int = 100) -> InventoryLocations:
+        """One page of getInventoryLocations (``offset``: locations to skip)."""
+        response = self._send(
+            "getInventoryLocations",
+            "GET",
+            f"{INVENTORY_PATH}/location",
+            params={"limit": str(limit), "offset": str(offset)},
+        )
+        return _parse(
+            InventoryLocations,
+            response,
+            channel=self._config.account,
+            operation="getInventoryLocations",
+        )
 
     # -- Sell Fulfillment -----------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from lxml import etree
 
 from channelsync.adapters._failures import ORDER_DATA_ERRORS, describe_error, failure
 from channelsync.adapters.ebay.payloads import (
+    AvailabilityDistribution,
     FulfillmentOrder,
     InventoryItem,
     Offer,
@@ -55,11 +56,13 @@ __all__ = [
     "bulk_results_by_sku",
     "complete_sale_request",
     "describe_error",
+    "distributions_request",
     "element_to_dict",
     "errors_of",
     "format_time",
     "fulfillment_failure",
     "inventory_status_results",
+    "levels_of",
     "listing_from_inventory",
     "listings_page",
     "order_failure",
@@ -718,7 +721,66 @@ def listing_from_inventory(
         price=price,
         title=item.product.title if item.product else None,
         ids=ids,
+        levels=levels_of(item),
     )
+
+
+def levels_of(item: InventoryItem) -> dict[str, int | None]:
+    """The item's quantity per merchant location (``availabilityDistributions``), keyed by
+    ``merchantLocationKey``; empty when the item has none (one ship-to-home quantity)."""
+    ship = item.availability.shipToLocationAvailability if item.availability else None
+    if ship is None:
+        return {}
+    return {
+        d.merchantLocationKey: d.quantity
+        for d in ship.availabilityDistributions
+        if d.merchantLocationKey
+    }
+
+
+def distributions_request(
+    current: Sequence[AvailabilityDistribution],
+    figures: Mapping[str, int],
+    current_total: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """The whole ``availabilityDistributions`` list of a write, and the total to send.
+
+    eBay replaces the list a write carries, so every location the item has now is sent
+    again: ``figures`` (merchant location key -> quantity) replace their locations'
+    quantities, every other location keeps what eBay has (``current``), each with its
+    ``fulfillmentTime``; locations new to the item come last, in ``figures``' order.
+
+    The total (``shipToLocationAvailability.quantity``, what buyers can buy) is the sum of
+    the list, but never more than eBay's ``current_total`` plus what the write adds at the
+    locations it sets: eBay does not document whether a sale also lowers a location's
+    figure, and where it lowers only the total, the sum of the other locations' stale
+    figures would put sold units back on sale.
+    """
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    before: dict[str, int] = {}
+    for d in current:
+        key = d.merchantLocationKey
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        before[key] = d.quantity or 0
+        entry: dict[str, Any] = {
+            "merchantLocationKey": key,
+            "quantity": figures.get(key, d.quantity or 0),
+        }
+        if d.fulfillmentTime is not None:
+            entry["fulfillmentTime"] = d.fulfillmentTime.model_dump(exclude_none=True)
+        out.append(entry)
+    for key, quantity in figures.items():
+        if key not in seen:
+            seen.add(key)
+            out.append({"merchantLocationKey": key, "quantity": quantity})
+    total = sum(int(e["quantity"]) for e in out)
+    if current_total is not None:
+        added = sum(q - before.get(key, 0) for key, q in figures.items())
+        total = max(0, min(total, current_total + added))
+    return out, total
 
 
 # -- writes ---------------------------------------------------------------------------------

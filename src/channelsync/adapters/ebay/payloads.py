@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "Amount",
     "Availability",
+    "AvailabilityDistribution",
+    "BulkInventoryItemResponse",
     "BulkPriceQuantityResponse",
     "CancelDetail",
     "CancelEligibility",
@@ -34,7 +36,10 @@ __all__ = [
     "FulfillmentOrders",
     "FulfillmentPricing",
     "InventoryItem",
+    "InventoryItemResponse",
     "InventoryItems",
+    "InventoryLocation",
+    "InventoryLocations",
     "ListingDetails",
     "Offer",
     "Offers",
@@ -48,6 +53,7 @@ __all__ = [
     "ReturnSearch",
     "ReturnSummary",
     "ShipToLocationAvailability",
+    "TimeDuration",
     "TokenResponse",
 ]
 
@@ -89,10 +95,28 @@ class Amount(_Model):
     value: Decimal | None = None
 
 
+class TimeDuration(_Model):
+    """``TimeDuration``: a number of time units (a location's fulfillment time)."""
+
+    unit: str | None = None
+    value: int | None = None
+
+
+class AvailabilityDistribution(_Model):
+    """``AvailabilityDistribution``: the quantity of an inventory item at one merchant
+    location (``merchantLocationKey``), and how soon it ships from there."""
+
+    merchantLocationKey: str | None = None
+    quantity: int | None = None
+    fulfillmentTime: TimeDuration | None = None
+
+
 class ShipToLocationAvailability(_Model):
-    """``ShipToLocationAvailability``: the ship-to-home quantity of an inventory item."""
+    """``ShipToLocationAvailability``: the ship-to-home quantity of an inventory item, and
+    its quantity per merchant location (``availabilityDistributions``) where set."""
 
     quantity: int | None = None
+    availabilityDistributions: tuple[AvailabilityDistribution, ...] = ()
 
 
 class Availability(_Model):
@@ -117,6 +141,42 @@ class InventoryItem(_Model):
     product: Product | None = None
     groupIds: tuple[str, ...] = ()
     inventoryItemGroupKeys: tuple[str, ...] = ()
+
+
+class InventoryItemResponse(_Model):
+    """``GetInventoryItemResponse``: one SKU's answer of bulkGetInventoryItem."""
+
+    sku: str | None = None
+    statusCode: int | None = None
+    inventoryItem: InventoryItem | None = None
+    errors: tuple[RestError, ...] = ()
+    warnings: tuple[RestError, ...] = ()
+
+
+class BulkInventoryItemResponse(_Model):
+    """``BulkGetInventoryItemResponse``: every SKU's answer (HTTP 200 or 207)."""
+
+    responses: tuple[InventoryItemResponse, ...] = ()
+
+
+class InventoryLocation(_Model):
+    """``InventoryLocationResponse`` (what channelsync reads): a merchant location."""
+
+    merchantLocationKey: str | None = None
+    name: str | None = None
+    merchantLocationStatus: str | None = None
+    locationTypes: tuple[str, ...] = ()
+
+
+class InventoryLocations(_Model):
+    """``LocationResponse``: one page of getInventoryLocations."""
+
+    href: str | None = None
+    next: str | None = None
+    limit: int | None = None
+    offset: int | None = None
+    total: int | None = None
+    locations: tuple[InventoryLocation, ...] = ()
 
 
 class InventoryItems(_Model):

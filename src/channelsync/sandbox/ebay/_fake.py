@@ -47,6 +47,8 @@ from channelsync.sandbox._base import FakeMarketplace, FaultKind, request_state
 from channelsync.sandbox.ebay import _rest
 from channelsync.sandbox.ebay._aftersale import AfterSale, AfterSaleState
 from channelsync.sandbox.ebay._state import (
+    Distribution,
+    FakeLocation,
     FakeOffer,
     InventoryRecord,
     TradingListing,
@@ -88,6 +90,10 @@ class EbayFake(FakeMarketplace):
             and bulkUpdatePriceQuantity alike; eBay: 250). None: no cap.
         revise_burst: at most this many ReviseInventoryStatus calls per seller ...
         revise_window: ... in any window of this many seconds (eBay: 6,000 in 15 s).
+        sales_lower_locations: a sale of an Inventory API item lowers its
+            ``availabilityDistributions`` too, the first location with stock first (True,
+            the default), or only the ship-to-home total (False). eBay documents neither;
+            the adapter must stay safe under both.
         order_search_lag: a change of an order shows in GetOrders by time and in the
             Fulfillment API's ``getOrders`` filter this many seconds (min, max; per change,
             deterministic) after it happened; reads by order id see it at once.
@@ -121,6 +127,8 @@ class EbayFake(FakeMarketplace):
         self.quota_timezone = ZoneInfo(quota_timezone)
         self.listings: dict[str, TradingListing] = {}
         self.inventory: dict[str, InventoryRecord] = {}
+        self.locations: dict[str, FakeLocation] = {}
+        """Merchant locations (Inventory API), by ``merchantLocationKey``."""
         self.offers: dict[str, FakeOffer] = {}
         self.orders: dict[str, XmlOrder] = {}
         self.cancellations: list[dict[str, str]] = []
@@ -129,6 +137,7 @@ class EbayFake(FakeMarketplace):
         self._tokens: dict[str, tuple[str, datetime]] = {}
         self._quota_used: Counter[date] = Counter()
         self.revisions_per_day: int | None = 250
+        self.sales_lower_locations = True
         self.revise_burst = 6000
         self.revise_window = 15.0
         self.order_search_lag: tuple[float, float] = (10.0, 120.0)
@@ -230,22 +239,36 @@ class EbayFake(FakeMarketplace):
         world: str = "trading",
         group: str | None = None,
         tracking: str = "ItemID",
+        levels: Mapping[str, int] | None = None,
     ) -> None:
         """List ``sku`` in one of eBay's two worlds (``item_id(sku)`` gives its ItemID).
 
         ``world="trading"`` makes a Seller Hub / Trading listing; with ``group`` the SKU
         becomes a variation of the listing of that group (one ItemID, many SKUs).
-        ``world="inventory_api"`` makes an inventory item with a published offer.
+        ``world="inventory_api"`` makes an inventory item with a published offer; with
+        ``levels`` (merchant location key -> quantity, locations from ``add_location``)
+        the item has those ``availabilityDistributions``, in that order, and ``quantity``
+        must be their sum.
         """
         if quantity < 0:
             raise ValueError("quantity must not be negative")
         value = Decimal(price)
         with self.lock:
+            spread: list[Distribution] = []
+            if levels:
+                if world != "inventory_api":
+                    raise ValueError("levels are for world='inventory_api' (Trading has none)")
+                unknown = [k for k in levels if k not in self.locations]
+                if unknown:
+                    raise ValueError(f"no merchant location {unknown[0]!r} (add_location first)")
+                if sum(levels.values()) != quantity or min(levels.values()) < 0:
+                    raise ValueError(f"quantity {quantity} is not the sum of levels {levels}")
+                spread = [Distribution(key=k, quantity=q) for k, q in levels.items()]
             self._unlist(sku)
             now = self.clock()
             if world == "inventory_api":
                 self.inventory[sku] = InventoryRecord(
-                    sku=sku, title=title or sku, quantity=quantity
+                    sku=sku, title=title or sku, quantity=quantity, distributions=spread
                 )
                 offer = FakeOffer(
                     offer_id=str(next(self._offer_ids)),
@@ -287,6 +310,31 @@ class EbayFake(FakeMarketplace):
                 tracking=tracking,
             )
             self.listings[listing.item_id] = listing
+
+    def add_location(self, key: str, *, name: str | None = None, enabled: bool = True) -> str:
+        """Create a merchant location (createInventoryLocation) keyed ``key``; returns it.
+
+        Keys are the seller's own (at most 36 characters on eBay); ``enabled=False`` makes a
+        DISABLED location, which eBay refuses inventory at.
+        """
+        if not key or len(key) > 36 or key != key.strip():
+            raise ValueError(f"merchantLocationKey {key!r}: 1 to 36 characters, no padding")
+        with self.lock:
+            if key in self.locations:
+                raise ValueError(f"merchant location {key!r} exists already")
+            self.locations[key] = FakeLocation(key=key, name=name or key, enabled=enabled)
+        return key
+
+    def disable_location(self, key: str) -> None:
+        """disableInventoryLocation: no inventory may be loaded at ``key`` from now on."""
+        with self.lock:
+            self.locations[key].enabled = False
+
+    def levels(self, sku: str) -> dict[str, int]:
+        """The inventory item's quantity per merchant location (empty: none set)."""
+        with self.lock:
+            record = self.inventory.get(sku)
+            return {d.key: d.quantity for d in record.distributions} if record else {}
 
     def item_id(self, sku: str) -> str | None:
         """The eBay ItemID ``sku`` is listed under (None: not listed)."""
@@ -392,7 +440,7 @@ class EbayFake(FakeMarketplace):
         if available < qty:
             raise ValueError(f"{sku}: only {available} available")
         offer.sold += qty
-        record.quantity -= qty
+        record.take(qty, from_locations=self.sales_lower_locations)
         if offer.available_quantity is not None:
             offer.available_quantity -= qty
         return offer.listing_id or "", record.title or sku, offer.price, None
@@ -404,9 +452,14 @@ class EbayFake(FakeMarketplace):
             return min(offer.available_quantity, total)
         return total
 
-    def quantity(self, sku: str) -> int | None:
-        """What buyers can buy of ``sku`` now (None: not listed)."""
+    def quantity(self, sku: str, location: str | None = None) -> int | None:
+        """What buyers can buy of ``sku`` now (None: not listed); with ``location`` (a
+        merchant location key), the inventory item's quantity there (None: none set)."""
         with self.lock:
+            if location is not None:
+                record = self.inventory.get(sku)
+                spread = {d.key: d.quantity for d in record.distributions} if record else {}
+                return spread.get(location)
             for listing in self.listings.values():
                 if listing.sku == sku:
                     return listing.available
@@ -538,7 +591,7 @@ class EbayFake(FakeMarketplace):
             offer.sold = max(0, offer.sold - qty)
             record = self.inventory.get(offer.sku)
             if record is not None:
-                record.quantity += qty
+                record.give_back(qty, to_locations=self.sales_lower_locations)
             if offer.available_quantity is not None:
                 offer.available_quantity += qty
 

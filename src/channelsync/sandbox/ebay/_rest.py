@@ -24,7 +24,7 @@ from starlette.routing import Route
 from channelsync.adapters.ebay.mapping import format_time, parse_time
 from channelsync.sandbox._base import FaultKind, request_state
 from channelsync.sandbox.ebay import _aftersale
-from channelsync.sandbox.ebay._state import FakeOffer
+from channelsync.sandbox.ebay._state import Distribution, FakeOffer
 from channelsync.sandbox.ebay._xml import sub
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,6 +44,8 @@ _OPERATIONS: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(rf"^{INVENTORY}/offer$"), "getOffers"),
     ("GET", re.compile(rf"^{INVENTORY}/offer/[^/]+$"), "getOffer"),
     ("POST", re.compile(rf"^{INVENTORY}/bulk_update_price_quantity$"), "bulkUpdatePriceQuantity"),
+    ("POST", re.compile(rf"^{INVENTORY}/bulk_get_inventory_item$"), "bulkGetInventoryItem"),
+    ("GET", re.compile(rf"^{INVENTORY}/location$"), "getInventoryLocations"),
     ("GET", re.compile(rf"^{FULFILLMENT}/order$"), "getOrders"),
     ("GET", re.compile(rf"^{FULFILLMENT}/order/[^/]+$"), "getOrder"),
     (
@@ -143,6 +145,8 @@ def routes(fake: EbayFake) -> list[Route]:
         Route(f"{INVENTORY}/offer", bind(_offers), methods=["GET"]),
         Route(f"{INVENTORY}/offer/{{offer_id}}", bind(_offer), methods=["GET"]),
         Route(f"{INVENTORY}/bulk_update_price_quantity", bind(_bulk), methods=["POST"]),
+        Route(f"{INVENTORY}/bulk_get_inventory_item", bind(_bulk_get), methods=["POST"]),
+        Route(f"{INVENTORY}/location", bind(_locations), methods=["GET"]),
         Route(f"{FULFILLMENT}/order", bind(_orders), methods=["GET"]),
         Route(f"{FULFILLMENT}/order/{{order_id}}", bind(_order), methods=["GET"]),
         Route(
@@ -216,13 +220,60 @@ async def _token(fake: EbayFake, request: Request) -> Response:
 
 def _item_json(fake: EbayFake, sku: str) -> dict[str, Any]:
     record = fake.inventory[sku]
+    ship: dict[str, Any] = {"quantity": record.quantity}
+    if record.distributions:  # returned where quantity is set for one or more locations
+        spread = []
+        for d in record.distributions:
+            entry: dict[str, Any] = {"merchantLocationKey": d.key, "quantity": d.quantity}
+            if d.fulfillment_time is not None:
+                entry["fulfillmentTime"] = dict(d.fulfillment_time)
+            spread.append(entry)
+        ship["availabilityDistributions"] = spread
     return {
         "sku": record.sku,
         "locale": record.locale,
         "product": {"title": record.title or record.sku},
         "condition": record.condition,
-        "availability": {"shipToLocationAvailability": {"quantity": record.quantity}},
+        "availability": {"shipToLocationAvailability": ship},
     }
+
+
+def _distributions(fake: EbayFake, ship: dict[str, Any]) -> list[Distribution] | str:
+    """A write's ``availabilityDistributions`` (the whole new list), or what is wrong.
+
+    Each names an enabled merchant location of the seller once, with a quantity of 0 or
+    more; an optional ``fulfillmentTime`` is kept as given.
+    """
+    raw = ship.get("availabilityDistributions")
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        return "Invalid value for availabilityDistributions."
+    out: list[Distribution] = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            return "Invalid value for availabilityDistributions."
+        key = entry.get("merchantLocationKey")
+        qty = entry.get("quantity")
+        if not isinstance(key, str) or key not in fake.locations:
+            return f"Invalid value for merchantLocationKey: {key!r} is not a location of yours."
+        if not fake.locations[key].enabled:
+            return f"Invalid value for merchantLocationKey: location {key} is disabled."
+        if not isinstance(qty, int) or isinstance(qty, bool) or qty < 0:
+            return f"Invalid value for quantity of merchantLocationKey {key}."
+        if any(d.key == key for d in out):
+            return f"Invalid value for availabilityDistributions: {key} is given twice."
+        timing = entry.get("fulfillmentTime")
+        if timing is not None and not (
+            isinstance(timing, dict)
+            and isinstance(timing.get("unit"), str)
+            and isinstance(timing.get("value"), int)
+            and not isinstance(timing.get("value"), bool)
+            and set(timing) <= {"unit", "value"}
+        ):
+            return f"Invalid value for fulfillmentTime of merchantLocationKey {key}."
+        out.append(Distribution(key=key, quantity=qty, fulfillment_time=timing if timing else None))
+    return out
 
 
 def _offer_json(fake: EbayFake, offer: FakeOffer) -> dict[str, Any]:
@@ -300,20 +351,27 @@ async def _inventory_item(fake: EbayFake, request: Request) -> Response:
             return JSONResponse(_item_json(fake, sku))
     try:
         payload = json.loads(await request.body())
-        quantity = int(payload["availability"]["shipToLocationAvailability"]["quantity"])
+        ship = payload["availability"]["shipToLocationAvailability"]
+        quantity = int(ship["quantity"])
         title = payload.get("product", {}).get("title")
     except (ValueError, KeyError, TypeError):
         return _error(400, 25709, "API_INVENTORY", "Invalid value for availability.")
     if quantity < 0:
         return _error(400, 25709, "API_INVENTORY", "Invalid value for quantity.")
     with fake.lock:
+        spread = _distributions(fake, ship)
+        if isinstance(spread, str):
+            return _error(400, 25709, "API_INVENTORY", spread)
         record = fake.inventory.get(sku)
         if record is None:
             from channelsync.sandbox.ebay._state import InventoryRecord
 
-            fake.inventory[sku] = InventoryRecord(sku=sku, title=title, quantity=quantity)
-        else:
+            fake.inventory[sku] = InventoryRecord(
+                sku=sku, title=title, quantity=quantity, distributions=spread
+            )
+        else:  # a complete replacement of the record
             record.quantity = quantity
+            record.distributions = spread
             if title:
                 record.title = title
     return Response(status_code=204)
@@ -394,6 +452,75 @@ async def _bulk(fake: EbayFake, request: Request) -> Response:
     return JSONResponse({"responses": responses}, status_code=status)
 
 
+async def _bulk_get(fake: EbayFake, request: Request) -> Response:
+    """bulkGetInventoryItem: up to 25 SKUs, each answered on its own (200, 207)."""
+    if (denied := _bearer(fake, request)) is not None:
+        return denied
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return _error(400, 25709, "API_INVENTORY", "Invalid value for header Content-Type.")
+    try:
+        entries = json.loads(await request.body())["requests"]
+        skus = [str(e["sku"]) for e in entries]
+    except (ValueError, KeyError, TypeError):
+        return _error(400, 25709, "API_INVENTORY", "Invalid value for requests.")
+    if not 1 <= len(skus) <= MAX_BULK:
+        return _error(
+            400,
+            25709,
+            "API_INVENTORY",
+            f"Invalid value for requests. Between 1 and {MAX_BULK} SKUs are allowed.",
+        )
+    request_state(request.scope).items = len(skus)
+    responses: list[dict[str, Any]] = []
+    with fake.lock:
+        for sku in skus:
+            if sku in fake.inventory:
+                responses.append(
+                    {"statusCode": 200, "sku": sku, "inventoryItem": _item_json(fake, sku)}
+                )
+            else:
+                failed = _pq_error(
+                    sku, None, 404, 25702, f"SKU {sku} is not available in the system."
+                )
+                responses.append(failed)
+    status = 200 if all(r["statusCode"] == 200 for r in responses) else 207
+    return JSONResponse({"responses": responses}, status_code=status)
+
+
+async def _locations(fake: EbayFake, request: Request) -> Response:
+    """getInventoryLocations: the seller's merchant locations (``offset`` skips, ``limit``
+    up to 100 a page)."""
+    if (denied := _bearer(fake, request)) is not None:
+        return denied
+    limit = _int_param(request, "limit", 100, 1, 100)
+    offset = _int_param(request, "offset", 0, 0, 10**9)
+    if limit is None or offset is None:
+        return _error(400, 25709, "API_INVENTORY", "Invalid value for limit or offset.")
+    with fake.lock:
+        every = list(fake.locations.values())
+    page = every[offset : offset + limit]
+    base = f"{INVENTORY}/location"
+    body: dict[str, Any] = {
+        "href": f"{base}?limit={limit}&offset={offset}",
+        "limit": limit,
+        "offset": offset,
+        "total": len(every),
+        "locations": [
+            {
+                "merchantLocationKey": loc.key,
+                "name": loc.name,
+                "merchantLocationStatus": "ENABLED" if loc.enabled else "DISABLED",
+                "locationTypes": [loc.location_type],
+                "location": {"address": {"country": "DE"}},
+            }
+            for loc in page
+        ],
+    }
+    if offset + limit < len(every):
+        body["next"] = f"{base}?limit={limit}&offset={offset + limit}"
+    return JSONResponse(body)
+
+
 def _pq_error(
     sku: str | None,
     offer_id: str | None,
@@ -425,12 +552,17 @@ def _apply_price_quantity(fake: EbayFake, entry: dict[str, Any]) -> list[dict[st
     ship = entry.get("shipToLocationAvailability")
     offers = entry.get("offers") or []
     out: list[dict[str, Any]] = []
+    spread: list[Distribution] = []
     if ship is not None:
         quantity = ship.get("quantity") if isinstance(ship, dict) else None
         if not sku or sku not in fake.inventory:
             return [_pq_error(sku, None, 404, 25702, f"SKU {sku} is not available in the system.")]
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
             return [_pq_error(sku, None, 400, 25709, "Invalid value for quantity.")]
+        checked_spread = _distributions(fake, ship)
+        if isinstance(checked_spread, str):
+            return [_pq_error(sku, None, 400, 25709, checked_spread)]
+        spread = checked_spread
     checked: list[tuple[FakeOffer, dict[str, Any]]] = []
     for spec in offers:
         offer_id = spec.get("offerId") if isinstance(spec, dict) else None
@@ -474,7 +606,10 @@ def _apply_price_quantity(fake: EbayFake, entry: dict[str, Any]) -> list[dict[st
                 )
             ]
     if ship is not None and sku is not None:
+        # The container replaces the ship-to-home record: its quantity, and the whole
+        # list of distributions (none given: none kept).
         fake.inventory[sku].quantity = ship["quantity"]
+        fake.inventory[sku].distributions = spread
         out.insert(0, {"statusCode": 200, "sku": sku, "warnings": []})
     for offer, spec in checked:
         if spec.get("availableQuantity") is not None:

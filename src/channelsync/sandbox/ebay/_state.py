@@ -8,7 +8,15 @@ from decimal import Decimal
 
 from lxml import etree
 
-__all__ = ["FakeOffer", "InventoryRecord", "TradingListing", "TradingVariation", "XmlOrder"]
+__all__ = [
+    "Distribution",
+    "FakeLocation",
+    "FakeOffer",
+    "InventoryRecord",
+    "TradingListing",
+    "TradingVariation",
+    "XmlOrder",
+]
 
 
 @dataclass
@@ -50,14 +58,57 @@ class TradingListing:
 
 
 @dataclass
+class FakeLocation:
+    """A merchant (inventory) location of the Inventory API, by its ``merchantLocationKey``."""
+
+    key: str
+    name: str
+    enabled: bool = True
+    location_type: str = "WAREHOUSE"
+
+
+@dataclass
+class Distribution:
+    """One ``availabilityDistributions`` entry: the quantity at one merchant location."""
+
+    key: str
+    quantity: int
+    fulfillment_time: dict[str, object] | None = None
+
+
+@dataclass
 class InventoryRecord:
-    """An Inventory API inventory item (the product and its ship-to-home quantity)."""
+    """An Inventory API inventory item: the product, its ship-to-home quantity and, where
+    set, its quantity per merchant location (in the order eBay was given them)."""
 
     sku: str
     title: str | None
     quantity: int
     locale: str = "de_DE"
     condition: str = "NEW"
+    distributions: list[Distribution] = field(default_factory=list)
+
+    def take(self, qty: int, *, from_locations: bool = True) -> None:
+        """A sale of ``qty``: off the ship-to-home quantity and (``from_locations``) off
+        the distributions in their order, each giving what it has (eBay does not document
+        which location a sale draws on, or whether it lowers one at all)."""
+        self.quantity -= qty
+        if not from_locations:
+            return
+        left = qty
+        for d in self.distributions:
+            if left <= 0:
+                break
+            step = min(left, max(d.quantity, 0))
+            d.quantity -= step
+            left -= step
+
+    def give_back(self, qty: int, *, to_locations: bool = True) -> None:
+        """Units of a cancelled line back on sale: the ship-to-home quantity, and (with
+        ``to_locations``) the first distribution, where the item has any."""
+        self.quantity += qty
+        if to_locations and self.distributions:
+            self.distributions[0].quantity += qty
 
 
 @dataclass
