@@ -22,7 +22,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -164,6 +164,17 @@ class OrderBook:
             where = self.locations.of(c.account)
             for sku, move in c.moves:
                 slot = c.location if where.per_location and c.location else ""
+                if where.per_location and c.assigned is None and move.units:
+                    # The channel keeps a quantity per location but did not say which one
+                    # the sale took (eBay, Magento): the location our sourcing chose may
+                    # not be the one it lowered, so every mapped location of the SKU is
+                    # pushed again (unsure) rather than trusting the guess.
+                    move = replace(move, unsure=True)
+                    for other in where.channel_ids:
+                        if other != slot:
+                            moves[c.account][(sku, other)].append(
+                                ChannelMove(0, move.at, True)
+                            )
                 moves[c.account][(sku, slot)].append(move)
         for account in sorted(moves):
             self.outbox.channel_moved(conn, account, moves[account])
