@@ -172,9 +172,7 @@ class OrderBook:
                     move = replace(move, unsure=True)
                     for other in where.channel_ids:
                         if other != slot:
-                            moves[c.account][(sku, other)].append(
-                                ChannelMove(0, move.at, True)
-                            )
+                            moves[c.account][(sku, other)].append(ChannelMove(0, move.at, True))
                 moves[c.account][(sku, slot)].append(move)
         for account in sorted(moves):
             self.outbox.channel_moved(conn, account, moves[account])
