@@ -30,6 +30,7 @@ from channelsync.core.aftersale import (
 from channelsync.core.allocation import Rule
 from channelsync.core.catalog import Catalog
 from channelsync.core.channel import Channel, WebhookEvent
+from channelsync.core.customers import CustomerFile
 from channelsync.core.errors import (
     ChannelError,
     ConfigError,
@@ -60,12 +61,13 @@ from channelsync.core.reconcile import queue_corrections, reconcile
 from channelsync.core.results import (
     AccountReport,
     Coverage,
-    CustomerSummary,
+    CustomerEdit,
     CycleReport,
     Drift,
     Explanation,
     FailedOrder,
     OrderSummary,
+    Person,
     PlannedPush,
     Received,
     ReconcileResult,
@@ -77,6 +79,7 @@ from channelsync.core.results import (
 from channelsync.core.retry import RetryPolicy
 from channelsync.core.reviews import ReviewDue, ReviewOutcome, ReviewRequests
 from channelsync.core.runtime import Runtime, RuntimeSettings
+from channelsync.core.salesbook import SalesBook
 from channelsync.core.store import Store
 from channelsync.core.views import Views
 
@@ -144,7 +147,9 @@ class SyncEngine:
         orderbook = OrderBook(
             store, ledger, planner, outbox, clock, self._locations, sourcing or FirstWithStock()
         )
-        self.privacy = Privacy(store, orderbook, clock)
+        self._sales = SalesBook(store)
+        self.privacy = Privacy(store, orderbook, clock, self._sales)
+        self._customers = CustomerFile(store, self._sales, self.privacy, clock)
         """Customer-data requests: export, redaction and retention (GDPR)."""
         self._inbox = Inbox(store, orderbook, listings, self.privacy, clock)
         self._parts = Parts(
@@ -801,12 +806,49 @@ class SyncEngine:
         """
         return self._views.order_failures(account)
 
-    def customers(self, account: str | None = None) -> list[CustomerSummary]:
-        """The customer file: each customer's orders, first and last order, revenue.
+    def customers(self, account: str | None = None) -> list[Person]:
+        """The customer file: one entry per person across every channel (the same
+        normalised e-mail, or the channel's buyer id where it hides the e-mail, and the
+        merges made by hand), with their accounts, orders, first and last order, revenue
+        and refunds per currency and units returned; newest buyer first. With
+        ``account``, only people who ordered there.
 
-        Personal data: export and erase it per customer through ``engine.privacy``.
+        Personal data: export and erase it per person with ``export_customer`` and
+        ``forget_customer``.
         """
-        return self._views.customers(account)
+        return self._customers.people(account)
+
+    def customer(self, ref: str) -> Person:
+        """The person ``ref`` names (person id, identity, e-mail, or ``account/order_id``).
+
+        Raises:
+            UnknownCustomer: no person matches.
+        """
+        return self._customers.person(ref)
+
+    def merge_customers(
+        self, into: str, other: str, *, actor: str | None = None, note: str | None = None
+    ) -> Person:
+        """Merge the person ``other`` into ``into`` (recorded; undo with ``split_customer``)."""
+        return self._customers.merge(into, other, actor=actor, note=note)
+
+    def split_customer(
+        self, identity: str, *, actor: str | None = None, note: str | None = None
+    ) -> Person:
+        """Take ``identity`` out of the person it was merged into (recorded)."""
+        return self._customers.split(identity, actor=actor, note=note)
+
+    def customer_edits(self) -> list[CustomerEdit]:
+        """Every merge and split of the customer file, oldest first."""
+        return self._customers.edits()
+
+    def export_customer(self, ref: str) -> dict[str, Any]:
+        """Everything the store holds about a person, on every channel (GDPR art. 15)."""
+        return self._customers.export(ref)
+
+    def forget_customer(self, ref: str) -> int:
+        """Erase a person's personal data on every channel (GDPR art. 17); orders redacted."""
+        return self._customers.forget(ref)
 
     def status(self) -> Status:
         """Where every account stands (last pull and push, cursor lag, what is owed, the

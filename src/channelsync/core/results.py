@@ -18,13 +18,14 @@ __all__ = [
     "AccountStatus",
     "ChannelStock",
     "Coverage",
-    "CustomerSummary",
+    "CustomerEdit",
     "CycleReport",
     "Drift",
     "Explanation",
     "FailedOrder",
     "LocationStock",
     "OrderSummary",
+    "Person",
     "PlannedPush",
     "Received",
     "ReconcileResult",
@@ -379,34 +380,6 @@ class FailedOrder:
     times: int
 
 
-@dataclass(frozen=True)
-class CustomerSummary:
-    """One customer of the customer file (``engine.customers()``): personal data."""
-
-    account: str
-    customer_id: str | None
-    email: str | None
-    name: str | None
-    orders: int
-    first_order_at: datetime
-    last_order_at: datetime
-    revenue: dict[str, Decimal]
-    """Order totals per currency (never added across currencies)."""
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {
-            "account": self.account,
-            "customer_id": self.customer_id,
-            "email": self.email,
-            "name": self.name,
-            "orders": self.orders,
-            "first_order_at": self.first_order_at.isoformat(),
-            "last_order_at": self.last_order_at.isoformat(),
-            "revenue": {c: str(a) for c, a in sorted(self.revenue.items())},
-        }
-
-
 @dataclass
 class Coverage:
     """Which account lists which SKU, and which listed SKUs the ledger has not counted."""
@@ -482,4 +455,88 @@ class ReconcileResult:
             "gone": self.gone,
             "error": self.error,
             "queued": self.queued,
+        }
+
+
+@dataclass(frozen=True)
+class Person:
+    """One person of the customer file (``engine.customers()``), across every channel:
+    personal data."""
+
+    person_id: str
+    """The identity at the root of the person: ``email:<e-mail>``, ``ebay:<buyer id>``..."""
+    name: str | None
+    """The name on the newest order."""
+    email: str | None
+    """The e-mail of the newest order that shows one, as the channel wrote it."""
+    emails: list[str]
+    identities: list[str]
+    """Every identity (normalised e-mail or channel buyer id) merged into this person."""
+    accounts: list[str]
+    orders: int
+    """How many orders (cancelled ones left out)."""
+    order_ids: list[tuple[str, str]]
+    """(account, order id) of every order, oldest first."""
+    first_order_at: datetime
+    last_order_at: datetime
+    revenue: dict[str, Decimal]
+    """What the buyer paid per currency: order totals (the lines' revenue where an order
+    has no total); never added across currencies."""
+    refunds: dict[str, Decimal]
+    """Money given back per currency."""
+    returned_units: int
+    """Units the buyer sent back."""
+
+    @property
+    def account(self) -> str:
+        """The account of the newest order."""
+        return self.order_ids[-1][0]
+
+    @property
+    def customer_id(self) -> str | None:
+        """The person id (kept for readers of the former per-account customer file)."""
+        return self.person_id
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "person_id": self.person_id,
+            "name": self.name,
+            "email": self.email,
+            "emails": self.emails,
+            "identities": self.identities,
+            "accounts": self.accounts,
+            "orders": self.orders,
+            "order_ids": [f"{a}/{o}" for a, o in self.order_ids],
+            "first_order_at": self.first_order_at.isoformat(),
+            "last_order_at": self.last_order_at.isoformat(),
+            "revenue": {c: str(a) for c, a in sorted(self.revenue.items())},
+            "refunds": {c: str(a) for c, a in sorted(self.refunds.items())},
+            "returned_units": self.returned_units,
+        }
+
+
+@dataclass(frozen=True)
+class CustomerEdit:
+    """A merge or split of the customer file, as recorded."""
+
+    id: int
+    action: str
+    """``merge`` (``identity`` joined ``person``) or ``split`` (it left ``person``)."""
+    identity: str
+    person: str
+    actor: str | None
+    note: str | None
+    at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "id": self.id,
+            "action": self.action,
+            "identity": self.identity,
+            "person": self.person,
+            "actor": self.actor,
+            "note": self.note,
+            "at": self.at.isoformat(),
         }

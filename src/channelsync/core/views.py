@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -21,7 +18,6 @@ from channelsync.core.results import (
     AccountStatus,
     ChannelStock,
     Coverage,
-    CustomerSummary,
     Explanation,
     FailedOrder,
     LocationStock,
@@ -302,40 +298,6 @@ class Views:
                 for r in conn.execute(query)
             ]
 
-    def customers(self, account: str | None = None) -> list[CustomerSummary]:
-        """The customer file: every customer with orders, grouped per account by customer
-        id (else e-mail), most recent buyer first. Redacted orders are left out."""
-        o = t.orders.c
-        query = (
-            sa.select(
-                o.account,
-                o.customer_id,
-                o.customer_email,
-                o.customer_name,
-                o.created_at,
-                o.total_amount,
-                o.currency,
-            )
-            .where(
-                o.redacted_at.is_(None),
-                sa.or_(o.customer_id.is_not(None), o.customer_email.is_not(None)),
-            )
-            .order_by(o.created_at)
-        )
-        if account is not None:
-            query = query.where(o.account == account)
-        groups: dict[tuple[str, str], _Buyer] = {}
-        with self.store.read() as conn:
-            for r in conn.execute(query):
-                who = r.customer_id or (r.customer_email or "").lower()
-                buyer = groups.setdefault((r.account, who), _Buyer(r.account, r.created_at))
-                buyer.add(r)
-        return sorted(
-            (b.summary() for b in groups.values()),
-            key=lambda c: (c.last_order_at, c.account),
-            reverse=True,
-        )
-
     def status(self, accounts: Iterable[str], now: datetime) -> Status:
         """Where every account stands and which worker runs it, from the store alone."""
         names = sorted(accounts)
@@ -449,38 +411,3 @@ class Views:
 
 def _age(then: datetime | None, now: datetime) -> float | None:
     return None if then is None else max(0.0, (now - then).total_seconds())
-
-
-@dataclass
-class _Buyer:
-    """One customer's orders while the customer file is read (oldest order first)."""
-
-    account: str
-    first: datetime
-    last: datetime | None = None
-    customer_id: str | None = None
-    email: str | None = None
-    name: str | None = None
-    orders: int = 0
-    revenue: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
-
-    def add(self, row: Any) -> None:
-        self.customer_id = row.customer_id or self.customer_id
-        self.email = row.customer_email or self.email
-        self.name = row.customer_name or self.name  # the newest order's name wins
-        self.orders += 1
-        self.last = row.created_at
-        if row.total_amount is not None and row.currency:
-            self.revenue[row.currency] += Decimal(row.total_amount)
-
-    def summary(self) -> CustomerSummary:
-        return CustomerSummary(
-            account=self.account,
-            customer_id=self.customer_id,
-            email=self.email,
-            name=self.name,
-            orders=self.orders,
-            first_order_at=self.first,
-            last_order_at=self.last or self.first,
-            revenue=dict(self.revenue),
-        )
