@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from channelsync.core.errors import ConfigError
 
-__all__ = ["draw_daily", "report_days"]
+__all__ = ["daily_figure", "draw_daily", "report_days"]
 
 _ZERO = Decimal(0)
 
@@ -24,6 +24,20 @@ def draw_daily(
     title: str,
     xlabel: str,
 ) -> Path:
+    """``daily_figure`` written to ``path`` as a PNG."""
+    fig = daily_figure(series, days, title=title, xlabel=xlabel)
+    out = Path(path)
+    fig.savefig(out, format="png")
+    return out
+
+
+def daily_figure(
+    series: Mapping[tuple[str, str], Mapping[date, tuple[Decimal, Decimal]]],
+    days: list[date],
+    *,
+    title: str,
+    xlabel: str,
+) -> Any:
     """Revenue (solid) and margin (dashed) per account per day, one panel per currency.
 
     The date axis spans ``days`` (the report's whole period); a day without sales is
@@ -87,9 +101,7 @@ def draw_daily(
         if n == len(currencies):
             ax.set_xlabel(xlabel)
     fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, format="png")
-    return out
+    return fig
 
 
 def report_days(start: datetime, end: datetime, timezone: str) -> list[date]:

@@ -399,8 +399,6 @@ def channel_report(
         target = rep.currency
         if target is None or cur == target:
             return cur, amount
-        if not amount:
-            return target, amount
         assert rates is not None
         value = rates.convert(amount, cur, target, day)
         if value is None:
@@ -423,7 +421,10 @@ def channel_report(
         }
         counted_in = b.currency
         for what, amount in amounts.items():
-            cur, value = converted(day, b.account, b.currency, what, amount)
+            if amount or what == "revenue":
+                cur, value = converted(day, b.account, b.currency, what, amount)
+            else:
+                cur, value = counted_in, amount
             if what == "revenue":
                 counted_in = cur
             r = row(day, b.account, cur)
@@ -466,7 +467,15 @@ def channel_report(
     rep.daily = {
         k: {d: (v[0], v[1]) for d, v in sorted(days.items())} for k, days in sorted(daily.items())
     }
-    _customers_into(rep, book, tz, wanted, row)
+
+    def home(day: date, cur: str | None) -> str:
+        """The row currency of an order in ``cur``: the reporting one if convertible."""
+        if rep.currency is None or cur is None or cur == rep.currency:
+            return cur or rep.currency or ""
+        assert rates is not None
+        return rep.currency if rates.rate(cur, rep.currency, day) is not None else cur
+
+    _customers_into(rep, book, tz, wanted, row, home)
     rep.rows = [cells[k] for k in sorted(cells)]
     return rep
 
@@ -477,6 +486,7 @@ def _customers_into(
     tz: ZoneInfo,
     wanted: list[str] | None,
     row: Any,
+    home: Any,
 ) -> None:
     """New, returning and repeat customers and anonymous orders, from one streamed pass."""
     lo, hi = rep.start.timestamp(), rep.end.timestamp()
@@ -494,16 +504,15 @@ def _customers_into(
             and (wanted is None or first[1] in wanted)
         ):
             day = datetime.fromtimestamp(first[0], tz).date()
-            row(day, first[1], rep.currency or first[2] or "").repeat_customers += 1
+            row(day, first[1], home(day, first[2])).repeat_customers += 1
 
     for point in book.order_points():
         if point.at_s >= hi:
             continue
-        cur = rep.currency or point.currency or ""
         if point.person is None:
             if lo <= point.at_s and (wanted is None or point.account in wanted):
                 day = datetime.fromtimestamp(point.at_s, tz).date()
-                row(day, point.account, cur).anonymous_orders += 1
+                row(day, point.account, home(day, point.currency)).anonymous_orders += 1
             continue
         if point.person != person:
             close()
@@ -522,6 +531,7 @@ def _customers_into(
         if point.at_s < lo or (wanted is not None and point.account not in wanted):
             continue
         day = datetime.fromtimestamp(point.at_s, tz).date()
+        cur = home(day, point.currency)
         key = (period_start(day, rep.period), point.account, cur)
         if key in seen_rows:
             continue
