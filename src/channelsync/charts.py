@@ -50,7 +50,7 @@ def daily_figure(
     except ModuleNotFoundError:
         raise ConfigError("the chart needs matplotlib: pip install 'channelsync[chart]'") from None
     currencies = sorted({cur for _, cur in series}) or [""]
-    fig = Figure(figsize=(10, 3.2 + 2.8 * len(currencies)), dpi=100)
+    fig = Figure(figsize=(10, 2.7 + 2.8 * len(currencies)), dpi=100)
     FigureCanvasAgg(fig)
     colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
     xs: Any = [datetime(d.year, d.month, d.day, tzinfo=UTC) for d in days]  # stubs: floats

@@ -91,6 +91,16 @@ class Config:
             if acc.locations is not None
         }
 
+    def rates_path(self) -> Path | None:
+        """``[reports] rates_file``, relative to the configuration file (None if unset)."""
+        name = self.settings.reports.rates_file
+        if not name:
+            return None
+        path = Path(name).expanduser()
+        if not path.is_absolute() and self.path is not None:
+            path = Path(self.path).parent / path
+        return path
+
     def fee_percent(self) -> dict[str, Decimal]:
         """The configured fee percentage of every account that has one."""
         return {

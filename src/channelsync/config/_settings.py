@@ -56,6 +56,23 @@ class ReportSettings(_Section):
 
     timezone: str = "UTC"
     """The timezone whose calendar days ``--by day`` groups by."""
+    currency: str | None = None
+    """The reporting currency ``report channels`` converts into (needs ``rates_file``)."""
+    rates_file: str | None = None
+    """Exchange rates: a CSV ``date,from,to,rate`` or the ECB's euro reference rates file
+    (relative to the configuration file)."""
+    repeat_days: int = Field(default=90, ge=1)
+    """The window of the repeat-purchase rate, in days."""
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().upper()
+        if len(code) != 3 or not code.isalpha():
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code (EUR, USD...)")
+        return code
 
     @field_validator("timezone")
     @classmethod
