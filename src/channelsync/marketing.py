@@ -39,7 +39,7 @@ import csv
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -409,6 +409,7 @@ def channel_report(
     daily: dict[tuple[str, str], dict[date, list[Decimal]]] = defaultdict(
         lambda: defaultdict(lambda: [_ZERO, _ZERO])
     )
+    uncosted = False
     for b in book.buckets(start, end, g, wanted):
         day = local_day(b.bucket)
         pct = fees.get(b.account)
@@ -436,31 +437,40 @@ def channel_report(
                 point[0] += value
             else:
                 point[1] -= value
+        uncosted |= b.uncosted_facts > 0
         r = row(day, b.account, counted_in)
-        r.orders += b.sale_orders
         r.units += b.units
         r.returned_units += b.returned
         r.units_without_cost += b.units_without_cost
     # Cost prices in another currency than the sale's: converted at the day's rate.
-    costs = book.costs()
-    for account, sku, cur, bucket, cost_units in book.missing_costs(start, end, g, wanted):
-        day = local_day(bucket)
-        unit: Decimal | None = None
-        for other in costs.currencies(sku):
-            own = costs.unit_cost(sku, other)
-            if own is not None and rates is not None:
-                unit = rates.convert(own, other, cur, day)
-                if unit is not None:
-                    break
-        if unit is None:
-            rep.skus_without_cost.add(sku)
-            continue
-        out_cur, value = converted(day, account, cur, "cost", unit * cost_units)
-        r = row(day, account, out_cur)
-        r.cost += value
-        daily[(account, out_cur)][day][1] -= value
-        sold = max(cost_units, 0)
-        r.units_without_cost = max(r.units_without_cost - sold, 0)
+    if uncosted:
+        costs = book.costs()
+        missing = sorted(
+            (sku, cur)
+            for sku, cur in book.sold_pairs(start, end)
+            if costs.unit_cost(sku, cur) is None
+        )
+        convertible = [(sku, cur) for sku, cur in missing if rates and costs.currencies(sku)]
+        rep.skus_without_cost.update(sku for sku, cur in missing if (sku, cur) not in convertible)
+        for account, sku, cur, bucket, cost_units, sold in book.cost_units_of(
+            convertible, start, end, g, wanted
+        ):
+            day = local_day(bucket)
+            unit: Decimal | None = None
+            for other in costs.currencies(sku):
+                own = costs.unit_cost(sku, other)
+                if own is not None and rates is not None:
+                    unit = rates.convert(own, other, cur, day)
+                    if unit is not None:
+                        break
+            if unit is None:
+                rep.skus_without_cost.add(sku)
+                continue
+            out_cur, value = converted(day, account, cur, "cost", unit * cost_units)
+            r = row(day, account, out_cur)
+            r.cost += value
+            daily[(account, out_cur)][day][1] -= value
+            r.units_without_cost = max(r.units_without_cost - sold, 0)
     for days in daily.values():
         for point in days.values():
             point[1] += point[0]
@@ -475,7 +485,10 @@ def channel_report(
         assert rates is not None
         return rep.currency if rates.rate(cur, rep.currency, day) is not None else cur
 
-    _customers_into(rep, book, tz, wanted, row, home)
+    def day_at(at_s: int) -> date:
+        return local_day(at_s // g)
+
+    _customers_into(rep, book, day_at, wanted, row, home)
     rep.rows = [cells[k] for k in sorted(cells)]
     return rep
 
@@ -483,60 +496,62 @@ def channel_report(
 def _customers_into(
     rep: ChannelReport,
     book: SalesBook,
-    tz: ZoneInfo,
+    day_at: Callable[[int], date],
     wanted: list[str] | None,
-    row: Any,
-    home: Any,
+    row: Callable[[date, str, str], ChannelRow],
+    home: Callable[[date, str | None], str],
 ) -> None:
-    """New, returning and repeat customers and anonymous orders, from one streamed pass."""
+    """Orders, new, returning and repeat customers and anonymous orders, from one pass
+    over every order (streamed, ordered by person then time)."""
     lo, hi = rep.start.timestamp(), rep.end.timestamp()
     window = rep.repeat_days * 86400
     person: str | None = None
-    first: tuple[int, str, str | None] | None = None
+    first_at, first_account, first_currency = 0, "", None
     seen_rows: set[tuple[date, str, str]] = set()
     repeated = False
+    period = rep.period
 
     def close() -> None:
         if (
-            first is not None
+            person is not None
             and repeated
-            and lo <= first[0] < hi
-            and (wanted is None or first[1] in wanted)
+            and lo <= first_at < hi
+            and (wanted is None or first_account in wanted)
         ):
-            day = datetime.fromtimestamp(first[0], tz).date()
-            row(day, first[1], home(day, first[2])).repeat_customers += 1
+            day = day_at(first_at)
+            row(day, first_account, home(day, first_currency)).repeat_customers += 1
 
-    for point in book.order_points():
-        if point.at_s >= hi:
+    for who, account, at_s, currency in book.order_points():
+        if at_s >= hi:
             continue
-        if point.person is None:
-            if lo <= point.at_s and (wanted is None or point.account in wanted):
-                day = datetime.fromtimestamp(point.at_s, tz).date()
-                row(day, point.account, home(day, point.currency)).anonymous_orders += 1
+        inside = at_s >= lo and (wanted is None or account in wanted)
+        if who is None:
+            if inside:
+                day = day_at(at_s)
+                target = row(day, account, home(day, currency))
+                target.orders += 1
+                target.anonymous_orders += 1
             continue
-        if point.person != person:
+        if who != person:
             close()
-            person, first, repeated = (
-                point.person,
-                (point.at_s, point.account, point.currency),
-                False,
-            )
+            person, first_at, first_account, first_currency = who, at_s, account, currency
+            repeated = False
             seen_rows = set()
             is_first = True
         else:
             is_first = False
-            assert first is not None
-            if point.at_s - first[0] <= window:
+            if at_s - first_at <= window:
                 repeated = True
-        if point.at_s < lo or (wanted is not None and point.account not in wanted):
+        if not inside:
             continue
-        day = datetime.fromtimestamp(point.at_s, tz).date()
-        cur = home(day, point.currency)
-        key = (period_start(day, rep.period), point.account, cur)
+        day = day_at(at_s)
+        cur = home(day, currency)
+        target = row(day, account, cur)
+        target.orders += 1
+        key = (period_start(day, period), account, cur)
         if key in seen_rows:
             continue
         seen_rows.add(key)
-        target = row(day, point.account, cur)
         if is_first:
             target.new_customers += 1
         else:
@@ -683,28 +698,28 @@ def customer_report(
                 if 1 <= k <= len(cohort.active):
                     cohort.active[k - 1] += 1
 
-    for point in book.order_points():
-        if point.person is None or point.at_s >= hi:
+    for who, account, at_s, _ in book.order_points():
+        if who is None or at_s >= hi:
             continue
-        if point.person != person:
+        if who != person:
             close()
-            person = point.person
-            month = datetime.fromtimestamp(point.at_s, tz).date().replace(day=1)
+            person = who
+            month = datetime.fromtimestamp(at_s, tz).date().replace(day=1)
             state = {
-                "first": point.at_s,
-                "account": point.account,
+                "first": at_s,
+                "account": account,
                 "month": month,
                 "repeat": False,
                 "in_period": False,
                 "months": set(),
             }
-        elif point.at_s - state["first"] <= repeat_days * 86400:
+        elif at_s - state["first"] <= repeat_days * 86400:
             state["repeat"] = True
-        if point.at_s >= lo:
+        if at_s >= lo:
             state["in_period"] = True
             if wanted is None or state["account"] in wanted:
                 orders_in += 1
-        here = datetime.fromtimestamp(point.at_s, tz).date()
+        here = datetime.fromtimestamp(at_s, tz).date()
         state["months"].add(_months_between(state["month"], here))
     close()
     rep.cohorts = [cohorts[m] for m in sorted(cohorts)]

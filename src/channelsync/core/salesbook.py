@@ -40,7 +40,6 @@ from channelsync.core.store import Store
 __all__ = [
     "SCALE",
     "BucketRow",
-    "OrderPoint",
     "Returned",
     "SalesBook",
     "from_scaled",
@@ -106,19 +105,9 @@ class BucketRow:
     """Revenue of lines whose channel reported no fees (the configured percentage applies)."""
     cost: Decimal
     units_without_cost: int
+    uncosted_facts: int
+    """Facts of a SKU without a cost price in the fact's currency."""
     returned: int
-    sale_orders: int
-
-
-@dataclass(frozen=True)
-class OrderPoint:
-    """One counted order as the customer figures need it (``SalesBook.order_points``)."""
-
-    person: str | None
-    account: str
-    order_id: str
-    at_s: int
-    currency: str | None
 
 
 class _UnitCost:
@@ -226,40 +215,64 @@ class SalesBook:
 
     # -- the projection --------------------------------------------------------------------
 
-    def _signatures(self, conn: Connection) -> dict[tuple[str, str], str]:
-        o = t.orders.c
+    def _extras(
+        self, conn: Connection, pairs: Sequence[tuple[str, str]] | None = None
+    ) -> dict[tuple[str, str], str]:
+        """The part of the signature that returns and confirmed refunds make, per order
+        that has any (``pairs``: only those orders)."""
         r = t.returns.c
         a = t.aftersale_ops.c
         back: dict[tuple[str, str], str] = {}
-        for row in conn.execute(
-            sa.select(r.account, r.order_id, sa.func.count(), sa.func.max(r.id)).group_by(
-                r.account, r.order_id
-            )
-        ):
-            back[(row[0], row[1])] = f"r{row[2]}.{row[3]}"
-        for row in conn.execute(
+        returns = sa.select(r.account, r.order_id, sa.func.count(), sa.func.max(r.id)).group_by(
+            r.account, r.order_id
+        )
+        refunds = (
             sa.select(a.account, a.order_id, sa.func.count(), sa.func.max(a.updated_at))
             .where(a.kind == "refund", a.status == "done")
             .group_by(a.account, a.order_id)
-        ):
+        )
+        if pairs is not None:
+            returns = returns.where(sa.tuple_(r.account, r.order_id).in_(list(pairs)))
+            refunds = refunds.where(sa.tuple_(a.account, a.order_id).in_(list(pairs)))
+        for row in conn.execute(returns):
+            back[(row[0], row[1])] = f"r{row[2]}.{row[3]}"
+        for row in conn.execute(refunds):
             when = row[3].timestamp() if row[3] is not None else 0
             back[(row[0], row[1])] = back.get((row[0], row[1]), "") + f"f{row[2]}.{when}"
-        return {
-            (row.account, row.order_id): f"{row.version}|{row.redacted_at is not None}|"
-            + back.get((row.account, row.order_id), "")
-            for row in conn.execute(sa.select(o.account, o.order_id, o.version, o.redacted_at))
-        }
+        return back
 
     def stale(self) -> list[tuple[str, str]]:
-        """Orders whose projection is missing or out of date."""
+        """Orders whose projection is missing or out of date.
+
+        The versions are compared in SQL; only orders with returns or refunds (few) are
+        compared in Python, on their whole signature.
+        """
+        o = t.orders.c
         s = t.sales_orders.c
+        joined = t.orders.outerjoin(
+            t.sales_orders, sa.and_(s.account == o.account, s.order_id == o.order_id)
+        )
+        prefix = sa.func.substr(s.signature, 1, sa.func.length(o.version) + 1)
+        query = (
+            sa.select(o.account, o.order_id)
+            .select_from(joined)
+            .where(sa.or_(s.account.is_(None), prefix != o.version + "|"))
+        )
         with self.store.read() as conn:
-            current = self._signatures(conn)
-            known = {
-                (row.account, row.order_id): row.signature
-                for row in conn.execute(sa.select(s.account, s.order_id, s.signature))
-            }
-        return sorted(pair for pair, sig in current.items() if known.get(pair) != sig)
+            found = {(row.account, row.order_id) for row in conn.execute(query)}
+            extras = self._extras(conn)
+            checked = sorted(extras.keys() - found)
+            for first in range(0, len(checked), _CHUNK):
+                chunk = checked[first : first + _CHUNK]
+                for row in conn.execute(
+                    sa.select(o.account, o.order_id, o.version, s.signature)
+                    .select_from(joined)
+                    .where(sa.tuple_(o.account, o.order_id).in_(chunk))
+                ):
+                    pair = (row.account, row.order_id)
+                    if row.signature != f"{row.version}|{extras[pair]}":
+                        found.add(pair)
+        return sorted(found)
 
     def refresh(self) -> int:
         """Bring the projection up to date with the stored orders; returns orders rebuilt."""
@@ -267,7 +280,15 @@ class SalesBook:
         for first in range(0, len(stale), _CHUNK):
             chunk = stale[first : first + _CHUNK]
             with self.store.read() as conn:
-                signatures = self._signatures_of(conn, chunk)
+                extras = self._extras(conn, chunk)
+                versions = {
+                    (row.account, row.order_id): row.version
+                    for row in conn.execute(
+                        sa.select(
+                            t.orders.c.account, t.orders.c.order_id, t.orders.c.version
+                        ).where(sa.tuple_(t.orders.c.account, t.orders.c.order_id).in_(chunk))
+                    )
+                }
                 loaded = self._load(conn, chunk, None)
             order_rows: list[dict[str, Any]] = []
             fact_rows: list[dict[str, Any]] = []
@@ -279,7 +300,7 @@ class SalesBook:
                         "account": order.account,
                         "order_id": order.order_id,
                         "kind": order.kind,
-                        "signature": signatures[pair],
+                        "signature": f"{versions[pair]}|{extras.get(pair, '')}",
                         "identity": identity_of(
                             order.kind,
                             order.account,
@@ -328,11 +349,6 @@ class SalesBook:
 
         self.store.run(work)
 
-    def _signatures_of(
-        self, conn: Connection, pairs: Sequence[tuple[str, str]]
-    ) -> dict[tuple[str, str], str]:
-        return {pair: sig for pair, sig in self._signatures(conn).items() if pair in set(pairs)}
-
     def _write(
         self,
         conn: Connection,
@@ -372,11 +388,15 @@ class SalesBook:
 
     # -- aggregates --------------------------------------------------------------------------
 
-    def _cost_table(self, conn: Connection) -> sa.Subquery:
-        """(sku, currency, cost in 1/10000) for every SKU with a cost in that currency."""
+    def _cost_table(self, conn: Connection) -> sa.Table | sa.Subquery:
+        """(sku, currency, scaled) for every SKU with a cost in that currency: the cost
+        prices themselves (joined through their primary key), with the bundles' sums of
+        their components' added when there are bundles."""
         c = t.product_costs.c
         b = t.bundles.c
-        own = sa.select(c.sku.label("sku"), c.currency.label("currency"), c.scaled.label("e4"))
+        if conn.execute(sa.select(b.bundle_sku).limit(1)).first() is None:
+            return t.product_costs
+        own = sa.select(c.sku.label("sku"), c.currency.label("currency"), c.scaled.label("scaled"))
         comps = (
             sa.select(b.bundle_sku, sa.func.count().label("n")).group_by(b.bundle_sku).subquery()
         )
@@ -384,7 +404,7 @@ class SalesBook:
             sa.select(
                 b.bundle_sku.label("sku"),
                 c.currency.label("currency"),
-                sa.func.sum(b.quantity * c.scaled).label("e4"),
+                sa.func.sum(b.quantity * c.scaled).label("scaled"),
                 sa.func.count().label("n"),
             )
             .join(t.product_costs, c.sku == b.component_sku)
@@ -392,12 +412,9 @@ class SalesBook:
             .subquery()
         )
         bundle = (
-            sa.select(summed.c.sku, summed.c.currency, summed.c.e4)
+            sa.select(summed.c.sku, summed.c.currency, summed.c.scaled)
             .join(comps, comps.c.bundle_sku == summed.c.sku)
-            .where(
-                summed.c.n == comps.c.n,
-                ~sa.exists().where(c.sku == summed.c.sku),
-            )
+            .where(summed.c.n == comps.c.n, ~sa.exists().where(c.sku == summed.c.sku))
         )
         return sa.union_all(own, bundle).subquery("costs")
 
@@ -409,12 +426,13 @@ class SalesBook:
         accounts: Iterable[str] | None = None,
     ) -> Iterator[BucketRow]:
         """Facts in ``[start, end)`` summed per account, currency and ``granularity``-second
-        bucket (in SQL), streamed."""
+        bucket in SQL (one pass over the facts, cost prices joined by key), streamed."""
         f = t.sales_facts.c
         lo, hi = math.floor(start.timestamp()), math.floor(end.timestamp())
         with self.store.read() as conn:
             costs = self._cost_table(conn)
             bucket = (f.at_s // granularity).label("bucket")
+            missing = sa.and_(costs.c.scaled.is_(None), f.sku.is_not(None))
             query = (
                 sa.select(
                     f.account,
@@ -425,15 +443,12 @@ class SalesBook:
                     sa.func.sum(f.refunds).label("refunds"),
                     sa.func.sum(f.fees).label("fees"),
                     sa.func.sum(sa.case((f.fees_reported, 0), else_=f.revenue)).label("bare"),
-                    sa.func.sum(f.cost_units * sa.func.coalesce(costs.c.e4, 0)).label("cost"),
-                    sa.func.sum(
-                        sa.case(
-                            (sa.and_(costs.c.e4.is_(None), f.sku.is_not(None), f.sale), f.units),
-                            else_=0,
-                        )
-                    ).label("nocost"),
+                    sa.func.sum(f.cost_units * sa.func.coalesce(costs.c.scaled, 0)).label("cost"),
+                    sa.func.sum(sa.case((sa.and_(missing, f.sale), f.units), else_=0)).label(
+                        "nocost"
+                    ),
+                    sa.func.sum(sa.case((missing, 1), else_=0)).label("uncosted"),
                     sa.func.sum(f.returned).label("returned"),
-                    sa.func.count(sa.distinct(sa.case((f.sale, f.order_id)))).label("orders"),
                 )
                 .select_from(
                     t.sales_facts.outerjoin(
@@ -457,57 +472,81 @@ class SalesBook:
                     unreported_fee_revenue=from_scaled(row.bare),
                     cost=from_scaled(row.cost),
                     units_without_cost=int(row.nocost or 0),
+                    uncosted_facts=int(row.uncosted or 0),
                     returned=int(row.returned or 0),
-                    sale_orders=int(row.orders or 0),
                 )
 
-    def missing_costs(
+    def sold_pairs(self, start: datetime, end: datetime) -> set[tuple[str, str]]:
+        """(SKU, currency) of every fact in ``[start, end)`` (read from an index)."""
+        f = t.sales_facts.c
+        lo, hi = math.floor(start.timestamp()), math.floor(end.timestamp())
+        query = (
+            sa.select(f.sku, f.currency)
+            .where(f.sku.is_not(None), f.at_s >= lo, f.at_s < hi)
+            .group_by(f.sku, f.currency)
+        )
+        with self.store.read() as conn:
+            return {(row.sku, row.currency) for row in conn.execute(query)}
+
+    def cost_units_of(
         self,
+        pairs: Sequence[tuple[str, str]],
         start: datetime,
         end: datetime,
         granularity: int,
         accounts: Iterable[str] | None = None,
-    ) -> Iterator[tuple[str, str, str, int, int]]:
-        """(account, sku, currency, bucket, cost units) of facts whose SKU has no cost price
-        in the fact's currency: the reports convert another currency's cost or list them."""
+    ) -> Iterator[tuple[str, str, str, int, int, int]]:
+        """(account, sku, currency, bucket, cost units, units sold) of the facts of the
+        (SKU, currency) ``pairs`` in ``[start, end)``: the reports cost them with a cost
+        price in another currency."""
         f = t.sales_facts.c
         lo, hi = math.floor(start.timestamp()), math.floor(end.timestamp())
+        wanted = list(accounts) if accounts is not None else None
         with self.store.read() as conn:
-            costs = self._cost_table(conn)
-            bucket = (f.at_s // granularity).label("bucket")
-            query = (
-                sa.select(f.account, f.sku, f.currency, bucket, sa.func.sum(f.cost_units))
-                .select_from(
-                    t.sales_facts.outerjoin(
-                        costs, sa.and_(costs.c.sku == f.sku, costs.c.currency == f.currency)
+            for first in range(0, len(pairs), _CHUNK):
+                bucket = (f.at_s // granularity).label("bucket")
+                query = (
+                    sa.select(
+                        f.account,
+                        f.sku,
+                        f.currency,
+                        bucket,
+                        sa.func.sum(f.cost_units),
+                        sa.func.sum(sa.case((f.sale, f.units), else_=0)),
                     )
+                    .where(
+                        sa.tuple_(f.sku, f.currency).in_(list(pairs[first : first + _CHUNK])),
+                        f.at_s >= lo,
+                        f.at_s < hi,
+                    )
+                    .group_by(f.account, f.sku, f.currency, bucket)
                 )
-                .where(f.at_s >= lo, f.at_s < hi, f.sku.is_not(None), costs.c.e4.is_(None))
-                .group_by(f.account, f.sku, f.currency, bucket)
-            )
-            if accounts is not None:
-                query = query.where(f.account.in_(list(accounts)))
-            for row in conn.execution_options(yield_per=2000).execute(query):
-                yield row[0], row[1], row[2], int(row[3]), int(row[4] or 0)
+                if wanted is not None:
+                    query = query.where(f.account.in_(wanted))
+                for row in conn.execute(query):
+                    yield row[0], row[1], row[2], int(row[3]), int(row[4] or 0), int(row[5] or 0)
 
-    def order_points(self, links: dict[str, str] | None = None) -> Iterator[OrderPoint]:
-        """Every counted order, ordered by person then time (streamed).
+    def order_points(self) -> Iterator[tuple[str | None, str, int, str | None]]:
+        """(person, account, created at in Unix seconds, currency) of every counted order,
+        ordered by person then time (streamed).
 
         The person is the buyer's identity, or the person a manual merge put it under
-        (``customer_links``, read in SQL).
+        (``customer_links``, joined in SQL); None for an order without a customer.
         """
         s = t.sales_orders.c
         lk = t.customer_links.c
         person = sa.func.coalesce(lk.person, s.identity).label("person")
         query = (
-            sa.select(person, s.account, s.order_id, s.at_s, s.currency)
+            sa.select(person, s.account, s.at_s, s.currency)
             .select_from(t.sales_orders.outerjoin(t.customer_links, lk.identity == s.identity))
             .where(s.counted)
-            .order_by(person, s.at_s, s.account, s.order_id)
+            .order_by(person, s.at_s, s.account)
         )
         with self.store.read() as conn:
-            for row in conn.execution_options(yield_per=5000).execute(query):
-                yield OrderPoint(row.person, row.account, row.order_id, int(row.at_s), row.currency)
+            result = conn.execution_options(yield_per=5000).execute(query)
+            for chunk in result.partitions():
+                for row in chunk:
+                    yield row[0], row[1], int(row[2]), row[3]
 
     def order_totals(
         self, pairs: Sequence[tuple[str, str]] | None = None

@@ -490,6 +490,7 @@ sales_facts = sa.Table(
     sa.Column("cost_units", sa.Integer, nullable=False),
     sa.Column("returned", sa.Integer, nullable=False),  # units the buyer sent back
     sa.Index(None, "at_s"),
+    sa.Index(None, "sku", "currency", "at_s"),
 )
 
 customer_links = sa.Table(

@@ -96,6 +96,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("account", "order_id", "seq", name="pk_sales_facts"),
     )
     op.create_index("ix_sales_facts_at_s", "sales_facts", ["at_s"])
+    op.create_index("ix_sales_facts_sku_currency_at_s", "sales_facts", ["sku", "currency", "at_s"])
     op.create_table(
         "customer_links",
         sa.Column("identity", _Key, nullable=False),
@@ -122,6 +123,7 @@ def downgrade() -> None:
     op.drop_table("customer_edits")
     op.drop_index("ix_customer_links_person", "customer_links")
     op.drop_table("customer_links")
+    op.drop_index("ix_sales_facts_sku_currency_at_s", "sales_facts")
     op.drop_index("ix_sales_facts_at_s", "sales_facts")
     op.drop_table("sales_facts")
     op.drop_index("ix_sales_orders_at_s", "sales_orders")
