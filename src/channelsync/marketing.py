@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -49,7 +48,7 @@ from zoneinfo import ZoneInfo
 
 from channelsync.charts import draw_daily, report_days
 from channelsync.core.errors import ConfigError
-from channelsync.core.salesbook import SalesBook
+from channelsync.core.salesbook import SalesBook, local_offsets
 from channelsync.core.store import Store
 from channelsync.rates import Rates
 
@@ -72,6 +71,7 @@ PERIODS: tuple[Period, ...] = ("day", "week", "month")
 _ZERO = Decimal(0)
 _CENT = Decimal("0.01")
 _ONE = Decimal(1)
+_EPOCH_DAY = date(1970, 1, 1)
 
 
 def _money(value: Decimal) -> str:
@@ -104,20 +104,6 @@ def _next_period(start: date, period: Period) -> date:
 def refresh_projection(store: Store) -> int:
     """Bring the reports' projection up to date with the stored orders; orders rebuilt."""
     return SalesBook(store).refresh()
-
-
-def _granularity(tz: ZoneInfo, start: datetime, end: datetime) -> int:
-    """The largest bucket (seconds) whose boundaries fall on every local midnight."""
-    step = 86400
-    moment = start
-    while moment <= end:
-        offset = moment.astimezone(tz).utcoffset()
-        seconds = int(offset.total_seconds()) if offset is not None else 0
-        step = math.gcd(step, abs(seconds) % 86400 or 86400)
-        moment += timedelta(days=14)
-    offset = end.astimezone(tz).utcoffset()
-    seconds = int(offset.total_seconds()) if offset is not None else 0
-    return math.gcd(step, abs(seconds) % 86400 or 86400)
 
 
 @dataclass
@@ -362,13 +348,13 @@ def channel_report(
         raise ConfigError(f"converting into {currency} needs exchange rates (--rates FILE)")
     if repeat_days < 1:
         raise ValueError("repeat_days must be at least 1")
-    tz = _check(start, end, timezone)
+    _check(start, end, timezone)
     book = SalesBook(store)
     if refresh:
         refresh_projection(store)
     wanted = list(accounts) if accounts is not None else None
     fees = dict(fee_percent or {})
-    g = _granularity(tz, start, end)
+    offsets = local_offsets(timezone, start, end)
     rep = ChannelReport(
         start=start,
         end=end,
@@ -383,7 +369,7 @@ def channel_report(
     def local_day(bucket: int) -> date:
         found = day_of.get(bucket)
         if found is None:
-            found = day_of[bucket] = datetime.fromtimestamp(bucket * g, tz).date()
+            found = day_of[bucket] = _EPOCH_DAY + timedelta(days=bucket)
         return found
 
     def row(day: date, account: str, cur: str) -> ChannelRow:
@@ -410,7 +396,8 @@ def channel_report(
         lambda: defaultdict(lambda: [_ZERO, _ZERO])
     )
     uncosted = False
-    for b in book.buckets(start, end, g, wanted):
+    seen_currencies: set[str] = set()
+    for b in book.buckets(start, end, offsets, wanted):
         day = local_day(b.bucket)
         pct = fees.get(b.account)
         estimated = b.unreported_fee_revenue * pct / 100 if pct is not None else _ZERO
@@ -438,6 +425,7 @@ def channel_report(
             else:
                 point[1] -= value
         uncosted |= b.uncosted_facts > 0
+        seen_currencies.add(b.currency)
         r = row(day, b.account, counted_in)
         r.units += b.units
         r.returned_units += b.returned
@@ -445,15 +433,21 @@ def channel_report(
     # Cost prices in another currency than the sale's: converted at the day's rate.
     if uncosted:
         costs = book.costs()
-        missing = sorted(
-            (sku, cur)
-            for sku, cur in book.sold_pairs(start, end)
-            if costs.unit_cost(sku, cur) is None
+        currencies = sorted(seen_currencies)
+        missing = book.sold_in(
+            [
+                (sku, cur)
+                for sku in book.skus()
+                for cur in currencies
+                if costs.unit_cost(sku, cur) is None
+            ],
+            start,
+            end,
         )
         convertible = [(sku, cur) for sku, cur in missing if rates and costs.currencies(sku)]
         rep.skus_without_cost.update(sku for sku, cur in missing if (sku, cur) not in convertible)
         for account, sku, cur, bucket, cost_units, sold in book.cost_units_of(
-            convertible, start, end, g, wanted
+            convertible, start, end, offsets, wanted
         ):
             day = local_day(bucket)
             unit: Decimal | None = None
@@ -486,7 +480,10 @@ def channel_report(
         return rep.currency if rates.rate(cur, rep.currency, day) is not None else cur
 
     def day_at(at_s: int) -> date:
-        return local_day(at_s // g)
+        for since, offset in reversed(offsets):
+            if at_s >= since:
+                return local_day((at_s + offset) // 86400)
+        return local_day((at_s + offsets[0][1]) // 86400)
 
     _customers_into(rep, book, day_at, wanted, row, home)
     rep.rows = [cells[k] for k in sorted(cells)]

@@ -44,6 +44,8 @@ __all__ = [
     "SalesBook",
     "from_scaled",
     "identity_of",
+    "local_day_number",
+    "local_offsets",
     "projection_facts",
     "to_scaled",
 ]
@@ -96,7 +98,7 @@ class BucketRow:
     account: str
     currency: str
     bucket: int
-    """``at_s // granularity``: the bucket starts at ``bucket * granularity`` Unix seconds."""
+    """The local calendar day, as days since 1970-01-01 (see ``local_days``)."""
     units: int
     revenue: Decimal
     refunds: Decimal
@@ -108,6 +110,45 @@ class BucketRow:
     uncosted_facts: int
     """Facts of a SKU without a cost price in the fact's currency."""
     returned: int
+
+
+def local_offsets(timezone: str, start: datetime, end: datetime) -> list[tuple[int, int]]:
+    """The UTC offsets (seconds) of ``timezone`` over ``[start, end)``: a list of
+    (Unix second from which it applies, offset), the first from ``start``."""
+    tz = ZoneInfo(timezone)
+
+    def offset(at: int) -> int:
+        delta = datetime.fromtimestamp(at, tz).utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
+
+    lo, hi = math.floor(start.timestamp()), math.ceil(end.timestamp())
+    out = [(lo, offset(lo))]
+    at = lo
+    while at < hi:
+        step = min(at + 3600, hi)
+        if offset(step) != out[-1][1]:
+            a, b = at, step  # the change lies in (a, b]: find its first second
+            while b - a > 1:
+                mid = (a + b) // 2
+                if offset(mid) == out[-1][1]:
+                    a = mid
+                else:
+                    b = mid
+            out.append((b, offset(b)))
+        at = step
+    return out
+
+
+def local_day_number(at_s: Any, offsets: Sequence[tuple[int, int]]) -> Any:
+    """SQL: the local calendar day of the Unix second ``at_s`` as days since 1970-01-01,
+    given the timezone's ``offsets`` (``local_offsets``)."""
+    if len(offsets) == 1:
+        return (at_s + offsets[0][1]) // 86400
+    whens = [
+        (at_s < since, (at_s + prev) // 86400)
+        for (since, _), (_, prev) in zip(offsets[1:], offsets, strict=False)
+    ]
+    return sa.case(*whens, else_=(at_s + offsets[-1][1]) // 86400)
 
 
 class _UnitCost:
@@ -422,16 +463,17 @@ class SalesBook:
         self,
         start: datetime,
         end: datetime,
-        granularity: int,
+        offsets: Sequence[tuple[int, int]],
         accounts: Iterable[str] | None = None,
     ) -> Iterator[BucketRow]:
-        """Facts in ``[start, end)`` summed per account, currency and ``granularity``-second
-        bucket in SQL (one pass over the facts, cost prices joined by key), streamed."""
+        """Facts in ``[start, end)`` summed per account, currency and local day in SQL (one
+        pass over the facts, cost prices joined by key), streamed. ``offsets`` are the
+        timezone's UTC offsets over the period (``local_offsets``)."""
         f = t.sales_facts.c
         lo, hi = math.floor(start.timestamp()), math.floor(end.timestamp())
         with self.store.read() as conn:
             costs = self._cost_table(conn)
-            bucket = (f.at_s // granularity).label("bucket")
+            bucket = local_day_number(f.at_s, offsets).label("bucket")
             missing = sa.and_(costs.c.scaled.is_(None), f.sku.is_not(None))
             query = (
                 sa.select(
@@ -476,24 +518,43 @@ class SalesBook:
                     returned=int(row.returned or 0),
                 )
 
-    def sold_pairs(self, start: datetime, end: datetime) -> set[tuple[str, str]]:
-        """(SKU, currency) of every fact in ``[start, end)`` (read from an index)."""
-        f = t.sales_facts.c
-        lo, hi = math.floor(start.timestamp()), math.floor(end.timestamp())
-        query = (
-            sa.select(f.sku, f.currency)
-            .where(f.sku.is_not(None), f.at_s >= lo, f.at_s < hi)
-            .group_by(f.sku, f.currency)
+    def skus(self) -> list[str]:
+        """Every SKU the facts name (a loose index scan: one index seek per SKU)."""
+        query = sa.text(
+            "WITH RECURSIVE skus(sku) AS ("
+            " SELECT MIN(sku) FROM sales_facts"
+            " UNION ALL"
+            " SELECT (SELECT MIN(f.sku) FROM sales_facts f WHERE f.sku > skus.sku)"
+            " FROM skus WHERE skus.sku IS NOT NULL"
+            ") SELECT sku FROM skus WHERE sku IS NOT NULL"
         )
         with self.store.read() as conn:
-            return {(row.sku, row.currency) for row in conn.execute(query)}
+            return [row[0] for row in conn.execute(query)]
+
+    def sold_in(
+        self, pairs: Iterable[tuple[str, str]], start: datetime, end: datetime
+    ) -> list[tuple[str, str]]:
+        """Those (SKU, currency) ``pairs`` with a fact in ``[start, end)`` (an index seek each)."""
+        f = t.sales_facts.c
+        lo, hi = math.floor(start.timestamp()), math.floor(end.timestamp())
+        out = []
+        with self.store.read() as conn:
+            for sku, currency in pairs:
+                hit = conn.execute(
+                    sa.select(f.sku)
+                    .where(f.sku == sku, f.currency == currency, f.at_s >= lo, f.at_s < hi)
+                    .limit(1)
+                ).first()
+                if hit is not None:
+                    out.append((sku, currency))
+        return out
 
     def cost_units_of(
         self,
         pairs: Sequence[tuple[str, str]],
         start: datetime,
         end: datetime,
-        granularity: int,
+        offsets: Sequence[tuple[int, int]],
         accounts: Iterable[str] | None = None,
     ) -> Iterator[tuple[str, str, str, int, int, int]]:
         """(account, sku, currency, bucket, cost units, units sold) of the facts of the
@@ -504,7 +565,7 @@ class SalesBook:
         wanted = list(accounts) if accounts is not None else None
         with self.store.read() as conn:
             for first in range(0, len(pairs), _CHUNK):
-                bucket = (f.at_s // granularity).label("bucket")
+                bucket = local_day_number(f.at_s, offsets).label("bucket")
                 query = (
                     sa.select(
                         f.account,
