@@ -31,6 +31,8 @@ from channelsync.config._settings import SECTIONS, AccountSettings, Settings
 from channelsync.core.allocation import Rule
 from channelsync.core.channel import Channel
 from channelsync.core.errors import ConfigError
+from channelsync.core.pricing import PriceRule
+from channelsync.core.rates import Rates, load_rates
 from channelsync.plugins import AdapterPlugin, adapters
 
 __all__ = ["RESERVED_ENV", "Config", "iter_problems", "load_config"]
@@ -82,6 +84,25 @@ class Config:
             for location, rule in acc.location_rules.items():
                 out[(name, None, location)] = rule
         return out
+
+    def price_rules(self) -> dict[Any, PriceRule]:
+        """The price rules of every account and per-SKU override, for ``SyncEngine``."""
+        out: dict[Any, PriceRule] = {}
+        for name, acc in self.settings.accounts.items():
+            if acc.prices is not None:
+                out[name] = acc.prices
+            for sku, rule in acc.sku_prices.items():
+                out[(name, sku)] = rule
+        return out
+
+    def rates(self) -> Rates | None:
+        """The exchange rates of ``[reports] rates_file`` (None if unset).
+
+        Raises:
+            ConfigError: the file is missing or malformed (named with the line).
+        """
+        path = self.rates_path()
+        return load_rates(path) if path is not None else None
 
     def locations(self) -> dict[str, list[str] | dict[str, str]]:
         """Where each account's stock comes from (the accounts that say), for ``SyncEngine``."""

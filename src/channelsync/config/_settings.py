@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from channelsync.config._files import ENV_PREFIX
 from channelsync.core.allocation import Rule
+from channelsync.core.pricing import PriceRule
 from channelsync.core.store import DEFAULT_URL
 
 __all__ = [
@@ -123,6 +124,11 @@ class AccountSettings(BaseModel):
     one quantity pooled from them) or a table of location name = the channel's own
     location id (the channel keeps a quantity per location: Shopify). None: every
     location, pooled."""
+    prices: PriceRule | None = None
+    """The account's price rule (``[accounts.x.prices] currency = "USD", percent = 10,
+    ending = ".99", minimum = 5``): how the merchant's price becomes the account's."""
+    sku_prices: dict[str, PriceRule] = Field(default_factory=dict)
+    """Price rules per SKU on this account (``[accounts.x.sku_prices.SKU-1]``)."""
     location_rules: dict[str, Rule] = Field(default_factory=dict)
     """Rules per location (``[accounts.x.location_rules.berlin] buffer = 2``), for
     channels that keep a quantity per location."""

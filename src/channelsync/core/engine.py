@@ -56,7 +56,9 @@ from channelsync.core.models import Money, Order, OrderStatus, Shipment, utcnow
 from channelsync.core.orderbook import OrderBook
 from channelsync.core.outbox import Outbox
 from channelsync.core.planner import Planner, RuleBook, RuleKey
+from channelsync.core.pricing import PriceBook, PriceRule
 from channelsync.core.quotas import QuotaBook
+from channelsync.core.rates import Rates
 from channelsync.core.reconcile import queue_corrections, reconcile
 from channelsync.core.results import (
     AccountReport,
@@ -68,6 +70,7 @@ from channelsync.core.results import (
     FailedOrder,
     OrderSummary,
     Person,
+    PlannedPrice,
     PlannedPush,
     Received,
     ReconcileResult,
@@ -112,6 +115,10 @@ class SyncEngine:
             location names (the channel shows one quantity pooled from them) or a mapping
             of our location names to the channel's own location ids (the channel keeps a
             quantity per location). Accounts not named draw on every location.
+        price_rules: price rules per account (``"ebay-de"``) or per account and SKU
+            (``("ebay-de", "SKU-1")``): conversion into the account's currency, markup or
+            discount, offset, price ending, minimum and maximum (``PriceRule``).
+        rates: exchange rates for the price rules' conversions (``load_rates``).
         sourcing: picks the location a new order line commits at where the channel does
             not say (default ``FirstWithStock``: the first of the account's locations with
             every unit available).
@@ -132,6 +139,8 @@ class SyncEngine:
         min_lease: timedelta = timedelta(seconds=30),
         locations: Mapping[str, LocationSpec] | None = None,
         sourcing: Sourcing | None = None,
+        price_rules: Mapping[str | tuple[str, str], PriceRule] | None = None,
+        rates: Rates | None = None,
     ) -> None:
         if not isinstance(store, Store):
             raise ConfigError(f"store must come from channelsync.open_store, got {store!r}")
@@ -149,8 +158,9 @@ class SyncEngine:
         )
         self._sales = SalesBook(store)
         self.privacy = Privacy(store, orderbook, clock, self._sales)
-        self._customers = CustomerFile(store, self._sales, self.privacy, clock)
         """Customer-data requests: export, redaction and retention (GDPR)."""
+        self._customers = CustomerFile(store, self._sales, self.privacy, clock)
+        self._prices = PriceBook(price_rules, rates)
         self._inbox = Inbox(store, orderbook, listings, self.privacy, clock)
         self._parts = Parts(
             store=store,
@@ -162,6 +172,7 @@ class SyncEngine:
             inbox=self._inbox,
             policy=self._policy,
             clock=clock,
+            prices=self._prices,
         )
         self._ledger = ledger
         self._inventory = Inventory(store, ledger, IdempotencyKeys(clock))
@@ -767,12 +778,27 @@ class SyncEngine:
         return self._views.stock(sku)
 
     def explain(self, sku: str, account: str | None = None) -> Explanation:
-        """The journal rows behind ``sku``'s figures, and how each listing's quantity arose."""
-        return self._views.explain(sku, account)
+        """The journal rows behind ``sku``'s figures, how each listing's quantity arose,
+        and how each account's price arises from the merchant's (``prices``)."""
+        explained = self._views.explain(sku, account)
+        prices = self._views.plan_prices(
+            self._prices, self.clock().date(), sku=sku, account=account, pending_only=False
+        )
+        return dataclasses.replace(explained, prices={p.account: p for p in prices})
 
     def plan(self) -> list[PlannedPush]:
         """What the next cycle would push (a dry run: nothing is sent or claimed)."""
         return self._views.plan()
+
+    def plan_prices(self) -> list[PlannedPrice]:
+        """The prices the next cycle would push, each with its rule's steps (or why the
+        rule refuses it): a dry run."""
+        return self._views.plan_prices(self._prices, self.clock().date())
+
+    def set_price_rule(self, key: str | tuple[str, str], rule: PriceRule) -> None:
+        """Set the price rule of an account or of one (account, SKU); it applies to the
+        prices pushed from now on (``set_price`` again to re-send a price)."""
+        self._prices.set(key, rule)
 
     def orders(
         self,

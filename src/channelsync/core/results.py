@@ -12,6 +12,8 @@ from typing import Any
 
 from channelsync.core.allocation import AllocationStep
 from channelsync.core.ledger import JournalEntry
+from channelsync.core.models import Money
+from channelsync.core.pricing import PriceStep
 
 __all__ = [
     "AccountReport",
@@ -26,6 +28,7 @@ __all__ = [
     "LocationStock",
     "OrderSummary",
     "Person",
+    "PlannedPrice",
     "PlannedPush",
     "Received",
     "ReconcileResult",
@@ -59,6 +62,10 @@ class AccountReport:
     conflicts: int = 0
     prices_ok: int = 0
     prices_failed: int = 0
+    price_errors: list[str] = field(default_factory=list)
+    """Each price not sent or refused by the channel (``SKU: why``): a price rule refused
+    it (below the minimum, no exchange rate) or the channel did. They stop nothing else
+    and are retried with backoff."""
     shipments_ok: int = 0
     shipments_failed: int = 0
     pulled: bool = False
@@ -129,6 +136,11 @@ class CycleReport:
         """Every account ran without an error."""
         return all(a.ok for a in self.accounts.values())
 
+    @property
+    def price_errors(self) -> list[str]:
+        """Every price not sent or refused, as ``account: SKU: why``."""
+        return [f"{n}: {e}" for n, a in sorted(self.accounts.items()) for e in a.price_errors]
+
     def as_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
         return {
@@ -142,6 +154,7 @@ class CycleReport:
             "pushes_failed": self.pushes_failed,
             "unknown_skus": sorted(self.unknown_skus),
             "oversold": dict(sorted(self.oversold.items())),
+            "price_errors": self.price_errors,
             "accounts": {k: asdict(v) for k, v in sorted(self.accounts.items())},
         }
 
@@ -301,6 +314,8 @@ class Explanation:
     committed: int
     entries: tuple[JournalEntry, ...]
     allocation: dict[str, tuple[AllocationStep, ...]]
+    prices: dict[str, PlannedPrice] = field(default_factory=dict)
+    """Per account, how the price it shows (or would show) arises from the merchant's."""
 
     @property
     def available(self) -> int:
@@ -312,6 +327,44 @@ class Explanation:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+
+@dataclass(frozen=True)
+class PlannedPrice:
+    """A price on one account and the rule steps that make it (``engine.plan_prices()``)."""
+
+    account: str
+    sku: str
+    base: Money
+    """The merchant's price (``set_price``)."""
+    price: Money | None
+    """What the account is sent (None when refused)."""
+    steps: tuple[PriceStep, ...]
+    refused: str | None = None
+    pending: bool = True
+    """The next cycle pushes it (False once the channel acknowledged it)."""
+    last_error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "account": self.account,
+            "sku": self.sku,
+            "base": str(self.base),
+            "price": str(self.price) if self.price is not None else None,
+            "refused": self.refused,
+            "pending": self.pending,
+            "last_error": self.last_error,
+            "steps": [
+                {
+                    "step": s.step,
+                    "detail": s.detail,
+                    "amount": str(s.amount),
+                    "currency": s.currency,
+                }
+                for s in self.steps
+            ],
+        }
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -12,8 +12,9 @@ from channelsync.core import schema as t
 from channelsync.core.aftersale import recorded_refunds, with_recorded_refunds
 from channelsync.core.errors import UnknownOrder
 from channelsync.core.ledger import JournalEntry
-from channelsync.core.models import Order, OrderStatus
+from channelsync.core.models import Money, Order, OrderStatus
 from channelsync.core.planner import Planner
+from channelsync.core.pricing import PriceBook
 from channelsync.core.results import (
     AccountStatus,
     ChannelStock,
@@ -22,6 +23,7 @@ from channelsync.core.results import (
     FailedOrder,
     LocationStock,
     OrderSummary,
+    PlannedPrice,
     PlannedPush,
     ShipmentRecord,
     Status,
@@ -137,6 +139,65 @@ class Views:
                 if d.sku == sku
             },
         )
+
+    def plan_prices(
+        self,
+        prices: PriceBook,
+        day: date,
+        sku: str | None = None,
+        account: str | None = None,
+        pending_only: bool = True,
+    ) -> list[PlannedPrice]:
+        """The prices the next cycle would push (every price row with ``pending_only``
+        False), each with the steps its account's rule makes of the merchant's price."""
+        p = t.price_outbox.c
+        ls = t.listings.c
+        query = (
+            sa.select(
+                p.account,
+                p.sku,
+                p.desired_amount,
+                p.currency,
+                p.acked_amount,
+                p.last_error,
+                ls.price_currency,
+            )
+            .select_from(
+                t.price_outbox.outerjoin(
+                    t.listings, sa.and_(ls.account == p.account, ls.sku == p.sku)
+                )
+            )
+            .order_by(p.account, p.sku)
+        )
+        if pending_only:
+            query = query.where(
+                sa.or_(p.acked_amount.is_(None), p.acked_amount != p.desired_amount)
+            )
+        if sku is not None:
+            query = query.where(p.sku == sku)
+        if account is not None:
+            query = query.where(p.account == account)
+        with self.store.read() as conn:
+            rows = conn.execute(query).all()
+        out = []
+        for r in rows:
+            base = Money(amount=r.desired_amount, currency=r.currency)
+            priced = prices.price(
+                r.account, r.sku, base, day=day, channel_currency=r.price_currency
+            )
+            out.append(
+                PlannedPrice(
+                    account=r.account,
+                    sku=r.sku,
+                    base=base,
+                    price=priced.price,
+                    steps=priced.steps,
+                    refused=priced.refused,
+                    pending=r.acked_amount is None or r.acked_amount != r.desired_amount,
+                    last_error=r.last_error,
+                )
+            )
+        return out
 
     def plan(self) -> list[PlannedPush]:
         """What the next cycle would push (a dry run: nothing is sent or claimed)."""
