@@ -77,6 +77,10 @@ def _order(
 
 @pytest.fixture
 def engine(store: cs.Store) -> cs.SyncEngine:
+    return _seed(store)
+
+
+def _seed(store: cs.Store) -> cs.SyncEngine:
     now = [_at(1)]
     engine = cs.SyncEngine(store, clock=lambda: now[0])
     engine.set_cost("A", cs.Money.of("4.00", "EUR"))
@@ -197,6 +201,32 @@ def test_channel_report_month_by_hand(engine: cs.SyncEngine) -> None:
         1,
     )
     assert rep.skus_without_cost == {"A"}
+
+
+def test_the_same_month_on_postgresql(pg_url: str) -> None:
+    store = cs.open_store(pg_url)
+    try:
+        engine = _seed(store)
+        rep = channel_report(
+            store, start=NOV[0], end=NOV[1], period="month", rates=_rates(), currency="EUR"
+        )
+        rows = _rows(rep)
+        assert (rows[("shop-de", "EUR")]["revenue"], rows[("shop-de", "EUR")]["cost"]) == (
+            "30.00",
+            "8.00",
+        )
+        assert (rows[("woo-us", "EUR")]["revenue"], rows[("woo-us", "EUR")]["cost"]) == (
+            "19.20",
+            "10.00",
+        )
+        assert rows[("woo-us", "EUR")]["returning_customers"] == 1
+        engine.merge_customers("erika@example.test", "ebay:erika_uk")
+        assert engine.customer("ebay-uk/E1").orders == 3
+        cohorts = customer_report(store, start=NOV[0], end=NOV[1]).cohorts
+        assert [(c.customers, c.repeat_customers) for c in cohorts] == [(2, 1)]
+        assert engine.forget_customer("max@example.test") == 1
+    finally:
+        store.close()
 
 
 def test_days_and_weeks_without_sales_are_rows_of_nothing(engine: cs.SyncEngine) -> None:
