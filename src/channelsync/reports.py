@@ -50,6 +50,8 @@ from typing import IO, Any, Literal
 from zoneinfo import ZoneInfo
 
 from channelsync.charts import draw_daily, report_days
+from channelsync.core.catalog import CostBook
+from channelsync.core.rates import Rates
 from channelsync.core.salesbook import Returned, SalesBook
 from channelsync.core.salesfacts import CostSource, SalesFact, order_facts
 from channelsync.core.store import Store
@@ -231,6 +233,28 @@ def _aggregate(facts: Iterable[SalesFact], key: Any) -> list[SalesRow]:
 # -- computing the facts ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Converted:
+    """Cost prices, with another currency's converted at one day's rate where the sale's
+    currency has none."""
+
+    costs: CostBook
+    rates: Rates
+    day: date
+
+    def unit_cost(self, sku: str, currency: str) -> Decimal | None:
+        own = self.costs.unit_cost(sku, currency)
+        if own is not None:
+            return own
+        for other in self.costs.currencies(sku):
+            amount = self.costs.unit_cost(sku, other)
+            if amount is not None:
+                converted = self.rates.convert(amount, other, currency, self.day)
+                if converted is not None:
+                    return converted
+        return None
+
+
 def sales_report(
     store: Store,
     *,
@@ -240,6 +264,7 @@ def sales_report(
     fee_percent: Mapping[str, Decimal] | None = None,
     timezone: str = "UTC",
     accounts: Iterable[str] | None = None,
+    rates: Rates | None = None,
 ) -> SalesReport:
     """The sales report of orders created in ``[start, end)``.
 
@@ -250,6 +275,9 @@ def sales_report(
         fee_percent: per account, the fee share of revenue for orders without fees.
         timezone: IANA name of the calendar ``day`` groups by.
         accounts: only these accounts (default: all).
+        rates: exchange rates to cost a SKU whose cost price is in another currency than
+            the sale (at the rate of the order's day); without them such units count in
+            ``units_without_cost``.
     """
     if by not in GROUPS:
         raise ValueError(f"by must be one of {', '.join(GROUPS)}, got {by!r}")
@@ -266,7 +294,7 @@ def sales_report(
         report.facts.extend(
             order_facts(
                 order,
-                costs=costs,
+                costs=_Converted(costs, rates, order.created_at.date()) if rates else costs,
                 fee_percent=fees,
                 tz=tz,
                 missing_cost=report.missing_cost,

@@ -123,6 +123,14 @@ def sales(
             " (needs channelsync[chart]).",
         ),
     ] = None,
+    rates: Annotated[
+        Path | None,
+        typer.Option(
+            "--rates",
+            help="Exchange rates to cost SKUs whose cost price is in another currency"
+            " (default: \\[reports] rates_file).",
+        ),
+    ] = None,
 ) -> None:
     """Revenue, units, refunds, channel fees and gross margin per channel, SKU or day.
 
@@ -148,7 +156,7 @@ def sales(
         raise typer.Exit(EXIT_CONFIG)
     for name in account or ():
         state.check_account(name)
-    rep = build_sales(state, first, last, by, tz, account)
+    rep = build_sales(state, first, last, by, tz, account, _rates(state, rates))
     if as_json:
         text = rep.to_json() + "\n"
     elif as_csv:
@@ -182,7 +190,13 @@ def sales(
 
 
 def build_sales(
-    state: State, first: date, last: date, by: str, tz: str, accounts: list[str] | None = None
+    state: State,
+    first: date,
+    last: date,
+    by: str,
+    tz: str,
+    accounts: list[str] | None = None,
+    rates: Rates | None = None,
 ) -> SalesReport:
     """The sales report of ``state``'s store over the days ``first`` to ``last``."""
     start, end = day_bounds(first, last, tz)
@@ -194,6 +208,7 @@ def build_sales(
         fee_percent=state.config.fee_percent(),
         timezone=tz,
         accounts=accounts or None,
+        rates=rates,
     )
 
 
