@@ -545,11 +545,6 @@ class Person:
         """The account of the newest order."""
         return self.order_ids[-1][0]
 
-    @property
-    def customer_id(self) -> str | None:
-        """The person id (kept for readers of the former per-account customer file)."""
-        return self.person_id
-
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {
