@@ -424,14 +424,15 @@ def channel_report(
                 point[0] += value
             else:
                 point[1] -= value
-        uncosted |= b.uncosted_facts > 0
+        uncosted |= b.units_without_cost > 0
         seen_currencies.add(b.currency)
         r = row(day, b.account, counted_in)
         r.units += b.units
         r.returned_units += b.returned
         r.units_without_cost += b.units_without_cost
-    # Cost prices in another currency than the sale's: converted at the day's rate.
-    if uncosted:
+    # Cost prices in another currency than the sale's: converted at the day's rate (SKUs
+    # are found with an index seek each: cheap enough to look whenever rates are given).
+    if uncosted or rates is not None:
         costs = book.costs()
         currencies = sorted(seen_currencies)
         missing = book.sold_in(
@@ -445,7 +446,8 @@ def channel_report(
             end,
         )
         convertible = [(sku, cur) for sku, cur in missing if rates and costs.currencies(sku)]
-        rep.skus_without_cost.update(sku for sku, cur in missing if (sku, cur) not in convertible)
+        known = set(convertible)
+        rep.skus_without_cost.update(sku for sku, cur in missing if (sku, cur) not in known)
         for account, sku, cur, bucket, cost_units, sold in book.cost_units_of(
             convertible, start, end, offsets, wanted
         ):
