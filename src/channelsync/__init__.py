@@ -60,6 +60,7 @@ from channelsync.core.models import (
     StockLevel,
     Variant,
 )
+from channelsync.core.pricing import PriceRule
 from channelsync.core.results import (
     AccountReport,
     ChannelStock,
@@ -117,6 +118,7 @@ __all__ = [
     "PermanentError",
     "Person",
     "PlannedPush",
+    "PriceRule",
     "PriceUpdate",
     "Product",
     "PushResult",

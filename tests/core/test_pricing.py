@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 import channelsync as cs
-from channelsync.core.pricing import PriceRule, apply_price_rule
+from channelsync.core.pricing import apply_price_rule
 from channelsync.rates import Rates
 from channelsync.testing import FakeChannel
 
@@ -28,25 +28,27 @@ def _rates() -> Rates:
         # 19.99 EUR x 1.10 = 21.989 USD; +10 % = 24.1879; down to .99 = 23.99
         (
             "19.99",
-            PriceRule(currency="USD", percent=Decimal(10), ending=".99"),
+            cs.PriceRule(currency="USD", percent=Decimal(10), ending=".99"),
             "23.99",
             ["price", "convert", "percent", "ending"],
         ),
         # a 5 % discount and 0.50 off: 20.00 -> 19.00 -> 18.50, .95 ending -> 17.95
         (
             "20.00",
-            PriceRule(percent=Decimal(-5), offset=Decimal("-0.50"), ending=".95"),
+            cs.PriceRule(percent=Decimal(-5), offset=Decimal("-0.50"), ending=".95"),
             "17.95",
             ["price", "percent", "offset", "ending"],
         ),
         # .90 at or below: 10.95 -> 10.90; 10.90 stays 10.90
-        ("10.95", PriceRule(ending=".90"), "10.90", ["price", "ending"]),
-        ("10.90", PriceRule(ending=".90"), "10.90", ["price", "ending"]),
+        ("10.95", cs.PriceRule(ending=".90"), "10.90", ["price", "ending"]),
+        ("10.90", cs.PriceRule(ending=".90"), "10.90", ["price", "ending"]),
         # no rule: the price as it is
-        ("12.34", PriceRule(), "12.34", ["price"]),
+        ("12.34", cs.PriceRule(), "12.34", ["price"]),
     ],
 )
-def test_price_steps_by_hand(price: str, rule: PriceRule, expected: str, steps: list[str]) -> None:
+def test_price_steps_by_hand(
+    price: str, rule: cs.PriceRule, expected: str, steps: list[str]
+) -> None:
     result = apply_price_rule(cs.Money.of(price, "EUR"), rule, rates=_rates(), day=DAY)
     assert result.ok
     assert result.price is not None
@@ -55,11 +57,11 @@ def test_price_steps_by_hand(price: str, rule: PriceRule, expected: str, steps: 
 
 
 def test_guards_refuse_instead_of_clamping() -> None:
-    low = apply_price_rule(cs.Money.of("4.00", "EUR"), PriceRule(minimum=Decimal(5)), day=DAY)
+    low = apply_price_rule(cs.Money.of("4.00", "EUR"), cs.PriceRule(minimum=Decimal(5)), day=DAY)
     assert (low.ok, low.price) == (False, None)
     assert low.refused == "4.00 EUR is below the minimum 5 EUR"
     high = apply_price_rule(
-        cs.Money.of("100", "EUR"), PriceRule(percent=Decimal(20), maximum=Decimal(110)), day=DAY
+        cs.Money.of("100", "EUR"), cs.PriceRule(percent=Decimal(20), maximum=Decimal(110)), day=DAY
     )
     assert high.refused == "120.00 EUR is above the maximum 110 EUR"
 
@@ -72,11 +74,11 @@ def test_a_price_in_another_currency_without_a_rate_is_refused() -> None:
 
 def test_rule_validation_names_what_is_wrong() -> None:
     with pytest.raises(ValidationError, match="not an ISO 4217 currency code"):
-        PriceRule(currency="dollars")
+        cs.PriceRule(currency="dollars")
     with pytest.raises(ValidationError, match="leaves nothing to sell for"):
-        PriceRule(percent=Decimal(-100))
+        cs.PriceRule(percent=Decimal(-100))
     with pytest.raises(ValidationError):
-        PriceRule(ending=".49")  # type: ignore[arg-type]
+        cs.PriceRule(ending=".49")  # type: ignore[arg-type]
 
 
 def test_a_cycle_sends_the_rules_price_and_reports_refusals(store: cs.Store) -> None:
@@ -91,8 +93,8 @@ def test_a_cycle_sends_the_rules_price_and_reports_refusals(store: cs.Store) -> 
         [us, de],
         clock=lambda: now,
         price_rules={
-            "shop-us": PriceRule(currency="USD", percent=Decimal(10), ending=".99"),
-            ("shop-de", "B"): PriceRule(minimum=Decimal(5)),
+            "shop-us": cs.PriceRule(currency="USD", percent=Decimal(10), ending=".99"),
+            ("shop-de", "B"): cs.PriceRule(minimum=Decimal(5)),
         },
         rates=_rates(),
     )
