@@ -60,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except cs.ConfigError as exc:  # a bad config or an unreachable store: one line for cron
         log.error("%s", exc)
         return 2
+    except OSError as exc:  # the lock file's folder is missing or not writable
+        log.error("%s: %s", exc.filename or "lock file", exc.strerror)
+        return 2
 
 
 def _run(config_path: Path | None, lock: Path | None) -> int:

@@ -35,7 +35,18 @@ class ExportError(ValueError):
 
 def read_export(path: Path) -> dict[str, int]:
     """SKU -> counted units from the CSV at ``path``."""
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ExportError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ExportError(f"{path}: is a folder, not an export file") from None
+    except UnicodeDecodeError as exc:
+        raise ExportError(
+            f"{path}: not UTF-8 text (byte {exc.start}); export it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot be read ({exc.strerror})") from None
     try:
         dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t")
         delimiter = dialect.delimiter

@@ -263,3 +263,33 @@ def test_store_url_with_a_bad_port_names_the_variable(
         "environment variable CHANNELSYNC_STORE__URL: store.url: not a database URL"
     )
     assert "pw-123" not in str(caught.value)
+
+
+def test_price_rules_and_report_settings_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "channelsync.toml"
+    path.write_text(
+        "[store]\nurl = 'sqlite:///x.db'\n"
+        "[reports]\ncurrency = 'eur'\nrates_file = 'rates.csv'\nrepeat_days = 30\n"
+        "[accounts.shop-us]\nkind = 'custom'\nfactory = 'x:y'\n"
+        "prices = { currency = 'usd', percent = 10, ending = '.99', minimum = 5 }\n"
+        "[accounts.shop-us.sku_prices.GIFT]\npercent = 0\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "rates.csv").write_text("date,from,to,rate\n2026-11-02,EUR,USD,1.10\n", "utf-8")
+    config = load_config(path)
+    assert config.settings.reports.currency == "EUR"
+    assert config.settings.reports.repeat_days == 30
+    rules = config.price_rules()
+    assert rules["shop-us"].currency == "USD"
+    assert rules["shop-us"].ending == ".99"
+    assert rules[("shop-us", "GIFT")].percent == 0
+    rates = config.rates()
+    assert rates is not None
+    assert len(rates) == 1
+    path.write_text(
+        "[store]\nurl = 'sqlite:///x.db'\n[accounts.a]\nkind = 'custom'\nfactory = 'x:y'\n"
+        "prices = { ending = '.49' }\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="ending"):
+        load_config(path)

@@ -351,3 +351,37 @@ def test_engine_refunds_and_returns_count_on_their_own_days(store: cs.Store) -> 
         Decimal("-4.00"),
         Decimal("-6.00"),
     )
+
+
+def test_a_cost_price_in_another_currency_is_converted_with_rates(
+    engine: cs.SyncEngine,
+) -> None:
+    """A USD shop selling A, whose cost price is in EUR only: without rates its units
+    have no cost (never 0.00 silently); with them, 4.00 EUR at 1.25 = 5.00 USD."""
+    from channelsync.rates import Rates
+
+    engine.record_order(_order("1", [_line("1", "A", 2, "12.00", "USD")], currency="USD"))
+    plain = _row(_report(engine), "shop", "USD")
+    assert (plain["cost"], plain["units_without_cost"]) == ("0.00", 2)
+    rates = Rates()
+    rates.add(date(2026, 11, 20), "EUR", "USD", Decimal("1.25"))
+    row = _row(_report(engine, rates=rates), "shop", "USD")
+    assert (row["cost"], row["units_without_cost"], row["margin"]) == ("10.00", 0, "14.00")
+    engine.set_cost("A", cs.Money.of("4.60", "USD"))  # its own USD cost wins, EUR kept
+    row = _row(_report(engine, rates=rates), "shop", "USD")
+    assert row["cost"] == "9.20"
+    assert _row(_report(engine), "shop", "USD")["cost"] == "9.20"
+
+
+def test_the_reports_read_through_the_query_api_not_tables() -> None:
+    """``channelsync.reports`` and ``channelsync.marketing`` hold no SQL: they read orders,
+    costs and the projection through ``SalesBook`` (issue 14, item 6)."""
+    import inspect
+
+    import channelsync.marketing
+    import channelsync.reports
+
+    for module in (channelsync.reports, channelsync.marketing):
+        source = inspect.getsource(module)
+        assert "core import schema" not in source
+        assert "sqlalchemy" not in source

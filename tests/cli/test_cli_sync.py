@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from tests.cli.conftest import CONFIG, SECRET, Cli
 
+import channelsync as cs
+from channelsync.config import load_config
 from channelsync.core.errors import AuthError
 
 
@@ -122,3 +124,31 @@ def test_own_sale_under_a_cap_is_topped_up_again(cli: Cli) -> None:
     cli.channel("shop-a").place_order({"SKU-1": 1})  # the channel now shows 4
     assert cli("sync").exit_code == 0
     assert cli.channel("shop-a").quantities["SKU-1"] == 5
+
+
+def test_sync_reports_a_refused_price_and_dry_run_shows_price_steps(cli: Cli) -> None:
+    """A USD price for a EUR listing, with no rate to convert it, is not sent: the sync
+    table lists it under the cycle (and the JSON's price_errors); the rest of the cycle
+    goes on. The dry run shows the price and why it is refused."""
+    _seed(cli)
+    assert cli("listings", "import").exit_code == 0
+    store = cs.open_store(load_config(cli.config).store_url)
+    try:
+        cs.SyncEngine(store).set_price("SKU-1", cs.Money.of("25.00", "USD"), ["shop-a"])
+    finally:
+        store.close()
+    plan = cli.json("sync", "--dry-run")
+    prices = [p for p in plan if p["kind"] == "price"]
+    assert [(p["account"], p["sku"], p["base"], p["price"]) for p in prices] == [
+        ("shop-a", "SKU-1", "25.00 USD", None)
+    ]
+    assert prices[0]["refused"].startswith("price in USD, the account sells in EUR")
+    table = cli("sync", "--dry-run")
+    assert "next prices" in table.stdout
+    result = cli("sync")
+    assert result.exit_code == 0  # a refused price stops nothing
+    assert "1 prices not sent" in result.stdout
+    assert "SKU-1: price refused: price in USD, the account sells in EUR" in result.stdout
+    assert cli.channel("shop-a").prices["SKU-1"] == cs.Money.of("10.00", "EUR")
+    report = cli.json("sync")
+    assert report["price_errors"] == []  # retried with backoff: not due yet

@@ -101,6 +101,41 @@ def test_erp_and_cron_scripts_from_a_config(cli: Cli, tmp_path: Path) -> None:
     assert erp.main([str(bad), "--config", str(cli.config)]) == 2
 
 
+def test_example_scripts_answer_bad_files_in_one_line(
+    cli: Cli,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    erp, cron = _load("erp_csv_sync"), _load("cron_sync")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("sku,quantity\nKÖLN-1,1\n".encode("latin-1"))
+    cases = [
+        (tmp_path / "missing.csv", "refused: {p}: no such file"),
+        (latin, "refused: {p}: not UTF-8 text (byte 14); export it as UTF-8"),
+        (tmp_path, "refused: {p}: is a folder, not an export file"),
+    ]
+    for path, message in cases:
+        assert erp.main([str(path), "--config", str(cli.config)]) == 2
+        err = capsys.readouterr().err
+        assert err == message.format(p=path) + "\n"
+    bad_config = tmp_path / "bad.toml"
+    bad_config.write_bytes(b'[store]\nurl = "sqlite:///x.db"\n# K\xf6ln\n')
+    assert erp.main([str(latin), "--config", str(bad_config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"refused: {bad_config}: cannot read: 'utf-8' codec can't decode")
+    assert len(err.splitlines()) == 1
+    # cron_sync logs its one line (for cron's mail)
+    assert cron.main(["--config", str(bad_config)]) == 2
+    lock = tmp_path / "no-such-folder" / "sync.lock"
+    assert cron.main(["--config", str(cli.config), "--lock", str(lock)]) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 2
+    assert errors[0].startswith(f"{bad_config}: cannot read")
+    assert errors[1] == f"{lock}: No such file or directory"
+    assert not any(r.exc_info for r in caplog.records)
+
+
 @pytest.fixture
 def served(engine: cs.SyncEngine) -> Iterator[httpx.Client]:
     app = _load("webhook_app").build_app(engine)

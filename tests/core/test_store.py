@@ -240,3 +240,35 @@ def test_upgrading_to_locations_keeps_every_figure(tmp_path: Path) -> None:
         synced.ship("shop", "1", cs.Shipment(carrier="DHL"), push=False)
         view = synced.stock("MUG")
         assert [(x.location, x.on_hand, x.committed) for x in view.locations] == [("default", 8, 0)]
+
+
+def test_upgrading_to_customers_keeps_cost_prices_and_goes_back(tmp_path: Path) -> None:
+    """A store at 0008 with a cost price: 0010 copies it into the per-currency table (the
+    amount scaled exactly), and the downgrade drops the new tables again."""
+    from alembic import command
+    from alembic.config import Config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", "channelsync.core:migrations")
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0008")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO products (sku, cost_amount, cost_currency, updated_at)"
+            " VALUES ('MUG', '4.1234', 'USD', '2026-11-01 12:00:00.000000'),"
+            " ('CAP', NULL, NULL, '2026-11-01 12:00:00.000000')"
+        )
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0010")
+    with engine.begin() as conn:
+        rows = conn.exec_driver_sql("SELECT sku, currency, amount, scaled FROM product_costs").all()
+        assert [tuple(r) for r in rows] == [("MUG", "USD", "4.1234", 41234)]
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0008")
+        names = set(sa.inspect(conn).get_table_names())
+    assert not names & {"product_costs", "sales_orders", "sales_facts", "customer_links"}
+    engine.dispose()

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from channelsync.cli._state import State
+from channelsync.cli._sync import price_steps
 from channelsync.core.models import Money
 from channelsync.core.results import Explanation, StockView
 
@@ -238,6 +239,7 @@ def explanation_dict(exp: Explanation, limit: int | None = None) -> dict[str, An
             account: [{"step": s.step, "detail": s.detail, "quantity": s.quantity} for s in steps]
             for account, steps in sorted(exp.allocation.items())
         },
+        "prices": {account: p.as_dict() for account, p in sorted(exp.prices.items())},
     }
 
 
@@ -295,6 +297,8 @@ def explain(
     for acct, steps in sorted(exp.allocation.items()):
         chain = "  ->  ".join(f"{s.step} {s.quantity} ({s.detail})" for s in steps)
         out.console.print(f"[bold]{acct}[/]: {chain or 'nothing pushed'}")
+    for acct, price in sorted(exp.prices.items()):
+        out.console.print(f"[bold]{acct}[/] price: {escape(price_steps(price))}")
 
 
 @stock.command("cost")

@@ -1,4 +1,5 @@
-"""``channelsync orders list|show|ship|failures`` and ``customers list|export|forget``
+"""``channelsync orders list|show|ship|failures`` and ``customers list|show|merge|split|
+edits|export|forget``
 (``cancel``, ``refund``, ``return`` and the rest of after-sale live in ``_aftersale``)."""
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from rich.table import Table
 
 from channelsync.cli._state import EXIT_CONFIG, EXIT_FAILED, State
 from channelsync.cli._time import parse_when
+from channelsync.core.errors import InvalidInput, UnknownCustomer
 from channelsync.core.models import Order, OrderStatus, Shipment
+from channelsync.core.results import Person
 
 __all__ = ["register"]
 
@@ -270,12 +273,13 @@ def _who(emails: list[str] | None, ids: list[str] | None, orders_: list[str] | N
 def list_customers(
     ctx: typer.Context,
     account: Annotated[
-        str | None, typer.Option("--account", "-a", help="Only this channel account.")
+        str | None, typer.Option("--account", "-a", help="Only people who ordered here.")
     ] = None,
     limit: Annotated[int, typer.Option(help="At most this many, most recent first.", min=1)] = 50,
     as_json: JsonFlag = False,
 ) -> None:
-    """The customer file: orders, first and last order and revenue per customer."""
+    """The customer file: one row per person across every channel (same e-mail in any
+    case, or the channel's buyer id where it hides the e-mail, and your merges)."""
     state: State = ctx.obj
     if account is not None:
         state.check_account(account)
@@ -283,20 +287,131 @@ def list_customers(
     if as_json:
         state.out.json([r.as_dict() for r in rows])
         return
-    table = Table("account", "customer", "e-mail", "orders", "first", "last", "revenue")
+    table = Table("person", "name", "accounts", "orders", "first", "last", "revenue", "refunds")
     for r in rows:
         table.add_row(
-            r.account,
-            state.out.clip(r.name or r.customer_id or "", 40),
-            state.out.clip(r.email or "", 50),
+            state.out.clip(r.person_id, 40),
+            state.out.clip(r.name or "", 30),
+            ", ".join(r.accounts),
             str(r.orders),
             r.first_order_at.strftime("%Y-%m-%d"),
             r.last_order_at.strftime("%Y-%m-%d"),
             ", ".join(f"{a} {c}" for c, a in sorted(r.revenue.items())),
+            ", ".join(f"{a} {c}" for c, a in sorted(r.refunds.items())),
         )
     state.out.console.print(table)
     if not rows:
         state.out.note("no customers in the store")
+
+
+PersonArg = Annotated[
+    str,
+    typer.Argument(
+        help="A person id (email:..., ebay:...), an e-mail, or ACCOUNT/ORDER_ID of their order."
+    ),
+]
+
+
+def _person(state: State, ref: str) -> Person:
+    try:
+        return state.engine().customer(ref)
+    except UnknownCustomer as exc:
+        state.out.error(str(exc))
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+@customers.command("show")
+def show_customer(ctx: typer.Context, ref: PersonArg, as_json: JsonFlag = False) -> None:
+    """One person: identities, accounts, orders, revenue, refunds and returns."""
+    state: State = ctx.obj
+    p = _person(state, ref)
+    if as_json:
+        state.out.json(p.as_dict())
+        return
+    out = state.out.console
+    out.print(f"[bold]{p.name or p.person_id}[/]  ({p.person_id})")
+    out.print(f"identities: {', '.join(p.identities)}")
+    out.print(f"e-mails:    {', '.join(p.emails) or '-'}")
+    out.print(f"accounts:   {', '.join(p.accounts)}")
+    out.print(
+        f"orders:     {p.orders}, first {p.first_order_at:%Y-%m-%d %H:%M},"
+        f" last {p.last_order_at:%Y-%m-%d %H:%M} (UTC)"
+    )
+    out.print(f"revenue:    {', '.join(f'{a} {c}' for c, a in sorted(p.revenue.items())) or '-'}")
+    out.print(f"refunds:    {', '.join(f'{a} {c}' for c, a in sorted(p.refunds.items())) or '-'}")
+    out.print(f"returned:   {p.returned_units} units")
+    table = Table("account", "order")
+    for account, order_id in p.order_ids:
+        table.add_row(account, order_id)
+    out.print(table)
+
+
+@customers.command("merge")
+def merge_customers(
+    ctx: typer.Context,
+    into: PersonArg,
+    other: Annotated[str, typer.Argument(help="The person to merge into the first.")],
+    note: Annotated[str | None, typer.Option("--note", help="Why (recorded).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Merge two entries of the customer file that are one person (recorded; undo with
+    `customers split`)."""
+    state: State = ctx.obj
+    try:
+        p = state.engine().merge_customers(into, other, actor=_actor(), note=note)
+    except (UnknownCustomer, InvalidInput) as exc:
+        state.out.error(str(exc))
+        raise typer.Exit(EXIT_CONFIG) from None
+    if as_json:
+        state.out.json(p.as_dict())
+    else:
+        state.out.console.print(f"{p.person_id}: {len(p.identities)} identities, {p.orders} orders")
+
+
+@customers.command("split")
+def split_customer(
+    ctx: typer.Context,
+    identity: Annotated[
+        str, typer.Argument(help="The identity to take out (email:..., ebay:..., an e-mail).")
+    ],
+    note: Annotated[str | None, typer.Option("--note", help="Why (recorded).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Take an identity out of the person it was merged into (recorded)."""
+    state: State = ctx.obj
+    try:
+        p = state.engine().split_customer(identity, actor=_actor(), note=note)
+    except (UnknownCustomer, InvalidInput) as exc:
+        state.out.error(str(exc))
+        raise typer.Exit(EXIT_CONFIG) from None
+    if as_json:
+        state.out.json(p.as_dict())
+    else:
+        state.out.console.print(f"{p.person_id}: a customer of its own, {p.orders} orders")
+
+
+@customers.command("edits")
+def customer_edits(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Every merge and split of the customer file: who, when, what."""
+    state: State = ctx.obj
+    rows = state.engine().customer_edits()
+    if as_json:
+        state.out.json([e.as_dict() for e in rows])
+        return
+    table = Table("at (UTC)", "action", "identity", "person", "by", "note")
+    for e in rows:
+        table.add_row(
+            e.at.strftime("%Y-%m-%d %H:%M"), e.action, e.identity, e.person, e.actor or "",
+            e.note or "",
+        )  # fmt: skip
+    state.out.console.print(table)
+
+
+def _actor() -> str | None:
+    try:
+        return os.getlogin()
+    except OSError:
+        return os.environ.get("USER") or None
 
 
 @customers.command("export")
@@ -309,18 +424,34 @@ def export(
     account: Annotated[
         str | None, typer.Option("--account", "-a", help="Only this channel account.")
     ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            "--person", help="A person of the customer file: every channel, merges included."
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the JSON to this file.")
     ] = None,
 ) -> None:
-    """Everything the store holds about a customer, as JSON (GDPR art. 15 access request)."""
+    """Everything the store holds about a customer, as JSON (GDPR art. 15 access request).
+
+    --person exports the person across every channel (their identities and your merges);
+    --email matches the e-mail in any case on every channel.
+    """
     state: State = ctx.obj
-    _who(email, customer_id, None)
-    if account is not None:
-        state.check_account(account)
-    data = state.engine().privacy.export(
-        account=account, customer_ids=customer_id or (), emails=email or ()
-    )
+    if person is not None:
+        if email or customer_id or account:
+            raise typer.BadParameter("--person names the customer alone", param_hint="--person")
+        _person(state, person)
+        data = state.engine().export_customer(person)
+    else:
+        _who(email, customer_id, None)
+        if account is not None:
+            state.check_account(account)
+        data = state.engine().privacy.export(
+            account=account, customer_ids=customer_id or (), emails=email or ()
+        )
     data["customers"] = [json.loads(c) for c in data["customers"]]
     data["exported_at"] = datetime.now(UTC).isoformat()
     if output is not None:
@@ -356,15 +487,37 @@ def forget(
             min=1,
         ),
     ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option("--person", help="A person of the customer file: erased on every channel."),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Erase a customer's personal data from stored orders (GDPR art. 17), or apply retention.
 
+    --person erases the person on every channel, with their merges.
+
     Orders keep their SKUs, quantities and amounts (your books need them); the customer,
     both addresses and the channel's raw payload are removed. This cannot be undone.
     """
     state: State = ctx.obj
+    if person is not None:
+        if email or customer_id or order or account or older_than is not None:
+            raise typer.BadParameter("--person names the customer alone", param_hint="--person")
+        p = _person(state, person)
+        if not yes and not typer.confirm(
+            f"Erase the personal data of {p.person_id} on {', '.join(p.accounts)}?"
+            " This cannot be undone.",
+            err=True,
+        ):
+            raise typer.Exit(EXIT_CONFIG)
+        count = state.engine().forget_customer(person)
+        if as_json:
+            state.out.json({"orders_redacted": count})
+        else:
+            state.out.console.print(f"{count} orders redacted")
+        return
     if older_than is None:
         _who(email, customer_id, order)
     elif email or customer_id or order or account:

@@ -267,6 +267,8 @@ class State:
             channels,
             rules=config.rules(),
             locations=config.locations(),
+            price_rules=config.price_rules(),
+            rates=config.rates() if config.price_rules() else None,
             order_lag=timedelta(minutes=worker.order_lag_minutes),
             initial_lookback=timedelta(days=worker.initial_lookback_days),
         )

@@ -8,6 +8,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -19,7 +20,7 @@ from channelsync.cli._state import EXIT_CONFIG, EXIT_FAILED, Output, State
 from channelsync.core.engine import SyncEngine
 from channelsync.core.errors import ChannelError
 from channelsync.core.lanes import ImportResult
-from channelsync.core.results import CycleReport
+from channelsync.core.results import CycleReport, PlannedPrice
 
 __all__ = ["register", "render_cycle"]
 
@@ -169,6 +170,29 @@ def _print_import(
 # -- sync -------------------------------------------------------------------------------------
 
 
+def price_steps(p: PlannedPrice) -> str:
+    """The steps of one planned price, e.g. ``19.99 EUR -> convert 21.99 USD -> .99 21.99``."""
+    chain = " -> ".join(
+        f"{s.step} {s.amount.quantize(Decimal('0.01'))} {s.currency}"
+        + (f" ({s.detail})" if s.step != "price" else "")
+        for s in p.steps
+    )
+    return chain + (f" -> refused: {p.refused}" if p.refused else "")
+
+
+def price_table(prices: list[PlannedPrice]) -> Table:
+    """The prices the next cycle would push, with their rule steps."""
+    table = Table("account", "SKU", "price", "how", title="next prices")
+    for p in prices:
+        table.add_row(
+            escape(p.account),
+            escape(p.sku),
+            str(p.price) if p.price is not None else "[red]refused[/]",
+            escape(price_steps(p)),
+        )
+    return table
+
+
 def render_cycle(out: Output, report: CycleReport) -> None:
     """The per-account summary table of one cycle."""
     table = Table(
@@ -208,6 +232,17 @@ def render_cycle(out: Output, report: CycleReport) -> None:
         out.console.print(
             f"[yellow]orders named SKUs the ledger did not know:[/] {_sample(report.unknown_skus)}"
         )
+    if report.price_errors:
+        shown = report.price_errors[:10]
+        more = len(report.price_errors) - len(shown)
+        out.console.print(
+            f"[yellow]{len(report.price_errors)} prices not sent[/] (retried with backoff;"
+            " see `channelsync plan`):"
+        )
+        for line in shown:
+            out.console.print(f"  {out.clip(line, 200)}")
+        if more:
+            out.console.print(f"  ... and {more} more")
     if report.orders_failed:
         out.console.print(
             f"[yellow]{report.orders_failed} orders could not be read[/]"
@@ -232,12 +267,15 @@ def sync(
     if dry_run:
         engine = state.engine(refresh_rules=True)
         plan = engine.plan()
+        prices = engine.plan_prices()
         if account:
             plan = [p for p in plan if p.account in set(account)]
+            prices = [p for p in prices if p.account in set(account)]
         if as_json:
             state.out.json(
                 [
                     {
+                        "kind": "stock",
                         "account": p.account,
                         "sku": p.sku,
                         "location": p.location or None,
@@ -246,6 +284,7 @@ def sync(
                     }
                     for p in plan
                 ]
+                + [{"kind": "price", **p.as_dict()} for p in prices]
             )
         else:
             table = Table("account", "SKU", "push", "channel has", "how", title="next pushes")
@@ -257,6 +296,8 @@ def sync(
                 )
             state.out.console.print(table)
             state.out.note(f"{len(plan)} pushes pending")
+            if prices:
+                state.out.console.print(price_table(prices))
         return
     names = _accounts(state, account)
     engine = state.engine(names, refresh_rules=True)

@@ -31,6 +31,8 @@ from channelsync.config._settings import SECTIONS, AccountSettings, Settings
 from channelsync.core.allocation import Rule
 from channelsync.core.channel import Channel
 from channelsync.core.errors import ConfigError
+from channelsync.core.pricing import PriceRule
+from channelsync.core.rates import Rates, load_rates
 from channelsync.plugins import AdapterPlugin, adapters
 
 __all__ = ["RESERVED_ENV", "Config", "iter_problems", "load_config"]
@@ -83,6 +85,25 @@ class Config:
                 out[(name, None, location)] = rule
         return out
 
+    def price_rules(self) -> dict[Any, PriceRule]:
+        """The price rules of every account and per-SKU override, for ``SyncEngine``."""
+        out: dict[Any, PriceRule] = {}
+        for name, acc in self.settings.accounts.items():
+            if acc.prices is not None:
+                out[name] = acc.prices
+            for sku, rule in acc.sku_prices.items():
+                out[(name, sku)] = rule
+        return out
+
+    def rates(self) -> Rates | None:
+        """The exchange rates of ``[reports] rates_file`` (None if unset).
+
+        Raises:
+            ConfigError: the file is missing or malformed (named with the line).
+        """
+        path = self.rates_path()
+        return load_rates(path) if path is not None else None
+
     def locations(self) -> dict[str, list[str] | dict[str, str]]:
         """Where each account's stock comes from (the accounts that say), for ``SyncEngine``."""
         return {
@@ -90,6 +111,16 @@ class Config:
             for name, acc in self.settings.accounts.items()
             if acc.locations is not None
         }
+
+    def rates_path(self) -> Path | None:
+        """``[reports] rates_file``, relative to the configuration file (None if unset)."""
+        name = self.settings.reports.rates_file
+        if not name:
+            return None
+        path = Path(name).expanduser()
+        if not path.is_absolute() and self.path is not None:
+            path = Path(self.path).parent / path
+        return path
 
     def fee_percent(self) -> dict[str, Decimal]:
         """The configured fee percentage of every account that has one."""

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from channelsync.config._files import ENV_PREFIX
 from channelsync.core.allocation import Rule
+from channelsync.core.pricing import PriceRule
 from channelsync.core.store import DEFAULT_URL
 
 __all__ = [
@@ -56,6 +57,23 @@ class ReportSettings(_Section):
 
     timezone: str = "UTC"
     """The timezone whose calendar days ``--by day`` groups by."""
+    currency: str | None = None
+    """The reporting currency ``report channels`` converts into (needs ``rates_file``)."""
+    rates_file: str | None = None
+    """Exchange rates: a CSV ``date,from,to,rate`` or the ECB's euro reference rates file
+    (relative to the configuration file)."""
+    repeat_days: int = Field(default=90, ge=1)
+    """The window of the repeat-purchase rate, in days."""
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().upper()
+        if len(code) != 3 or not code.isalpha():
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code (EUR, USD...)")
+        return code
 
     @field_validator("timezone")
     @classmethod
@@ -106,6 +124,11 @@ class AccountSettings(BaseModel):
     one quantity pooled from them) or a table of location name = the channel's own
     location id (the channel keeps a quantity per location: Shopify). None: every
     location, pooled."""
+    prices: PriceRule | None = None
+    """The account's price rule (``[accounts.x.prices] currency = "USD", percent = 10,
+    ending = ".99", minimum = 5``): how the merchant's price becomes the account's."""
+    sku_prices: dict[str, PriceRule] = Field(default_factory=dict)
+    """Price rules per SKU on this account (``[accounts.x.sku_prices.SKU-1]``)."""
     location_rules: dict[str, Rule] = Field(default_factory=dict)
     """Rules per location (``[accounts.x.location_rules.berlin] buffer = 2``), for
     channels that keep a quantity per location."""

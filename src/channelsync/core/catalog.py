@@ -1,12 +1,15 @@
 """The merchant's catalogue as the engine needs it: bundles, prices, cost prices.
 
-This module alone writes the ``products`` and ``bundles`` tables.
+This module alone writes the ``products``, ``bundles`` and ``product_costs`` tables.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,13 +21,63 @@ from channelsync.core.outbox import Outbox
 from channelsync.core.planner import Planner
 from channelsync.core.store import Store
 
-__all__ = ["Catalog", "check_sku"]
+__all__ = ["Catalog", "CostBook", "check_sku", "read_costs"]
 
 
 def check_sku(sku: object) -> None:
     """Refuse anything but a non-empty string as a SKU, naming what was given."""
     if not isinstance(sku, str) or not sku.strip():
         raise ValueError(f"SKU must be a non-empty string, got {sku!r}")
+
+
+@dataclass(frozen=True)
+class CostBook:
+    """Every recorded cost price: per SKU, one amount per currency; and the bundles."""
+
+    own: dict[str, dict[str, Decimal]]
+    bundles: dict[str, dict[str, int]]
+
+    def unit_cost(self, sku: str, currency: str) -> Decimal | None:
+        """The cost of one unit of ``sku`` in ``currency`` (None if none is recorded).
+
+        A SKU with a cost price of its own uses it; a bundle without one costs the sum
+        of its components' (each needing a cost in ``currency``).
+        """
+        own = self.own.get(sku)
+        if own is not None:
+            return own.get(currency)
+        comps = self.bundles.get(sku)
+        if not comps:
+            return None
+        total = Decimal(0)
+        for comp, qty in comps.items():
+            part = self.own.get(comp, {}).get(currency)
+            if part is None:
+                return None
+            total += part * qty
+        return total
+
+    def currencies(self, sku: str) -> list[str]:
+        """The currencies ``sku`` has a cost price in (its components' common ones)."""
+        own = self.own.get(sku)
+        if own is not None:
+            return sorted(own)
+        comps = self.bundles.get(sku)
+        if not comps:
+            return []
+        common = set.intersection(*(set(self.own.get(c, {})) for c in comps))
+        return sorted(common)
+
+
+def read_costs(conn: Connection) -> CostBook:
+    """The catalogue's cost prices and bundles, for the reports."""
+    own: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for r in conn.execute(sa.select(t.product_costs)):
+        own[r.sku][r.currency] = Decimal(r.amount)
+    bundles: dict[str, dict[str, int]] = defaultdict(dict)
+    for r in conn.execute(sa.select(t.bundles)):
+        bundles[r.bundle_sku][r.component_sku] = r.quantity
+    return CostBook(dict(own), dict(bundles))
 
 
 class Catalog:
@@ -92,14 +145,35 @@ class Catalog:
         return self.store.run(work)
 
     def set_cost(self, sku: str, cost: Money, *, title: str | None = None) -> None:
-        """Record the cost price of ``sku`` (for gross-margin reports)."""
+        """Record the cost price of ``sku`` in ``cost.currency`` (for gross-margin reports).
+
+        A SKU keeps one cost price per currency: setting a EUR cost leaves its USD cost.
+        """
         check_sku(sku)
+        now = self.clock()
         row: dict[str, Any] = {
             "sku": sku,
             "cost_amount": str(cost.amount),
             "cost_currency": cost.currency,
-            "updated_at": self.clock(),
+            "updated_at": now,
         }
         if title is not None:
             row["title"] = title
-        self.store.run(lambda conn: self.store.upsert(conn, t.products, [row], keys=("sku",)))
+        per_currency = {
+            "sku": sku,
+            "currency": cost.currency,
+            "amount": str(cost.amount),
+            "scaled": int((cost.amount * 10000).to_integral_value(ROUND_HALF_EVEN)),
+            "updated_at": now,
+        }
+
+        def work(conn: Connection) -> None:
+            self.store.upsert(conn, t.products, [row], keys=("sku",))
+            self.store.upsert(conn, t.product_costs, [per_currency], keys=("sku", "currency"))
+
+        self.store.run(work)
+
+    def costs(self) -> CostBook:
+        """Every cost price per SKU and currency, and the bundles."""
+        with self.store.read() as conn:
+            return read_costs(conn)

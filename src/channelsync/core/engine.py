@@ -30,6 +30,7 @@ from channelsync.core.aftersale import (
 from channelsync.core.allocation import Rule
 from channelsync.core.catalog import Catalog
 from channelsync.core.channel import Channel, WebhookEvent
+from channelsync.core.customers import CustomerFile
 from channelsync.core.errors import (
     ChannelError,
     ConfigError,
@@ -55,17 +56,21 @@ from channelsync.core.models import Money, Order, OrderStatus, Shipment, utcnow
 from channelsync.core.orderbook import OrderBook
 from channelsync.core.outbox import Outbox
 from channelsync.core.planner import Planner, RuleBook, RuleKey
+from channelsync.core.pricing import PriceBook, PriceRule
 from channelsync.core.quotas import QuotaBook
+from channelsync.core.rates import Rates
 from channelsync.core.reconcile import queue_corrections, reconcile
 from channelsync.core.results import (
     AccountReport,
     Coverage,
-    CustomerSummary,
+    CustomerEdit,
     CycleReport,
     Drift,
     Explanation,
     FailedOrder,
     OrderSummary,
+    Person,
+    PlannedPrice,
     PlannedPush,
     Received,
     ReconcileResult,
@@ -77,6 +82,7 @@ from channelsync.core.results import (
 from channelsync.core.retry import RetryPolicy
 from channelsync.core.reviews import ReviewDue, ReviewOutcome, ReviewRequests
 from channelsync.core.runtime import Runtime, RuntimeSettings
+from channelsync.core.salesbook import SalesBook
 from channelsync.core.store import Store
 from channelsync.core.views import Views
 
@@ -109,6 +115,10 @@ class SyncEngine:
             location names (the channel shows one quantity pooled from them) or a mapping
             of our location names to the channel's own location ids (the channel keeps a
             quantity per location). Accounts not named draw on every location.
+        price_rules: price rules per account (``"ebay-de"``) or per account and SKU
+            (``("ebay-de", "SKU-1")``): conversion into the account's currency, markup or
+            discount, offset, price ending, minimum and maximum (``PriceRule``).
+        rates: exchange rates for the price rules' conversions (``load_rates``).
         sourcing: picks the location a new order line commits at where the channel does
             not say (default ``FirstWithStock``: the first of the account's locations with
             every unit available).
@@ -129,6 +139,8 @@ class SyncEngine:
         min_lease: timedelta = timedelta(seconds=30),
         locations: Mapping[str, LocationSpec] | None = None,
         sourcing: Sourcing | None = None,
+        price_rules: Mapping[str | tuple[str, str], PriceRule] | None = None,
+        rates: Rates | None = None,
     ) -> None:
         if not isinstance(store, Store):
             raise ConfigError(f"store must come from channelsync.open_store, got {store!r}")
@@ -144,8 +156,11 @@ class SyncEngine:
         orderbook = OrderBook(
             store, ledger, planner, outbox, clock, self._locations, sourcing or FirstWithStock()
         )
-        self.privacy = Privacy(store, orderbook, clock)
+        self._sales = SalesBook(store)
+        self.privacy = Privacy(store, orderbook, clock, self._sales)
         """Customer-data requests: export, redaction and retention (GDPR)."""
+        self._customers = CustomerFile(store, self._sales, self.privacy, clock)
+        self._prices = PriceBook(price_rules, rates)
         self._inbox = Inbox(store, orderbook, listings, self.privacy, clock)
         self._parts = Parts(
             store=store,
@@ -157,6 +172,7 @@ class SyncEngine:
             inbox=self._inbox,
             policy=self._policy,
             clock=clock,
+            prices=self._prices,
         )
         self._ledger = ledger
         self._inventory = Inventory(store, ledger, IdempotencyKeys(clock))
@@ -762,12 +778,27 @@ class SyncEngine:
         return self._views.stock(sku)
 
     def explain(self, sku: str, account: str | None = None) -> Explanation:
-        """The journal rows behind ``sku``'s figures, and how each listing's quantity arose."""
-        return self._views.explain(sku, account)
+        """The journal rows behind ``sku``'s figures, how each listing's quantity arose,
+        and how each account's price arises from the merchant's (``prices``)."""
+        explained = self._views.explain(sku, account)
+        prices = self._views.plan_prices(
+            self._prices, self.clock().date(), sku=sku, account=account, pending_only=False
+        )
+        return dataclasses.replace(explained, prices={p.account: p for p in prices})
 
     def plan(self) -> list[PlannedPush]:
         """What the next cycle would push (a dry run: nothing is sent or claimed)."""
         return self._views.plan()
+
+    def plan_prices(self) -> list[PlannedPrice]:
+        """The prices the next cycle would push, each with its rule's steps (or why the
+        rule refuses it): a dry run."""
+        return self._views.plan_prices(self._prices, self.clock().date())
+
+    def set_price_rule(self, key: str | tuple[str, str], rule: PriceRule) -> None:
+        """Set the price rule of an account or of one (account, SKU); it applies to the
+        prices pushed from now on (``set_price`` again to re-send a price)."""
+        self._prices.set(key, rule)
 
     def orders(
         self,
@@ -801,12 +832,49 @@ class SyncEngine:
         """
         return self._views.order_failures(account)
 
-    def customers(self, account: str | None = None) -> list[CustomerSummary]:
-        """The customer file: each customer's orders, first and last order, revenue.
+    def customers(self, account: str | None = None) -> list[Person]:
+        """The customer file: one entry per person across every channel (the same
+        normalised e-mail, or the channel's buyer id where it hides the e-mail, and the
+        merges made by hand), with their accounts, orders, first and last order, revenue
+        and refunds per currency and units returned; newest buyer first. With
+        ``account``, only people who ordered there.
 
-        Personal data: export and erase it per customer through ``engine.privacy``.
+        Personal data: export and erase it per person with ``export_customer`` and
+        ``forget_customer``.
         """
-        return self._views.customers(account)
+        return self._customers.people(account)
+
+    def customer(self, ref: str) -> Person:
+        """The person ``ref`` names (person id, identity, e-mail, or ``account/order_id``).
+
+        Raises:
+            UnknownCustomer: no person matches.
+        """
+        return self._customers.person(ref)
+
+    def merge_customers(
+        self, into: str, other: str, *, actor: str | None = None, note: str | None = None
+    ) -> Person:
+        """Merge the person ``other`` into ``into`` (recorded; undo with ``split_customer``)."""
+        return self._customers.merge(into, other, actor=actor, note=note)
+
+    def split_customer(
+        self, identity: str, *, actor: str | None = None, note: str | None = None
+    ) -> Person:
+        """Take ``identity`` out of the person it was merged into (recorded)."""
+        return self._customers.split(identity, actor=actor, note=note)
+
+    def customer_edits(self) -> list[CustomerEdit]:
+        """Every merge and split of the customer file, oldest first."""
+        return self._customers.edits()
+
+    def export_customer(self, ref: str) -> dict[str, Any]:
+        """Everything the store holds about a person, on every channel (GDPR art. 15)."""
+        return self._customers.export(ref)
+
+    def forget_customer(self, ref: str) -> int:
+        """Erase a person's personal data on every channel (GDPR art. 17); orders redacted."""
+        return self._customers.forget(ref)
 
     def status(self) -> Status:
         """Where every account stands (last pull and push, cursor lag, what is owed, the

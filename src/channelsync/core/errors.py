@@ -266,6 +266,13 @@ class UnknownOrder(ChannelsyncError, KeyError):
         return str(self.args[0]) if self.args else "unknown order"
 
 
+class UnknownCustomer(ChannelsyncError, KeyError):
+    """No person of the customer file matches (see ``engine.customers()``)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown customer"
+
+
 class OperationRefused(InvalidInput):
     """A cancel, refund or return does not fit the order as it stands; nothing changed.
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from channelsync.core import schema as t
 from channelsync.core.models import Order
 from channelsync.core.orderbook import OrderBook
+from channelsync.core.salesbook import SalesBook
 from channelsync.core.store import Store
 
 __all__ = ["Privacy"]
@@ -24,10 +25,17 @@ __all__ = ["Privacy"]
 class Privacy:
     """Customer-data requests against the store (GDPR art. 15 and 17)."""
 
-    def __init__(self, store: Store, orderbook: OrderBook, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        orderbook: OrderBook,
+        clock: Callable[[], datetime],
+        salesbook: SalesBook | None = None,
+    ) -> None:
         self.store = store
         self.orderbook = orderbook
         self.clock = clock
+        self.salesbook = salesbook or SalesBook(store)
 
     def _match(
         self,
@@ -35,12 +43,20 @@ class Privacy:
         customer_ids: Iterable[str],
         emails: Iterable[str],
         order_ids: Iterable[str],
+        pairs: Iterable[tuple[str, str]] = (),
     ) -> sa.ColumnElement[bool]:
         o = t.orders.c
-        ids, mails, orders = list(customer_ids), [e.lower() for e in emails], list(order_ids)
-        if not (ids or mails or orders):
+        ids, mails, orders = (
+            list(customer_ids),
+            [e.strip().lower() for e in emails],
+            list(order_ids),
+        )
+        keys = list(pairs)
+        if not (ids or mails or orders or keys):
             raise ValueError("name the customer: customer_ids, emails or order_ids")
         clauses = []
+        if keys:
+            clauses.append(sa.tuple_(o.account, o.order_id).in_(keys))
         if ids:
             clauses.append(o.customer_id.in_(ids))
         if mails:
@@ -56,18 +72,22 @@ class Privacy:
         account: str | None = None,
         customer_ids: Iterable[str] = (),
         emails: Iterable[str] = (),
+        orders: Iterable[tuple[str, str]] = (),
     ) -> dict[str, Any]:
-        """Everything the store holds about a customer, as JSON-ready data."""
+        """Everything the store holds about a customer, as JSON-ready data.
+
+        ``orders`` names (account, order id) pairs, e.g. a person's from the customer file.
+        """
         with self.store.read() as conn:
             rows = conn.execute(
                 sa.select(t.orders.c.doc)
-                .where(self._match(account, customer_ids, emails, ()))
+                .where(self._match(account, customer_ids, emails, (), orders))
                 .order_by(t.orders.c.created_at)
             ).all()
-        orders = [Order.model_validate_json(r.doc) for r in rows]
+        found = [Order.model_validate_json(r.doc) for r in rows]
         return {
-            "customers": sorted({o.customer.model_dump_json() for o in orders if o.customer}),
-            "orders": [o.model_dump(mode="json", exclude={"raw"}) for o in orders],
+            "customers": sorted({o.customer.model_dump_json() for o in found if o.customer}),
+            "orders": [o.model_dump(mode="json", exclude={"raw"}) for o in found],
         }
 
     def redact(
@@ -81,6 +101,13 @@ class Privacy:
         """Remove a customer's personal data from their orders; returns orders redacted."""
         cond = self._match(account, customer_ids, emails, order_ids)
         return self.store.run(lambda conn: self._redact_where(conn, cond))
+
+    def redact_orders_in(self, conn: Connection, orders: Iterable[tuple[str, str]]) -> int:
+        """Redact the (account, order id) pairs ``orders`` in the caller's transaction."""
+        keys = list(orders)
+        if not keys:
+            return 0
+        return self._redact_where(conn, self._match(None, (), (), (), keys))
 
     def redact_account(self, account: str) -> int:
         """Remove every customer's personal data of one account (a shop uninstalled)."""
@@ -110,4 +137,5 @@ class Privacy:
         return self.store.run(lambda conn: self._redact_where(conn, t.orders.c.created_at < cutoff))
 
     def _redact_where(self, conn: Connection, cond: sa.ColumnElement[bool]) -> int:
+        self.salesbook.forget(conn, cond)
         return self.orderbook.redact(conn, cond)

@@ -40,6 +40,7 @@ from channelsync.core.models import Listing, Order
 from channelsync.core.orderbook import OrderBook
 from channelsync.core.outbox import Claim, Outbox, PendingStock, lease_for
 from channelsync.core.planner import Planner
+from channelsync.core.pricing import PriceBook
 from channelsync.core.quotas import QuotaBook
 from channelsync.core.results import AccountReport
 from channelsync.core.retry import RetryPolicy
@@ -95,6 +96,7 @@ class Parts:
     inbox: Inbox
     policy: RetryPolicy
     clock: Callable[[], datetime]
+    prices: PriceBook = field(default_factory=PriceBook)
 
 
 def _describe(exc: BaseException) -> str:
@@ -603,21 +605,30 @@ class AccountLane:
             claim = self.outbox.claim_prices(self.account, size, lease)
             if not claim:
                 return
-            updates = [
-                PriceUpdate(
-                    sku=c.sku,
-                    price=c.price,
-                    listing=c.listing,
-                    idempotency_key=f"{self.account}:{c.sku}:p{c.version}",
+            today = self.clock().date()
+            updates: list[PriceUpdate] = []
+            failures: list[tuple[str, str]] = []
+            base: dict[str, str] = {}
+            for c in claim.items:
+                if c.listing is None:
+                    failures.append((c.sku, "no listing bound on this account"))
+                    continue
+                shown = c.listing.price.currency if c.listing.price is not None else None
+                priced = self.parts.prices.price(
+                    self.account, c.sku, c.price, day=today, channel_currency=shown
                 )
-                for c in claim.items
-                if c.listing is not None
-            ]
-            failures = [
-                (c.sku, "no listing bound on this account")
-                for c in claim.items
-                if c.listing is None
-            ]
+                if not priced.ok or priced.price is None:
+                    failures.append((c.sku, f"price refused: {priced.refused}"))
+                    continue
+                base[c.sku] = str(c.price.amount)
+                updates.append(
+                    PriceUpdate(
+                        sku=c.sku,
+                        price=priced.price,
+                        listing=c.listing,
+                        idempotency_key=f"{self.account}:{c.sku}:p{c.version}",
+                    )
+                )
             try:
                 with self.outbox.keeper(claim):
                     results = (
@@ -635,11 +646,9 @@ class AccountLane:
                 self.outbox.release(claim)
                 raise
             by_sku = {r.sku: r for r in results}
-            acks = [
-                (u.sku, str(u.price.amount))
-                for u in updates
-                if u.sku in by_sku and by_sku[u.sku].ok
-            ]
+            # The merchant's price is acknowledged (the row is done); the rules made the
+            # price the channel now shows from it.
+            acks = [(u.sku, base[u.sku]) for u in updates if u.sku in by_sku and by_sku[u.sku].ok]
             failures += [
                 (u.sku, str(by_sku[u.sku].error) if u.sku in by_sku else "no result for this item")
                 for u in updates
@@ -648,6 +657,7 @@ class AccountLane:
             self.outbox.finish_prices(claim, acks, failures)
             report.prices_ok += len(acks)
             report.prices_failed += len(failures)
+            report.price_errors.extend(f"{sku}: {error}" for sku, error in failures)
 
     # -- shipments ------------------------------------------------------------------------
 

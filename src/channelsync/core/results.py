@@ -12,19 +12,23 @@ from typing import Any
 
 from channelsync.core.allocation import AllocationStep
 from channelsync.core.ledger import JournalEntry
+from channelsync.core.models import Money
+from channelsync.core.pricing import PriceStep
 
 __all__ = [
     "AccountReport",
     "AccountStatus",
     "ChannelStock",
     "Coverage",
-    "CustomerSummary",
+    "CustomerEdit",
     "CycleReport",
     "Drift",
     "Explanation",
     "FailedOrder",
     "LocationStock",
     "OrderSummary",
+    "Person",
+    "PlannedPrice",
     "PlannedPush",
     "Received",
     "ReconcileResult",
@@ -58,6 +62,10 @@ class AccountReport:
     conflicts: int = 0
     prices_ok: int = 0
     prices_failed: int = 0
+    price_errors: list[str] = field(default_factory=list)
+    """Each price not sent or refused by the channel (``SKU: why``): a price rule refused
+    it (below the minimum, no exchange rate) or the channel did. They stop nothing else
+    and are retried with backoff."""
     shipments_ok: int = 0
     shipments_failed: int = 0
     pulled: bool = False
@@ -128,6 +136,11 @@ class CycleReport:
         """Every account ran without an error."""
         return all(a.ok for a in self.accounts.values())
 
+    @property
+    def price_errors(self) -> list[str]:
+        """Every price not sent or refused, as ``account: SKU: why``."""
+        return [f"{n}: {e}" for n, a in sorted(self.accounts.items()) for e in a.price_errors]
+
     def as_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
         return {
@@ -141,6 +154,7 @@ class CycleReport:
             "pushes_failed": self.pushes_failed,
             "unknown_skus": sorted(self.unknown_skus),
             "oversold": dict(sorted(self.oversold.items())),
+            "price_errors": self.price_errors,
             "accounts": {k: asdict(v) for k, v in sorted(self.accounts.items())},
         }
 
@@ -300,6 +314,8 @@ class Explanation:
     committed: int
     entries: tuple[JournalEntry, ...]
     allocation: dict[str, tuple[AllocationStep, ...]]
+    prices: dict[str, PlannedPrice] = field(default_factory=dict)
+    """Per account, how the price it shows (or would show) arises from the merchant's."""
 
     @property
     def available(self) -> int:
@@ -311,6 +327,44 @@ class Explanation:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+
+@dataclass(frozen=True)
+class PlannedPrice:
+    """A price on one account and the rule steps that make it (``engine.plan_prices()``)."""
+
+    account: str
+    sku: str
+    base: Money
+    """The merchant's price (``set_price``)."""
+    price: Money | None
+    """What the account is sent (None when refused)."""
+    steps: tuple[PriceStep, ...]
+    refused: str | None = None
+    pending: bool = True
+    """The next cycle pushes it (False once the channel acknowledged it)."""
+    last_error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "account": self.account,
+            "sku": self.sku,
+            "base": str(self.base),
+            "price": str(self.price) if self.price is not None else None,
+            "refused": self.refused,
+            "pending": self.pending,
+            "last_error": self.last_error,
+            "steps": [
+                {
+                    "step": s.step,
+                    "detail": s.detail,
+                    "amount": str(s.amount),
+                    "currency": s.currency,
+                }
+                for s in self.steps
+            ],
+        }
 
 
 @dataclass(frozen=True)
@@ -377,34 +431,6 @@ class FailedOrder:
     first_seen_at: datetime
     last_seen_at: datetime
     times: int
-
-
-@dataclass(frozen=True)
-class CustomerSummary:
-    """One customer of the customer file (``engine.customers()``): personal data."""
-
-    account: str
-    customer_id: str | None
-    email: str | None
-    name: str | None
-    orders: int
-    first_order_at: datetime
-    last_order_at: datetime
-    revenue: dict[str, Decimal]
-    """Order totals per currency (never added across currencies)."""
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {
-            "account": self.account,
-            "customer_id": self.customer_id,
-            "email": self.email,
-            "name": self.name,
-            "orders": self.orders,
-            "first_order_at": self.first_order_at.isoformat(),
-            "last_order_at": self.last_order_at.isoformat(),
-            "revenue": {c: str(a) for c, a in sorted(self.revenue.items())},
-        }
 
 
 @dataclass
@@ -482,4 +508,83 @@ class ReconcileResult:
             "gone": self.gone,
             "error": self.error,
             "queued": self.queued,
+        }
+
+
+@dataclass(frozen=True)
+class Person:
+    """One person of the customer file (``engine.customers()``), across every channel:
+    personal data."""
+
+    person_id: str
+    """The identity at the root of the person: ``email:<e-mail>``, ``ebay:<buyer id>``..."""
+    name: str | None
+    """The name on the newest order."""
+    email: str | None
+    """The e-mail of the newest order that shows one, as the channel wrote it."""
+    emails: list[str]
+    identities: list[str]
+    """Every identity (normalised e-mail or channel buyer id) merged into this person."""
+    accounts: list[str]
+    orders: int
+    """How many orders (cancelled ones left out)."""
+    order_ids: list[tuple[str, str]]
+    """(account, order id) of every order, oldest first."""
+    first_order_at: datetime
+    last_order_at: datetime
+    revenue: dict[str, Decimal]
+    """What the buyer paid per currency: order totals (the lines' revenue where an order
+    has no total); never added across currencies."""
+    refunds: dict[str, Decimal]
+    """Money given back per currency."""
+    returned_units: int
+    """Units the buyer sent back."""
+
+    @property
+    def account(self) -> str:
+        """The account of the newest order."""
+        return self.order_ids[-1][0]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "person_id": self.person_id,
+            "name": self.name,
+            "email": self.email,
+            "emails": self.emails,
+            "identities": self.identities,
+            "accounts": self.accounts,
+            "orders": self.orders,
+            "order_ids": [f"{a}/{o}" for a, o in self.order_ids],
+            "first_order_at": self.first_order_at.isoformat(),
+            "last_order_at": self.last_order_at.isoformat(),
+            "revenue": {c: str(a) for c, a in sorted(self.revenue.items())},
+            "refunds": {c: str(a) for c, a in sorted(self.refunds.items())},
+            "returned_units": self.returned_units,
+        }
+
+
+@dataclass(frozen=True)
+class CustomerEdit:
+    """A merge or split of the customer file, as recorded."""
+
+    id: int
+    action: str
+    """``merge`` (``identity`` joined ``person``) or ``split`` (it left ``person``)."""
+    identity: str
+    person: str
+    actor: str | None
+    note: str | None
+    at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "id": self.id,
+            "action": self.action,
+            "identity": self.identity,
+            "person": self.person,
+            "actor": self.actor,
+            "note": self.note,
+            "at": self.at.isoformat(),
         }

@@ -435,3 +435,84 @@ review_requests = sa.Table(
     sa.Column("detail", sa.Text),
     sa.Column("at", UtcDateTime, nullable=False),
 )
+
+product_costs = sa.Table(
+    "product_costs",
+    metadata,
+    # Cost prices per (SKU, currency): a SKU may have one in every currency it sells in.
+    sa.Column("sku", _Key, primary_key=True),
+    sa.Column("currency", sa.String(3), primary_key=True),
+    sa.Column("amount", _Amount, nullable=False),
+    sa.Column("scaled", sa.BigInteger, nullable=False),  # amount in 1/10000, for SQL sums
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+sales_orders = sa.Table(
+    "sales_orders",
+    metadata,
+    # The reports' projection of each stored order (rebuilt from ``orders``, ``returns``
+    # and refunds whenever their ``signature`` changes): who bought, when, in what.
+    sa.Column("account", _Key, primary_key=True),
+    sa.Column("order_id", _Key, primary_key=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("signature", sa.String(255), nullable=False),
+    # The buyer's identity: "email:<normalised e-mail>" or "<kind>:<buyer id>"; None
+    # without a customer or once the customer's data is forgotten.
+    sa.Column("identity", _Key),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("at_s", sa.BigInteger, nullable=False),  # created_at as Unix seconds
+    sa.Column("currency", sa.String(3)),
+    sa.Column("counted", sa.Boolean, nullable=False),  # False for a cancelled order
+    sa.Index(None, "identity"),
+    sa.Index(None, "at_s"),
+)
+
+sales_facts = sa.Table(
+    "sales_facts",
+    metadata,
+    # What one order line contributes at one moment in one currency (the sale on the
+    # order's time, each refund on its own, each return to stock on its own). Amounts
+    # are integers in 1/10000 of the currency unit, so SQL sums them exactly.
+    sa.Column("account", _Key, primary_key=True),
+    sa.Column("order_id", _Key, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("line_id", _Key, nullable=False),
+    sa.Column("sku", _Key),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("at_s", sa.BigInteger, nullable=False),
+    sa.Column("sale", sa.Boolean, nullable=False),
+    sa.Column("units", sa.Integer, nullable=False),
+    sa.Column("revenue", sa.BigInteger, nullable=False),
+    sa.Column("refunds", sa.BigInteger, nullable=False),
+    sa.Column("fees", sa.BigInteger, nullable=False),  # reported by the channel
+    sa.Column("fees_reported", sa.Boolean, nullable=False),
+    # Units whose cost counts (sold minus restocked): the cost is applied at report time.
+    sa.Column("cost_units", sa.Integer, nullable=False),
+    sa.Column("returned", sa.Integer, nullable=False),  # units the buyer sent back
+    sa.Index(None, "at_s"),
+    sa.Index(None, "sku", "currency", "at_s"),
+)
+
+customer_links = sa.Table(
+    "customer_links",
+    metadata,
+    # Merges made by hand: this identity belongs to ``person`` (an identity of its own
+    # when no row says otherwise).
+    sa.Column("identity", _Key, primary_key=True),
+    sa.Column("person", _Key, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Index(None, "person"),
+)
+
+customer_edits = sa.Table(
+    "customer_edits",
+    metadata,
+    # Every merge and split, who asked and when (append-only).
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("action", sa.String(16), nullable=False),  # merge | split
+    sa.Column("identity", _Key, nullable=False),
+    sa.Column("person", _Key, nullable=False),
+    sa.Column("actor", _Key),
+    sa.Column("note", sa.Text),
+    sa.Column("at", UtcDateTime, nullable=False),
+)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
-from typing import Any
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -15,17 +12,18 @@ from channelsync.core import schema as t
 from channelsync.core.aftersale import recorded_refunds, with_recorded_refunds
 from channelsync.core.errors import UnknownOrder
 from channelsync.core.ledger import JournalEntry
-from channelsync.core.models import Order, OrderStatus
+from channelsync.core.models import Money, Order, OrderStatus
 from channelsync.core.planner import Planner
+from channelsync.core.pricing import PriceBook
 from channelsync.core.results import (
     AccountStatus,
     ChannelStock,
     Coverage,
-    CustomerSummary,
     Explanation,
     FailedOrder,
     LocationStock,
     OrderSummary,
+    PlannedPrice,
     PlannedPush,
     ShipmentRecord,
     Status,
@@ -141,6 +139,65 @@ class Views:
                 if d.sku == sku
             },
         )
+
+    def plan_prices(
+        self,
+        prices: PriceBook,
+        day: date,
+        sku: str | None = None,
+        account: str | None = None,
+        pending_only: bool = True,
+    ) -> list[PlannedPrice]:
+        """The prices the next cycle would push (every price row with ``pending_only``
+        False), each with the steps its account's rule makes of the merchant's price."""
+        p = t.price_outbox.c
+        ls = t.listings.c
+        query = (
+            sa.select(
+                p.account,
+                p.sku,
+                p.desired_amount,
+                p.currency,
+                p.acked_amount,
+                p.last_error,
+                ls.price_currency,
+            )
+            .select_from(
+                t.price_outbox.outerjoin(
+                    t.listings, sa.and_(ls.account == p.account, ls.sku == p.sku)
+                )
+            )
+            .order_by(p.account, p.sku)
+        )
+        if pending_only:
+            query = query.where(
+                sa.or_(p.acked_amount.is_(None), p.acked_amount != p.desired_amount)
+            )
+        if sku is not None:
+            query = query.where(p.sku == sku)
+        if account is not None:
+            query = query.where(p.account == account)
+        with self.store.read() as conn:
+            rows = conn.execute(query).all()
+        out = []
+        for r in rows:
+            base = Money(amount=r.desired_amount, currency=r.currency)
+            priced = prices.price(
+                r.account, r.sku, base, day=day, channel_currency=r.price_currency
+            )
+            out.append(
+                PlannedPrice(
+                    account=r.account,
+                    sku=r.sku,
+                    base=base,
+                    price=priced.price,
+                    steps=priced.steps,
+                    refused=priced.refused,
+                    pending=r.acked_amount is None or r.acked_amount != r.desired_amount,
+                    last_error=r.last_error,
+                )
+            )
+        return out
 
     def plan(self) -> list[PlannedPush]:
         """What the next cycle would push (a dry run: nothing is sent or claimed)."""
@@ -302,40 +359,6 @@ class Views:
                 for r in conn.execute(query)
             ]
 
-    def customers(self, account: str | None = None) -> list[CustomerSummary]:
-        """The customer file: every customer with orders, grouped per account by customer
-        id (else e-mail), most recent buyer first. Redacted orders are left out."""
-        o = t.orders.c
-        query = (
-            sa.select(
-                o.account,
-                o.customer_id,
-                o.customer_email,
-                o.customer_name,
-                o.created_at,
-                o.total_amount,
-                o.currency,
-            )
-            .where(
-                o.redacted_at.is_(None),
-                sa.or_(o.customer_id.is_not(None), o.customer_email.is_not(None)),
-            )
-            .order_by(o.created_at)
-        )
-        if account is not None:
-            query = query.where(o.account == account)
-        groups: dict[tuple[str, str], _Buyer] = {}
-        with self.store.read() as conn:
-            for r in conn.execute(query):
-                who = r.customer_id or (r.customer_email or "").lower()
-                buyer = groups.setdefault((r.account, who), _Buyer(r.account, r.created_at))
-                buyer.add(r)
-        return sorted(
-            (b.summary() for b in groups.values()),
-            key=lambda c: (c.last_order_at, c.account),
-            reverse=True,
-        )
-
     def status(self, accounts: Iterable[str], now: datetime) -> Status:
         """Where every account stands and which worker runs it, from the store alone."""
         names = sorted(accounts)
@@ -449,38 +472,3 @@ class Views:
 
 def _age(then: datetime | None, now: datetime) -> float | None:
     return None if then is None else max(0.0, (now - then).total_seconds())
-
-
-@dataclass
-class _Buyer:
-    """One customer's orders while the customer file is read (oldest order first)."""
-
-    account: str
-    first: datetime
-    last: datetime | None = None
-    customer_id: str | None = None
-    email: str | None = None
-    name: str | None = None
-    orders: int = 0
-    revenue: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
-
-    def add(self, row: Any) -> None:
-        self.customer_id = row.customer_id or self.customer_id
-        self.email = row.customer_email or self.email
-        self.name = row.customer_name or self.name  # the newest order's name wins
-        self.orders += 1
-        self.last = row.created_at
-        if row.total_amount is not None and row.currency:
-            self.revenue[row.currency] += Decimal(row.total_amount)
-
-    def summary(self) -> CustomerSummary:
-        return CustomerSummary(
-            account=self.account,
-            customer_id=self.customer_id,
-            email=self.email,
-            name=self.name,
-            orders=self.orders,
-            first_order_at=self.first,
-            last_order_at=self.last or self.first,
-            revenue=dict(self.revenue),
-        )
