@@ -162,14 +162,17 @@ def test_a_write_after_a_read_still_takes_the_write_lock(store: cs.Store) -> Non
     assert begins[0] == "BEGIN"
 
 
-def test_memory_store_serves_concurrent_lanes() -> None:
+@pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite://"])
+def test_memory_store_serves_concurrent_lanes(url: str) -> None:
+    """Both spellings of an in-memory store: the lanes run on threads of their own, and
+    each must see the one database (``sqlite://`` once gave each its own, empty)."""
     from channelsync.testing import FakeChannel
 
     channels = [FakeChannel(f"shop-{i}") for i in range(4)]
     for ch in channels:
         for k in range(20):
             ch.add_listing(f"SKU-{k}", 0)
-    with cs.open_store("sqlite:///:memory:") as store:
+    with cs.open_store(url) as store:
         engine = cs.SyncEngine(store, channels)
         engine.set_on_hand_many({f"SKU-{k}": 5 for k in range(20)})
         for ch in channels:

@@ -30,6 +30,14 @@ from channelsync.core.aftersale import (
 from channelsync.core.allocation import Rule
 from channelsync.core.catalog import Catalog
 from channelsync.core.channel import Channel, WebhookEvent
+from channelsync.core.checks import (
+    check_bool,
+    check_instance,
+    check_optional_text,
+    check_sku,
+    check_text,
+    check_texts,
+)
 from channelsync.core.errors import (
     ChannelError,
     ConfigError,
@@ -207,6 +215,7 @@ class SyncEngine:
         return lane.channel if lane is not None else None
 
     def _lane(self, account: str) -> AccountLane:
+        check_text(account, "account")
         try:
             return self._lanes[account]
         except KeyError:
@@ -361,8 +370,11 @@ class SyncEngine:
         ``quantity``.
 
         Pass ``idempotency_key`` (e.g. the ERP export id) to make repeats harmless; reusing
-        it for another count raises ``IdempotencyConflict`` and changes nothing.
+        it for another count raises ``IdempotencyConflict`` and changes nothing. A SKU is
+        1 to 255 characters without surrounding whitespace or control characters (see
+        ``channelsync.core.models.check_sku``); quantities are 64-bit.
         """
+        check_sku(sku)
         self._inventory.set_on_hand_many(
             {sku: quantity},
             idempotency_key=idempotency_key,
@@ -399,9 +411,16 @@ class SyncEngine:
         idempotency_key: str | None = None,
         source: str = "caller",
         location: str = DEFAULT_LOCATION,
+        allow_negative: bool = False,
     ) -> StockView:
         """Change on_hand at ``location`` by ``delta`` (a receipt, a restocked return,
-        damage) with a reason."""
+        damage) with a reason.
+
+        A delta that would take on_hand at ``location`` below zero is refused
+        (``InvalidInput``, nothing changes) unless ``allow_negative=True``; the journal row
+        of an allowed one has the reason ``adjust (below zero allowed)``.
+        """
+        check_sku(sku)
         self._inventory.adjust_many(
             {sku: delta},
             reason,
@@ -409,6 +428,7 @@ class SyncEngine:
             source=source,
             operation="adjust",
             location=location,
+            allow_negative=allow_negative,
         )
         return self.stock(sku)
 
@@ -420,14 +440,21 @@ class SyncEngine:
         idempotency_key: str | None = None,
         source: str = "caller",
         location: str = DEFAULT_LOCATION,
+        allow_negative: bool = False,
     ) -> int:
         """Change on_hand of many SKUs at ``location`` by their deltas in one transaction
         (a goods receipt).
 
-        All or nothing, like ``set_on_hand_many``; returns the journal rows written.
+        All or nothing, like ``set_on_hand_many`` (a delta taking on_hand below zero refuses
+        the batch unless ``allow_negative``); returns the journal rows written.
         """
         return self._inventory.adjust_many(
-            deltas, reason, idempotency_key=idempotency_key, source=source, location=location
+            deltas,
+            reason,
+            idempotency_key=idempotency_key,
+            source=source,
+            location=location,
+            allow_negative=allow_negative,
         ).journal_rows
 
     def transfer(
@@ -469,6 +496,8 @@ class SyncEngine:
     def set_rule(self, key: RuleKey, rule: Rule) -> None:
         """Set or replace a rule (account or (account, SKU)) and recompute what it affects."""
         self._rules.put(key, rule)
+        if isinstance(key, tuple) and key[1] is not None:
+            check_sku(key[1], "the SKU of the rule key")
         account, sku = (key[0], key[1]) if isinstance(key, tuple) else (key, None)
 
         def work(conn: Any) -> None:
@@ -493,13 +522,18 @@ class SyncEngine:
 
     def record_orders(self, orders: Sequence[Order]) -> ApplyResult:
         """Apply a batch of orders in one transaction (the newest version of each wins)."""
+        if isinstance(orders, Order) or not isinstance(orders, Sequence):
+            raise InvalidInput(
+                f"record_orders takes a list of channelsync.Order, got {type(orders).__name__}"
+            )
         for order in orders:
-            if not isinstance(order, Order):
-                raise TypeError(f"record_orders takes channelsync.Order objects, got {order!r}")
+            check_instance(order, Order, "each order of record_orders")
         return self.store.run(lambda conn: self._parts.orderbook.apply(conn, list(orders)))
 
     def order(self, account: str, order_id: str) -> Order:
         """The stored order; ``UnknownOrder`` if it was never seen."""
+        check_text(account, "account")
+        check_text(order_id, "order_id")
         return self._views.order(account, order_id)
 
     def ship(self, account: str, order_id: str, shipment: Shipment, *, push: bool = True) -> str:
@@ -511,8 +545,9 @@ class SyncEngine:
         ``"pending"`` or ``"failed"``.
         """
         lane = self._lane(account)
-        if not isinstance(shipment, Shipment):
-            raise TypeError(f"shipment must be a channelsync.Shipment, got {type(shipment)}")
+        check_text(order_id, "order_id")
+        check_instance(shipment, Shipment, "shipment")
+        check_bool(push, "push")
         if shipment.shipped_at is None:
             shipment = shipment.model_copy(update={"shipped_at": self.clock()})
         body = shipment.model_dump(mode="json", exclude={"shipped_at"})
@@ -555,6 +590,7 @@ class SyncEngine:
         ``IdempotencyConflict``. ``OperationRefused`` (nothing changed) when the units are
         not there to cancel (a shipped order: refund it or record a return instead).
         """
+        self._check_operation(account, order_id, reason, note, idempotency_key)
         return self._aftersale.cancel(
             account,
             order_id,
@@ -582,6 +618,9 @@ class SyncEngine:
         """Refund ``amount`` or what ``lines`` cost, through the channel, at most what was
         paid; refunded units not shipped are released, shipped ones restocked with
         ``restock``. Counted in reports on the refund's day, in its currency."""
+        self._check_operation(account, order_id, reason, note, idempotency_key)
+        if amount is not None:
+            check_instance(amount, Money, "amount")
         return self._aftersale.refund(
             account,
             order_id,
@@ -611,6 +650,9 @@ class SyncEngine:
         """Units the buyer sent back: on hand again at ``location`` (default: where each line
         shipped from), or written off; each unit once and never more than shipped; channels
         with a returns API are told."""
+        self._check_operation(account, order_id, reason, note, idempotency_key)
+        check_instance(lines, Mapping, "lines")
+        check_optional_text(location, "location")
         return self._aftersale.record_return(
             account,
             order_id,
@@ -624,8 +666,19 @@ class SyncEngine:
             dry_run=dry_run,
         )
 
+    @staticmethod
+    def _check_operation(
+        account: object, order_id: object, reason: object, note: object, key: object
+    ) -> None:
+        check_text(account, "account")
+        check_text(order_id, "order_id")
+        check_text(reason, "reason")
+        check_optional_text(note, "note")
+        check_optional_text(key, "idempotency_key")
+
     def cancel_requests(self, account: str | None = None) -> list[CancelRequestView]:
         """Open buyer cancellation requests (Amazon marks them on the order)."""
+        check_optional_text(account, "account")
         return self._aftersale.cancel_requests(account)
 
     def accept_cancel_request(self, account: str, order_id: str) -> OperationResult:
@@ -636,6 +689,8 @@ class SyncEngine:
         self, account: str | None = None, order_id: str | None = None
     ) -> list[ReturnRecord]:
         """Returned units recorded so far, newest first."""
+        check_optional_text(account, "account")
+        check_optional_text(order_id, "order_id")
         return self._aftersale.returns(account, order_id)
 
     def operations(
@@ -643,10 +698,13 @@ class SyncEngine:
     ) -> list[OperationResult]:
         """Cancels, refunds and returns recorded (newest first), by account and status
         (``pending``, ``done``, ``failed``)."""
+        check_optional_text(account, "account")
+        status = check_texts(status, "status")
         return self._aftersale.operations(account=account, status=status)
 
     def settle_operations(self, account: str | None = None) -> list[OperationResult]:
         """Ask the channels about pending cancels and refunds; apply those that are done."""
+        check_optional_text(account, "account")
         return self._aftersale.settle(account)
 
     # -- review requests (core/reviews.py) ---------------------------------------------------
@@ -704,7 +762,10 @@ class SyncEngine:
             UnknownAccount: the engine has no such account.
         """
         lane = self._lane(account)
-        events = lane.channel.parse_webhook(headers, body)
+        check_instance(headers, Mapping, "headers")
+        if not isinstance(body, bytes | bytearray):
+            raise InvalidInput(f"body must be the delivery's bytes, got {type(body).__name__}")
+        events = lane.channel.parse_webhook(headers, bytes(body))
         for event in events:
             if event.order is not None and event.order.account != account:
                 raise WebhookVerificationError(
@@ -753,16 +814,28 @@ class SyncEngine:
 
     def inbox_pending(self, account: str | None = None) -> list[PendingEvent]:
         """Webhook events received but not applied yet, with their last error."""
+        check_optional_text(account, "account")
         return self._inbox.pending(account)
 
     # -- reading --------------------------------------------------------------------------
 
     def stock(self, sku: str) -> StockView:
-        """The ledger figures of ``sku`` and what every channel listing should and does show."""
+        """The ledger figures of ``sku`` and what every channel listing should and does show.
+
+        A SKU the store has never seen has zeros and ``tracked`` False.
+        """
+        check_sku(sku)
         return self._views.stock(sku)
 
     def explain(self, sku: str, account: str | None = None) -> Explanation:
-        """The journal rows behind ``sku``'s figures, and how each listing's quantity arose."""
+        """The journal rows behind ``sku``'s figures, and how each listing's quantity arose.
+
+        ``known`` is False for a SKU the store has never seen (the figures are zeros). A
+        ``reconcile`` correction of a listing is a row too (reason ``reconcile``, no change
+        of the figures; its note says what the channel showed and what it is set to).
+        """
+        check_sku(sku)
+        check_optional_text(account, "account")
         return self._views.explain(sku, account)
 
     def plan(self) -> list[PlannedPush]:
@@ -779,9 +852,26 @@ class SyncEngine:
         limit: int | None = 50,
     ) -> list[OrderSummary]:
         """Stored orders, newest first, by account, status and creation time ``[since, until)``."""
+        check_optional_text(account, "account")
+        for name, when in (("since", since), ("until", until)):
+            if when is not None and not (isinstance(when, datetime) and when.tzinfo is not None):
+                raise InvalidInput(f"{name} must be an aware datetime, got {when!r:.80}")
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise InvalidInput(f"limit must be a whole number >= 0 or None, got {limit!r:.80}")
+        statuses = []
+        for s in check_texts(status, "status"):
+            try:
+                statuses.append(OrderStatus(s))
+            except ValueError:
+                raise InvalidInput(
+                    f"order status {s!r:.80} is not one of"
+                    f" {', '.join(x.value for x in OrderStatus)}"
+                ) from None
         return self._views.orders(
             account=account,
-            status=[OrderStatus(s) for s in status],
+            status=statuses,
             since=since,
             until=until,
             limit=limit,
@@ -791,6 +881,9 @@ class SyncEngine:
         self, *, account: str | None = None, order_id: str | None = None, status: Iterable[str] = ()
     ) -> list[ShipmentRecord]:
         """Shipments recorded with ``ship`` and where each stands (pending, pushed, failed)."""
+        check_optional_text(account, "account")
+        check_optional_text(order_id, "order_id")
+        status = check_texts(status, "status")
         return self._views.shipments(account=account, order_id=order_id, status=status)
 
     def order_failures(self, account: str | None = None) -> list[FailedOrder]:
@@ -799,6 +892,7 @@ class SyncEngine:
         They never block the order stream; each stays here, with the adapter's error, until
         the order changes on the channel and reads cleanly.
         """
+        check_optional_text(account, "account")
         return self._views.order_failures(account)
 
     def customers(self, account: str | None = None) -> list[CustomerSummary]:
@@ -806,6 +900,7 @@ class SyncEngine:
 
         Personal data: export and erase it per customer through ``engine.privacy``.
         """
+        check_optional_text(account, "account")
         return self._views.customers(account)
 
     def status(self) -> Status:
@@ -843,7 +938,9 @@ class SyncEngine:
 
     def coverage(self, accounts: Iterable[str] | None = None) -> Coverage:
         """Which account lists which SKU, and listed SKUs the ledger has not counted."""
-        return self._views.coverage(self.accounts if accounts is None else accounts)
+        return self._views.coverage(
+            self.accounts if accounts is None else check_texts(accounts, "accounts")
+        )
 
     # -- reconciling ----------------------------------------------------------------------
 

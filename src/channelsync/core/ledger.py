@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 from channelsync.core import schema as t
 from channelsync.core.errors import InvalidInput
 from channelsync.core.locations import DEFAULT_LOCATION
-from channelsync.core.models import Order, OrderLine, OrderStatus
+from channelsync.core.models import MAX_QUANTITY, Order, OrderLine, OrderStatus
 from channelsync.core.planner import Planner
 from channelsync.core.store import Store
 
@@ -243,17 +243,36 @@ class Ledger:
         source: str,
         key: str | None,
         location: str = DEFAULT_LOCATION,
+        allow_negative: bool = False,
     ) -> ApplyResult:
         """Journal receipts, restocked returns or write-offs at ``location``: on_hand there
-        += each delta."""
+        += each delta.
+
+        Raises:
+            InvalidInput: a delta would take on_hand at ``location`` below zero and
+                ``allow_negative`` is false (nothing is written). With ``allow_negative``
+                such a row is journalled with the reason ``adjust (below zero allowed)``.
+        """
         skus = sorted(deltas)
         levels = self.lock(conn, skus, [(s, location) for s in skus], track=True)
+        below = {
+            s: levels.at[(s, location)][0]
+            for s in skus
+            if levels.at[(s, location)][0] + deltas[s] < 0
+        }
+        if below and not allow_negative:
+            sku = min(below)
+            raise InvalidInput(
+                f"adjust of {sku!r} by {deltas[sku]} at {location!r} would take on hand from"
+                f" {below[sku]} to {below[sku] + deltas[sku]}: below zero is refused unless"
+                " allow_negative=True (or count the stock with set_on_hand)"
+            )
         postings = [
             Posting(
                 sku,
                 deltas[sku],
                 0,
-                "adjust",
+                "adjust (below zero allowed)" if sku in below else "adjust",
                 source,
                 None,
                 None,
@@ -359,6 +378,11 @@ class Ledger:
             here = levels.at[(p.sku, p.location)]
             here[0] += p.d_on_hand
             here[1] += p.d_committed
+            if max(abs(total[0]), abs(total[1]), abs(here[0]), abs(here[1])) > MAX_QUANTITY:
+                raise InvalidInput(
+                    f"{p.reason} of {p.sku!r}: on hand {total[0]}, committed {total[1]} would"
+                    f" leave the 64-bit range quantities are kept in (at most {MAX_QUANTITY})"
+                )
             journal_rows.append(
                 {
                     "at": now,

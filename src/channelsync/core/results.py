@@ -300,6 +300,9 @@ class Explanation:
     committed: int
     entries: tuple[JournalEntry, ...]
     allocation: dict[str, tuple[AllocationStep, ...]]
+    known: bool = True
+    """False when the store knows nothing of the SKU: no ledger figures, no journal row,
+    no listing and no bundle (the figures are then zeros because there are none)."""
 
     @property
     def available(self) -> int:

@@ -129,6 +129,15 @@ class Views:
                 sa.select(t.ledger.c.on_hand, t.ledger.c.committed).where(t.ledger.c.sku == sku)
             ).first()
             desired = self.planner.desired(conn, [sku], [account] if account else None)
+            known = (
+                level is not None
+                or bool(rows)
+                or sku in self.planner.bundles(conn, [sku])
+                or conn.execute(
+                    sa.select(t.listings.c.sku).where(t.listings.c.sku == sku).limit(1)
+                ).first()
+                is not None
+            )
         entries = tuple(JournalEntry(**r._mapping) for r in rows)
         return Explanation(
             sku=sku,
@@ -140,6 +149,7 @@ class Views:
                 for d in desired
                 if d.sku == sku
             },
+            known=known,
         )
 
     def plan(self) -> list[PlannedPush]:
