@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
+from channelsync.adapters._webhooks import describe_invalid
 from channelsync.core.accounts import Accounts
 from channelsync.core.aftersale import (
     AfterSale,
@@ -40,9 +41,11 @@ from channelsync.core.checks import (
 )
 from channelsync.core.errors import (
     ChannelError,
+    ChannelsyncError,
     ConfigError,
     InvalidInput,
     UnknownAccount,
+    WebhookPayloadError,
     WebhookVerificationError,
 )
 from channelsync.core.gdpr import Privacy
@@ -758,14 +761,25 @@ class SyncEngine:
         again.
 
         Raises:
-            WebhookVerificationError: bad signature or body (nothing is stored).
+            WebhookVerificationError: bad signature or body (nothing is stored);
+                ``WebhookPayloadError``, a subclass, for a body too large, too deep or
+                malformed.
             UnknownAccount: the engine has no such account.
         """
         lane = self._lane(account)
         check_instance(headers, Mapping, "headers")
         if not isinstance(body, bytes | bytearray):
             raise InvalidInput(f"body must be the delivery's bytes, got {type(body).__name__}")
-        events = lane.channel.parse_webhook(headers, bytes(body))
+        try:
+            events = lane.channel.parse_webhook(headers, bytes(body))
+        except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+            if isinstance(exc, ChannelsyncError):
+                raise
+            # A channel's parser (a plugin's too) choking on the body: a payload error the
+            # receiver answers 400, never a 5xx that makes the marketplace send it again.
+            raise WebhookPayloadError(
+                f"{account}: malformed webhook body: {describe_invalid(exc)}"
+            ) from None
         for event in events:
             if event.order is not None and event.order.account != account:
                 raise WebhookVerificationError(
