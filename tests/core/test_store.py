@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import textwrap
@@ -243,3 +244,75 @@ def test_upgrading_to_locations_keeps_every_figure(tmp_path: Path) -> None:
         synced.ship("shop", "1", cs.Shipment(carrier="DHL"), push=False)
         view = synced.stock("MUG")
         assert [(x.location, x.on_hand, x.committed) for x in view.locations] == [("default", 8, 0)]
+
+
+def _upgrade_to_bigint_keeps_every_figure(url: str) -> None:
+    """Stock in every quantity table at revision 0008, then 0009: each figure as it was,
+    each column BIGINT, and a figure beyond 32 bits fits."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from alembic.config import Config
+
+    from channelsync.core import schema as t
+
+    m = importlib.import_module("channelsync.core.migrations.versions.0009_bigint_quantities")
+
+    now = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    rows: dict[sa.Table, list[dict[str, object]]] = {
+        t.ledger: [{"sku": "MUG", "on_hand": 2_000_000_000, "committed": 3, "tracked": True,
+                    "updated_at": now}],
+        t.ledger_locations: [{"sku": "MUG", "location": "default", "on_hand": 2_000_000_000,
+                              "committed": 3, "updated_at": now}],
+        t.journal: [{"at": now, "sku": "MUG", "d_on_hand": 2_000_000_000, "d_committed": -7,
+                     "on_hand_after": 2_000_000_000, "committed_after": 3, "reason": "adjust",
+                     "source": "caller", "idempotency_key": "k1", "location": "default"}],
+        t.order_lines: [{"account": "shop", "order_id": "1", "line_id": "L1", "sku": "MUG",
+                         "quantity": 5, "fulfilled_by_channel": False, "applied": {"MUG": [3, 2]},
+                         "local_shipped": 2, "local_cancelled": 1, "live": 4,
+                         "location": "default"}],
+        t.outbox: [{"account": "shop", "sku": "MUG", "location": "", "desired": 1_999_999_997,
+                    "acked": 12, "version": 4, "next_attempt_at": now, "updated_at": now}],
+        t.listings: [{"account": "shop", "sku": "MUG", "kind": "fake", "listing_id": "m",
+                      "quantity": 12, "manages_stock": True, "fulfilled_by": "merchant",
+                      "ids": {}, "updated_at": now}],
+        t.bundles: [{"bundle_sku": "SET", "component_sku": "MUG", "quantity": 6}],
+        t.returns: [{"account": "shop", "order_id": "1", "line_id": "L1", "sku": "MUG",
+                     "quantity": 2, "disposition": "restocked", "location": "default",
+                     "idempotency_key": "r1", "created_at": now}],
+        t.unseen_sales: [{"account": "shop", "sku": "MUG", "units": 9, "seen_at": now}],
+    }  # fmt: skip
+    assert {table.name for table in rows} == {*m.QUANTITIES, "ledger_locations"}
+    engine = sa.create_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", "channelsync.core:migrations")
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0008")
+            for table, values in rows.items():
+                conn.execute(table.insert(), values)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0009")
+        inspector = sa.inspect(engine)
+        with engine.begin() as conn:
+            for table, values in rows.items():
+                kept = [dict(r._mapping) for r in conn.execute(sa.select(table))]
+                assert [{k: r[k] for k in values[0]} for r in kept] == values, table.name
+                types = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
+                for column in m.QUANTITIES.get(table.name, ("on_hand", "committed")):
+                    assert isinstance(types[column], sa.BigInteger), (table.name, column)
+            conn.execute(t.ledger.update().values(on_hand=2**62))
+            assert conn.execute(sa.select(t.ledger.c.on_hand)).scalar() == 2**62
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_to_bigint_quantities_keeps_every_figure(sqlite_url: str) -> None:
+    _upgrade_to_bigint_keeps_every_figure(sqlite_url)
+
+
+@pytest.mark.postgres
+def test_upgrading_to_bigint_quantities_keeps_every_figure_on_postgres(pg_url: str) -> None:
+    _upgrade_to_bigint_keeps_every_figure(pg_url)

@@ -53,7 +53,7 @@ from channelsync.core.idempotency import IdempotencyKeys
 from channelsync.core.inbox import Inbox, PendingEvent
 from channelsync.core.inventory import Inventory
 from channelsync.core.lanes import AccountLane, ImportResult, LaneSettings, Parts
-from channelsync.core.ledger import ApplyResult, Ledger
+from channelsync.core.ledger import ApplyResult, JournalEntry, Ledger
 from channelsync.core.listings import Listings
 from channelsync.core.locations import (
     DEFAULT_LOCATION,
@@ -959,26 +959,57 @@ class SyncEngine:
     # -- reconciling ----------------------------------------------------------------------
 
     def reconcile(
-        self, account: str, *, fix: bool = False, progress: Callable[[int], None] | None = None
+        self,
+        account: str,
+        *,
+        fix: bool = False,
+        progress: Callable[[int], None] | None = None,
+        source: str = "caller",
     ) -> ReconcileResult:
         """Read what ``account``'s listings show and compare with what the ledger says.
 
         With ``fix`` the drifted listings are queued for correction (the next cycle pushes
-        them, compare-and-set against what the channel really shows).
+        them, compare-and-set against what the channel really shows), and each correction
+        is journalled: who (``source``), when, which listing, from what to what. They show
+        in ``explain(sku)`` (reason ``reconcile``) and in ``corrections()``.
         """
         lane = self._lane(account)
+        check_bool(fix, "fix")
+        check_text(source, "source")
+        if progress is not None and not callable(progress):
+            raise InvalidInput(f"progress must be callable, got {type(progress).__name__}")
         result = reconcile(lane, progress)
         if fix and result.drift:
-            result.queued = queue_corrections(lane, result.drift)
+            result.queued = queue_corrections(lane, result.drift, self._ledger, source=source)
         return result
 
-    def queue_corrections(self, drift: Iterable[Drift]) -> int:
-        """Queue pushes that correct ``drift`` (from ``reconcile``); returns rows queued."""
+    def queue_corrections(self, drift: Iterable[Drift], *, source: str = "caller") -> int:
+        """Queue pushes that correct ``drift`` (from ``reconcile``), journalled like
+        ``reconcile(fix=True)``; returns rows queued."""
+        check_text(source, "source")
         items = list(drift)
+        for d in items:
+            check_instance(d, Drift, "each drift")
         return sum(
-            queue_corrections(self._lane(a), [d for d in items if d.account == a])
+            queue_corrections(
+                self._lane(a), [d for d in items if d.account == a], self._ledger, source=source
+            )
             for a in sorted({d.account for d in items})
         )
+
+    def corrections(
+        self, account: str | None = None, *, limit: int | None = 50
+    ) -> list[JournalEntry]:
+        """The listing corrections ``reconcile(fix=True)`` journalled, newest first: each
+        row's ``source`` is who, ``at`` when, ``account`` and ``sku`` which listing, and
+        ``note`` what the channel showed and what it is set to."""
+        check_optional_text(account, "account")
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
+            raise InvalidInput(f"limit must be a whole number >= 1 or None, got {limit!r:.80}")
+        with self.store.read() as conn:
+            return self._ledger.corrections(conn, account=account, limit=limit)
 
     def refresh(self) -> int:
         """Recompute what every listing should show (after rules changed between runs).
