@@ -187,6 +187,12 @@ WRONG_TYPES: list[tuple[str, Any, str]] = [
     ("reconcile fix", lambda e: e.reconcile("shop", fix="yes"), "fix must be True or False"),
     ("corrections", lambda e: e.corrections(limit=0), "limit must be"),
     ("stock", lambda e: e.stock(5), "SKU must be a string, got int"),
+    ("reviews after", lambda e: e.review_requests_due(after=7), "after must be a timedelta"),
+    ("reviews sent", lambda e: e.mark_review_requests_sent(["1"]), "pair, got .1."),
+    ("apply_inbox ids", lambda e: e.apply_inbox("shop", ["a"]), "each inbox id"),
+    ("import accounts", lambda e: e.import_listings("shop"), "accounts must be a list"),
+    ("run_forever", lambda e: e.run_forever(poll_interval="1"), "poll_interval must be"),
+    ("accept cancel", lambda e: e.accept_cancel_request("shop", None), "order_id must be"),
     ("explain account", lambda e: e.explain("A", 5), "account must be a string"),
 ]
 

@@ -35,6 +35,7 @@ from channelsync.core.checks import (
     check_bool,
     check_instance,
     check_optional_text,
+    check_quantity,
     check_sku,
     check_text,
     check_texts,
@@ -290,10 +291,12 @@ class SyncEngine:
         finish. A ``stop()`` that came before makes it return at once; it can be run
         again afterwards.
         """
-        if poll_interval < 0:
-            raise InvalidInput("poll_interval must be >= 0 seconds")
-        if coalesce < 0:
-            raise InvalidInput("coalesce must be >= 0 seconds")
+        for name, value in (("poll_interval", poll_interval), ("coalesce", coalesce)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise InvalidInput(f"{name} must be a number of seconds >= 0, got {value!r:.80}")
+        if not isinstance(account_lease, timedelta):
+            raise InvalidInput(f"account_lease must be a timedelta, got {account_lease!r:.80}")
+        check_optional_text(worker_id, "worker_id")
         previous: dict[signal.Signals, Any] = {}
         if install_signal_handlers and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -337,7 +340,7 @@ class SyncEngine:
         self, accounts: Iterable[str] | None = None
     ) -> dict[str, ImportResult | ChannelError]:
         """Fetch listings of ``accounts`` (default all) and bind their SKUs; per-account results."""
-        names = list(accounts) if accounts is not None else list(self._lanes)
+        names = check_texts(accounts, "accounts") if accounts is not None else list(self._lanes)
         lanes = [self._lane(a) for a in names]
 
         def one(lane: AccountLane) -> ImportResult | ChannelError:
@@ -686,6 +689,8 @@ class SyncEngine:
 
     def accept_cancel_request(self, account: str, order_id: str) -> OperationResult:
         """Cancel what the buyer asked to cancel (see ``cancel``)."""
+        check_text(account, "account")
+        check_text(order_id, "order_id")
         return self._aftersale.accept_cancel_request(account, order_id)
 
     def returns(
@@ -712,6 +717,16 @@ class SyncEngine:
 
     # -- review requests (core/reviews.py) ---------------------------------------------------
 
+    @staticmethod
+    def _check_reviews(
+        account: object, accounts: object, after: object, within: object
+    ) -> list[str] | None:
+        check_optional_text(account, "account")
+        for name, value in (("after", after), ("within", within)):
+            if not isinstance(value, timedelta):
+                raise InvalidInput(f"{name} must be a timedelta, got {value!r:.80}")
+        return None if accounts is None else check_texts(accounts, "accounts")
+
     def review_requests_due(
         self,
         *,
@@ -722,6 +737,7 @@ class SyncEngine:
     ) -> list[ReviewDue]:
         """Shipped orders that may be asked for a review now (see ``core/reviews.py``);
         ``accounts``: those that opted in (None: all)."""
+        accounts = self._check_reviews(account, accounts, after, within)
         return self._reviews.due(account=account, accounts=accounts, after=after, within=within)
 
     def send_review_requests(
@@ -735,6 +751,10 @@ class SyncEngine:
         dry_run: bool = False,
     ) -> list[ReviewOutcome]:
         """Send due review requests (channel or ``callback``), at most once per order."""
+        accounts = self._check_reviews(account, accounts, after, within)
+        if callback is not None and not callable(callback):
+            raise InvalidInput(f"callback must be callable, got {type(callback).__name__}")
+        check_bool(dry_run, "dry_run")
         return self._reviews.send(
             account=account,
             accounts=accounts,
@@ -746,10 +766,23 @@ class SyncEngine:
 
     def mark_review_requests_sent(self, orders: Iterable[tuple[str, str]]) -> int:
         """Record (account, order id) pairs your own tool asked for a review."""
-        return self._reviews.mark_sent(orders)
+        if isinstance(orders, str | bytes) or not isinstance(orders, Iterable):
+            raise InvalidInput(f"orders must be (account, order id) pairs, got {orders!r:.80}")
+        pairs = list(orders)
+        for pair in pairs:
+            if not (
+                isinstance(pair, tuple)
+                and len(pair) == 2
+                and all(isinstance(x, str) and x for x in pair)
+            ):
+                raise InvalidInput(
+                    f"each order must be an (account, order id) pair, got {pair!r:.80}"
+                )
+        return self._reviews.mark_sent(pairs)
 
     def review_requests(self, account: str | None = None) -> list[ReviewOutcome]:
         """Review requests recorded, newest first."""
+        check_optional_text(account, "account")
         return self._reviews.history(account)
 
     def receive_webhook(self, account: str, headers: Mapping[str, str], body: bytes) -> Received:
@@ -810,6 +843,12 @@ class SyncEngine:
     def apply_inbox(self, account: str, ids: Sequence[int] | None = None) -> int:
         """Apply ``account``'s due webhook events from the inbox now; returns events applied."""
         lane = self._lane(account)
+        if ids is not None:
+            if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
+                raise InvalidInput(f"ids must be a list of inbox ids, got {ids!r:.80}")
+            ids = list(ids)
+            for i in ids:
+                check_quantity(i, "each inbox id")
         report = AccountReport(account=account, kind=lane.channel.kind)
         try:
             lane.apply_inbox(report, ids)
