@@ -61,6 +61,7 @@ def test_migrate_false_refuses_an_old_store(tmp_path: Path) -> None:
         ("not a url", "is not a database URL"),
         ("mysql://root@localhost/x", "unsupported database 'mysql'"),
         ("sqlite:////nonexistent-folder/x.db", "folder /nonexistent-folder does not exist"),
+        (5, "store URL must be a string"),
     ],
 )
 def test_bad_urls_name_the_problem(url: str, message: str) -> None:
@@ -316,3 +317,47 @@ def test_upgrading_to_bigint_quantities_keeps_every_figure(sqlite_url: str) -> N
 @pytest.mark.postgres
 def test_upgrading_to_bigint_quantities_keeps_every_figure_on_postgres(pg_url: str) -> None:
     _upgrade_to_bigint_keeps_every_figure(pg_url)
+
+
+def test_memory_store_runs_the_worker_and_takes_webhooks() -> None:
+    """The worker's loops (one thread per account, plus the store's own) share the one
+    in-memory database: a sale delivered to one account reaches the other."""
+    import threading
+    from collections.abc import Sequence
+
+    from channelsync.testing import FakeChannel
+
+    class Signalling(FakeChannel):
+        def __init__(self, account: str) -> None:
+            super().__init__(account)
+            self.seen: dict[str, threading.Event] = {}
+
+        def push_stock(self, updates: Sequence[cs.StockUpdate]) -> list[cs.PushResult]:
+            results = super().push_stock(updates)
+            for u in updates:
+                self.seen.setdefault(f"{u.sku}={u.quantity}", threading.Event()).set()
+            return results
+
+        def wait(self, key: str) -> bool:
+            return self.seen.setdefault(key, threading.Event()).wait(30)
+
+    a, b = Signalling("a"), Signalling("b")
+    for ch in (a, b):
+        ch.add_listing("MUG", 0)
+    with cs.open_store("sqlite://") as store:
+        engine = cs.SyncEngine(store, [a, b])
+        engine.set_on_hand("MUG", 10)
+        worker = threading.Thread(
+            target=engine.run_forever, kwargs={"install_signal_handlers": False}
+        )
+        worker.start()
+        try:
+            assert b.wait("MUG=10")
+            headers, body = a.webhook_for(a.place_order({"MUG": 3}), event_id="sale-1")
+            engine.ingest_webhook("a", headers, body)
+            assert b.wait("MUG=7")
+        finally:
+            engine.stop()
+            worker.join(timeout=60)
+        assert not worker.is_alive()
+        assert (engine.stock("MUG").on_hand, engine.stock("MUG").committed) == (10, 3)

@@ -515,6 +515,10 @@ def open_store(url: str = DEFAULT_URL, *, migrate: bool = True, echo: bool = Fal
     Raises:
         ConfigError: the URL is malformed, the backend unsupported or unreachable.
     """
+    if not isinstance(url, str):
+        raise ConfigError(
+            f"store URL must be a string such as sqlite:///channelsync.db, got {type(url).__name__}"
+        )
     engine = _make_engine(url, echo)
     if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
         # ``sqlite://`` and ``sqlite:///:memory:``: one connection shared by every thread,
