@@ -93,13 +93,15 @@ def _model_sku(value: str) -> str:
 
 
 def _model_quantity(value: int) -> int:
-    if value > MAX_QUANTITY:
+    if abs(value) > MAX_QUANTITY:
         raise ValueError(f"{value} is beyond the 64-bit range quantities are kept in")
     return value
 
 
 Sku = Annotated[str, AfterValidator(_model_sku)]
 Quantity = Annotated[int, Field(ge=0), AfterValidator(_model_quantity)]
+#: A quantity a channel shows, which may be negative (WooCommerce backorders).
+Shown = Annotated[int, AfterValidator(_model_quantity)]
 
 # ISO 4217 codes of currencies in use (2024 list).
 _ISO_4217 = frozenset(
@@ -476,7 +478,7 @@ class Listing(_Frozen):
     account: str = Field(min_length=1)
     sku: Sku
     listing_id: str = Field(min_length=1)
-    quantity: int | None = None
+    quantity: Shown | None = None
     price: Money | None = None
     title: str | None = None
     manages_stock: bool = True
