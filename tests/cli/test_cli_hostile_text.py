@@ -136,3 +136,25 @@ def test_bad_skus_are_refused_with_the_rule(cli: Cli) -> None:
         result = cli("stock", "set", sku, "1")
         assert result.exit_code == 2
         assert rule in result.stderr
+
+
+def test_import_customers_and_status_print_hostile_text(cli: Cli) -> None:
+    from channelsync.core.models import Customer
+
+    shop = cli.channel("shop-a")
+    shop.add_listing(SKU, 0, "10.00")
+    shop.add_listing("[/other]", 0, "10.00")
+    imported = cli("listings", "import")
+    assert imported.exit_code == 0, imported.stderr
+    _shown(imported.stdout, SKU, "[/other]")  # listed but not counted yet
+    order = shop.place_order({SKU: 1}, order_id=ORDER)
+    shop.update_order(
+        order.order_id, customer=Customer(customer_id="[/c]", name="Ann [bold]B[/]", email=None)
+    )
+    assert cli("sync").exit_code == 0
+    customers = cli("customers", "list")
+    assert customers.exit_code == 0, customers.stderr
+    _shown(customers.stdout, "Ann [bold]B[/]")
+    status = cli("status")
+    assert "please report it" not in status.stderr
+    _shown(status.stdout, "shop-a")
