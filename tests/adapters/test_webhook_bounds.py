@@ -210,7 +210,8 @@ class _ValueErrorChannel(FakeChannel):
     """A user's channel whose parser lets a parser error escape."""
 
     def parse_webhook(self, headers: Any, body: bytes) -> Any:
-        return json.loads(body)  # RecursionError on DEEP
+        payload = json.loads(body)  # RecursionError on DEEP
+        return payload["id"]  # KeyError on {}
 
 
 def test_engine_turns_a_parser_crash_into_a_payload_error(
@@ -221,6 +222,8 @@ def test_engine_turns_a_parser_crash_into_a_payload_error(
         engine.receive_webhook("mine", {}, DEEP)
     with pytest.raises(WebhookPayloadError, match="malformed webhook body"):
         engine.receive_webhook("mine", {}, b"{not json")
+    with pytest.raises(WebhookPayloadError, match="malformed webhook body: 'id'"):
+        engine.receive_webhook("mine", {}, b"{}")  # the parser reads body["id"]
     assert engine.inbox_pending() == []
 
 

@@ -158,3 +158,15 @@ def test_import_customers_and_status_print_hostile_text(cli: Cli) -> None:
     status = cli("status")
     assert "please report it" not in status.stderr
     _shown(status.stdout, "shop-a")
+
+
+def test_doctor_shows_the_table_names_in_its_advice(cli: Cli) -> None:
+    """Once `add access_token under  in channelsync.secrets.toml`: the table name vanished."""
+    cli.config.write_text(
+        '[store]\nurl = "sqlite:///channelsync.db"\n\n'
+        '[accounts.shopify-main]\nkind = "shopify"\nshop = "x.myshopify.com"\n',
+        encoding="utf-8",
+    )
+    result = cli("doctor")
+    assert result.exit_code == 1
+    _shown(result.stdout, "[accounts.shopify-main]")

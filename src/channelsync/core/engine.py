@@ -805,11 +805,12 @@ class SyncEngine:
             raise InvalidInput(f"body must be the delivery's bytes, got {type(body).__name__}")
         try:
             events = lane.channel.parse_webhook(headers, bytes(body))
-        except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+        except (ValueError, RecursionError, KeyError, IndexError, TypeError) as exc:
             if isinstance(exc, ChannelsyncError):
                 raise
             # A channel's parser (a plugin's too) choking on the body: a payload error the
-            # receiver answers 400, never a 5xx that makes the marketplace send it again.
+            # receiver answers 400, never a 5xx that makes the marketplace send it again
+            # (orders are polled as well: a delivery refused here is not lost).
             raise WebhookPayloadError(
                 f"{account}: malformed webhook body: {describe_invalid(exc)}"
             ) from None
