@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from channelsync.core import schema as t
+from channelsync.core.errors import InvalidInput
 from channelsync.core.models import Order
 from channelsync.core.orderbook import OrderBook
 from channelsync.core.store import Store
@@ -39,7 +40,7 @@ class Privacy:
         o = t.orders.c
         ids, mails, orders = list(customer_ids), [e.lower() for e in emails], list(order_ids)
         if not (ids or mails or orders):
-            raise ValueError("name the customer: customer_ids, emails or order_ids")
+            raise InvalidInput("name the customer: customer_ids, emails or order_ids")
         clauses = []
         if ids:
             clauses.append(o.customer_id.in_(ids))

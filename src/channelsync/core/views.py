@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from channelsync.core import schema as t
 from channelsync.core.aftersale import recorded_refunds, with_recorded_refunds
-from channelsync.core.errors import UnknownOrder
+from channelsync.core.errors import InvalidInput, UnknownOrder
 from channelsync.core.ledger import JournalEntry
 from channelsync.core.models import Order, OrderStatus
 from channelsync.core.planner import Planner
@@ -272,7 +272,7 @@ class Views:
         wanted = list(status)
         unknown = set(wanted) - {"pending", "pushed", "failed"}
         if unknown:
-            raise ValueError(f"shipment status must be pending, pushed or failed, not {unknown}")
+            raise InvalidInput(f"shipment status must be pending, pushed or failed, not {unknown}")
         if wanted:
             query = query.where(s.status.in_(wanted))
         with self.store.read() as conn:
