@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from channelsync.core import schema as t
+from channelsync.core.checks import check_optional_text, check_text, check_texts
 from channelsync.core.errors import InvalidInput
 from channelsync.core.models import Order
 from channelsync.core.orderbook import OrderBook
@@ -38,7 +39,10 @@ class Privacy:
         order_ids: Iterable[str],
     ) -> sa.ColumnElement[bool]:
         o = t.orders.c
-        ids, mails, orders = list(customer_ids), [e.lower() for e in emails], list(order_ids)
+        check_optional_text(account, "account")
+        ids = check_texts(customer_ids, "customer_ids")
+        mails = [e.lower() for e in check_texts(emails, "emails")]
+        orders = check_texts(order_ids, "order_ids")
         if not (ids or mails or orders):
             raise InvalidInput("name the customer: customer_ids, emails or order_ids")
         clauses = []
@@ -85,6 +89,7 @@ class Privacy:
 
     def redact_account(self, account: str) -> int:
         """Remove every customer's personal data of one account (a shop uninstalled)."""
+        check_text(account, "account")
         return self.store.run(lambda conn: self._redact_where(conn, t.orders.c.account == account))
 
     def redact_in(
@@ -107,6 +112,8 @@ class Privacy:
 
     def redact_older_than(self, age: timedelta) -> int:
         """Retention: remove personal data from orders created more than ``age`` ago."""
+        if not isinstance(age, timedelta) or age <= timedelta(0):
+            raise InvalidInput(f"age must be a positive timedelta, got {age!r:.80}")
         cutoff = self.clock() - age
         return self.store.run(lambda conn: self._redact_where(conn, t.orders.c.created_at < cutoff))
 
