@@ -14,8 +14,9 @@ Routes:
   loop of that account (woken at once, in this process or, on PostgreSQL, in any other)
   for whatever that misses (a failure, a crash between answer and apply). An
   account the engine does not have answers 404 before the body is read; a body over the
-  limit 413 (checked while reading, never buffered whole); a bad signature or malformed
-  body 401 with a fixed reason (the detail is logged). When the store cannot take the
+  limit 413 (checked while reading, never buffered whole); a bad signature 401 and a
+  malformed body (not JSON or XML, nested too deep, not the topic's payload) 400, each
+  with a fixed reason (the detail is logged, cut to 500 characters). When the store cannot take the
   delivery within ``ack_within`` seconds, or fails, the answer is 503: the marketplace
   delivers again, and the inbox recognises a delivery it stored meanwhile.
 - ``GET /webhooks/{account}``: eBay's Marketplace Account Deletion endpoint check
@@ -37,8 +38,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+from channelsync.adapters._webhooks import clip
 from channelsync.core.channel import WebhookEvent
-from channelsync.core.errors import ConfigError, UnknownAccount, WebhookVerificationError
+from channelsync.core.errors import (
+    ConfigError,
+    UnknownAccount,
+    WebhookPayloadError,
+    WebhookVerificationError,
+)
 from channelsync.core.results import Received
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -164,14 +171,20 @@ def create_app(
             return JSONResponse({"error": "busy"}, status_code=503, headers={"retry-after": "5"})
         except UnknownAccount:
             return _unknown()
+        except WebhookPayloadError as exc:
+            log.warning("webhook for %s refused: %s", account, clip(str(exc)))
+            return JSONResponse({"error": "malformed body"}, status_code=400)
         except WebhookVerificationError as exc:
             # The reason goes to the operator's log only: telling the sender which check
             # failed (or which shop the account is configured for) helps forgers.
-            log.warning("webhook for %s refused: %s", account, exc)
+            log.warning("webhook for %s refused: %s", account, clip(str(exc)))
             return JSONResponse({"error": "verification failed"}, status_code=401)
         except Exception as exc:
             log.error(
-                "webhook for %s could not be stored: %s: %s", account, type(exc).__name__, exc
+                "webhook for %s could not be stored: %s: %s",
+                account,
+                type(exc).__name__,
+                clip(str(exc)),
             )
             return JSONResponse(
                 {"error": "could not store the delivery"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import textwrap
@@ -60,6 +61,7 @@ def test_migrate_false_refuses_an_old_store(tmp_path: Path) -> None:
         ("not a url", "is not a database URL"),
         ("mysql://root@localhost/x", "unsupported database 'mysql'"),
         ("sqlite:////nonexistent-folder/x.db", "folder /nonexistent-folder does not exist"),
+        (5, "store URL must be a string"),
     ],
 )
 def test_bad_urls_name_the_problem(url: str, message: str) -> None:
@@ -162,14 +164,17 @@ def test_a_write_after_a_read_still_takes_the_write_lock(store: cs.Store) -> Non
     assert begins[0] == "BEGIN"
 
 
-def test_memory_store_serves_concurrent_lanes() -> None:
+@pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite://"])
+def test_memory_store_serves_concurrent_lanes(url: str) -> None:
+    """Both spellings of an in-memory store: the lanes run on threads of their own, and
+    each must see the one database (``sqlite://`` once gave each its own, empty)."""
     from channelsync.testing import FakeChannel
 
     channels = [FakeChannel(f"shop-{i}") for i in range(4)]
     for ch in channels:
         for k in range(20):
             ch.add_listing(f"SKU-{k}", 0)
-    with cs.open_store("sqlite:///:memory:") as store:
+    with cs.open_store(url) as store:
         engine = cs.SyncEngine(store, channels)
         engine.set_on_hand_many({f"SKU-{k}": 5 for k in range(20)})
         for ch in channels:
@@ -272,3 +277,119 @@ def test_upgrading_to_customers_keeps_cost_prices_and_goes_back(tmp_path: Path) 
         names = set(sa.inspect(conn).get_table_names())
     assert not names & {"product_costs", "sales_orders", "sales_facts", "customer_links"}
     engine.dispose()
+
+
+def _upgrade_to_bigint_keeps_every_figure(url: str) -> None:
+    """Stock in every quantity table at revision 0008, then 0009: each figure as it was,
+    each column BIGINT, and a figure beyond 32 bits fits."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from alembic.config import Config
+
+    from channelsync.core import schema as t
+
+    m = importlib.import_module("channelsync.core.migrations.versions.0009_bigint_quantities")
+
+    now = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    rows: dict[sa.Table, list[dict[str, object]]] = {
+        t.ledger: [{"sku": "MUG", "on_hand": 2_000_000_000, "committed": 3, "tracked": True,
+                    "updated_at": now}],
+        t.ledger_locations: [{"sku": "MUG", "location": "default", "on_hand": 2_000_000_000,
+                              "committed": 3, "updated_at": now}],
+        t.journal: [{"at": now, "sku": "MUG", "d_on_hand": 2_000_000_000, "d_committed": -7,
+                     "on_hand_after": 2_000_000_000, "committed_after": 3, "reason": "adjust",
+                     "source": "caller", "idempotency_key": "k1", "location": "default"}],
+        t.order_lines: [{"account": "shop", "order_id": "1", "line_id": "L1", "sku": "MUG",
+                         "quantity": 5, "fulfilled_by_channel": False, "applied": {"MUG": [3, 2]},
+                         "local_shipped": 2, "local_cancelled": 1, "live": 4,
+                         "location": "default"}],
+        t.outbox: [{"account": "shop", "sku": "MUG", "location": "", "desired": 1_999_999_997,
+                    "acked": 12, "version": 4, "next_attempt_at": now, "updated_at": now}],
+        t.listings: [{"account": "shop", "sku": "MUG", "kind": "fake", "listing_id": "m",
+                      "quantity": 12, "manages_stock": True, "fulfilled_by": "merchant",
+                      "ids": {}, "updated_at": now}],
+        t.bundles: [{"bundle_sku": "SET", "component_sku": "MUG", "quantity": 6}],
+        t.returns: [{"account": "shop", "order_id": "1", "line_id": "L1", "sku": "MUG",
+                     "quantity": 2, "disposition": "restocked", "location": "default",
+                     "idempotency_key": "r1", "created_at": now}],
+        t.unseen_sales: [{"account": "shop", "sku": "MUG", "units": 9, "seen_at": now}],
+    }  # fmt: skip
+    assert {table.name for table in rows} == {*m.QUANTITIES, "ledger_locations"}
+    engine = sa.create_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", "channelsync.core:migrations")
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0008")
+            for table, values in rows.items():
+                conn.execute(table.insert(), values)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0009")
+        inspector = sa.inspect(engine)
+        with engine.begin() as conn:
+            for table, values in rows.items():
+                kept = [dict(r._mapping) for r in conn.execute(sa.select(table))]
+                assert [{k: r[k] for k in values[0]} for r in kept] == values, table.name
+                types = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
+                for column in m.QUANTITIES.get(table.name, ("on_hand", "committed")):
+                    assert isinstance(types[column], sa.BigInteger), (table.name, column)
+            conn.execute(t.ledger.update().values(on_hand=2**62))
+            assert conn.execute(sa.select(t.ledger.c.on_hand)).scalar() == 2**62
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_to_bigint_quantities_keeps_every_figure(sqlite_url: str) -> None:
+    _upgrade_to_bigint_keeps_every_figure(sqlite_url)
+
+
+@pytest.mark.postgres
+def test_upgrading_to_bigint_quantities_keeps_every_figure_on_postgres(pg_url: str) -> None:
+    _upgrade_to_bigint_keeps_every_figure(pg_url)
+
+
+def test_memory_store_runs_the_worker_and_takes_webhooks() -> None:
+    """The worker's loops (one thread per account, plus the store's own) share the one
+    in-memory database: a sale delivered to one account reaches the other."""
+    import threading
+    from collections.abc import Sequence
+
+    from channelsync.testing import FakeChannel
+
+    class Signalling(FakeChannel):
+        def __init__(self, account: str) -> None:
+            super().__init__(account)
+            self.seen: dict[str, threading.Event] = {}
+
+        def push_stock(self, updates: Sequence[cs.StockUpdate]) -> list[cs.PushResult]:
+            results = super().push_stock(updates)
+            for u in updates:
+                self.seen.setdefault(f"{u.sku}={u.quantity}", threading.Event()).set()
+            return results
+
+        def wait(self, key: str) -> bool:
+            return self.seen.setdefault(key, threading.Event()).wait(30)
+
+    a, b = Signalling("a"), Signalling("b")
+    for ch in (a, b):
+        ch.add_listing("MUG", 0)
+    with cs.open_store("sqlite://") as store:
+        engine = cs.SyncEngine(store, [a, b])
+        engine.set_on_hand("MUG", 10)
+        worker = threading.Thread(
+            target=engine.run_forever, kwargs={"install_signal_handlers": False}
+        )
+        worker.start()
+        try:
+            assert b.wait("MUG=10")
+            headers, body = a.webhook_for(a.place_order({"MUG": 3}), event_id="sale-1")
+            engine.ingest_webhook("a", headers, body)
+            assert b.wait("MUG=7")
+        finally:
+            engine.stop()
+            worker.join(timeout=60)
+        assert not worker.is_alive()
+        assert (engine.stock("MUG").on_hand, engine.stock("MUG").committed) == (10, 3)

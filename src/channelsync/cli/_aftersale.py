@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from channelsync.cli._orders import AccountArg, JsonFlag, OrderArg, orders
-from channelsync.cli._state import EXIT_FAILED, State
+from channelsync.cli._state import EXIT_FAILED, State, esc
 from channelsync.core.aftersale import OperationResult
 from channelsync.core.channel import REASONS
 from channelsync.core.errors import ConfigError
@@ -64,7 +64,7 @@ def _reason(value: str) -> str:
 
 
 def _figures(units: dict[str, int]) -> str:
-    return ", ".join(f"{sku} {n}" for sku, n in sorted(units.items())) or "-"
+    return esc(", ".join(f"{sku} {n}" for sku, n in sorted(units.items())) or "-")
 
 
 def _show(state: State, result: OperationResult, as_json: bool) -> None:
@@ -75,11 +75,11 @@ def _show(state: State, result: OperationResult, as_json: bool) -> None:
         what = {"cancel": "cancel", "refund": "refund", "return": "return"}[result.kind]
         again = " (repeated: nothing new)" if result.repeated else ""
         out.print(
-            f"{result.account} order {result.order_id}: {what} {result.status}"
-            f" [dim](channel: {result.channel})[/]{again}"
+            f"{esc(result.account)} order {esc(result.order_id)}: {what} {esc(result.status)}"
+            f" [dim](channel: {esc(result.channel)})[/]{again}"
         )
         if result.refund is not None and result.refund.amount is not None:
-            out.print(f"  refund {result.refund.amount}")
+            out.print(f"  refund {esc(result.refund.amount)}")
         if result.lines:
             out.print(f"  lines: {_figures(result.lines)}")
         if result.released:
@@ -304,10 +304,10 @@ def cancel_requests(
     table = Table("account", "order", "status", "asked by", "reason", "units not shipped")
     for v in views:
         table.add_row(
-            v.account,
-            v.order_id,
-            v.status,
-            v.requested_by,
+            esc(v.account),
+            esc(v.order_id),
+            esc(v.status),
+            esc(v.requested_by),
             state.out.clip(v.reason or "", 60),
             _figures(v.lines),
         )
@@ -352,12 +352,12 @@ def _list(state: State, results: list[OperationResult], as_json: bool) -> None:
     table = Table("account", "order", "kind", "status", "channel", "refund", "units", "detail")
     for r in results:
         table.add_row(
-            r.account,
-            r.order_id,
-            r.kind,
-            r.status,
-            r.channel,
-            str(r.refund.amount) if r.refund and r.refund.amount else "",
+            esc(r.account),
+            esc(r.order_id),
+            esc(r.kind),
+            esc(r.status),
+            esc(r.channel),
+            esc(r.refund.amount) if r.refund and r.refund.amount else "",
             _figures(r.lines),
             state.out.clip(r.detail or "", 60),
         )
@@ -391,7 +391,7 @@ def review_requests(
 ) -> None:
     """Orders due a review request: never cancelled, refunded or returned ones; once each.
 
-    Only accounts that opted in (review_requests = true in their [accounts.NAME] table).
+    Only accounts that opted in (review_requests = true in their \\[accounts.NAME] table).
 
     Amazon orders go out with --send when Amazon's window is open. Your own shop's orders
     (Shopify, WooCommerce) are listed for your review tool; record them with --mark-sent.
@@ -445,7 +445,11 @@ def review_requests(
         table = Table("account", "order", "status", "via", "detail")
         for o in outcomes:
             table.add_row(
-                o.account, o.order_id, o.status, o.via, state.out.clip(o.detail or "", 80)
+                esc(o.account),
+                esc(o.order_id),
+                esc(o.status),
+                esc(o.via),
+                state.out.clip(o.detail or "", 80),
             )
         state.out.console.print(table)
         return
@@ -456,9 +460,9 @@ def review_requests(
     table = Table("account", "order", "number", "shipped", "via", "customer")
     for d in due:
         table.add_row(
-            d.account,
-            d.order_id,
-            d.number or "",
+            esc(d.account),
+            esc(d.order_id),
+            esc(d.number or ""),
             f"{d.shipped_at:%Y-%m-%d}",
             "channel (--send)" if d.via == "channel" else "your shop (--mark-sent)",
             state.out.clip(d.customer_email or d.customer_name or "", 40),

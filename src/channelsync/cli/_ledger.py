@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from channelsync.cli._state import State
+from channelsync.cli._state import EXIT_FAILED, State, esc
 from channelsync.cli._sync import price_steps
 from channelsync.core.models import Money
 from channelsync.core.results import Explanation, StockView
@@ -77,13 +77,15 @@ def _print_view(state: State, view: StockView) -> None:
     avail = view.available
     style = "bold red" if avail < 0 else "bold"
     head = (
-        f"[bold]{view.sku}[/]  on hand [bold]{view.on_hand}[/]  committed"
+        f"[bold]{esc(view.sku)}[/]  on hand [bold]{view.on_hand}[/]  committed"
         f" [bold]{view.committed}[/]  available [{style}]{avail}[/]"
     )
     if avail < 0:
         head += f"  [red](oversold by {-avail})[/]"
     if view.bundle:
-        head += "  bundle of " + ", ".join(f"{q} x {c}" for c, q in sorted(view.bundle.items()))
+        head += "  bundle of " + ", ".join(
+            f"{q} x {esc(c)}" for c, q in sorted(view.bundle.items())
+        )
     elif not view.tracked:
         head += "  [yellow](not counted yet: set its stock with `channelsync stock set`)[/]"
     out.console.print(head)
@@ -127,7 +129,7 @@ def show(
         _print_view(state, view)
 
 
-@stock.command("set")
+@stock.command("set", context_settings={"ignore_unknown_options": True})
 def set_(
     ctx: typer.Context,
     sku: Annotated[str, typer.Argument(help="The SKU.")],
@@ -155,19 +157,53 @@ def set_(
 def adjust(
     ctx: typer.Context,
     sku: Annotated[str, typer.Argument(help="The SKU.")],
-    delta: Annotated[int, typer.Argument(help="Units to add (negative to remove), e.g. 12 or -2.")],
+    delta: Annotated[
+        int | None,
+        typer.Argument(
+            help="Units to add (negative to remove), e.g. 12 or -2 (or `-- -2`, or --by -2).",
+            show_default=False,
+        ),
+    ] = None,
     reason: Annotated[
         str, typer.Option("--reason", "-r", help="Why: receipt, return, damage, ...")
-    ],
+    ] = "",
+    by: Annotated[
+        int | None,
+        typer.Option("--by", help="The delta as an option: --by -5 (instead of DELTA)."),
+    ] = None,
+    allow_negative: Annotated[
+        bool,
+        typer.Option(
+            "--allow-negative",
+            help="Let on hand go below zero (refused otherwise); the journal row says so.",
+        ),
+    ] = False,
     key: KeyOption = None,
     location: LocationOption = "default",
     as_json: JsonFlag = False,
 ) -> None:
     """Change SKU's on-hand units (at --location) by DELTA (a delivery, a restocked return,
-    damage)."""
+    damage).
+
+    A negative DELTA works as it is (`stock adjust MUG-1 -2 -r damage`), after `--`, or as
+    `--by -2`. Taking on hand below zero is refused (exit 2) unless --allow-negative. Pass
+    --key to make a retry of the same command harmless.
+    """
     state: State = ctx.obj
+    if (delta is None) == (by is None):
+        raise typer.BadParameter("give the delta once: as DELTA or as --by", param_hint="DELTA")
+    if not reason.strip():
+        raise typer.BadParameter("say why: --reason receipt|return|damage|...")
+    units = delta if delta is not None else by
+    assert units is not None
     view = state.engine().adjust(
-        sku, delta, reason, idempotency_key=key, source="cli", location=location
+        sku,
+        units,
+        reason,
+        idempotency_key=key,
+        source="cli",
+        location=location,
+        allow_negative=allow_negative,
     )
     if as_json:
         state.out.json(stock_view_dict(view))
@@ -261,6 +297,12 @@ def explain(
     how each channel's number arose."""
     state: State = ctx.obj
     exp = state.engine().explain(sku, account)
+    if not exp.known:
+        state.out.error(
+            f"no SKU {sku!r} in the store: never counted, listed, ordered or bundled"
+            " (check its spelling, or `channelsync listings import`)"
+        )
+        raise typer.Exit(EXIT_FAILED)
     if location is not None:
         exp = dataclasses.replace(
             exp, entries=tuple(e for e in exp.entries if e.location == location)
@@ -270,7 +312,7 @@ def explain(
         return
     out = state.out
     out.console.print(
-        f"[bold]{exp.sku}[/]  on hand {exp.on_hand}  committed {exp.committed}"
+        f"[bold]{esc(exp.sku)}[/]  on hand {exp.on_hand}  committed {exp.committed}"
         f"  available {exp.available}  ({len(exp.entries)} journal rows)"
     )
     table = Table(
@@ -284,7 +326,7 @@ def explain(
         table.add_row(
             str(e.id),
             e.at.strftime("%Y-%m-%d %H:%M:%S"),
-            escape(e.location),
+            escape(e.location or "(all)"),
             f"{e.d_on_hand:+d}" if e.d_on_hand else "",
             f"{e.d_committed:+d}" if e.d_committed else "",
             f"{e.on_hand_after}/{e.committed_after}",
@@ -295,10 +337,10 @@ def explain(
         out.console.print(f"(the first {len(exp.entries) - len(shown)} rows are not shown)")
     out.console.print(table)
     for acct, steps in sorted(exp.allocation.items()):
-        chain = "  ->  ".join(f"{s.step} {s.quantity} ({s.detail})" for s in steps)
-        out.console.print(f"[bold]{acct}[/]: {chain or 'nothing pushed'}")
+        chain = "  ->  ".join(f"{s.step} {s.quantity} ({esc(s.detail)})" for s in steps)
+        out.console.print(f"[bold]{esc(acct)}[/]: {chain or 'nothing pushed'}")
     for acct, price in sorted(exp.prices.items()):
-        out.console.print(f"[bold]{acct}[/] price: {escape(price_steps(price))}")
+        out.console.print(f"[bold]{esc(acct)}[/] price: {esc(price_steps(price))}")
 
 
 @stock.command("cost")
@@ -313,7 +355,7 @@ def cost(
     state: State = ctx.obj
     money = Money.of(amount, currency)
     state.engine().set_cost(sku, money, title=title)
-    state.out.console.print(f"cost of {sku}: {money}")
+    state.out.console.print(f"cost of {esc(sku)}: {esc(money)}")
 
 
 def register(app: typer.Typer) -> None:

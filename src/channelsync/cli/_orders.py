@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from channelsync.cli._state import EXIT_CONFIG, EXIT_FAILED, State
+from channelsync.cli._state import EXIT_CONFIG, EXIT_FAILED, State, esc
 from channelsync.cli._time import parse_when
 from channelsync.core.errors import InvalidInput, UnknownCustomer
 from channelsync.core.models import Order, OrderStatus, Shipment
@@ -74,18 +74,18 @@ def list_(
         "account", "order", "number", "status", "created (UTC)", "lines", "units", "total"
     )
     for r in rows:
-        status_text = r.status + (
+        status_text = esc(r.status) + (
             f" [yellow](+{r.shipments_pending} shipment pending)[/]" if r.shipments_pending else ""
         )
         table.add_row(
-            r.account,
-            r.order_id,
-            r.number or "",
+            esc(r.account),
+            esc(r.order_id),
+            esc(r.number or ""),
             status_text,
             r.created_at.strftime("%Y-%m-%d %H:%M"),
             str(r.lines),
             str(r.units),
-            f"{r.total} {r.currency or ''}".strip() if r.total is not None else "",
+            esc(f"{r.total} {r.currency or ''}".strip()) if r.total is not None else "",
         )
     state.out.console.print(table)
     if not rows:
@@ -127,8 +127,8 @@ def failures(
         table = Table("account", "order", "error", "first seen (UTC)", "times")
         for r in rows:
             table.add_row(
-                r.account,
-                r.order_id,
+                esc(r.account),
+                esc(r.order_id),
                 state.out.clip(r.error, 160),
                 r.first_seen_at.strftime("%Y-%m-%d %H:%M"),
                 str(r.times),
@@ -157,10 +157,11 @@ def show(
         state.out.json(order_dict(order))
         return
     out = state.out
-    total = f"  total {order.total}" if order.total else ""
+    total = f"  total {esc(order.total)}" if order.total else ""
     out.console.print(
-        f"[bold]{order.account} order {order.order_id}[/] ({order.number or '-'})"
-        f"  {order.status.value} [dim]({order.raw_status or ''})[/]{total}"
+        f"[bold]{esc(order.account)} order {esc(order.order_id)}[/]"
+        f" ({esc(order.number or '-')})"
+        f"  {order.status.value} [dim]({esc(order.raw_status or '')})[/]{total}"
     )
     out.console.print(
         f"created {order.created_at:%Y-%m-%d %H:%M} UTC,"
@@ -168,30 +169,32 @@ def show(
     )
     if order.customer and (order.customer.name or order.customer.email):
         out.console.print(
-            f"customer: {order.customer.name or ''} {order.customer.email or ''}".rstrip()
+            esc(f"customer: {order.customer.name or ''} {order.customer.email or ''}".rstrip())
         )
     if order.shipping_address is not None:
         addr = order.shipping_address
         place = " ".join(p for p in (addr.postal_code, addr.city, addr.country_code) if p)
-        out.console.print(f"ship to: {addr.name or ''}, {place}")
+        out.console.print(esc(f"ship to: {addr.name or ''}, {place}"))
     table = Table("line", "SKU", "title", "qty", "shipped", "cancelled", "unit price", "total")
     for ln in order.lines:
         table.add_row(
-            ln.line_id,
-            ln.sku or "(custom)",
-            (ln.title or "")[:40],
+            esc(ln.line_id),
+            esc(ln.sku or "(custom)"),
+            esc((ln.title or "")[:40]),
             str(ln.quantity),
             str(ln.quantity_shipped),
             str(ln.quantity_cancelled),
-            str(ln.unit_price) if ln.unit_price else "",
-            str(ln.total) if ln.total else "",
+            esc(ln.unit_price) if ln.unit_price else "",
+            esc(ln.total) if ln.total else "",
         )
     out.console.print(table)
     for sh in order.shipments:
         when = f" on {sh.shipped_at:%Y-%m-%d}" if sh.shipped_at else ""
-        out.console.print(f"shipped with {sh.carrier} {sh.tracking_number or ''}{when}")
+        out.console.print(esc(f"shipped with {sh.carrier} {sh.tracking_number or ''}{when}"))
     for rf in order.refunds:
-        out.console.print(f"refund {rf.refund_id}: {rf.amount or ''} {rf.reason or ''}".rstrip())
+        out.console.print(
+            esc(f"refund {rf.refund_id}: {rf.amount or ''} {rf.reason or ''}".rstrip())
+        )
 
 
 def _parse_lines(values: list[str]) -> dict[str, int]:
@@ -249,11 +252,11 @@ def ship(
         state.out.json({"account": account, "order_id": order_id, "status": result})
     elif result == "pushed":
         state.out.console.print(
-            f"{account} order {order_id}: shipped, the channel has the tracking"
+            f"{esc(account)} order {esc(order_id)}: shipped, the channel has the tracking"
         )
     elif result == "pending":
         state.out.console.print(
-            f"{account} order {order_id}: recorded; the channel is told by the next sync"
+            f"{esc(account)} order {esc(order_id)}: recorded; the channel is told by the next sync"
         )
     else:
         state.out.error(f"{account} order {order_id}: the channel refused the shipment")
@@ -292,12 +295,12 @@ def list_customers(
         table.add_row(
             state.out.clip(r.person_id, 40),
             state.out.clip(r.name or "", 30),
-            ", ".join(r.accounts),
+            esc(", ".join(r.accounts)),
             str(r.orders),
             r.first_order_at.strftime("%Y-%m-%d"),
             r.last_order_at.strftime("%Y-%m-%d"),
-            ", ".join(f"{a} {c}" for c, a in sorted(r.revenue.items())),
-            ", ".join(f"{a} {c}" for c, a in sorted(r.refunds.items())),
+            esc(", ".join(f"{a} {c}" for c, a in sorted(r.revenue.items()))),
+            esc(", ".join(f"{a} {c}" for c, a in sorted(r.refunds.items()))),
         )
     state.out.console.print(table)
     if not rows:

@@ -14,7 +14,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from channelsync.cli._state import EXIT_CONFIG, State
+from channelsync.cli._state import EXIT_CONFIG, State, esc
 from channelsync.cli._time import parse_day
 from channelsync.core.errors import ConfigError
 from channelsync.marketing import (
@@ -86,7 +86,7 @@ def sales_table(rep: SalesReport) -> Table:
         }
         cells = [values[c] for c in columns]
         bold = row in rep.totals
-        table.add_row(*cells, style="bold" if bold else None)
+        table.add_row(*(esc(c) for c in cells), style="bold" if bold else None)
         for col, cell in zip(table.columns[1:], cells[1:], strict=True):
             col.min_width = max(col.min_width or 0, len(cell), len(str(col.header)))
     return table
@@ -120,7 +120,7 @@ def sales(
         typer.Option(
             "--chart",
             help="Also draw revenue and margin per channel per day into this PNG"
-            " (needs channelsync[chart]).",
+            " (needs channelsync\\[chart]).",
         ),
     ] = None,
     rates: Annotated[

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from channelsync.cli._doctor import Check, run_checks
-from channelsync.cli._state import EXIT_CONFIG, EXIT_FAILED, State
+from channelsync.cli._state import EXIT_CONFIG, EXIT_FAILED, State, esc
 from channelsync.config import CONFIG_FILE, SECRETS_FILE, template
 
 __all__ = ["register"]
@@ -39,7 +39,7 @@ def init(
         raise typer.Exit(EXIT_CONFIG)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(template(), encoding="utf-8")
-    state.out.console.print(f"wrote {path}")
+    state.out.console.print(f"wrote {esc(path)}")
     if secrets_file:
         target = path.parent / SECRETS_FILE
         if target.exists() and not force:
@@ -52,7 +52,7 @@ def init(
                 '# [accounts.shopify-main]\n# access_token = "shpat_..."\n'
             )
         os.chmod(target, 0o600)
-        state.out.console.print(f"wrote {target} (mode 600)")
+        state.out.console.print(f"wrote {esc(target)} (mode 600)")
     state.out.console.print(
         "next: edit the accounts, give their secrets as environment variables"
         " (CHANNELSYNC_<ACCOUNT>__<FIELD>) or in the secrets file, then run `channelsync doctor`"
@@ -84,7 +84,7 @@ def doctor(
             mark = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"}[
                 c.status
             ]
-            table.add_row(mark, c.subject, c.name, c.detail, c.fix or "")
+            table.add_row(mark, esc(c.subject), esc(c.name), esc(c.detail), esc(c.fix or ""))
         state.out.console.print(table)
     if any(c.status == "fail" for c in checks):
         raise typer.Exit(EXIT_FAILED)

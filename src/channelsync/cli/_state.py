@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rich.console import Console
+from rich.errors import MarkupError
 from rich.markup import escape
 from rich.text import Text
 
@@ -35,7 +36,20 @@ __all__ = [
     "Output",
     "State",
     "StoreUnavailable",
+    "esc",
 ]
+
+log = logging.getLogger(__name__)
+
+
+def esc(value: object) -> str:
+    """``value`` as text for Rich output: its brackets print as they are, never as markup.
+
+    Every value a user, a channel or the store supplies (SKUs, accounts, order ids,
+    notes, messages) goes through this before it is put into a string that has markup.
+    """
+    return escape(str(value))
+
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -119,7 +133,14 @@ class _ScrubbingConsole(Console):
         self._scrub = scrub
 
     def render_str(self, text: str, **kwargs: Any) -> Text:
-        return super().render_str(self._scrub(text), **kwargs)
+        text = self._scrub(text)
+        try:
+            return super().render_str(text, **kwargs)
+        except MarkupError:
+            # A value that was not escaped (a SKU like "mug-[/l]"): print it as it is rather
+            # than fail after the command's change is committed.
+            log.debug("unescaped markup in output: %r", text[:200])
+            return super().render_str(escape(text), **kwargs)
 
 
 class _ScrubbingFormatter(logging.Formatter):
@@ -181,8 +202,9 @@ class Output:
         self.err.print(f"[yellow]warning:[/] {escape(message)}", markup=True, highlight=False)
 
     def note(self, message: str) -> None:
-        """Print a remark on stderr (stdout stays clean for --json and --csv)."""
-        self.err.print(message, markup=True, highlight=False)
+        """Print a remark on stderr (stdout stays clean for --json and --csv); plain text:
+        brackets in it are not markup."""
+        self.err.print(message, markup=False, highlight=False)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
 import signal
 import threading
@@ -16,7 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from channelsync.cli._state import EXIT_CONFIG, EXIT_FAILED, Output, State
+from channelsync.cli._state import EXIT_CONFIG, EXIT_FAILED, Output, State, esc
 from channelsync.core.engine import SyncEngine
 from channelsync.core.errors import ChannelError
 from channelsync.core.lanes import ImportResult
@@ -120,7 +121,7 @@ def import_(ctx: typer.Context, account: AccountsOption = None, as_json: JsonFla
 def _sample(items: list[str] | set[str], n: int = 5) -> str:
     ordered = sorted(items)
     more = f" (+{len(ordered) - n} more)" if len(ordered) > n else ""
-    return ", ".join(ordered[:n]) + more
+    return ", ".join(esc(x) for x in ordered[:n]) + more
 
 
 def _print_import(
@@ -137,11 +138,11 @@ def _print_import(
         r = results[name]
         if isinstance(r, ChannelError):
             table.add_row(
-                name, f"[red]{out.clip(f'{type(r).__name__}: {r}', 80)}[/]", "", "", "", ""
+                esc(name), f"[red]{out.clip(f'{type(r).__name__}: {r}', 80)}[/]", "", "", "", ""
             )
             continue
         table.add_row(
-            name,
+            esc(name),
             str(r.listings),
             _sample(r.duplicates, 3) if r.duplicates else "",
             _sample(r.unmanaged, 3) if r.unmanaged else "",
@@ -153,7 +154,7 @@ def _print_import(
         out.console.print(f"{len(missing)} SKUs missing on some accounts:")
         gaps = Table("SKU", "not listed on")
         for sku, where in list(missing.items())[:30]:
-            gaps.add_row(sku, ", ".join(where))
+            gaps.add_row(esc(sku), esc(", ".join(where)))
         out.console.print(gaps)
         if len(missing) > 30:
             out.console.print(f"... and {len(missing) - 30} more (--json lists all)")
@@ -210,7 +211,7 @@ def render_cycle(out: Output, report: CycleReport) -> None:
     )
     for name, a in sorted(report.accounts.items()):
         table.add_row(
-            name,
+            esc(name),
             str(a.orders_seen),
             str(a.orders_new),
             str(a.orders_changed),
@@ -226,7 +227,7 @@ def render_cycle(out: Output, report: CycleReport) -> None:
     if report.oversold:
         out.console.print(
             "[bold red]oversold:[/] "
-            + ", ".join(f"{sku} by {n}" for sku, n in sorted(report.oversold.items()))
+            + ", ".join(f"{esc(sku)} by {n}" for sku, n in sorted(report.oversold.items()))
         )
     if report.unknown_skus:
         out.console.print(
@@ -289,7 +290,7 @@ def sync(
         else:
             table = Table("account", "SKU", "push", "channel has", "how", title="next pushes")
             for p in plan:
-                how = " -> ".join(f"{s.step} {s.quantity}" for s in p.steps)
+                how = esc(" -> ".join(f"{s.step} {s.quantity}" for s in p.steps))
                 where = f" @ {p.location}" if p.location else ""
                 table.add_row(
                     escape(p.account + where), escape(p.sku), str(p.quantity), str(p.acked), how
@@ -550,14 +551,32 @@ def reconcile(
         bool,
         typer.Option("--fix", help="Queue a push of the ledger's value for every drifted listing."),
     ] = False,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history",
+            help="List the corrections --fix journalled (who, when, from what to what);"
+            " read nothing from the channels.",
+        ),
+    ] = False,
+    limit: Annotated[
+        int, typer.Option(help="With --history: the newest N corrections.", min=1)
+    ] = 50,
     as_json: JsonFlag = False,
 ) -> None:
     """Read what every channel shows now and compare it with what the ledger says it should.
 
     Prints the drift; with --fix queues the corrections (the next `channelsync sync` or the
-    worker pushes them). Exits 1 when drift remains (without --fix) or a channel failed.
+    worker pushes them) and journals each one (see `channelsync stock explain SKU` and
+    `channelsync reconcile --history`). Exits 1 when drift remains (without --fix) or a
+    channel failed.
     """
     state: State = ctx.obj
+    if history:
+        if fix:
+            raise typer.BadParameter("--history reads the journal; it fixes nothing")
+        _print_history(state, account, limit, as_json)
+        return
     names = _accounts(state, account)
     engine = state.engine(names, refresh_rules=True)
     results = []
@@ -568,7 +587,7 @@ def reconcile(
             def advance(count: int, task_id: Any = task) -> None:
                 progress.update(task_id, completed=count)
 
-            results.append(engine.reconcile(name, fix=fix, progress=advance))
+            results.append(engine.reconcile(name, fix=fix, progress=advance, source=_who()))
     drift = [d for r in results for d in r.drift]
     if as_json:
         state.out.json({"accounts": [r.as_dict() for r in results], "fixed": fix})
@@ -576,6 +595,56 @@ def reconcile(
         _print_reconcile(state.out, results, fix)
     if any(r.error for r in results) or (drift and not fix):
         raise typer.Exit(EXIT_FAILED)
+
+
+def _who() -> str:
+    """``cli:<login name>``: who ran a fixing command, for the journal."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "cli"
+
+
+def _print_history(state: State, accounts: list[str] | None, limit: int, as_json: bool) -> None:
+    for name in accounts or ():
+        state.check_account(name)
+    engine = state.engine([])
+    if accounts and len(accounts) == 1:
+        rows = engine.corrections(accounts[0], limit=limit)
+    else:
+        rows = [e for e in engine.corrections(limit=None) if not accounts or e.account in accounts][
+            :limit
+        ]
+    if as_json:
+        state.out.json(
+            [
+                {
+                    "at": e.at.isoformat(),
+                    "account": e.account,
+                    "sku": e.sku,
+                    "location": e.location or None,
+                    "source": e.source,
+                    "correction": e.note,
+                    "on_hand": e.on_hand_after,
+                    "committed": e.committed_after,
+                }
+                for e in rows
+            ]
+        )
+        return
+    if not rows:
+        state.out.note("no corrections journalled (reconcile --fix writes them)")
+        return
+    table = Table("when (UTC)", "account", "SKU", "by", "correction", title="reconcile --fix")
+    for e in rows:
+        table.add_row(
+            e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            esc(e.account or ""),
+            esc(e.sku),
+            state.out.clip(e.source, 60),
+            state.out.clip(e.note or "", 200),
+        )
+    state.out.console.print(table)
 
 
 def _print_reconcile(out: Output, results: list[Any], fix: bool) -> None:
@@ -591,7 +660,7 @@ def _print_reconcile(out: Output, results: list[Any], fix: bool) -> None:
         if fix and r.queued:
             notes.append(f"{r.queued} corrections queued")
         summary.add_row(
-            r.account,
+            esc(r.account),
             str(r.listings),
             str(r.in_sync),
             f"[red]{len(r.drift)}[/]" if r.drift else "0",

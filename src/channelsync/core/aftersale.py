@@ -1026,6 +1026,7 @@ class AfterSale:
                         source=source,
                         key=f"{key}:writeoff" + ("" if place == "default" else f"@{place}"),
                         location=place,
+                        allow_negative=True,  # the units are gone, whatever was counted
                     )
         elif plan.kind == "refund":
             assert plan.refund is not None

@@ -16,18 +16,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from channelsync.core import schema as t
+from channelsync.core.checks import (
+    check_instance,
+    check_money,
+    check_optional_text,
+    check_quantity,
+    check_sku,
+    check_texts,
+)
+from channelsync.core.errors import InvalidInput
 from channelsync.core.models import Money
 from channelsync.core.outbox import Outbox
 from channelsync.core.planner import Planner
 from channelsync.core.store import Store
 
 __all__ = ["Catalog", "CostBook", "check_sku", "read_costs"]
-
-
-def check_sku(sku: object) -> None:
-    """Refuse anything but a non-empty string as a SKU, naming what was given."""
-    if not isinstance(sku, str) or not sku.strip():
-        raise ValueError(f"SKU must be a non-empty string, got {sku!r}")
 
 
 @dataclass(frozen=True)
@@ -94,14 +97,16 @@ class Catalog:
     def define_bundle(self, sku: str, components: Mapping[str, int]) -> None:
         """Declare ``sku`` a bundle of ``components`` (SKU -> units per bundle)."""
         check_sku(sku)
+        check_instance(components, Mapping, "components")
         if not components:
-            raise ValueError(f"bundle {sku!r} needs at least one component")
+            raise InvalidInput(f"bundle {sku!r} needs at least one component")
         for comp, qty in components.items():
-            check_sku(comp)
+            check_sku(comp, "component SKU")
             if comp == sku:
-                raise ValueError(f"bundle {sku!r} cannot contain itself")
-            if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
-                raise ValueError(f"bundle {sku!r}: quantity of {comp!r} must be a positive int")
+                raise InvalidInput(f"bundle {sku!r} cannot contain itself")
+            check_quantity(qty, f"bundle {sku!r}: quantity of {comp!r}")
+            if qty <= 0:
+                raise InvalidInput(f"bundle {sku!r}: quantity of {comp!r} must be a positive int")
 
         def work(conn: Connection) -> None:
             nested = conn.execute(
@@ -110,7 +115,7 @@ class Catalog:
                 )
             ).first()
             if nested is not None:
-                raise ValueError(f"bundle {sku!r}: component {nested[0]!r} is itself a bundle")
+                raise InvalidInput(f"bundle {sku!r}: component {nested[0]!r} is itself a bundle")
             conn.execute(t.bundles.delete().where(t.bundles.c.bundle_sku == sku))
             conn.execute(
                 t.bundles.insert(),
@@ -126,6 +131,9 @@ class Catalog:
     def set_price(self, sku: str, price: Money, accounts: Iterable[str] | None = None) -> int:
         """Queue ``price`` for every listing of ``sku`` (or only on ``accounts``); rows queued."""
         check_sku(sku)
+        check_money(price, "price")
+        if accounts is not None:
+            accounts = check_texts(accounts, "accounts")
         now = self.clock()
 
         def work(conn: Connection) -> int:
@@ -150,6 +158,8 @@ class Catalog:
         A SKU keeps one cost price per currency: setting a EUR cost leaves its USD cost.
         """
         check_sku(sku)
+        check_money(cost, "cost")
+        check_optional_text(title, "title")
         now = self.clock()
         row: dict[str, Any] = {
             "sku": sku,

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
+from channelsync.adapters._webhooks import describe_invalid
 from channelsync.core.accounts import Accounts
 from channelsync.core.aftersale import (
     AfterSale,
@@ -30,12 +31,23 @@ from channelsync.core.aftersale import (
 from channelsync.core.allocation import Rule
 from channelsync.core.catalog import Catalog
 from channelsync.core.channel import Channel, WebhookEvent
+from channelsync.core.checks import (
+    check_bool,
+    check_instance,
+    check_optional_text,
+    check_quantity,
+    check_sku,
+    check_text,
+    check_texts,
+)
 from channelsync.core.customers import CustomerFile
 from channelsync.core.errors import (
     ChannelError,
+    ChannelsyncError,
     ConfigError,
     InvalidInput,
     UnknownAccount,
+    WebhookPayloadError,
     WebhookVerificationError,
 )
 from channelsync.core.gdpr import Privacy
@@ -43,7 +55,7 @@ from channelsync.core.idempotency import IdempotencyKeys
 from channelsync.core.inbox import Inbox, PendingEvent
 from channelsync.core.inventory import Inventory
 from channelsync.core.lanes import AccountLane, ImportResult, LaneSettings, Parts
-from channelsync.core.ledger import ApplyResult, Ledger
+from channelsync.core.ledger import ApplyResult, JournalEntry, Ledger
 from channelsync.core.listings import Listings
 from channelsync.core.locations import (
     DEFAULT_LOCATION,
@@ -223,6 +235,7 @@ class SyncEngine:
         return lane.channel if lane is not None else None
 
     def _lane(self, account: str) -> AccountLane:
+        check_text(account, "account")
         try:
             return self._lanes[account]
         except KeyError:
@@ -294,10 +307,12 @@ class SyncEngine:
         finish. A ``stop()`` that came before makes it return at once; it can be run
         again afterwards.
         """
-        if poll_interval < 0:
-            raise InvalidInput("poll_interval must be >= 0 seconds")
-        if coalesce < 0:
-            raise InvalidInput("coalesce must be >= 0 seconds")
+        for name, value in (("poll_interval", poll_interval), ("coalesce", coalesce)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise InvalidInput(f"{name} must be a number of seconds >= 0, got {value!r:.80}")
+        if not isinstance(account_lease, timedelta):
+            raise InvalidInput(f"account_lease must be a timedelta, got {account_lease!r:.80}")
+        check_optional_text(worker_id, "worker_id")
         previous: dict[signal.Signals, Any] = {}
         if install_signal_handlers and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -341,7 +356,7 @@ class SyncEngine:
         self, accounts: Iterable[str] | None = None
     ) -> dict[str, ImportResult | ChannelError]:
         """Fetch listings of ``accounts`` (default all) and bind their SKUs; per-account results."""
-        names = list(accounts) if accounts is not None else list(self._lanes)
+        names = check_texts(accounts, "accounts") if accounts is not None else list(self._lanes)
         lanes = [self._lane(a) for a in names]
 
         def one(lane: AccountLane) -> ImportResult | ChannelError:
@@ -377,8 +392,11 @@ class SyncEngine:
         ``quantity``.
 
         Pass ``idempotency_key`` (e.g. the ERP export id) to make repeats harmless; reusing
-        it for another count raises ``IdempotencyConflict`` and changes nothing.
+        it for another count raises ``IdempotencyConflict`` and changes nothing. A SKU is
+        1 to 255 characters without surrounding whitespace or control characters (see
+        ``channelsync.core.models.check_sku``); quantities are 64-bit.
         """
+        check_sku(sku)
         self._inventory.set_on_hand_many(
             {sku: quantity},
             idempotency_key=idempotency_key,
@@ -415,9 +433,16 @@ class SyncEngine:
         idempotency_key: str | None = None,
         source: str = "caller",
         location: str = DEFAULT_LOCATION,
+        allow_negative: bool = False,
     ) -> StockView:
         """Change on_hand at ``location`` by ``delta`` (a receipt, a restocked return,
-        damage) with a reason."""
+        damage) with a reason.
+
+        A delta that would take on_hand at ``location`` below zero is refused
+        (``InvalidInput``, nothing changes) unless ``allow_negative=True``; the journal row
+        of an allowed one has the reason ``adjust (below zero allowed)``.
+        """
+        check_sku(sku)
         self._inventory.adjust_many(
             {sku: delta},
             reason,
@@ -425,6 +450,7 @@ class SyncEngine:
             source=source,
             operation="adjust",
             location=location,
+            allow_negative=allow_negative,
         )
         return self.stock(sku)
 
@@ -436,14 +462,21 @@ class SyncEngine:
         idempotency_key: str | None = None,
         source: str = "caller",
         location: str = DEFAULT_LOCATION,
+        allow_negative: bool = False,
     ) -> int:
         """Change on_hand of many SKUs at ``location`` by their deltas in one transaction
         (a goods receipt).
 
-        All or nothing, like ``set_on_hand_many``; returns the journal rows written.
+        All or nothing, like ``set_on_hand_many`` (a delta taking on_hand below zero refuses
+        the batch unless ``allow_negative``); returns the journal rows written.
         """
         return self._inventory.adjust_many(
-            deltas, reason, idempotency_key=idempotency_key, source=source, location=location
+            deltas,
+            reason,
+            idempotency_key=idempotency_key,
+            source=source,
+            location=location,
+            allow_negative=allow_negative,
         ).journal_rows
 
     def transfer(
@@ -485,6 +518,8 @@ class SyncEngine:
     def set_rule(self, key: RuleKey, rule: Rule) -> None:
         """Set or replace a rule (account or (account, SKU)) and recompute what it affects."""
         self._rules.put(key, rule)
+        if isinstance(key, tuple) and key[1] is not None:
+            check_sku(key[1], "the SKU of the rule key")
         account, sku = (key[0], key[1]) if isinstance(key, tuple) else (key, None)
 
         def work(conn: Any) -> None:
@@ -509,13 +544,18 @@ class SyncEngine:
 
     def record_orders(self, orders: Sequence[Order]) -> ApplyResult:
         """Apply a batch of orders in one transaction (the newest version of each wins)."""
+        if isinstance(orders, Order) or not isinstance(orders, Sequence):
+            raise InvalidInput(
+                f"record_orders takes a list of channelsync.Order, got {type(orders).__name__}"
+            )
         for order in orders:
-            if not isinstance(order, Order):
-                raise TypeError(f"record_orders takes channelsync.Order objects, got {order!r}")
+            check_instance(order, Order, "each order of record_orders")
         return self.store.run(lambda conn: self._parts.orderbook.apply(conn, list(orders)))
 
     def order(self, account: str, order_id: str) -> Order:
         """The stored order; ``UnknownOrder`` if it was never seen."""
+        check_text(account, "account")
+        check_text(order_id, "order_id")
         return self._views.order(account, order_id)
 
     def ship(self, account: str, order_id: str, shipment: Shipment, *, push: bool = True) -> str:
@@ -527,8 +567,9 @@ class SyncEngine:
         ``"pending"`` or ``"failed"``.
         """
         lane = self._lane(account)
-        if not isinstance(shipment, Shipment):
-            raise TypeError(f"shipment must be a channelsync.Shipment, got {type(shipment)}")
+        check_text(order_id, "order_id")
+        check_instance(shipment, Shipment, "shipment")
+        check_bool(push, "push")
         if shipment.shipped_at is None:
             shipment = shipment.model_copy(update={"shipped_at": self.clock()})
         body = shipment.model_dump(mode="json", exclude={"shipped_at"})
@@ -571,6 +612,7 @@ class SyncEngine:
         ``IdempotencyConflict``. ``OperationRefused`` (nothing changed) when the units are
         not there to cancel (a shipped order: refund it or record a return instead).
         """
+        self._check_operation(account, order_id, reason, note, idempotency_key)
         return self._aftersale.cancel(
             account,
             order_id,
@@ -598,6 +640,9 @@ class SyncEngine:
         """Refund ``amount`` or what ``lines`` cost, through the channel, at most what was
         paid; refunded units not shipped are released, shipped ones restocked with
         ``restock``. Counted in reports on the refund's day, in its currency."""
+        self._check_operation(account, order_id, reason, note, idempotency_key)
+        if amount is not None:
+            check_instance(amount, Money, "amount")
         return self._aftersale.refund(
             account,
             order_id,
@@ -627,6 +672,9 @@ class SyncEngine:
         """Units the buyer sent back: on hand again at ``location`` (default: where each line
         shipped from), or written off; each unit once and never more than shipped; channels
         with a returns API are told."""
+        self._check_operation(account, order_id, reason, note, idempotency_key)
+        check_instance(lines, Mapping, "lines")
+        check_optional_text(location, "location")
         return self._aftersale.record_return(
             account,
             order_id,
@@ -640,18 +688,33 @@ class SyncEngine:
             dry_run=dry_run,
         )
 
+    @staticmethod
+    def _check_operation(
+        account: object, order_id: object, reason: object, note: object, key: object
+    ) -> None:
+        check_text(account, "account")
+        check_text(order_id, "order_id")
+        check_text(reason, "reason")
+        check_optional_text(note, "note")
+        check_optional_text(key, "idempotency_key")
+
     def cancel_requests(self, account: str | None = None) -> list[CancelRequestView]:
         """Open buyer cancellation requests (Amazon marks them on the order)."""
+        check_optional_text(account, "account")
         return self._aftersale.cancel_requests(account)
 
     def accept_cancel_request(self, account: str, order_id: str) -> OperationResult:
         """Cancel what the buyer asked to cancel (see ``cancel``)."""
+        check_text(account, "account")
+        check_text(order_id, "order_id")
         return self._aftersale.accept_cancel_request(account, order_id)
 
     def returns(
         self, account: str | None = None, order_id: str | None = None
     ) -> list[ReturnRecord]:
         """Returned units recorded so far, newest first."""
+        check_optional_text(account, "account")
+        check_optional_text(order_id, "order_id")
         return self._aftersale.returns(account, order_id)
 
     def operations(
@@ -659,13 +722,26 @@ class SyncEngine:
     ) -> list[OperationResult]:
         """Cancels, refunds and returns recorded (newest first), by account and status
         (``pending``, ``done``, ``failed``)."""
+        check_optional_text(account, "account")
+        status = check_texts(status, "status")
         return self._aftersale.operations(account=account, status=status)
 
     def settle_operations(self, account: str | None = None) -> list[OperationResult]:
         """Ask the channels about pending cancels and refunds; apply those that are done."""
+        check_optional_text(account, "account")
         return self._aftersale.settle(account)
 
     # -- review requests (core/reviews.py) ---------------------------------------------------
+
+    @staticmethod
+    def _check_reviews(
+        account: object, accounts: object, after: object, within: object
+    ) -> list[str] | None:
+        check_optional_text(account, "account")
+        for name, value in (("after", after), ("within", within)):
+            if not isinstance(value, timedelta):
+                raise InvalidInput(f"{name} must be a timedelta, got {value!r:.80}")
+        return None if accounts is None else check_texts(accounts, "accounts")
 
     def review_requests_due(
         self,
@@ -677,6 +753,7 @@ class SyncEngine:
     ) -> list[ReviewDue]:
         """Shipped orders that may be asked for a review now (see ``core/reviews.py``);
         ``accounts``: those that opted in (None: all)."""
+        accounts = self._check_reviews(account, accounts, after, within)
         return self._reviews.due(account=account, accounts=accounts, after=after, within=within)
 
     def send_review_requests(
@@ -690,6 +767,10 @@ class SyncEngine:
         dry_run: bool = False,
     ) -> list[ReviewOutcome]:
         """Send due review requests (channel or ``callback``), at most once per order."""
+        accounts = self._check_reviews(account, accounts, after, within)
+        if callback is not None and not callable(callback):
+            raise InvalidInput(f"callback must be callable, got {type(callback).__name__}")
+        check_bool(dry_run, "dry_run")
         return self._reviews.send(
             account=account,
             accounts=accounts,
@@ -701,10 +782,23 @@ class SyncEngine:
 
     def mark_review_requests_sent(self, orders: Iterable[tuple[str, str]]) -> int:
         """Record (account, order id) pairs your own tool asked for a review."""
-        return self._reviews.mark_sent(orders)
+        if isinstance(orders, str | bytes) or not isinstance(orders, Iterable):
+            raise InvalidInput(f"orders must be (account, order id) pairs, got {orders!r:.80}")
+        pairs = list(orders)
+        for pair in pairs:
+            if not (
+                isinstance(pair, tuple)
+                and len(pair) == 2
+                and all(isinstance(x, str) and x for x in pair)
+            ):
+                raise InvalidInput(
+                    f"each order must be an (account, order id) pair, got {pair!r:.80}"
+                )
+        return self._reviews.mark_sent(pairs)
 
     def review_requests(self, account: str | None = None) -> list[ReviewOutcome]:
         """Review requests recorded, newest first."""
+        check_optional_text(account, "account")
         return self._reviews.history(account)
 
     def receive_webhook(self, account: str, headers: Mapping[str, str], body: bytes) -> Received:
@@ -716,11 +810,26 @@ class SyncEngine:
         again.
 
         Raises:
-            WebhookVerificationError: bad signature or body (nothing is stored).
+            WebhookVerificationError: bad signature or body (nothing is stored);
+                ``WebhookPayloadError``, a subclass, for a body too large, too deep or
+                malformed.
             UnknownAccount: the engine has no such account.
         """
         lane = self._lane(account)
-        events = lane.channel.parse_webhook(headers, body)
+        check_instance(headers, Mapping, "headers")
+        if not isinstance(body, bytes | bytearray):
+            raise InvalidInput(f"body must be the delivery's bytes, got {type(body).__name__}")
+        try:
+            events = lane.channel.parse_webhook(headers, bytes(body))
+        except (ValueError, RecursionError, KeyError, IndexError, TypeError) as exc:
+            if isinstance(exc, ChannelsyncError):
+                raise
+            # A channel's parser (a plugin's too) choking on the body: a payload error the
+            # receiver answers 400, never a 5xx that makes the marketplace send it again
+            # (orders are polled as well: a delivery refused here is not lost).
+            raise WebhookPayloadError(
+                f"{account}: malformed webhook body: {describe_invalid(exc)}"
+            ) from None
         for event in events:
             if event.order is not None and event.order.account != account:
                 raise WebhookVerificationError(
@@ -751,6 +860,12 @@ class SyncEngine:
     def apply_inbox(self, account: str, ids: Sequence[int] | None = None) -> int:
         """Apply ``account``'s due webhook events from the inbox now; returns events applied."""
         lane = self._lane(account)
+        if ids is not None:
+            if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
+                raise InvalidInput(f"ids must be a list of inbox ids, got {ids!r:.80}")
+            ids = list(ids)
+            for i in ids:
+                check_quantity(i, "each inbox id")
         report = AccountReport(account=account, kind=lane.channel.kind)
         try:
             lane.apply_inbox(report, ids)
@@ -769,17 +884,29 @@ class SyncEngine:
 
     def inbox_pending(self, account: str | None = None) -> list[PendingEvent]:
         """Webhook events received but not applied yet, with their last error."""
+        check_optional_text(account, "account")
         return self._inbox.pending(account)
 
     # -- reading --------------------------------------------------------------------------
 
     def stock(self, sku: str) -> StockView:
-        """The ledger figures of ``sku`` and what every channel listing should and does show."""
+        """The ledger figures of ``sku`` and what every channel listing should and does show.
+
+        A SKU the store has never seen has zeros and ``tracked`` False.
+        """
+        check_sku(sku)
         return self._views.stock(sku)
 
     def explain(self, sku: str, account: str | None = None) -> Explanation:
         """The journal rows behind ``sku``'s figures, how each listing's quantity arose,
-        and how each account's price arises from the merchant's (``prices``)."""
+        and how each account's price arises from the merchant's (``prices``).
+
+        ``known`` is False for a SKU the store has never seen (the figures are zeros). A
+        ``reconcile`` correction of a listing is a row too (reason ``reconcile``, no change
+        of the figures; its note says what the channel showed and what it is set to).
+        """
+        check_sku(sku)
+        check_optional_text(account, "account")
         explained = self._views.explain(sku, account)
         prices = self._views.plan_prices(
             self._prices, self.clock().date(), sku=sku, account=account, pending_only=False
@@ -810,9 +937,26 @@ class SyncEngine:
         limit: int | None = 50,
     ) -> list[OrderSummary]:
         """Stored orders, newest first, by account, status and creation time ``[since, until)``."""
+        check_optional_text(account, "account")
+        for name, when in (("since", since), ("until", until)):
+            if when is not None and not (isinstance(when, datetime) and when.tzinfo is not None):
+                raise InvalidInput(f"{name} must be an aware datetime, got {when!r:.80}")
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise InvalidInput(f"limit must be a whole number >= 0 or None, got {limit!r:.80}")
+        statuses = []
+        for s in check_texts(status, "status"):
+            try:
+                statuses.append(OrderStatus(s))
+            except ValueError:
+                raise InvalidInput(
+                    f"order status {s!r:.80} is not one of"
+                    f" {', '.join(x.value for x in OrderStatus)}"
+                ) from None
         return self._views.orders(
             account=account,
-            status=[OrderStatus(s) for s in status],
+            status=statuses,
             since=since,
             until=until,
             limit=limit,
@@ -822,6 +966,9 @@ class SyncEngine:
         self, *, account: str | None = None, order_id: str | None = None, status: Iterable[str] = ()
     ) -> list[ShipmentRecord]:
         """Shipments recorded with ``ship`` and where each stands (pending, pushed, failed)."""
+        check_optional_text(account, "account")
+        check_optional_text(order_id, "order_id")
+        status = check_texts(status, "status")
         return self._views.shipments(account=account, order_id=order_id, status=status)
 
     def order_failures(self, account: str | None = None) -> list[FailedOrder]:
@@ -830,6 +977,7 @@ class SyncEngine:
         They never block the order stream; each stays here, with the adapter's error, until
         the order changes on the channel and reads cleanly.
         """
+        check_optional_text(account, "account")
         return self._views.order_failures(account)
 
     def customers(self, account: str | None = None) -> list[Person]:
@@ -842,6 +990,7 @@ class SyncEngine:
         Personal data: export and erase it per person with ``export_customer`` and
         ``forget_customer``.
         """
+        check_optional_text(account, "account")
         return self._customers.people(account)
 
     def customer(self, ref: str) -> Person:
@@ -911,31 +1060,64 @@ class SyncEngine:
 
     def coverage(self, accounts: Iterable[str] | None = None) -> Coverage:
         """Which account lists which SKU, and listed SKUs the ledger has not counted."""
-        return self._views.coverage(self.accounts if accounts is None else accounts)
+        return self._views.coverage(
+            self.accounts if accounts is None else check_texts(accounts, "accounts")
+        )
 
     # -- reconciling ----------------------------------------------------------------------
 
     def reconcile(
-        self, account: str, *, fix: bool = False, progress: Callable[[int], None] | None = None
+        self,
+        account: str,
+        *,
+        fix: bool = False,
+        progress: Callable[[int], None] | None = None,
+        source: str = "caller",
     ) -> ReconcileResult:
         """Read what ``account``'s listings show and compare with what the ledger says.
 
         With ``fix`` the drifted listings are queued for correction (the next cycle pushes
-        them, compare-and-set against what the channel really shows).
+        them, compare-and-set against what the channel really shows), and each correction
+        is journalled: who (``source``), when, which listing, from what to what. They show
+        in ``explain(sku)`` (reason ``reconcile``) and in ``corrections()``.
         """
         lane = self._lane(account)
+        check_bool(fix, "fix")
+        check_text(source, "source")
+        if progress is not None and not callable(progress):
+            raise InvalidInput(f"progress must be callable, got {type(progress).__name__}")
         result = reconcile(lane, progress)
         if fix and result.drift:
-            result.queued = queue_corrections(lane, result.drift)
+            result.queued = queue_corrections(lane, result.drift, self._ledger, source=source)
         return result
 
-    def queue_corrections(self, drift: Iterable[Drift]) -> int:
-        """Queue pushes that correct ``drift`` (from ``reconcile``); returns rows queued."""
+    def queue_corrections(self, drift: Iterable[Drift], *, source: str = "caller") -> int:
+        """Queue pushes that correct ``drift`` (from ``reconcile``), journalled like
+        ``reconcile(fix=True)``; returns rows queued."""
+        check_text(source, "source")
         items = list(drift)
+        for d in items:
+            check_instance(d, Drift, "each drift")
         return sum(
-            queue_corrections(self._lane(a), [d for d in items if d.account == a])
+            queue_corrections(
+                self._lane(a), [d for d in items if d.account == a], self._ledger, source=source
+            )
             for a in sorted({d.account for d in items})
         )
+
+    def corrections(
+        self, account: str | None = None, *, limit: int | None = 50
+    ) -> list[JournalEntry]:
+        """The listing corrections ``reconcile(fix=True)`` journalled, newest first: each
+        row's ``source`` is who, ``at`` when, ``account`` and ``sku`` which listing, and
+        ``note`` what the channel showed and what it is set to."""
+        check_optional_text(account, "account")
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
+            raise InvalidInput(f"limit must be a whole number >= 1 or None, got {limit!r:.80}")
+        with self.store.read() as conn:
+            return self._ledger.corrections(conn, account=account, limit=limit)
 
     def refresh(self) -> int:
         """Recompute what every listing should show (after rules changed between runs).

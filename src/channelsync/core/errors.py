@@ -15,6 +15,7 @@
     │       └── Conflict                compare-and-set lost: re-read, recompute, retry
     ├── ItemError                       one item of a batch failed; the rest went through
     ├── WebhookVerificationError        signature, topic or body of a webhook is not valid
+    │   └── WebhookPayloadError         signed (or unsigned) body too large, too deep or malformed
     ├── ConfigError                     a configuration value is missing or wrong
     ├── InvalidInput                    an argument of a public call is wrong (also ValueError)
     │   ├── IdempotencyConflict         a key reused for another operation or payload
@@ -50,6 +51,7 @@ __all__ = [
     "Unavailable",
     "UnknownAccount",
     "UnknownOrder",
+    "WebhookPayloadError",
     "WebhookVerificationError",
 ]
 
@@ -213,6 +215,11 @@ class ItemError(ChannelsyncError):
 
 class WebhookVerificationError(ChannelsyncError):
     """A webhook was refused: bad or missing signature, unknown topic or malformed body."""
+
+
+class WebhookPayloadError(WebhookVerificationError):
+    """A webhook body is too large, nested too deep, not JSON/XML or not the payload its
+    topic promises; the receiver answers 400 and the marketplace should not redeliver."""
 
 
 class ConfigError(ChannelsyncError):

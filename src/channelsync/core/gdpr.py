@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from channelsync.core import schema as t
+from channelsync.core.checks import check_optional_text, check_text, check_texts
+from channelsync.core.errors import InvalidInput
 from channelsync.core.models import Order
 from channelsync.core.orderbook import OrderBook
 from channelsync.core.salesbook import SalesBook
@@ -46,14 +48,13 @@ class Privacy:
         pairs: Iterable[tuple[str, str]] = (),
     ) -> sa.ColumnElement[bool]:
         o = t.orders.c
-        ids, mails, orders = (
-            list(customer_ids),
-            [e.strip().lower() for e in emails],
-            list(order_ids),
-        )
+        check_optional_text(account, "account")
+        ids = check_texts(customer_ids, "customer_ids")
+        mails = [e.strip().lower() for e in check_texts(emails, "emails")]
+        orders = check_texts(order_ids, "order_ids")
         keys = list(pairs)
         if not (ids or mails or orders or keys):
-            raise ValueError("name the customer: customer_ids, emails or order_ids")
+            raise InvalidInput("name the customer: customer_ids, emails or order_ids")
         clauses = []
         if keys:
             clauses.append(sa.tuple_(o.account, o.order_id).in_(keys))
@@ -111,6 +112,7 @@ class Privacy:
 
     def redact_account(self, account: str) -> int:
         """Remove every customer's personal data of one account (a shop uninstalled)."""
+        check_text(account, "account")
         return self.store.run(lambda conn: self._redact_where(conn, t.orders.c.account == account))
 
     def redact_in(
@@ -133,6 +135,8 @@ class Privacy:
 
     def redact_older_than(self, age: timedelta) -> int:
         """Retention: remove personal data from orders created more than ``age`` ago."""
+        if not isinstance(age, timedelta) or age <= timedelta(0):
+            raise InvalidInput(f"age must be a positive timedelta, got {age!r:.80}")
         cutoff = self.clock() - age
         return self.store.run(lambda conn: self._redact_where(conn, t.orders.c.created_at < cutoff))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from channelsync.core.catalog import check_sku
+from channelsync.core.checks import MAX_QUANTITY, check_bool, check_quantity, check_sku
 from channelsync.core.errors import ConfigError, InvalidInput
 from channelsync.core.idempotency import IdempotencyKeys, check_key
 from channelsync.core.ledger import ApplyResult, Ledger
@@ -20,21 +20,6 @@ from channelsync.core.locations import DEFAULT_LOCATION, check_location
 from channelsync.core.store import Store
 
 __all__ = ["MAX_QUANTITY", "Inventory", "check_quantity"]
-
-#: Quantities are 64-bit integers on every store.
-MAX_QUANTITY = 2**63 - 1
-
-
-def check_quantity(value: object, what: str, *, negative: bool = False) -> int:
-    """Return ``value`` if it is a whole number within 64 bits (and >= 0 unless
-    ``negative``), else raise ``InvalidInput`` naming ``what``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{what} must be a whole number, got {type(value).__name__} {value!r}")
-    if not negative and value < 0:
-        raise InvalidInput(f"{what} must be a whole number >= 0, got {value}")
-    if abs(value) > MAX_QUANTITY:
-        raise InvalidInput(f"{what} is {value}: beyond the 64-bit range quantities are kept in")
-    return value
 
 
 def _check_location(value: object) -> str:
@@ -46,7 +31,7 @@ def _check_location(value: object) -> str:
 
 def _check_text(value: object, what: str) -> str:
     if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be a string, got {type(value).__name__} {value!r}")
+        raise InvalidInput(f"{what} must be a string, got {type(value).__name__} {value!r:.80}")
     return value
 
 
@@ -70,7 +55,9 @@ class Inventory:
     ) -> ApplyResult:
         """Record physical counts (SKU -> units on hand at ``location``) in one transaction."""
         if not isinstance(counts, Mapping):
-            raise InvalidInput(f"counts must be a mapping of SKU to units, got {type(counts)}")
+            raise InvalidInput(
+                f"counts must be a mapping of SKU to units, got {type(counts).__name__}"
+            )
         for sku, qty in counts.items():
             check_sku(sku)
             check_quantity(qty, f"on_hand for {sku!r}")
@@ -102,10 +89,18 @@ class Inventory:
         source: str = "caller",
         operation: str = "adjust_many",
         location: str = DEFAULT_LOCATION,
+        allow_negative: bool = False,
     ) -> ApplyResult:
-        """Change on_hand of several SKUs at ``location`` by their deltas, with one reason."""
+        """Change on_hand of several SKUs at ``location`` by their deltas, with one reason.
+
+        A delta that would take on_hand at ``location`` below zero refuses the whole batch
+        (``InvalidInput``) unless ``allow_negative``; an allowed one says so in its journal
+        row.
+        """
         if not isinstance(deltas, Mapping):
-            raise InvalidInput(f"deltas must be a mapping of SKU to units, got {type(deltas)}")
+            raise InvalidInput(
+                f"deltas must be a mapping of SKU to units, got {type(deltas).__name__}"
+            )
         for sku, delta in deltas.items():
             check_sku(sku)
             check_quantity(delta, f"delta for {sku!r}", negative=True)
@@ -116,15 +111,24 @@ class Inventory:
             check_key(idempotency_key)
         _check_text(source, "source")
         _check_location(location)
+        check_bool(allow_negative, "allow_negative")
         payload: dict[str, Any] = {"deltas": dict(deltas), "reason": reason}
         if location != DEFAULT_LOCATION:
             payload["location"] = location
+        if allow_negative:
+            payload["allow_negative"] = True
 
         def work(conn: Any) -> ApplyResult:
             if not self.keys.first_use(conn, idempotency_key, operation, payload):
                 return ApplyResult()
             return self.ledger.adjust_many(
-                conn, deltas, reason, source=source, key=idempotency_key, location=location
+                conn,
+                deltas,
+                reason,
+                source=source,
+                key=idempotency_key,
+                location=location,
+                allow_negative=allow_negative,
             )
 
         return self.store.run(work)

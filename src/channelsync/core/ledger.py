@@ -29,11 +29,12 @@ from sqlalchemy.engine import Connection
 from channelsync.core import schema as t
 from channelsync.core.errors import InvalidInput
 from channelsync.core.locations import DEFAULT_LOCATION
-from channelsync.core.models import Order, OrderLine, OrderStatus
+from channelsync.core.models import MAX_QUANTITY, Order, OrderLine, OrderStatus
 from channelsync.core.planner import Planner
 from channelsync.core.store import Store
 
 __all__ = [
+    "CORRECTION",
     "DEFAULT_LOCATION",
     "ApplyResult",
     "JournalEntry",
@@ -46,6 +47,9 @@ __all__ = [
 ]
 
 Contribution = dict[str, list[int]]  # sku -> [open_units, shipped_units]
+
+#: The journal reason of a listing correction queued by ``reconcile(fix=True)``.
+CORRECTION = "reconcile"
 
 
 @dataclass(frozen=True)
@@ -243,17 +247,36 @@ class Ledger:
         source: str,
         key: str | None,
         location: str = DEFAULT_LOCATION,
+        allow_negative: bool = False,
     ) -> ApplyResult:
         """Journal receipts, restocked returns or write-offs at ``location``: on_hand there
-        += each delta."""
+        += each delta.
+
+        Raises:
+            InvalidInput: a delta would take on_hand at ``location`` below zero and
+                ``allow_negative`` is false (nothing is written). With ``allow_negative``
+                such a row is journalled with the reason ``adjust (below zero allowed)``.
+        """
         skus = sorted(deltas)
         levels = self.lock(conn, skus, [(s, location) for s in skus], track=True)
+        below = {
+            s: levels.at[(s, location)][0]
+            for s in skus
+            if levels.at[(s, location)][0] + deltas[s] < 0
+        }
+        if below and not allow_negative:
+            sku = min(below)
+            raise InvalidInput(
+                f"adjust of {sku!r} by {deltas[sku]} at {location!r} would take on hand from"
+                f" {below[sku]} to {below[sku] + deltas[sku]}: below zero is refused unless"
+                " allow_negative=True (or count the stock with set_on_hand)"
+            )
         postings = [
             Posting(
                 sku,
                 deltas[sku],
                 0,
-                "adjust",
+                "adjust (below zero allowed)" if sku in below else "adjust",
                 source,
                 None,
                 None,
@@ -304,6 +327,70 @@ class Ledger:
         result = ApplyResult()
         self.post(conn, postings, result, levels=levels)
         return result
+
+    # -- reconcile corrections ------------------------------------------------------------------
+
+    def journal_corrections(
+        self,
+        conn: Connection,
+        account: str,
+        corrections: Sequence[tuple[str, str, int, int, int | None]],
+        *,
+        source: str,
+    ) -> int:
+        """Journal listing corrections of ``reconcile --fix``: one row per (SKU, location,
+        what the channel showed, what it is set to, what it last acknowledged).
+
+        The rows change no figure (both deltas 0, reason ``reconcile``): they record who
+        (``source``), when, on which ``account`` and from what to what, so ``explain`` and
+        ``corrections`` show the fix. ``on_hand_after``/``committed_after`` are the figures
+        at the location (a pooled listing, location "": the SKU's totals).
+        """
+        if not corrections:
+            return 0
+        skus = sorted({c[0] for c in corrections})
+        totals = self.levels(conn, skus)
+        at = self.location_levels(conn, skus)
+        now = self.clock()
+        rows = []
+        for sku, location, shows, should, acked in corrections:
+            figures = (
+                at.get((sku, location), (0, 0)) if location else totals.get(sku, (0, 0, False))
+            )
+            rows.append(
+                {
+                    "at": now,
+                    "sku": sku,
+                    "d_on_hand": 0,
+                    "d_committed": 0,
+                    "on_hand_after": figures[0],
+                    "committed_after": figures[1],
+                    "reason": CORRECTION,
+                    "source": source,
+                    "account": account,
+                    "order_id": None,
+                    "line_id": None,
+                    "note": f"{account}{f' @ {location}' if location else ''} showed {shows},"
+                    f" set to {should}"
+                    + (f" (last acknowledged {acked})" if acked is not None else ""),
+                    "idempotency_key": f"reconcile:{uuid.uuid4()}",
+                    "location": location,
+                }
+            )
+        self.store.bulk(conn, t.journal, rows)
+        return len(rows)
+
+    def corrections(
+        self, conn: Connection, *, account: str | None = None, limit: int | None = 50
+    ) -> list[JournalEntry]:
+        """The journalled reconcile corrections, newest first (of ``account``, or all)."""
+        j = t.journal.c
+        query = sa.select(t.journal).where(j.reason == CORRECTION).order_by(j.id.desc())
+        if account is not None:
+            query = query.where(j.account == account)
+        if limit is not None:
+            query = query.limit(limit)
+        return [JournalEntry(**r._mapping) for r in conn.execute(query)]
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -359,6 +446,11 @@ class Ledger:
             here = levels.at[(p.sku, p.location)]
             here[0] += p.d_on_hand
             here[1] += p.d_committed
+            if max(abs(total[0]), abs(total[1]), abs(here[0]), abs(here[1])) > MAX_QUANTITY:
+                raise InvalidInput(
+                    f"{p.reason} of {p.sku!r}: on hand {total[0]}, committed {total[1]} would"
+                    f" leave the 64-bit range quantities are kept in (at most {MAX_QUANTITY})"
+                )
             journal_rows.append(
                 {
                     "at": now,

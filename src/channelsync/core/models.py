@@ -9,6 +9,7 @@ to UTC (a naive datetime is refused, not guessed). Bad data raises a
 from __future__ import annotations
 
 import enum
+import unicodedata
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
@@ -24,6 +25,8 @@ from pydantic import (
 )
 
 __all__ = [
+    "MAX_QUANTITY",
+    "MAX_SKU_LENGTH",
     "Address",
     "CancelRequest",
     "Customer",
@@ -38,7 +41,67 @@ __all__ = [
     "StockLevel",
     "UtcDatetime",
     "Variant",
+    "check_sku",
 ]
+
+#: The longest SKU any supported channel allows (eBay's SKU field; Shopify's, Amazon's
+#: and WooCommerce's are shorter or equal), and the width of every SKU column.
+MAX_SKU_LENGTH = 255
+
+#: Quantities are 64-bit signed integers on every store (BIGINT on PostgreSQL).
+MAX_QUANTITY = 2**63 - 1
+
+
+def check_sku(value: object, what: str = "SKU") -> str:
+    """Return ``value`` if it is a valid SKU, else raise ``InvalidInput`` naming the rule.
+
+    The one rule for SKUs, everywhere and on every store: a string of 1 to 255
+    characters (``MAX_SKU_LENGTH``) without surrounding whitespace and without control
+    characters (tabs, newlines, NUL, other C0/C1 controls, line and paragraph
+    separators, lone surrogates). So ``" MUG-1"`` and ``"MUG-1\\n"`` are refused rather
+    than becoming SKUs of their own.
+    """
+    from channelsync.core.errors import InvalidInput
+
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be a string, got {type(value).__name__} {value!r:.80}")
+    if not value:
+        raise InvalidInput(f"{what} must be a non-empty string, got ''")
+    if len(value) > MAX_SKU_LENGTH:
+        raise InvalidInput(
+            f"{what} {value[:40]!r}... is {len(value)} characters: a SKU has at most"
+            f" {MAX_SKU_LENGTH} (the longest any supported channel allows)"
+        )
+    if value != value.strip():
+        raise InvalidInput(f"{what} {value!r} has surrounding whitespace: a SKU may not")
+    bad = next((c for c in value if unicodedata.category(c) in _CONTROL), None)
+    if bad is not None:
+        raise InvalidInput(
+            f"{what} {value!r} contains the control character U+{ord(bad):04X}:"
+            " a SKU may not contain control characters"
+        )
+    return value
+
+
+# Unicode categories refused in SKUs: controls, lone surrogates, line/paragraph separators.
+_CONTROL = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def _model_sku(value: str) -> str:
+    check_sku(value)
+    return value
+
+
+def _model_quantity(value: int) -> int:
+    if abs(value) > MAX_QUANTITY:
+        raise ValueError(f"{value} is beyond the 64-bit range quantities are kept in")
+    return value
+
+
+Sku = Annotated[str, AfterValidator(_model_sku)]
+Quantity = Annotated[int, Field(ge=0), AfterValidator(_model_quantity)]
+#: A quantity a channel shows, which may be negative (WooCommerce backorders).
+Shown = Annotated[int, AfterValidator(_model_quantity)]
 
 # ISO 4217 codes of currencies in use (2024 list).
 _ISO_4217 = frozenset(
@@ -279,15 +342,15 @@ class OrderLine(_Frozen):
     """
 
     line_id: str = Field(min_length=1)
-    sku: str | None = None
+    sku: Sku | None = None
     title: str | None = None
-    quantity: int = Field(ge=0)
+    quantity: Quantity
     unit_price: Money | None = None
     total: Money | None = None
     tax: Money | None = None
     discount: Money | None = None
-    quantity_shipped: int = Field(default=0, ge=0)
-    quantity_cancelled: int = Field(default=0, ge=0)
+    quantity_shipped: Quantity = 0
+    quantity_cancelled: Quantity = 0
     fulfilled_by_channel: bool = False
     channel_ids: dict[str, str] = Field(default_factory=dict)
     location_id: str | None = None
@@ -381,9 +444,9 @@ class Order(_Frozen):
 
 
 class Variant(_Frozen):
-    """A sellable variant of a product, identified by its SKU."""
+    """A sellable variant of a product, identified by its SKU (see ``check_sku``)."""
 
-    sku: str = Field(min_length=1)
+    sku: Sku
     title: str | None = None
     price: Money | None = None
     cost_price: Money | None = None
@@ -413,9 +476,9 @@ class Listing(_Frozen):
 
     kind: str = Field(min_length=1)
     account: str = Field(min_length=1)
-    sku: str = Field(min_length=1)
+    sku: Sku
     listing_id: str = Field(min_length=1)
-    quantity: int | None = None
+    quantity: Shown | None = None
     price: Money | None = None
     title: str | None = None
     manages_stock: bool = True

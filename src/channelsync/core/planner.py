@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from channelsync.core import schema as t
 from channelsync.core.allocation import AllocationStep, Rule, allocate, bundle_available, shown
+from channelsync.core.errors import InvalidInput
 from channelsync.core.locations import LocationBook
 from channelsync.core.outbox import Outbox
 from channelsync.core.store import Store
@@ -46,22 +47,24 @@ class RuleBook:
         """Set the rule of an account, an (account, SKU) or an (account, SKU or None,
         location)."""
         if not isinstance(rule, Rule):
-            raise TypeError(f"rule for {key!r} must be a channelsync.Rule, got {type(rule)}")
+            raise InvalidInput(
+                f"rule for {key!r:.80} must be a channelsync.Rule, got {type(rule).__name__}"
+            )
         if isinstance(key, tuple) and len(key) == 3:
             account, sku, location = key
             if not (isinstance(account, str) and account and isinstance(location, str)):
-                raise ValueError(f"rule key {key!r} must be (account, sku or None, location)")
+                raise InvalidInput(f"rule key {key!r} must be (account, sku or None, location)")
             if sku is not None and not (isinstance(sku, str) and sku):
-                raise ValueError(f"rule key {key!r}: the SKU must be a string or None")
+                raise InvalidInput(f"rule key {key!r}: the SKU must be a string or None")
             self._location[(account, sku, location)] = rule
         elif isinstance(key, tuple):
             if len(key) != 2 or not all(isinstance(k, str) and k for k in key):
-                raise ValueError(f"rule key {key!r} must be (account, sku)")
+                raise InvalidInput(f"rule key {key!r} must be (account, sku)")
             self._sku[(key[0], key[1])] = rule
         elif isinstance(key, str) and key:
             self._account[key] = rule
         else:
-            raise ValueError(f"rule key {key!r} must be an account name or (account, sku)")
+            raise InvalidInput(f"rule key {key!r} must be an account name or (account, sku)")
 
     def rule(self, account: str, sku: str, location: str = "") -> Rule:
         """The rule that applies to ``sku`` on ``account`` (at ``location``, for channels

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from sqlalchemy.engine import Connection
 
 from channelsync.core.lanes import AccountLane
+from channelsync.core.ledger import Ledger
 from channelsync.core.models import Listing
 from channelsync.core.results import Drift, ReconcileResult
 from channelsync.core.scratch import DiskSet
@@ -104,22 +105,36 @@ def _compare(lane: AccountLane, page: list[Listing], result: ReconcileResult) ->
             )
 
 
-def queue_corrections(lane: AccountLane, drift: Iterable[Drift]) -> int:
+def queue_corrections(
+    lane: AccountLane, drift: Iterable[Drift], ledger: Ledger, *, source: str = "caller"
+) -> int:
     """Make the next push correct each drifted listing; returns the rows queued.
 
     The outbox row's acknowledged value becomes what the channel was seen to show, so the
     row is pending and the next cycle pushes the ledger's value, with compare-and-set
-    against the quantity really there.
+    against the quantity really there. Each correction is journalled in the same
+    transaction (reason ``reconcile``, by ``source``, from what the channel showed to what
+    the ledger says), so ``explain`` and ``corrections`` show it.
     """
-    shows = {
-        (d.sku, d.location): d.shows
-        for d in drift
-        if d.shows is not None and d.account == lane.account
+    found = {
+        (d.sku, d.location): d for d in drift if d.shows is not None and d.account == lane.account
+    }
+    shows: dict[tuple[str, str], int] = {
+        k: d.shows for k, d in found.items() if d.shows is not None
     }
     if not shows:
         return 0
 
     def work(conn: Connection) -> int:
+        ledger.journal_corrections(
+            conn,
+            lane.account,
+            [
+                (d.sku, d.location, d.shows or 0, d.should, d.acked)
+                for _, d in sorted(found.items())
+            ],
+            source=source,
+        )
         lane.parts.listings.record_shown(
             conn, lane.account, sorted((sku, q) for (sku, loc), q in shows.items() if not loc)
         )

@@ -316,6 +316,9 @@ class Explanation:
     allocation: dict[str, tuple[AllocationStep, ...]]
     prices: dict[str, PlannedPrice] = field(default_factory=dict)
     """Per account, how the price it shows (or would show) arises from the merchant's."""
+    known: bool = True
+    """False when the store knows nothing of the SKU: no ledger figures, no journal row,
+    no listing and no bundle (the figures are then zeros because there are none)."""
 
     @property
     def available(self) -> int:

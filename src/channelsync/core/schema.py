@@ -68,7 +68,7 @@ bundles = sa.Table(
     metadata,
     sa.Column("bundle_sku", _Key, primary_key=True),
     sa.Column("component_sku", _Key, primary_key=True),
-    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("quantity", sa.BigInteger, nullable=False),
     sa.CheckConstraint("quantity > 0", name="positive"),
     sa.Index(None, "component_sku"),
 )
@@ -90,7 +90,7 @@ listings = sa.Table(
     sa.Column("sku", _Key, primary_key=True),
     sa.Column("kind", sa.String(40), nullable=False),
     sa.Column("listing_id", _Key, nullable=False),
-    sa.Column("quantity", sa.Integer),
+    sa.Column("quantity", sa.BigInteger),
     sa.Column("price_amount", _Amount),
     sa.Column("price_currency", sa.String(3)),
     sa.Column("title", sa.Text),
@@ -109,8 +109,8 @@ ledger = sa.Table(
     "ledger",
     metadata,
     sa.Column("sku", _Key, primary_key=True),
-    sa.Column("on_hand", sa.Integer, nullable=False),
-    sa.Column("committed", sa.Integer, nullable=False),
+    sa.Column("on_hand", sa.BigInteger, nullable=False),
+    sa.Column("committed", sa.BigInteger, nullable=False),
     # False while the SKU is only known from orders: nothing is pushed for it until the
     # merchant counts it (set_on_hand / adjust).
     sa.Column("tracked", sa.Boolean, nullable=False),
@@ -135,10 +135,10 @@ journal = sa.Table(
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
     sa.Column("at", UtcDateTime, nullable=False),
     sa.Column("sku", _Key, nullable=False),
-    sa.Column("d_on_hand", sa.Integer, nullable=False),
-    sa.Column("d_committed", sa.Integer, nullable=False),
-    sa.Column("on_hand_after", sa.Integer, nullable=False),
-    sa.Column("committed_after", sa.Integer, nullable=False),
+    sa.Column("d_on_hand", sa.BigInteger, nullable=False),
+    sa.Column("d_committed", sa.BigInteger, nullable=False),
+    sa.Column("on_hand_after", sa.BigInteger, nullable=False),
+    sa.Column("committed_after", sa.BigInteger, nullable=False),
     sa.Column("reason", sa.String(64), nullable=False),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("account", _Key),
@@ -184,19 +184,19 @@ order_lines = sa.Table(
     sa.Column("order_id", _Key, primary_key=True),
     sa.Column("line_id", _Key, primary_key=True),
     sa.Column("sku", _Key),
-    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("quantity", sa.BigInteger, nullable=False),
     sa.Column("fulfilled_by_channel", sa.Boolean, nullable=False),
     # What this line contributes to the ledger now, per SKU it touches (bundles expand):
     # {"SKU": [open_units, shipped_units]}. Deltas are computed against this.
     sa.Column("applied", sa.JSON, nullable=False),
     # Units shipped through engine.ship() (the channel may not report them yet).
-    sa.Column("local_shipped", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("local_shipped", sa.BigInteger, nullable=False, server_default="0"),
     # Units cancelled through engine.cancel()/refund() (the channel may never report them:
     # an eBay refund leaves the line's quantity as it was).
-    sa.Column("local_cancelled", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("local_cancelled", sa.BigInteger, nullable=False, server_default="0"),
     # Units of the listing SKU the order holds (open + shipped): what the selling channel
     # took off its own quantity for this line.
-    sa.Column("live", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("live", sa.BigInteger, nullable=False, server_default="0"),
     # The location the line's units are committed, shipped or returned at (None until the
     # line holds any).
     sa.Column("location", _Key),
@@ -211,8 +211,8 @@ outbox = sa.Table(
     # Our location name for channels that keep a quantity per location; "" for the
     # listing's one (pooled) quantity.
     sa.Column("location", _Key, primary_key=True, server_default=""),
-    sa.Column("desired", sa.Integer, nullable=False),
-    sa.Column("acked", sa.Integer),
+    sa.Column("desired", sa.BigInteger, nullable=False),
+    sa.Column("acked", sa.BigInteger),
     # The channel changed its own quantity (a sale there): push even if desired == acked.
     sa.Column("stale", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("version", sa.Integer, nullable=False),
@@ -317,7 +317,7 @@ returns = sa.Table(
     sa.Column("order_id", _Key, nullable=False),
     sa.Column("line_id", _Key, nullable=False),
     sa.Column("sku", _Key),
-    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("quantity", sa.BigInteger, nullable=False),
     sa.Column("disposition", sa.String(16), nullable=False),  # restocked | written_off
     sa.Column("location", _Key, nullable=False, server_default="default"),
     sa.Column("reason", sa.Text),
@@ -398,7 +398,7 @@ unseen_sales = sa.Table(
     metadata,
     sa.Column("account", _Key, primary_key=True),
     sa.Column("sku", _Key, primary_key=True),
-    sa.Column("units", sa.Integer, nullable=False),
+    sa.Column("units", sa.BigInteger, nullable=False),
     sa.Column("seen_at", UtcDateTime, nullable=False),
 )
 
@@ -481,14 +481,14 @@ sales_facts = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("at_s", sa.BigInteger, nullable=False),
     sa.Column("sale", sa.Boolean, nullable=False),
-    sa.Column("units", sa.Integer, nullable=False),
+    sa.Column("units", sa.BigInteger, nullable=False),
     sa.Column("revenue", sa.BigInteger, nullable=False),
     sa.Column("refunds", sa.BigInteger, nullable=False),
     sa.Column("fees", sa.BigInteger, nullable=False),  # reported by the channel
     sa.Column("fees_reported", sa.Boolean, nullable=False),
     # Units whose cost counts (sold minus restocked): the cost is applied at report time.
-    sa.Column("cost_units", sa.Integer, nullable=False),
-    sa.Column("returned", sa.Integer, nullable=False),  # units the buyer sent back
+    sa.Column("cost_units", sa.BigInteger, nullable=False),
+    sa.Column("returned", sa.BigInteger, nullable=False),  # units the buyer sent back
     sa.Index(None, "at_s"),
     sa.Index(None, "sku", "currency", "at_s"),
 )

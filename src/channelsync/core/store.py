@@ -505,7 +505,9 @@ def open_store(url: str = DEFAULT_URL, *, migrate: bool = True, echo: bool = Fal
 
     Args:
         url: ``sqlite:///channelsync.db`` (the default, a file beside the caller),
-            ``sqlite:///:memory:`` or ``postgresql+psycopg://user@host/db``.
+            ``sqlite:///:memory:`` or ``sqlite://`` (in memory: one connection that every
+            thread shares, gone when the store closes) or
+            ``postgresql+psycopg://user@host/db``.
         migrate: bring the schema to the newest revision (default). With False, a store
             that is behind raises ``ConfigError`` instead.
         echo: log every SQL statement (debugging).
@@ -513,12 +515,20 @@ def open_store(url: str = DEFAULT_URL, *, migrate: bool = True, echo: bool = Fal
     Raises:
         ConfigError: the URL is malformed, the backend unsupported or unreachable.
     """
+    if not isinstance(url, str):
+        raise ConfigError(
+            f"store URL must be a string such as sqlite:///channelsync.db, got {type(url).__name__}"
+        )
     engine = _make_engine(url, echo)
-    if engine.url.database == ":memory:":
-        # One shared connection, or every pooled connection would see its own empty database.
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        # ``sqlite://`` and ``sqlite:///:memory:``: one connection shared by every thread,
+        # or each pooled connection (each lane's thread) would see its own empty database.
         engine.dispose()
         engine = sa.create_engine(
-            "sqlite://", poolclass=sa.pool.StaticPool, connect_args={"check_same_thread": False}
+            "sqlite://",
+            echo=echo,
+            poolclass=sa.pool.StaticPool,
+            connect_args={"check_same_thread": False},
         )
         _configure_sqlite(engine)
     try:

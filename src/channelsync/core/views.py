@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from channelsync.core import schema as t
 from channelsync.core.aftersale import recorded_refunds, with_recorded_refunds
-from channelsync.core.errors import UnknownOrder
+from channelsync.core.errors import InvalidInput, UnknownOrder
 from channelsync.core.ledger import JournalEntry
 from channelsync.core.models import Money, Order, OrderStatus
 from channelsync.core.planner import Planner
@@ -127,6 +127,15 @@ class Views:
                 sa.select(t.ledger.c.on_hand, t.ledger.c.committed).where(t.ledger.c.sku == sku)
             ).first()
             desired = self.planner.desired(conn, [sku], [account] if account else None)
+            known = (
+                level is not None
+                or bool(rows)
+                or sku in self.planner.bundles(conn, [sku])
+                or conn.execute(
+                    sa.select(t.listings.c.sku).where(t.listings.c.sku == sku).limit(1)
+                ).first()
+                is not None
+            )
         entries = tuple(JournalEntry(**r._mapping) for r in rows)
         return Explanation(
             sku=sku,
@@ -138,6 +147,7 @@ class Views:
                 for d in desired
                 if d.sku == sku
             },
+            known=known,
         )
 
     def plan_prices(
@@ -319,7 +329,7 @@ class Views:
         wanted = list(status)
         unknown = set(wanted) - {"pending", "pushed", "failed"}
         if unknown:
-            raise ValueError(f"shipment status must be pending, pushed or failed, not {unknown}")
+            raise InvalidInput(f"shipment status must be pending, pushed or failed, not {unknown}")
         if wanted:
             query = query.where(s.status.in_(wanted))
         with self.store.read() as conn:

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import httpx
 
 from channelsync.adapters._paging import Paginator
+from channelsync.adapters._skus import syncable_sku
 from channelsync.adapters.amazon.aftersale import AmazonAfterSale
 from channelsync.adapters.amazon.client import RATE_LIMITS, AmazonClient
 from channelsync.adapters.amazon.config import AmazonConfig
@@ -265,6 +266,7 @@ class AmazonChannel:
                     item, account=self.account, marketplace_ids=self.config.marketplace_ids
                 )
                 for item in results.items
+                if syncable_sku(self.account, item.sku, f"listing {item.sku[:40]!r}")
             ]
             with self._known_lock:
                 self._known.update((lst.sku, lst) for lst in listings)

@@ -22,6 +22,7 @@ from typing import Any
 from lxml import etree
 
 from channelsync.adapters._failures import ORDER_DATA_ERRORS, describe_error, failure
+from channelsync.adapters._skus import syncable_sku
 from channelsync.adapters.ebay.payloads import (
     AvailabilityDistribution,
     FulfillmentOrder,
@@ -630,7 +631,7 @@ def listings_page(root: etree._Element, account: str) -> ListingsPage:
         if variations:
             for var in variations:
                 sku = _text(var, "SKU")
-                if not sku:
+                if not sku or not syncable_sku(account, sku, f"item {item_id} variation"):
                     skipped += 1
                     continue
                 qty = _int(var, "Quantity", 0) or 0
@@ -654,7 +655,7 @@ def listings_page(root: etree._Element, account: str) -> ListingsPage:
                 )
             continue
         sku = _text(item, "SKU")
-        if not sku:
+        if not sku or not syncable_sku(account, sku, f"item {item_id}"):
             skipped += 1
             continue
         available = _int(item, "QuantityAvailable")
@@ -697,7 +698,7 @@ def listing_from_inventory(
         ),
         None,
     )
-    if offer is None or not item.sku:
+    if offer is None or not item.sku or not syncable_sku(account, item.sku, "inventory item"):
         return None
     ship = item.availability.shipToLocationAvailability if item.availability else None
     quantity = offer.availableQuantity

@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import ValidationError
 
-from channelsync.adapters._webhooks import MAX_WEBHOOK_BYTES, header
+from channelsync.adapters._webhooks import check_size, describe_invalid, header, load_json
 from channelsync.adapters.ebay.config import EbayConfig
 from channelsync.adapters.ebay.mapping import (
     ORDER_DATA_ERRORS,
@@ -51,7 +51,12 @@ from channelsync.adapters.ebay.mapping import (
 )
 from channelsync.adapters.ebay.payloads import DeletionMessage, PublicKey
 from channelsync.core.channel import WebhookEvent
-from channelsync.core.errors import ChannelError, TransientError, WebhookVerificationError
+from channelsync.core.errors import (
+    ChannelError,
+    TransientError,
+    WebhookPayloadError,
+    WebhookVerificationError,
+)
 
 __all__ = [
     "DELETION_TOPIC",
@@ -167,20 +172,28 @@ def verify_push_signature(body: bytes, signature_header: str | None, keys: Publi
         raise WebhookVerificationError(f"key {key_id!r} is not a valid public key") from exc
     if not isinstance(public, ec.EllipticCurvePublicKey):
         raise WebhookVerificationError(f"key {key_id!r} is not an EC key")
-    candidates = [body]
+    check_size(body)
+    if _verifies(public, signature, body):
+        return key_id
+    # Only when the raw bytes do not verify is the body read, within the size and depth
+    # limits, to try the compact form eBay's SDKs sign; what it holds is not used yet.
     try:
-        compact = json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode()
-        if compact != body:
-            candidates.append(compact)
-    except ValueError:
-        pass
-    for candidate in candidates:
-        try:
-            public.verify(signature, candidate, ec.ECDSA(hashes.SHA1()))  # noqa: S303 - eBay's scheme
-            return key_id
-        except InvalidSignature:
-            continue
+        compact = json.dumps(
+            load_json(body, "notification body"), separators=(",", ":"), ensure_ascii=False
+        ).encode()
+    except WebhookPayloadError:
+        compact = body
+    if compact != body and _verifies(public, signature, compact):
+        return key_id
     raise WebhookVerificationError(f"{SIGNATURE_HEADER} does not match the body")
+
+
+def _verifies(public: ec.EllipticCurvePublicKey, signature: bytes, data: bytes) -> bool:
+    try:
+        public.verify(signature, data, ec.ECDSA(hashes.SHA1()))  # noqa: S303 - eBay's scheme
+    except InvalidSignature:
+        return False
+    return True
 
 
 class EbayWebhooks:
@@ -198,10 +211,7 @@ class EbayWebhooks:
 
     def parse(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
         """The events of one delivery, or ``WebhookVerificationError``."""
-        if len(body) > MAX_WEBHOOK_BYTES:
-            raise WebhookVerificationError(
-                f"webhook body of {len(body)} bytes is over the {MAX_WEBHOOK_BYTES}-byte limit"
-            )
+        check_size(body)
         query = header(headers, QUERY_HEADER)
         if query and "challenge_code" in parse_qs(query):
             return [self._challenge(parse_qs(query)["challenge_code"][0])]
@@ -230,11 +240,13 @@ class EbayWebhooks:
 
     def _push(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
         verify_push_signature(body, header(headers, SIGNATURE_HEADER), self._keys)
+        payload: dict[str, Any] = load_json(body, "eBay push notification")
         try:
-            payload: dict[str, Any] = json.loads(body)
             message = DeletionMessage.model_validate(payload)
         except (ValueError, ValidationError) as exc:
-            raise WebhookVerificationError(f"not an eBay push notification: {exc}") from exc
+            raise WebhookPayloadError(
+                f"not an eBay push notification: {describe_invalid(exc)}"
+            ) from None
         if message.metadata.topic != DELETION_TOPIC:
             raise WebhookVerificationError(
                 f"unsupported notification topic {message.metadata.topic!r}"
@@ -263,7 +275,9 @@ class EbayWebhooks:
         try:
             envelope = parse_xml(body)
         except ValueError as exc:
-            raise WebhookVerificationError(f"notification body is not XML: {exc}") from exc
+            raise WebhookPayloadError(
+                f"notification body is not XML: {describe_invalid(exc)}"
+            ) from None
         signature = envelope.findtext("Header/RequesterCredentials/NotificationSignature") or ""
         payload = next((el for el in envelope.iterfind("Body/*")), None)
         if payload is None:

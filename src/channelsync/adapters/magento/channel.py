@@ -14,6 +14,7 @@ from typing import Any, Literal
 import httpx
 
 from channelsync.adapters._paging import Paginator
+from channelsync.adapters._skus import syncable_sku
 from channelsync.adapters.magento._search import SearchCriteria
 from channelsync.adapters.magento.client import BatchTooLarge, MagentoClient, PageTooLarge
 from channelsync.adapters.magento.config import MagentoConfig
@@ -434,6 +435,8 @@ class MagentoChannel:
         unmanaged: list[str] = []
         for product in products:
             if product.type_id not in STOCK_TYPES:
+                continue
+            if not syncable_sku(self.account, product.sku, f"product {product.id}"):
                 continue
             stock = (
                 product.extension_attributes.stock_item if product.extension_attributes else None

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from channelsync.adapters._paging import Paginator
+from channelsync.adapters._skus import syncable_sku
 from channelsync.adapters.shopify import queries as q
 from channelsync.adapters.shopify._stock import BATCH, StockWriter, no_result
 from channelsync.adapters.shopify._throttle import CostThrottle
@@ -394,6 +395,8 @@ class ShopifyChannel:
         for variant in pages:
             if not variant.sku or not variant.sku.strip():
                 log.debug("%s: variant %s has no SKU; not synced", self.account, variant.id)
+                continue
+            if not syncable_sku(self.account, variant.sku, f"variant {variant.id}"):
                 continue
             listing = listing_from_variant(
                 variant,

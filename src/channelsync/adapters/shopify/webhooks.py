@@ -11,13 +11,12 @@ Repeated deliveries (same ``X-Shopify-Event-Id``) give no events.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
-from channelsync.adapters._webhooks import header, verify_hmac_sha256
+from channelsync.adapters._webhooks import describe_invalid, header, load_json, verify_hmac_sha256
 from channelsync.adapters.shopify.config import ShopifyConfig
 from channelsync.adapters.shopify.mapping import gid, legacy_id, order_from_rest
 from channelsync.adapters.shopify.payloads import (
@@ -27,7 +26,7 @@ from channelsync.adapters.shopify.payloads import (
     RestShopRedact,
 )
 from channelsync.core.channel import WebhookEvent
-from channelsync.core.errors import WebhookVerificationError
+from channelsync.core.errors import WebhookPayloadError, WebhookVerificationError
 
 __all__ = ["ORDER_TOPICS", "TOPICS", "ShopifyWebhooks"]
 
@@ -89,17 +88,16 @@ class ShopifyWebhooks:
                 f"unsupported webhook topic {topic or '(missing)'!r}; channelsync handles"
                 f" {', '.join(sorted(TOPICS))}"
             )
-        try:
-            payload = json.loads(body)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise WebhookVerificationError(f"{topic} body is not JSON: {exc}") from exc
+        payload = load_json(body, f"{topic} body")
         if not isinstance(payload, dict):
-            raise WebhookVerificationError(f"{topic} body is not a JSON object")
+            raise WebhookPayloadError(f"{topic} body is not a JSON object")
         event_id = header(headers, "X-Shopify-Event-Id") or header(headers, "X-Shopify-Webhook-Id")
         try:
             events = self._events(topic, payload, event_id)
         except (ValidationError, ValueError) as exc:
-            raise WebhookVerificationError(f"{topic} body is not a valid payload: {exc}") from exc
+            raise WebhookPayloadError(
+                f"{topic} body is not a valid payload: {describe_invalid(exc)}"
+            ) from None
         return events
 
     def _events(

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from channelsync.adapters._paging import Paginator
+from channelsync.adapters._skus import syncable_sku
 from channelsync.adapters.woocommerce.client import BatchTooLarge, WooCommerceClient
 from channelsync.adapters.woocommerce.config import WooCommerceConfig
 from channelsync.adapters.woocommerce.mapping import (
@@ -297,6 +298,10 @@ class WooCommerceChannel:
         for product in Paginator(products, first=1, channel=self.account, operation="GET products"):
             if product.type == "variable":
                 parents.append(product)
+            if product.sku.strip() and not syncable_sku(
+                self.account, product.sku, f"product {product.id}"
+            ):
+                continue
             listing = listing_from_product(product, account=self.account, currency=currency)
             if listing is not None:
                 index.setdefault(listing.sku, listing)
@@ -316,6 +321,10 @@ class WooCommerceChannel:
             for variation in Paginator(
                 variations, first=1, channel=self.account, operation="GET products/{id}/variations"
             ):
+                if (variation.sku or "").strip() and not syncable_sku(
+                    self.account, variation.sku or "", f"variation {parent.id}/{variation.id}"
+                ):
+                    continue
                 listing = listing_from_variation(
                     variation, parent, account=self.account, currency=currency
                 )

@@ -19,7 +19,6 @@ body, so a replayed delivery is dropped and two different ones never are.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -27,8 +26,10 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from channelsync.adapters._webhooks import (
-    MAX_WEBHOOK_BYTES,
+    check_size,
+    describe_invalid,
     header,
+    load_json,
     verify_hmac_sha256,
 )
 from channelsync.adapters.woocommerce.mapping import (
@@ -38,7 +39,7 @@ from channelsync.adapters.woocommerce.mapping import (
 )
 from channelsync.adapters.woocommerce.payloads import WooOrder, WooProduct
 from channelsync.core.channel import WebhookEvent
-from channelsync.core.errors import WebhookVerificationError
+from channelsync.core.errors import WebhookPayloadError, WebhookVerificationError
 
 __all__ = ["ORDER_TOPICS", "PRODUCT_TOPICS", "WooCommerceWebhooks"]
 
@@ -64,10 +65,7 @@ class WooCommerceWebhooks:
 
     def parse(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
         """Events of one delivery; [] for a repeat. Raises ``WebhookVerificationError``."""
-        if len(body) > MAX_WEBHOOK_BYTES:
-            raise WebhookVerificationError(
-                f"webhook body of {len(body)} bytes is over the {MAX_WEBHOOK_BYTES}-byte limit"
-            )
+        check_size(body)
         signature = header(headers, SIGNATURE)
         ping = _PING.match(body.strip())
         if signature is None and ping is not None:
@@ -84,12 +82,9 @@ class WooCommerceWebhooks:
         topic = (header(headers, "X-WC-Webhook-Topic") or "").strip()
         if not topic:
             raise WebhookVerificationError("missing X-WC-Webhook-Topic header")
-        try:
-            payload = json.loads(body)
-        except ValueError as exc:
-            raise WebhookVerificationError(f"webhook body is not JSON: {exc}") from exc
+        payload = load_json(body)
         if not isinstance(payload, dict):
-            raise WebhookVerificationError("webhook body is not a JSON object")
+            raise WebhookPayloadError("webhook body is not a JSON object")
         if set(payload) == {"order"} or set(payload) == {"product"}:
             raise WebhookVerificationError(
                 "legacy REST API webhook payload: set the webhook's API version to"
@@ -97,7 +92,7 @@ class WooCommerceWebhooks:
             )
         resource_id = payload.get("id")
         if not isinstance(resource_id, int) or isinstance(resource_id, bool):
-            raise WebhookVerificationError("webhook body has no integer 'id'")
+            raise WebhookPayloadError("webhook body has no integer 'id'")
         if topic not in ORDER_TOPICS and topic not in PRODUCT_TOPICS:
             raise WebhookVerificationError(f"unsupported webhook topic {topic!r}")
         delivery = (header(headers, "X-WC-Webhook-Delivery-ID") or "").encode()
@@ -136,9 +131,9 @@ class WooCommerceWebhooks:
                 )
             order = order_from_payload(woo, account=self.account)
         except (ValidationError, ValueError) as exc:
-            raise WebhookVerificationError(
-                f"webhook body is not a WooCommerce order: {exc}"
-            ) from exc
+            raise WebhookPayloadError(
+                f"webhook body is not a WooCommerce order: {describe_invalid(exc)}"
+            ) from None
         return WebhookEvent(
             kind="order",
             topic=topic,
@@ -157,9 +152,9 @@ class WooCommerceWebhooks:
             product = WooProduct.model_validate(payload)
             listing = listing_from_product(product, account=self.account, currency=None)
         except (ValidationError, ValueError) as exc:
-            raise WebhookVerificationError(
-                f"webhook body is not a WooCommerce product: {exc}"
-            ) from exc
+            raise WebhookPayloadError(
+                f"webhook body is not a WooCommerce product: {describe_invalid(exc)}"
+            ) from None
         if listing is not None and listing.manages_stock and listing.quantity is not None:
             return WebhookEvent(
                 kind="stock",

@@ -2,7 +2,7 @@
 and lines' report facts, manual merges and splits of customers.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-06
 
 Existing cost prices (one per SKU in ``products``) are copied into ``product_costs``.
@@ -19,7 +19,7 @@ from alembic import op
 from channelsync.core.schema import UtcDateTime
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
@@ -86,13 +86,13 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("at_s", sa.BigInteger, nullable=False),
         sa.Column("sale", sa.Boolean, nullable=False),
-        sa.Column("units", sa.Integer, nullable=False),
+        sa.Column("units", sa.BigInteger, nullable=False),
         sa.Column("revenue", sa.BigInteger, nullable=False),
         sa.Column("refunds", sa.BigInteger, nullable=False),
         sa.Column("fees", sa.BigInteger, nullable=False),
         sa.Column("fees_reported", sa.Boolean, nullable=False),
-        sa.Column("cost_units", sa.Integer, nullable=False),
-        sa.Column("returned", sa.Integer, nullable=False),
+        sa.Column("cost_units", sa.BigInteger, nullable=False),
+        sa.Column("returned", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("account", "order_id", "seq", name="pk_sales_facts"),
     )
     op.create_index("ix_sales_facts_at_s", "sales_facts", ["at_s"])
