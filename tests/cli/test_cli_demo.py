@@ -18,15 +18,13 @@ from channelsync.cli import app
 pytestmark = pytest.mark.slow
 
 
-def test_demo_passes_its_consistency_check_quickly() -> None:
-    started = time.monotonic()
+def test_demo_passes_its_consistency_check() -> None:
     result = CliRunner().invoke(
         app,
         ["demo", "--orders", "60", "--seconds", "4", "--seed", "7"],
         catch_exceptions=False,
         env={"COLUMNS": "200"},
     )
-    elapsed = time.monotonic() - started
     assert result.exit_code == 0, result.stdout + result.stderr
     out = result.stdout
     assert "consistent: every check passed" in out
@@ -34,7 +32,6 @@ def test_demo_passes_its_consistency_check_quickly() -> None:
     assert "FAILED" not in out
     for name in ("sales ", "shopify-main", "woo-main", "amazon-eu", "ebay-de", "magento-main"):
         assert name in out
-    assert elapsed < 60
 
 
 def test_sandbox_prints_a_config_that_doctor_accepts(tmp_path: Path) -> None:
