@@ -81,24 +81,41 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
         _skipped[kind] = _skipped.get(kind, 0) + 1
 
 
-def skip_summary(counts: dict[str, int], environ: dict[str, str] | None = None) -> str:
-    """The one line the run ends with: skipped conformance and PostgreSQL tests, and why."""
+SLOW = "slow"
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Count the slow scenarios ``-m "not slow"`` left out (``dev.py test`` without --slow)."""
+    slow = sum(1 for item in items if item.get_closest_marker("slow") is not None)
+    _skipped[SLOW] = _skipped.get(SLOW, 0) + slow
+
+
+def skip_summary(
+    counts: dict[str, int], environ: dict[str, str] | None = None, corpus: Path | None = None
+) -> str:
+    """The one line the run ends with: skipped conformance and PostgreSQL tests and why,
+    other skips, and the slow scenarios left out."""
     env = os.environ if environ is None else environ
-    corpus = "CHANNELSYNC_CONFORMANCE" if "CHANNELSYNC_CONFORMANCE" in env else "default"
+    where = CONFORMANCE if corpus is None else corpus
+    found = "found" if where.is_dir() else "absent: set CHANNELSYNC_CONFORMANCE"
+    database = (
+        "CHANNELSYNC_TEST_DATABASE_URL set"
+        if env.get("CHANNELSYNC_TEST_DATABASE_URL")
+        else "set CHANNELSYNC_TEST_DATABASE_URL"
+    )
     parts = [
-        f"{counts.get('conformance', 0)} conformance (corpus {CONFORMANCE}, {corpus}"
-        f"{'' if CONFORMANCE.is_dir() else ': absent'})",
-        f"{counts.get('PostgreSQL', 0)} PostgreSQL ("
-        + (
-            "CHANNELSYNC_TEST_DATABASE_URL set"
-            if env.get("CHANNELSYNC_TEST_DATABASE_URL")
-            else "CHANNELSYNC_TEST_DATABASE_URL not set"
-        )
-        + ")",
+        f"{counts.get('conformance', 0)} conformance (corpus {where} {found})",
+        f"{counts.get('PostgreSQL', 0)} PostgreSQL ({database})",
     ]
-    rest = {k: v for k, v in counts.items() if k not in ("conformance", "PostgreSQL") and v}
-    parts += [f"{n} {k}" for k, n in sorted(rest.items())]
-    return "channelsync skipped: " + ", ".join(parts) + " (README, Tests)"
+    parts += [
+        f"{n} {kind}"
+        for kind, n in sorted(counts.items())
+        if kind not in ("conformance", "PostgreSQL", SLOW) and n
+    ]
+    line = "channelsync skipped: " + ", ".join(parts)
+    if counts.get(SLOW):
+        line += f"; {counts[SLOW]} slow left out (dev.py test --slow runs them)"
+    return line + " -- README.md, Tests"
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
