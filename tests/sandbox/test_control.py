@@ -6,6 +6,7 @@ import json
 import socket
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -206,3 +207,41 @@ def test_subscribe_sends_every_fakes_webhooks_to_its_account_route(sb: Sandbox) 
             fake.unsubscribe_all()
         server.shutdown()
         server.server_close()
+
+
+def test_sandbox_webhooks_reach_a_receiver_built_from_its_config(tmp_path: Path) -> None:
+    """`channelsync sandbox --webhooks` with `channelsync worker --webhooks` on its files:
+    an order placed through the control endpoint is verified and committed in the store."""
+    from channelsync.sandbox._runner import AppServer
+    from channelsync.webhooks import create_app
+
+    with Sandbox(channels=["shopify", "woocommerce"], control=True) as sb:
+        sb.seed_listing("MUG-1", quantity=40, price="12.50")
+        sb.write_config(tmp_path, store_url=f"sqlite:///{tmp_path / 'store.db'}")
+        config = load_config(tmp_path / "channelsync.toml", environ={})
+        engine = cs.SyncEngine(
+            cs.open_store(config.store_url), config.build_channels(), rules=config.rules()
+        )
+        changed = threading.Event()
+        remove = engine.store.on_commit(lambda _accounts: changed.set())
+        receiver = AppServer(create_app(engine, threads=2), "webhook receiver")
+        try:
+            engine.set_on_hand("MUG-1", 40)
+            sb.subscribe(f"{receiver.start()}/webhooks")
+            for kind, qty in (("shopify", 2), ("woocommerce", 3)):
+                placed = _post(sb, f"/fakes/{kind}/orders", {"sku": "MUG-1", "qty": qty})
+                assert placed.status_code == 201
+            deadline = time.monotonic() + 30
+            while engine.stock("MUG-1").committed != 5:  # 2 on Shopify, 3 on WooCommerce
+                assert time.monotonic() < deadline, engine.stock("MUG-1")
+                changed.wait(0.5)  # woken by each commit of the receiver's store
+                changed.clear()
+            for fake in sb.fakes.values():
+                fake.flush_webhooks()
+            assert {(d.topic, d.status) for d in sb.shopify.deliveries} == {("orders/create", 200)}
+            assert [d.status for d in sb.woocommerce.deliveries] == [200]
+        finally:
+            remove()
+            receiver.stop()
+            engine.close()
+            engine.store.close()
