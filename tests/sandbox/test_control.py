@@ -130,8 +130,24 @@ def test_port_base_gives_the_same_urls_on_every_start() -> None:
     )
 
 
+def test_an_installed_adapters_fake_moves_no_built_in_port() -> None:
+    from channelsync.sandbox._runner import _port_offsets
+
+    built_in = ["amazon", "ebay", "magento", "shopify", "woocommerce"]
+    assert _port_offsets(built_in) == {
+        "amazon": 1,
+        "ebay": 2,
+        "magento": 3,
+        "shopify": 4,
+        "woocommerce": 5,
+        "(sqs)": 6,
+    }
+    with_plugins = _port_offsets(["zeta", "acme", *built_in])
+    assert (with_plugins["acme"], with_plugins["zeta"], with_plugins["shopify"]) == (7, 8, 4)
+
+
 def test_port_base_refusals() -> None:
-    with pytest.raises(cs.ConfigError, match=r"port_base 80 needs ports 80\.\.86"):
+    with pytest.raises(cs.ConfigError, match=r"port_base 80 needs ports 80\.\.86: choose"):
         Sandbox(port_base=80)
     with pytest.raises(cs.ConfigError, match="port_base must be an int"):
         Sandbox(port_base="9000")  # type: ignore[arg-type]

@@ -134,7 +134,8 @@ def sandbox(
         typer.Option(
             "--port-base",
             help="Fixed ports: the control endpoint on this one, the fakes on the next"
-            " (amazon +1, ebay +2, magento +3, shopify +4, woocommerce +5), SQS after them.",
+            " (amazon +1, ebay +2, magento +3, shopify +4, woocommerce +5), SQS +6, other"
+            " adapters' fakes from +7.",
             min=1024,
             max=65000,
         ),

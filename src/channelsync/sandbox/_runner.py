@@ -1,9 +1,8 @@
 """``Sandbox``: serves the fakes on 127.0.0.1, each on a uvicorn thread.
 
 Ports are ephemeral unless ``port_base`` fixes them: the control endpoint on
-``port_base``, then one port per fake kind in ``fake_kinds()`` order (Amazon
-``port_base + 1``, eBay ``+ 2``, Magento ``+ 3``, Shopify ``+ 4``, WooCommerce ``+ 5``),
-then the local SQS.
+``port_base``, Amazon ``port_base + 1``, eBay ``+ 2``, Magento ``+ 3``, Shopify ``+ 4``,
+WooCommerce ``+ 5``, the local SQS ``+ 6``, then installed adapters' fakes in name order.
 """
 
 from __future__ import annotations
@@ -35,6 +34,21 @@ if TYPE_CHECKING:  # pragma: no cover
     from channelsync.sandbox.woocommerce import WooCommerceFake
 
 __all__ = ["AppServer", "FakeServer", "Sandbox", "fake_kinds"]
+
+
+#: The built-in fakes' port offsets from ``port_base`` (the control endpoint is at 0); the
+#: local SQS follows them, then installed adapters' fakes in name order.
+_BUILTIN_OFFSETS = {"amazon": 1, "ebay": 2, "magento": 3, "shopify": 4, "woocommerce": 5}
+_SQS = "(sqs)"
+
+
+def _port_offsets(kinds: Iterable[str]) -> dict[str, int]:
+    """Each fake's port offset, and the SQS's: the same for a kind whatever else is installed."""
+    offsets = dict(_BUILTIN_OFFSETS)
+    offsets[_SQS] = len(_BUILTIN_OFFSETS) + 1
+    for kind in sorted(k for k in kinds if k not in _BUILTIN_OFFSETS):
+        offsets[kind] = max(offsets.values()) + 1
+    return offsets
 
 
 def fake_kinds() -> list[str]:
@@ -152,9 +166,10 @@ class Sandbox:
             and have the Amazon fake publish ``ORDER_CHANGE`` notifications to it, as
             Amazon does for a subscribed seller (``sb.sqs`` has the queue).
         port_base: serve on fixed ports instead of ephemeral ones: the control endpoint
-            (when ``control``) on ``port_base``, the fake of the i-th kind of
-            ``fake_kinds()`` on ``port_base + 1 + i`` (whether or not every fake runs),
-            the local SQS after them. The same base gives the same URLs on every start.
+            (when ``control``) on ``port_base``, then Amazon ``+1``, eBay ``+2``, Magento
+            ``+3``, Shopify ``+4``, WooCommerce ``+5`` (whether or not each runs), the
+            local SQS ``+6``, installed adapters' fakes from ``+7`` in name order. The same
+            base gives the same URLs on every start.
         control: also serve the control endpoint (``control_url``): HTTP routes that
             place orders, ship and cancel them on any fake, for programs outside this
             process (``channelsync sandbox order|ship|cancel`` use it).
@@ -178,16 +193,16 @@ class Sandbox:
         if port_base is not None:
             if isinstance(port_base, bool) or not isinstance(port_base, int):
                 raise ConfigError(f"port_base must be an int, got {port_base!r}")
-            last = port_base + len(known) + 1
+            last = port_base + max(_port_offsets(known).values())
             if port_base < 1024 or last > 65535:
                 raise ConfigError(
                     f"port_base {port_base} needs ports {port_base}..{last}: choose a base"
-                    f" from 1024 to {65535 - len(known) - 1}"
+                    f" from 1024 to {65535 - (last - port_base)}"
                 )
         self.latency_ms = latency_ms
         self.clock = clock
         self.port_base = port_base
-        self._known = known
+        self._offsets = _port_offsets(known)
         self._names = names
         self._servers: dict[str, FakeServer] = {}
         self._notifications = amazon_notifications and "amazon" in names
@@ -212,10 +227,10 @@ class Sandbox:
             for name in self._names:
                 if name not in self._servers:
                     server = FakeServer(self._build(name))
-                    server.start(port=self._port(1 + self._known.index(name)))
+                    server.start(port=self._port(self._offsets[name]))
                     self._servers[name] = server
             if self._notifications and self.sqs is None:
-                self.sqs = LocalSqs().start(port=self._port(1 + len(self._known)))
+                self.sqs = LocalSqs().start(port=self._port(self._offsets[_SQS]))
                 self.amazon.publish_to(self.sqs.publish)
                 self.amazon.notifications_queue = self.sqs
             if self._control and self._control_server is None:
