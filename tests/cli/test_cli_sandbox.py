@@ -6,21 +6,57 @@ import json
 import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
+import pytest
 from tests.sandbox.ports import free_port_base
 from typer.testing import CliRunner
 
 from channelsync.cli import app
 
 
-def test_sandbox_writes_its_files_and_is_driven_from_the_command_line(tmp_path: Path) -> None:
+class _Receiver(BaseHTTPRequestHandler):
+    """Records each webhook's path and topic; ``arrived`` is set on the first."""
+
+    got: ClassVar[list[tuple[str, str]]] = []
+    arrived: ClassVar[threading.Event] = threading.Event()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.got.append((self.path, self.headers.get("X-Shopify-Topic", "")))
+        self.send_response(200)
+        self.end_headers()
+        self.arrived.set()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    _Receiver.got.clear()
+    _Receiver.arrived.clear()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/webhooks"
+    server.shutdown()
+    server.server_close()
+
+
+def test_sandbox_writes_its_files_and_is_driven_from_the_command_line(
+    tmp_path: Path, receiver: str
+) -> None:
     base = free_port_base()
     out = tmp_path / "sb"
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "channelsync", "sandbox", "--channel", "shopify"),
-            *("--out", str(out), "--port-base", str(base), "--json"),
+            *("--out", str(out), "--port-base", str(base), "--webhooks", receiver, "--json"),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -54,6 +90,8 @@ def test_sandbox_writes_its_files_and_is_driven_from_the_command_line(tmp_path: 
         assert placed.exit_code == 0, placed.stdout + placed.stderr
         order = json.loads(placed.stdout)
         assert (order["sku"], order["qty"], order["quantity"]) == ("MUG-1", 2, 38)
+        assert _Receiver.arrived.wait(30)  # --webhooks: the order went to the receiver
+        assert _Receiver.got[0] == ("/webhooks/shopify-main", "orders/create")
         shipped = runner.invoke(
             app, ["sandbox", "ship", "shopify", order["order_id"], "--tracking", "T-1"], env=env
         )
