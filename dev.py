@@ -2,7 +2,7 @@
 """Set up and run channelsync from a fresh checkout, needing nothing but Python 3.11+.
 
     python3 dev.py demo      # the main job: every marketplace faked on loopback, SQLite store
-    python3 dev.py test      # the whole test suite
+    python3 dev.py test      # the test suite, less the scenarios marked slow (--slow: all)
     python3 dev.py lint      # ruff (check and format) and mypy --strict
     python3 dev.py bench     # the benchmarks under bench/
     python3 dev.py live      # the ChannelContract against real accounts (docs/testing-live.md)
@@ -81,6 +81,11 @@ def main(argv: list[str]) -> int:
         if env_note:
             os.environ["CHANNELSYNC_LIVE_WRITE"] = "1"
         return _run([py, "-m", "pytest", "tests/live", "-rs", "-p", "no:cacheprovider", *args])
+    # Scenarios marked slow (whole demos, several processes) run with --slow, as CI does.
+    if "--slow" in rest:
+        rest = [a for a in rest if a != "--slow"]
+    elif not any(a == "-m" or a.startswith("-m") for a in rest):
+        rest = ["-m", "not slow", *rest]
     return _run([py, "-m", "pytest", *rest])
 
 

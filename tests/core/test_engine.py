@@ -1,4 +1,4 @@
-"""The engine end to end on SQLite with in-memory channels."""
+"""The engine end to end on SQLite and PostgreSQL with in-memory channels."""
 
 from __future__ import annotations
 
@@ -20,6 +20,13 @@ from channelsync.core import schema as t
 from channelsync.core.orderbook import OrderBook
 from channelsync.core.outbox import Outbox
 from channelsync.testing import FakeChannel
+
+
+@pytest.fixture
+def store(db_store: cs.Store) -> cs.Store:
+    """Every test here runs on SQLite and on PostgreSQL (``db_url`` in tests/conftest.py)."""
+    return db_store
+
 
 NO_WAIT = cs.RetryPolicy(attempts=3, sleep=lambda s: None, jitter=lambda: 0.0)
 
@@ -143,7 +150,9 @@ def test_outage_leaves_updates_pending_until_the_channel_is_back(
     assert shop.quantities["A"] == 7
 
 
-def test_thousand_changes_during_a_push_make_one_more_push(store: cs.Store) -> None:
+def test_three_hundred_changes_during_a_push_make_one_more_push(store: cs.Store) -> None:
+    """300 committed changes land while a push is on the wire: one more push, of the final
+    figure. (1,000 took 54 s on PostgreSQL on a loaded machine and prove no more.)"""
     shop = FakeChannel("shop")
     shop.add_listing("HOT", 0)
     engine = engine_with(store, shop)
@@ -156,13 +165,13 @@ def test_thousand_changes_during_a_push_make_one_more_push(store: cs.Store) -> N
     def during_push(batch: Sequence[cs.StockUpdate]) -> None:
         if not done.is_set():
             done.set()
-            for i in range(1000):
+            for i in range(300):
                 engine.adjust("HOT", 1 if i % 2 else -2, "churn")
 
     shop.on_push = during_push
     engine.run_once()
     final = engine.stock("HOT").available
-    assert final == 501 - 500
+    assert final == 501 - 150  # 150 times -2, 150 times +1
     pushed = [u.quantity for batch in shop.pushed for u in batch]
     assert pushed == [
         500,
@@ -174,11 +183,11 @@ def test_thousand_changes_during_a_push_make_one_more_push(store: cs.Store) -> N
 
 
 def test_crash_between_push_and_ack_loses_nothing(
-    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+    db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shop = FakeChannel("shop")
     shop.add_listing("A", 0)
-    store = cs.open_store(sqlite_url)
+    store = cs.open_store(db_url)
     engine = engine_with(store, shop)
     engine.set_on_hand("A", 3)
     engine.run_once()
@@ -195,7 +204,7 @@ def test_crash_between_push_and_ack_loses_nothing(
     store.close()
 
     # Restart: a new process on the same database. The lease of the claimed row expires.
-    restarted = cs.open_store(sqlite_url)
+    restarted = cs.open_store(db_url)
     engine2 = engine_with(
         restarted, shop, clock=lambda: cs.core.models.utcnow() + timedelta(minutes=5)
     )
@@ -206,7 +215,7 @@ def test_crash_between_push_and_ack_loses_nothing(
     restarted.close()
 
 
-def test_same_order_five_times_out_of_order_through_two_engines(sqlite_url: str) -> None:
+def test_same_order_five_times_out_of_order_through_two_engines(db_url: str) -> None:
     versions = [
         make_order(lines=[line(qty=2)], minute=0),
         make_order(lines=[line(qty=3)], minute=1),
@@ -214,7 +223,7 @@ def test_same_order_five_times_out_of_order_through_two_engines(sqlite_url: str)
         make_order(lines=[line(qty=3), line("L2", "SKU-2", 1)], minute=2),
         make_order(lines=[line(qty=3), line("L2", "SKU-2", 1)], minute=2),
     ]
-    store1, store2 = cs.open_store(sqlite_url), cs.open_store(sqlite_url)
+    store1, store2 = cs.open_store(db_url), cs.open_store(db_url)
     e1, e2 = cs.SyncEngine(store1), cs.SyncEngine(store2)
     e1.set_on_hand("SKU-1", 10)
     for i, version in enumerate(
@@ -231,9 +240,9 @@ def test_same_order_five_times_out_of_order_through_two_engines(sqlite_url: str)
     store2.close()
 
 
-def test_two_engines_ingesting_concurrently_commit_once(sqlite_url: str) -> None:
+def test_two_engines_ingesting_concurrently_commit_once(db_url: str) -> None:
     orders = [make_order(str(1000 + i), lines=[line(qty=1)]) for i in range(60)]
-    stores = [cs.open_store(sqlite_url) for _ in range(2)]
+    stores = [cs.open_store(db_url) for _ in range(2)]
     engines = [cs.SyncEngine(s) for s in stores]
     engines[0].set_on_hand("SKU-1", 100)
     threads = [
@@ -630,14 +639,14 @@ def test_reconcile_finds_drift_and_fix_corrects_it(store: cs.Store) -> None:
     assert engine.reconcile("shop").drift == []
 
 
-def test_rules_changed_between_runs_apply_on_the_first_cycle(sqlite_url: str) -> None:
+def test_rules_changed_between_runs_apply_on_the_first_cycle(db_url: str) -> None:
     shop = FakeChannel("shop")
     shop.add_listing("A", 0)
-    with cs.open_store(sqlite_url) as store:
+    with cs.open_store(db_url) as store:
         engine_with(store, shop).set_on_hand("A", 10)
         engine_with(store, shop).run_once()
     assert shop.quantities["A"] == 10
-    with cs.open_store(sqlite_url) as store:
+    with cs.open_store(db_url) as store:
         engine_with(store, shop, rules={"shop": cs.Rule(cap=3)}).run_once()
     assert shop.quantities["A"] == 3
 

@@ -52,6 +52,7 @@ def counted(pg_url: str) -> str:
     return pg_url
 
 
+@pytest.mark.slow
 def test_a_push_longer_than_its_first_lease_is_not_repeated(counted: str, tmp_path: Path) -> None:
     log = tmp_path / "pushes.log"
     # The first worker's push takes 4 s; its lease is about 1.2 s, renewed every 0.4 s.
@@ -73,6 +74,7 @@ def test_a_push_longer_than_its_first_lease_is_not_repeated(counted: str, tmp_pa
         assert cs.SyncEngine(store).plan() == []
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_push_is_taken_over_and_nothing_is_lost(
     counted: str, tmp_path: Path
 ) -> None:

@@ -11,6 +11,12 @@ import channelsync as cs
 from channelsync import OrderStatus as S
 
 
+@pytest.fixture
+def store(db_store: cs.Store) -> cs.Store:
+    """Every test here runs on SQLite and on PostgreSQL (``db_url`` in tests/conftest.py)."""
+    return db_store
+
+
 @dataclass(frozen=True)
 class Case:
     name: str

@@ -211,6 +211,7 @@ step_st = st.one_of(
 )  # fmt: skip
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40,
     deadline=None,

@@ -64,6 +64,7 @@ _DELIVER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.parametrize("cancelled_reversed", ["0", "1"], ids=["same-order", "opposite-order"])
 def test_two_processes_with_two_versions_of_the_same_new_orders_end_exact(

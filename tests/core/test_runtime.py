@@ -142,6 +142,7 @@ def test_a_delivery_answered_then_killed_is_applied_exactly_once_after_restart(
         assert engine.stock("SKU-1").committed == 3
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_workers_share_the_accounts_and_take_over_a_dead_ones(pg_url: str) -> None:
     accounts = ",".join(f"acct-{i}" for i in range(6))

@@ -6,6 +6,7 @@ import importlib
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,23 @@ import channelsync as cs
 from channelsync.core.schema import metadata
 
 
-def test_open_creates_and_reopens(sqlite_url: str) -> None:
-    with cs.open_store(sqlite_url) as store:
+@pytest.fixture
+def store(db_store: cs.Store) -> cs.Store:
+    """Every test here that takes ``store`` runs on SQLite and on PostgreSQL."""
+    return db_store
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url: str) -> Iterator[cs.Store]:
+    """A SQLite store, for what only SQLite does (WAL, BEGIN IMMEDIATE)."""
+    with cs.open_store(sqlite_url) as s:
+        yield s
+
+
+def test_open_creates_and_reopens(db_url: str) -> None:
+    with cs.open_store(db_url) as store:
         cs.SyncEngine(store).set_on_hand("A", 3)
-    with cs.open_store(sqlite_url) as again:
+    with cs.open_store(db_url) as again:
         assert cs.SyncEngine(again).stock("A").on_hand == 3
         with again.read() as conn:
             assert MigrationContext.configure(conn).get_current_revision() == _head()
@@ -38,8 +52,8 @@ def _head() -> str | None:
     return heads[0]
 
 
-def test_sqlite_runs_in_wal_with_a_busy_timeout(store: cs.Store) -> None:
-    with store.read() as conn:
+def test_sqlite_runs_in_wal_with_a_busy_timeout(sqlite_store: cs.Store) -> None:
+    with sqlite_store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
 
@@ -50,9 +64,20 @@ def test_schema_matches_the_migrations(store: cs.Store) -> None:
     assert diff == []
 
 
-def test_migrate_false_refuses_an_old_store(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_migrate_false_refuses_an_empty_store(
+    database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # A never-migrated database (db_url's PostgreSQL schema is migrated once per session).
+    url = (
+        f"sqlite:///{tmp_path / 'empty.db'}"
+        if database == "sqlite"
+        else str(request.getfixturevalue("pg_url"))
+    )
     with pytest.raises(cs.ConfigError, match="schema revision None, the code needs 0"):
-        cs.open_store(f"sqlite:///{tmp_path / 'empty.db'}", migrate=False)
+        cs.open_store(url, migrate=False)
 
 
 @pytest.mark.parametrize(
@@ -149,7 +174,8 @@ class TestPostgres:
             assert rows == 600
 
 
-def test_a_write_after_a_read_still_takes_the_write_lock(store: cs.Store) -> None:
+def test_a_write_after_a_read_still_takes_the_write_lock(sqlite_store: cs.Store) -> None:
+    store = sqlite_store
     begins: list[str] = []
 
     @sa.event.listens_for(store.engine, "before_cursor_execute")

@@ -1,65 +1,56 @@
-"""Describing a running sandbox: URLs, credentials and a ``channelsync.toml`` for it."""
+"""What ``channelsync sandbox`` lists on the fakes, and its client of the control endpoint."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from channelsync.config import secret_env_name
-from channelsync.plugins import adapters
+import httpx
+
+from channelsync.core.errors import ConfigError
 from channelsync.sandbox import Sandbox
 
-__all__ = ["account_name", "describe", "seed_listings"]
+__all__ = ["GUIDE_SKUS", "call_control", "seed_listings"]
 
-
-def account_name(kind: str) -> str:
-    """The account name a fake of ``kind`` gets in the snippet ``channelsync sandbox`` prints."""
-    return {"woocommerce": "sandbox-woo"}.get(kind, f"sandbox-{kind}")
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
-
-
-def describe(sb: Sandbox) -> dict[str, Any]:
-    """URLs and credentials of every running fake, a TOML snippet and the secrets' variables.
-
-    The credentials are the fakes' own (made up when the sandbox started); they open
-    nothing but these fakes.
-    """
-    fakes: dict[str, Any] = {}
-    toml = ['[store]\nurl = "sqlite:///sandbox.db"\n']
-    env: list[str] = []
-    for name, fake in sb.fakes.items():
-        found = adapters().get(name).sandbox_settings(fake)
-        settings, args, secrets = found.settings, found.channel_args, found.secrets
-        account = account_name(name)
-        fakes[name] = {
-            "url": fake.url,
-            "account": account,
-            "settings": settings,
-            "credentials": secrets,
-        }
-        lines = [f"[accounts.{account}]", f'kind = "{name}"']
-        lines += [f"{k} = {_toml_value(v)}" for k, v in settings.items()]
-        if args:
-            inner = ", ".join(f"{k} = {_toml_value(v)}" for k, v in args.items())
-            lines.append(f"channel_args = {{ {inner} }}")
-        toml.append("\n".join(lines) + "\n")
-        env += [f"export {secret_env_name(account, k)}='{v}'" for k, v in secrets.items()]
-    return {"fakes": fakes, "toml": "\n".join(toml), "env": env}
+#: The SKUs the README and docs/getting-started.md use, listed on every fake.
+GUIDE_SKUS: tuple[tuple[str, int, str, str], ...] = (
+    ("MUG-1", 40, "12.50", "Mug"),
+    ("TEE-M", 12, "19.99", "T-shirt, size M"),
+)
 
 
 def seed_listings(sb: Sandbox, count: int) -> list[str]:
-    """List ``count`` stock-managed products (10 units, 19.99) on every running fake."""
-    skus = [f"SANDBOX-{i:03d}" for i in range(1, count + 1)]
-    for fake in sb.fakes.values():
-        for sku in skus:
-            fake.seed_listing(sku, quantity=10, price="19.99", title=f"Sandbox product {sku}")
+    """List the guides' SKUs (``GUIDE_SKUS``) and ``count`` more stock-managed products
+    (``SANDBOX-001``..., 10 units at 19.99) on every running fake; returns the SKUs."""
+    skus = []
+    for sku, quantity, price, title in GUIDE_SKUS:
+        sb.seed_listing(sku, quantity=quantity, price=price, title=title)
+        skus.append(sku)
+    for i in range(1, count + 1):
+        sku = f"SANDBOX-{i:03d}"
+        sb.seed_listing(sku, quantity=10, price="19.99", title=f"Sandbox product {sku}")
+        skus.append(sku)
     return skus
+
+
+def call_control(
+    url: str, method: str, path: str, body: dict[str, Any] | None = None
+) -> tuple[int, dict[str, Any]]:
+    """One request to a sandbox's control endpoint: its status and JSON answer.
+
+    Raises:
+        ConfigError: the endpoint cannot be reached.
+    """
+    try:
+        response = httpx.request(method, url.rstrip("/") + path, json=body, timeout=60.0)
+    except httpx.HTTPError as exc:
+        raise ConfigError(
+            f"cannot reach the sandbox's control endpoint at {url} ({exc}); is"
+            " `channelsync sandbox` running, and is CHANNELSYNC_SANDBOX_URL its URL?"
+        ) from exc
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        data = {"error": f"not a control endpoint's answer: {response.text[:200]!r}"}
+    return response.status_code, data

@@ -90,6 +90,23 @@ def doctor(
         raise typer.Exit(EXIT_FAILED)
 
 
+sandbox_app = typer.Typer(
+    help="Serve the marketplace fakes on 127.0.0.1 (without a subcommand), or act on them.",
+    no_args_is_help=False,
+)
+
+ControlUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        envvar="CHANNELSYNC_SANDBOX_URL",
+        help="The sandbox's control endpoint (sandbox.env exports CHANNELSYNC_SANDBOX_URL).",
+        show_default=False,
+    ),
+]
+
+
+@sandbox_app.callback(invoke_without_command=True)
 def sandbox(
     ctx: typer.Context,
     latency_ms: Annotated[
@@ -100,31 +117,80 @@ def sandbox(
         typer.Option("--channel", help="Only this fake (repeatable): shopify, woocommerce, ..."),
     ] = None,
     seed: Annotated[
-        int, typer.Option(help="Seed each fake with this many demo listings.", min=0)
+        int,
+        typer.Option(help="Also list this many SANDBOX-nnn products on each fake.", min=0),
     ] = 0,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Write channelsync.toml, channelsync.secrets.toml, sandbox.env and"
+            " sandbox.json for the fakes into this folder.",
+            file_okay=False,
+        ),
+    ] = None,
+    port_base: Annotated[
+        int | None,
+        typer.Option(
+            "--port-base",
+            help="Fixed ports: the control endpoint on this one, the fakes on the next"
+            " (amazon +1, ebay +2, magento +3, shopify +4, woocommerce +5), SQS +6, other"
+            " adapters' fakes from +7.",
+            min=1024,
+            max=65000,
+        ),
+    ] = None,
+    webhooks: Annotated[
+        str | None,
+        typer.Option(
+            "--webhooks",
+            help="Deliver the fakes' webhooks to URL/<account>, e.g."
+            " http://127.0.0.1:8080/webhooks for `channelsync worker --webhooks 127.0.0.1:8080`.",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the URLs and credentials as JSON.")
     ] = False,
 ) -> None:
     """Serve the marketplace fakes on 127.0.0.1 until Ctrl-C, for developing against them.
 
-    Prints each fake's URL and credentials, and a channelsync.toml snippet aiming
-    accounts at them.
+    Lists MUG-1 and TEE-M (the guides' SKUs) on every fake, prints each fake's URL and
+    credentials, a channelsync.toml aiming accounts at them and the URL of the control
+    endpoint that `channelsync sandbox order|ship|cancel` use.
     """
-    from channelsync.cli._sandbox import describe, seed_listings
+    if ctx.invoked_subcommand is not None:
+        return
+    from channelsync.cli._sandbox import seed_listings
+    from channelsync.core.errors import ConfigError
     from channelsync.sandbox import Sandbox
 
     state: State = ctx.obj
     # With the Amazon fake comes a local SQS queue of its ORDER_CHANGE notifications.
-    sb = Sandbox(latency_ms=latency_ms, channels=channel or None, amazon_notifications=True).start()
     try:
-        info = describe(sb)
-        if seed:
-            seed_listings(sb, seed)
+        sb = Sandbox(
+            latency_ms=latency_ms,
+            channels=channel or None,
+            amazon_notifications=True,
+            port_base=port_base,
+            control=True,
+        ).start()
+    except ConfigError as exc:
+        state.out.error(str(exc))
+        raise typer.Exit(EXIT_CONFIG) from None
+    try:
+        try:
+            if webhooks:
+                sb.subscribe(webhooks)
+            config = sb.config()
+            written = config.write(out) if out is not None else []
+        except (ConfigError, OSError) as exc:
+            state.out.error(str(exc))
+            raise typer.Exit(EXIT_CONFIG) from None
+        seed_listings(sb, seed)
         if as_json:
-            state.out.json(info)
+            state.out.json(config.as_dict() | {"files": [str(p) for p in written]})
         else:
-            _print_sandbox(state, info)
+            _print_sandbox(state, config.as_dict(), written, webhooks)
         stop = threading.Event()
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
@@ -139,23 +205,104 @@ def sandbox(
         state.out.note("sandbox stopped")
 
 
-def _print_sandbox(state: State, info: dict[str, Any]) -> None:
-    table = Table("fake", "URL", "account in the snippet below")
+def _print_sandbox(
+    state: State, info: dict[str, Any], written: list[Path], webhooks: str | None
+) -> None:
+    table = Table("fake", "URL", "account")
     for name, fake in info["fakes"].items():
         table.add_row(name, fake["url"], fake["account"])
     state.out.console.print(table)
-    state.out.console.print(
-        "[bold]channelsync.toml[/] for these fakes (their credentials are made up for this run"
-        " and open nothing else):"
-    )
-    state.out.text(info["toml"] + "\n")
-    state.out.console.print("[bold]secrets[/] (paste into your shell):")
-    state.out.text("\n".join(info["env"]) + "\n\n")
+    state.out.text(f"control endpoint: {info['control_url']} (GET it for its routes)\n")
+    if webhooks:
+        state.out.text(f"webhooks go to {webhooks.rstrip('/')}/<account>\n")
+    if written:
+        state.out.text(
+            "wrote " + ", ".join(str(p) for p in written) + "\n"
+            f"in {written[0].parent}: `. ./sandbox.env` and every command uses the fakes\n"
+        )
+    else:
+        state.out.console.print(
+            "[bold]channelsync.toml[/] for these fakes (their credentials are made up for"
+            " this run and open nothing else):"
+        )
+        state.out.text(info["toml"] + "\n")
+        state.out.console.print("[bold]secrets[/] (paste into your shell):")
+        state.out.text("\n".join(info["env"]) + "\n\n")
     state.out.console.print("serving until Ctrl-C")
+
+
+def _control(state: State, url: str | None, method: str, path: str, body: Any = None) -> Any:
+    from channelsync.cli._sandbox import call_control
+    from channelsync.core.errors import ConfigError
+
+    if not url:
+        state.out.error(
+            "no sandbox to talk to: start `channelsync sandbox` and give its control endpoint"
+            " with --url or CHANNELSYNC_SANDBOX_URL (sandbox.env exports it)"
+        )
+        raise typer.Exit(EXIT_CONFIG)
+    try:
+        status, data = call_control(url, method, path, body)
+    except ConfigError as exc:
+        state.out.error(str(exc))
+        raise typer.Exit(EXIT_CONFIG) from None
+    if status >= 400:
+        state.out.error(str(data.get("error", data)))
+        raise typer.Exit(EXIT_FAILED)
+    return data
+
+
+@sandbox_app.command("order")
+def sandbox_order(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="The fake: shopify, woocommerce, amazon, ...")],
+    sku: Annotated[str, typer.Argument(help="The SKU a buyer buys.")],
+    qty: Annotated[int, typer.Argument(help="Units.", min=1)] = 1,
+    url: ControlUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """A buyer orders SKU on a running sandbox's fake (webhook sent where it has them)."""
+    state: State = ctx.obj
+    data = _control(state, url, "POST", f"/fakes/{kind}/orders", {"sku": sku, "qty": qty})
+    if as_json:
+        state.out.json(data)
+    else:
+        state.out.text(
+            f"{kind} order {data['order_id']}: {qty} x {sku}; {kind} now shows {data['quantity']}\n"
+        )
+
+
+@sandbox_app.command("ship")
+def sandbox_ship(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="The fake the order is on.")],
+    order_id: Annotated[str, typer.Argument(help="The order's id on that fake.")],
+    carrier: Annotated[str, typer.Option(help="The carrier.")] = "DHL",
+    tracking: Annotated[str | None, typer.Option(help="The tracking number.")] = None,
+    url: ControlUrl = None,
+) -> None:
+    """The seller ships an order in the marketplace's own admin (outside channelsync)."""
+    state: State = ctx.obj
+    body = {"carrier": carrier, "tracking_number": tracking}
+    _control(state, url, "POST", f"/fakes/{kind}/orders/{order_id}/ship", body)
+    state.out.text(f"{kind} order {order_id} shipped with {carrier}\n")
+
+
+@sandbox_app.command("cancel")
+def sandbox_cancel(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="The fake the order is on.")],
+    order_id: Annotated[str, typer.Argument(help="The order's id on that fake.")],
+    url: ControlUrl = None,
+) -> None:
+    """The order is cancelled on the marketplace (outside channelsync); units return."""
+    state: State = ctx.obj
+    _control(state, url, "POST", f"/fakes/{kind}/orders/{order_id}/cancel")
+    state.out.text(f"{kind} order {order_id} cancelled\n")
 
 
 def register(app: typer.Typer) -> None:
     """Add ``init``, ``doctor`` and ``sandbox`` to ``app``."""
     app.command("init")(init)
     app.command("doctor")(doctor)
-    app.command("sandbox")(sandbox)
+    app.add_typer(sandbox_app, name="sandbox")

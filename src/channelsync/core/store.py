@@ -539,6 +539,9 @@ def open_store(url: str = DEFAULT_URL, *, migrate: bool = True, echo: bool = Fal
     except OperationalError as exc:
         engine.dispose()
         raise ConfigError(f"cannot open store {_redacted(engine.url)}: {exc.orig}") from exc
+    except BaseException:
+        engine.dispose()  # a refused store (migrate=False, behind) keeps no connection open
+        raise
     return Store(engine, serialize=isinstance(engine.pool, sa.pool.StaticPool))
 
 

@@ -185,8 +185,9 @@ class FakeMarketplace:
 
     Public surface every fake has (DESIGN.md): ``channel(account=...)``,
     ``seed_listing(sku, quantity=, price=)``, ``seed_order(...)``, ``place_order(sku, qty)``,
-    ``quantity(sku)``, ``calls``, ``inject(...)``, plus ``url`` once served and
-    ``subscribe(target)`` for webhooks where the marketplace sends them.
+    ``ship_order(order_id)``, ``cancel_order(order_id)``, ``quantity(sku)``, ``calls``,
+    ``inject(...)``, plus ``url`` once served and ``subscribe(target)`` for webhooks where
+    the marketplace sends them (docs/getting-started.md describes each).
     """
 
     name: ClassVar[str] = "fake"
@@ -228,6 +229,42 @@ class FakeMarketplace:
     def quantity(self, sku: str) -> int | None:
         """The quantity the marketplace shows for ``sku`` now (None: not listed)."""
         raise NotImplementedError
+
+    def ship_order(
+        self, order_id: str, *, carrier: str = "DHL", tracking_number: str | None = None
+    ) -> None:
+        """The seller ships every open unit of the order outside channelsync (in the
+        marketplace's own admin).
+
+        Done through the marketplace's own API with the fake's credentials, as that admin
+        would, so the order reads shipped with the tracking number to every later request
+        and the marketplace sends its webhook where it has one. The requests appear in
+        ``calls`` like any other. Raises the adapter's ``channelsync`` error when the
+        marketplace refuses (an unknown or cancelled order).
+        """
+        from channelsync.core.models import Shipment
+
+        channel = self.channel(account=f"{self.name}-admin")
+        try:
+            channel.push_fulfillment(
+                order_id, Shipment(carrier=carrier, tracking_number=tracking_number)
+            )
+        finally:
+            _close(channel)
+
+    def cancel_order(self, order_id: str) -> None:
+        """The order is cancelled outside channelsync (by the seller in the marketplace's
+        admin, or at the buyer's request): its open units return to the listing where the
+        marketplace restocks, and its webhook is sent where it has one.
+
+        Through the marketplace's own API, like ``ship_order``; a fake whose API offers
+        sellers no cancellation (Amazon) overrides this with the marketplace's own.
+        """
+        channel = self.channel(account=f"{self.name}-admin")
+        try:
+            channel.cancel_order(order_id, "cancelled in the sandbox")
+        finally:
+            _close(channel)
 
     def build_app(self) -> ASGIApp:
         """The fake's own routes (a Starlette app)."""
@@ -398,6 +435,12 @@ class FakeMarketplace:
             pool, self._webhook_pool = self._webhook_pool, None
         if pool is not None:
             pool.shutdown(wait=True)
+
+
+def _close(channel: Any) -> None:
+    close = getattr(channel, "close", None)
+    if callable(close):
+        close()
 
 
 async def _respond(send: Send, status: int, headers: Mapping[str, str], body: bytes) -> None:

@@ -42,8 +42,8 @@ class LocalSqs:
         self._pool: ThreadPoolExecutor | None = None
         self.published = 0
 
-    def start(self) -> LocalSqs:
-        """Start the server and create the queue."""
+    def start(self, *, port: int = 0) -> LocalSqs:
+        """Start the server on ``port`` (0: an ephemeral one) and create the queue."""
         try:
             import boto3
             from moto.server import ThreadedMotoServer
@@ -52,7 +52,7 @@ class LocalSqs:
                 "the sandbox's SQS needs its extra: pip install 'channelsync[sandbox]'"
             ) from exc
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
         self._server = server

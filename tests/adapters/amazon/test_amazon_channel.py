@@ -107,6 +107,7 @@ def test_twenty_skus_go_through_patches_never_above_five_per_second(
     assert sustained <= 5.1
 
 
+@pytest.mark.slow
 def test_ten_thousand_skus_go_through_one_feed(amazon_fake: AmazonFake) -> None:
     channel = amazon_fake.channel()
     skus = [f"F-{i:05d}" for i in range(10_000)]

@@ -41,6 +41,7 @@ def test_fetch_listings_tells_the_two_worlds_apart(fake: EbayFake) -> None:
     assert (found["VAR-M"].quantity, found["VAR-M"].price) == (3, Money.of("5.50", "EUR"))
 
 
+@pytest.mark.slow
 def test_thousand_listings_per_world_take_250_and_40_calls(fake: EbayFake) -> None:
     for i in range(1000):
         fake.seed_listing(f"T-{i:04d}", quantity=1, price="2.00")

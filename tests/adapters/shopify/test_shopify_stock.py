@@ -27,6 +27,7 @@ def _listing(fake: ShopifyFake, sku: str, quantity: int) -> Listing:
     )
 
 
+@pytest.mark.slow
 def test_ten_thousand_changes_go_out_in_forty_calls(
     fake: ShopifyFake, channel: ShopifyChannel
 ) -> None:

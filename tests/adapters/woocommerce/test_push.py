@@ -18,6 +18,7 @@ def listings_by_sku(channel: Any) -> dict[str, Listing]:
     return {lst.sku: lst for lst in channel.fetch_listings()}
 
 
+@pytest.mark.slow
 def test_ten_thousand_changes_in_the_minimum_number_of_batch_requests(
     fake: Any, channel: Any
 ) -> None:

@@ -281,6 +281,11 @@ class AmazonFake(OrdersApi, AfterSaleApi):
         with self._state_lock:
             return copy.deepcopy(self._orders[order_id])
 
+    def cancel_order(self, order_id: str) -> None:
+        """The buyer's cancellation request is granted (``cancel``): the SP-API offers
+        sellers no cancellation call, so this is Amazon's side of it."""
+        self.cancel(order_id)
+
     def cancel(self, order_id: str) -> None:
         """Cancel an unshipped order as Amazon does (buyer request granted): units return."""
         with self._state_lock:

@@ -189,6 +189,15 @@ class ShopifyFake(FakeMarketplace):
         )
         return ShopifyChannel(config, base_url=self.url, **transport_options)
 
+    def cancel_order(self, order_id: str) -> None:
+        """The merchant cancels the order in the Shopify admin with "restock items" ticked
+        (``orderCancel`` with ``restock: true``): its units return to ``available``."""
+        channel = self.channel(account="shopify-admin", cancel_restock=True)
+        try:
+            channel.cancel_order(order_id, "cancelled in the sandbox")
+        finally:
+            channel.close()
+
     def seed_listing(
         self,
         sku: str,
