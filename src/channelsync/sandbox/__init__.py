@@ -7,6 +7,13 @@ tests, the demo, benchmarks and anyone developing shop code offline. Needs the
 
 from channelsync.sandbox._base import CallLog, CallRecord, FakeMarketplace, Faults, WebhookDelivery
 from channelsync.sandbox._clock import ManualClock
+from channelsync.sandbox._propagation import (
+    LatencySummary,
+    Propagation,
+    PropagationWatcher,
+    percentile,
+    serve_receiver,
+)
 from channelsync.sandbox._runner import Sandbox, fake_kinds
 
 __all__ = [
@@ -14,8 +21,13 @@ __all__ = [
     "CallRecord",
     "FakeMarketplace",
     "Faults",
+    "LatencySummary",
     "ManualClock",
+    "Propagation",
+    "PropagationWatcher",
     "Sandbox",
     "WebhookDelivery",
     "fake_kinds",
+    "percentile",
+    "serve_receiver",
 ]
