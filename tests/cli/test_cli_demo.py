@@ -37,7 +37,7 @@ def test_demo_passes_its_consistency_check_quickly() -> None:
     # next to the check: each channel's propagation latency, p50/p95/p99/max, and by origin
     assert "propagation latency: from the sale to the channel showing it" in out
     rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.startswith("│")}
-    for row in ACCOUNTS + ("sold via webhook", "sold via SQS", "sold via polled", "all"):
+    for row in (*ACCOUNTS, "sold via webhook", "sold via SQS", "sold via polled", "all"):
         figures = _figures(rows[row])
         assert len(figures) == 4, rows[row]  # p50, p95, p99, max in ms
         assert figures == sorted(figures), rows[row]
