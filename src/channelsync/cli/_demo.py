@@ -951,7 +951,12 @@ def demo(
         typer.Option("--seconds", help="Spread the orders over about this many seconds.", min=0),
     ] = 20.0,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="Repeat a run exactly (default: random).")
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Repeat a run's catalogue, buyers and consistency result (default: random);"
+            " latency figures vary.",
+        ),
     ] = None,
     as_json: Annotated[
         bool,
