@@ -746,7 +746,7 @@ class Demo:
             if self.result.latency is not None:
                 figures.append(("all", "", self.result.latency))
         else:
-            title = "propagation latency so far (sale to channel showing it)"
+            title = "latency so far: sale to channel showing it"
             columns = ("channel", "sales", "p50", "p99", "waiting")
             figures = [
                 ("channel", self.accounts[k], v) for k, v in self.watcher.summary("channel").items()
