@@ -18,6 +18,10 @@ POST their signed webhooks over real HTTP.
    notification readers, to every other channel. Target: p99 < 2 s plus the queue's own
    send-to-receive delay, measured beside it.
 
+The measuring is ``channelsync.sandbox.PropagationWatcher`` (``channelsync demo`` uses it
+too): it reads the fakes' own state every 2 ms; percentiles are nearest-rank
+(``channelsync.sandbox.percentile``).
+
 Amazon applies an accepted listing patch minutes later; the fake models that delay, and
 nothing a seller does shortens it. Here the fake applies patches at once, so "Amazon shows
 it" means "Amazon accepted our patch": the part channelsync controls.

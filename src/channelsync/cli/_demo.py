@@ -18,7 +18,8 @@ does). The live view shows the running p50/p99 per channel; the summary p50/p95/
 channel and per sale origin (webhook, SQS, polled) next to the consistency check: every
 channel shows what the ledger says, nothing is oversold, every order reached the store
 exactly once (the ledger's units match what the buyers bought), every shipment reached its
-channel. Then the sales report. Everything goes through the public API.
+channel, every webhook delivery passed verification. Then the sales report. Everything goes
+through the public API.
 
 Buyers never buy a SKU while an earlier sale of it has still to reach some channel (the
 latency figures say how long that is): a buyer racing the sync could oversell the last
@@ -539,14 +540,23 @@ class Demo:
         )
         if live is not None:
             live.start()
+        stuck_since: float | None = None
         try:
             while sum(self.result.placed.values()) < self.orders:
                 tick_started = time.monotonic()
                 want = min(per_tick, self.orders - sum(self.result.placed.values()))
                 placed = self._buyers(want)
-                if not placed and not self.watcher.missing_count():
-                    self.events.append("[yellow]buyers found nothing left to buy[/]")
-                    break
+                if placed:
+                    stuck_since = None
+                else:
+                    # Nothing to buy, or only SKUs whose last sale is still propagating: wait
+                    # for those, as long as the worker is given after the last sale.
+                    stuck_since = stuck_since or tick_started
+                    waited = tick_started - stuck_since
+                    if not self.watcher.missing_count() or waited > DRAIN_SECONDS:
+                        self.events.append("[yellow]buyers found nothing left to buy[/]")
+                        break
+                    time.sleep(0.05)
                 self._ship(self.rng.choice([0, 1, 1, 2]))
                 self._worker_errors()
                 if live is not None:
