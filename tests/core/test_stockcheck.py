@@ -139,7 +139,16 @@ def test_a_sale_read_by_notification_is_not_taken_off_twice(store: cs.Store) -> 
         assert report.accounts["amazon-eu"].unseen_sales == 0
 
 
-def test_only_sales_made_before_the_read_leave_the_unseen_memory(store: cs.Store) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest) -> Iterator[cs.Store]:
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    s = cs.open_store(url)
+    yield s
+    s.close()
+
+
+def test_only_sales_made_before_the_read_leave_the_unseen_memory(any_store: cs.Store) -> None:
+    store = any_store
     seen = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     before, after = seen - timedelta(seconds=5), seen + timedelta(seconds=5)
     rows = [
