@@ -177,3 +177,46 @@ def test_only_sales_made_before_the_read_leave_the_unseen_memory(any_store: cs.S
             )
         }
     assert left == {("amazon-eu", "A"): 3, ("amazon-eu", "C"): 3, ("ebay-de", "A"): 4}
+
+
+def test_a_sale_read_while_the_channel_is_being_read_is_not_remembered_unseen(
+    store: cs.Store,
+) -> None:
+    """The notification of Amazon's sale is applied while the lane reads Amazon (after a pull
+    that did not find the order yet): the drop the read shows is the sale the ledger has
+    just read, not an unseen one to take off again later."""
+    clock = ManualClock()
+    with Sandbox(channels=["amazon", "ebay"], clock=clock) as sb:
+        sb.amazon.patch_apply_delay = sb.amazon.feed_processing_seconds = 2.0
+        sb.amazon.seed_listing("S-1", quantity=20, price="9.00")
+        sb.ebay.seed_listing("S-1", quantity=20, price="9.00")
+        amazon = sb.amazon.channel(account="amazon-eu", clock=clock, sleep=clock.sleep)
+        ebay = sb.ebay.channel(account="ebay-de", clock=clock)
+        engine = cs.SyncEngine(store, channels=[amazon, ebay], clock=clock, retry=NO_WAIT)
+        engine.set_on_hand("S-1", 20)
+        engine.run_once()
+        clock.advance(10)
+
+        order_id = sb.amazon.place_order("S-1", 5)  # Amazon shows 15; not searchable yet
+        reads = []
+        read_stock = amazon.read_stock
+
+        def read_while_notified(listings: Any) -> Any:
+            reads.append(len(listings))
+            if len(reads) == 2:  # the read after the pull: the notification lands now
+                engine.record_order(amazon.fetch_order(order_id))
+            return read_stock(listings)
+
+        amazon.read_stock = read_while_notified  # type: ignore[method-assign]
+        clock.advance(10)
+        engine.adjust("S-1", 1, "receipt")  # 21 on hand
+        engine.run_once()
+        assert len(reads) == 2
+        amazon.read_stock = read_stock  # type: ignore[method-assign]
+        assert engine.stock("S-1").available == 16
+        clock.advance(3)
+        engine.adjust("S-1", 1, "receipt")  # 22 on hand, 5 sold: 17 everywhere
+        report = engine.run_once()
+        clock.advance(3)
+        assert _shown(sb) == {"amazon": 17, "ebay": 17}  # not 12: the 5 taken off once
+        assert report.accounts["amazon-eu"].unseen_sales == 0

@@ -408,22 +408,25 @@ class Demo:
                 name="demo-worker",
                 daemon=True,
             )
-            self.out.note(
-                f"worker started: one loop per account, orders polled every {POLL_INTERVAL:g} s"
-                f" (Magento; Amazon at most every 3 minutes), webhooks on {url}, Amazon"
-                " notifications on the local SQS"
-            )
             readers.start()
             worker.start()
             try:
                 self._await_worker()
+                self.out.note(
+                    "worker started: one loop per account, orders polled every"
+                    f" {POLL_INTERVAL:g} s (Magento; Amazon at most every 3 minutes), webhooks"
+                    f" on {url}, Amazon notifications on the local SQS"
+                )
                 self.watcher.start()
                 self._simulate(store)
             finally:
                 self.watcher.stop()
                 for name in self.webhooks:
-                    self.fakes[name].flush_webhooks()
                     self.fakes[name].unsubscribe_all()
+                    try:
+                        self.fakes[name].flush_webhooks()
+                    except TimeoutError:
+                        self.events.append(f"[red]{name}: webhooks still being delivered[/]")
                 readers.stop()
                 engine.stop()
                 worker.join(timeout=60)

@@ -159,7 +159,10 @@ class StockCheck:
                 # Sent lower than desired: look again once the orders can be read.
                 defer.append((row.sku, now + wait, f"reduced: {verdict.reason}"))
             review.send.append((row, verdict.quantity))
-        self.store.run(partial(self._remember, account=account, unseen=review.unseen, now=now))
+        claimed = {r.sku: r.acked for r in rows}
+        self.store.run(
+            partial(self._remember, account=account, unseen=review.unseen, claimed=claimed, now=now)
+        )
         held = {sku for sku, _ in review.held}
         self.outbox.defer(claim, [d for d in defer if d[0] in held], release=True)
         self.outbox.defer(claim, [d for d in defer if d[0] not in held], release=False)
@@ -273,10 +276,29 @@ class StockCheck:
         return acked_at, unseen, others
 
     def _remember(
-        self, conn: Connection, *, account: str, unseen: dict[str, int], now: datetime
+        self,
+        conn: Connection,
+        *,
+        account: str,
+        unseen: dict[str, int],
+        claimed: Mapping[str, int | None],
+        now: datetime,
     ) -> None:
         if not unseen:
             return
+        # An order read meanwhile (a notification applied while the channel was being read)
+        # lowered the row's acknowledged value by its units: those are unseen no longer.
+        o = t.outbox.c
+        read_since: dict[str, int] = {}
+        for r in conn.execute(
+            sa.select(o.sku, o.acked).where(
+                o.account == account, o.location == "", self.store.among(o.sku, unseen)
+            )
+        ):
+            before = claimed.get(r.sku)
+            if before is not None and r.acked is not None and r.acked < before:
+                read_since[r.sku] = before - r.acked
+        unseen = {sku: n - read_since.get(sku, 0) for sku, n in unseen.items()}
         u = t.unseen_sales.c
         known = {
             r.sku: r.units
@@ -287,7 +309,10 @@ class StockCheck:
             )
         }
         for sku, units in unseen.items():
-            if sku not in known:
+            if units <= 0:
+                if sku in known:
+                    conn.execute(t.unseen_sales.delete().where(u.account == account, u.sku == sku))
+            elif sku not in known:
                 conn.execute(
                     t.unseen_sales.insert().values(
                         account=account, sku=sku, units=units, seen_at=now
