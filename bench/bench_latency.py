@@ -18,6 +18,10 @@ POST their signed webhooks over real HTTP.
    notification readers, to every other channel. Target: p99 < 2 s plus the queue's own
    send-to-receive delay, measured beside it.
 
+The measuring is ``channelsync.sandbox.PropagationWatcher`` (``channelsync demo`` uses it
+too): it reads the fakes' own state every 2 ms; percentiles are nearest-rank
+(``channelsync.sandbox.percentile``).
+
 Amazon applies an accepted listing patch minutes later; the fake models that delay, and
 nothing a seller does shortens it. Here the fake applies patches at once, so "Amazon shows
 it" means "Amazon accepted our patch": the part channelsync controls.
@@ -26,22 +30,15 @@ it" means "Amazon accepted our patch": the part channelsync controls.
 from __future__ import annotations
 
 import argparse
-import socket
 import tempfile
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
 import channelsync as cs
 from channelsync.adapters.amazon.webhooks import NotificationReaders
-from channelsync.sandbox import Sandbox
-from channelsync.webhooks import create_app
+from channelsync.sandbox import LatencySummary, PropagationWatcher, Sandbox, serve_receiver
 
 ACCOUNTS = {
     "shopify": "shopify-main",
@@ -51,73 +48,6 @@ ACCOUNTS = {
     "magento": "magento-main",
 }
 ON_HAND = 50
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def summary(values: list[float]) -> str:
-    return (
-        f"p50 {percentile(values, 0.5) * 1000:4.0f} ms, p95 {percentile(values, 0.95) * 1000:4.0f}"
-        f" ms, p99 {percentile(values, 0.99) * 1000:4.0f} ms, max {max(values) * 1000:4.0f} ms"
-        f" (n={len(values)})"
-    )
-
-
-@contextmanager
-def receiver(engine: cs.SyncEngine) -> Iterator[str]:
-    """The webhook receiver on a loopback port; yields its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(engine), log_level="error"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-class Watcher:
-    """Polls the fakes' own state every 2 ms and notes when each channel showed a value."""
-
-    def __init__(self, fakes: dict[str, Any]) -> None:
-        self.fakes = fakes
-        self.waiting: dict[tuple[str, str], tuple[int, float, str]] = {}
-        self.seen: dict[str, list[float]] = defaultdict(list)
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def expect(self, sku: str, quantity: int, sold_on: str) -> None:
-        started = time.perf_counter()
-        with self.lock:
-            for name in self.fakes:
-                if name != sold_on:
-                    self.waiting[(name, sku)] = (quantity, started, sold_on)
-
-    def _run(self) -> None:
-        while not self.stop.is_set():
-            with self.lock:
-                items = list(self.waiting.items())
-            for (name, sku), (quantity, started, _) in items:
-                if self.fakes[name].quantity(sku) == quantity:
-                    took = time.perf_counter() - started
-                    with self.lock:
-                        self.waiting.pop((name, sku), None)
-                        self.seen[name].append(took)
-            time.sleep(0.002)
-
-    def wait_all(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while self.waiting and time.monotonic() < deadline:
-            time.sleep(0.05)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -152,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
         readers = NotificationReaders(
             [c for c in channels if c.kind == "amazon"], engine.record_order
         )
-        watcher = Watcher(fakes)
-        with receiver(engine) as url:
+        watcher = PropagationWatcher(fakes)
+        with serve_receiver(engine) as url:
             for name in ("shopify", "woocommerce"):
                 fakes[name].subscribe(f"{url}/webhooks/{ACCOUNTS[name]}")
             worker = threading.Thread(
@@ -161,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             )
             worker.start()
             readers.start()
-            watcher.thread.start()
+            watcher.start()
             time.sleep(2.0)  # the worker holds its accounts and has looked at each once
             try:
                 print(
@@ -176,39 +106,42 @@ def run(args: argparse.Namespace) -> int:
                     if pause > 0:
                         time.sleep(pause)
                     sold_on = "shopify" if i % 2 == 0 else "woocommerce"
-                    watcher.expect(sku, ON_HAND - 1, sold_on)
+                    others = {name: ON_HAND - 1 for name in fakes if name != sold_on}
+                    started = time.perf_counter()
                     fakes[sold_on].place_order(sku, 1)
-                watcher.wait_all(timeout=60)
-                webhook_seen = dict(watcher.seen)
-                missing = len(watcher.waiting)
-                watcher.seen.clear()
+                    watcher.expect(sku, others, origin=sold_on, started=started)
+                watcher.wait(timeout=60)
+                by_channel = watcher.summary("channel")
+                every = watcher.overall()
+                watcher.clear()
                 print("webhook-origin sales, checkout to every other channel showing it:")
-                every = [v for values in webhook_seen.values() for v in values]
-                for name in sorted(webhook_seen):
-                    print(f"  {name:12s} {summary(webhook_seen[name])}")
-                if every:
-                    p99 = percentile(every, 0.99)
-                    verdict = "met" if p99 < 1.0 and not missing else "NOT met"
-                    print(f"  {'all':12s} {summary(every)}")
-                    print(f"  target p99 < 1.0 s: {verdict} ({missing} never arrived)")
+                for name, figures in by_channel.items():
+                    print(f"  {name:12s} {figures.line()}")
+                if every.p99 is not None:
+                    verdict = "met" if every.p99 < 1.0 and not every.missing else "NOT met"
+                    print(f"  {'all':12s} {every.line()}")
+                    print(f"  target p99 < 1.0 s: {verdict} ({every.missing} never arrived)")
                 if args.amazon_sales:
                     for sku in skus[args.sales :]:
-                        watcher.expect(sku, ON_HAND - 1, "amazon")
+                        others = {name: ON_HAND - 1 for name in fakes if name != "amazon"}
+                        started = time.perf_counter()
                         fakes["amazon"].place_order(sku, 1)
+                        watcher.expect(sku, others, origin="amazon", started=started)
                         time.sleep(2.0)  # getOrder's rate: 0.5/s after a burst of 30
-                    watcher.wait_all(timeout=60)
-                    amazon_seen = [v for values in watcher.seen.values() for v in values]
-                    queue = queue_delay(sb)
-                    q99 = percentile(queue, 0.99)
+                    watcher.wait(timeout=60)
+                    amazon_seen = watcher.overall()
+                    queue = LatencySummary.of(queue_delay(sb))
+                    q99 = queue.p99 or 0.0
                     print("Amazon-origin sales (ORDER_CHANGE over SQS), to every other channel:")
-                    print(f"  {'all':12s} {summary(amazon_seen)}")
-                    print(f"  the queue's own delay (send to receive): {summary(queue)}")
-                    verdict = "met" if percentile(amazon_seen, 0.99) < 2.0 + q99 else "NOT met"
+                    print(f"  {'all':12s} {amazon_seen.line()}")
+                    print(f"  the queue's own delay (send to receive): {queue.line()}")
+                    met = amazon_seen.p99 is not None and amazon_seen.p99 < 2.0 + q99
+                    verdict = "met" if met and not amazon_seen.missing else "NOT met"
                     print(
                         f"  target p99 < 2 s + queue delay ({(2.0 + q99) * 1000:.0f} ms): {verdict}"
                     )
             finally:
-                watcher.stop.set()
+                watcher.stop()
                 readers.stop()
                 engine.stop()
                 worker.join(timeout=60)

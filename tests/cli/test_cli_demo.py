@@ -32,6 +32,49 @@ def test_demo_passes_its_consistency_check() -> None:
     assert "FAILED" not in out
     for name in ("sales ", "shopify-main", "woo-main", "amazon-eu", "ebay-de", "magento-main"):
         assert name in out
+    # next to the check: each channel's propagation latency, p50/p95/p99/max, and by origin
+    assert "propagation latency: from the sale to the channel showing it" in out
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.startswith("│")}
+    for row in (*ACCOUNTS, "sold via webhook", "sold via SQS", "sold via polled", "all"):
+        figures = _figures(rows[row])
+        assert len(figures) == 4, rows[row]  # p50, p95, p99, max in ms
+        assert figures == sorted(figures), rows[row]
+
+
+ACCOUNTS = ("amazon-eu", "ebay-de", "magento-main", "shopify-main", "woo-main")
+
+
+def _figures(row: str) -> list[int]:
+    """The millisecond figures of one row of the latency table."""
+    return [int(cell.split()[0]) for cell in row.split("│") if cell.strip().endswith(" ms")]
+
+
+def test_demo_json_carries_the_checks_and_the_latency_figures() -> None:
+    result = CliRunner().invoke(
+        app,
+        ["demo", "--orders", "40", "--seconds", "3", "--seed", "5", "--json"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    assert data["ok"] is True
+    assert data["seed"] == 5
+    assert sum(data["orders"].values()) == 40
+    assert [c["ok"] for c in data["checks"]] == [True] * 6
+    assert "40 orders placed, 40 in the store" in data["checks"][2]["detail"]
+    latency = data["latency"]
+    assert sorted(latency["by_channel"]) == list(ACCOUNTS)
+    assert "webhook" in latency["by_origin"]
+    assert set(latency["by_origin"]) <= {"webhook", "SQS", "polled"}
+    groups = [*latency["by_channel"].values(), *latency["by_origin"].values()]
+    for figures in groups:
+        assert figures["count"] > 0
+        assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    measured = latency["all"]["count"]
+    assert measured == sum(f["count"] for f in latency["by_channel"].values())
+    assert measured == sum(f["count"] for f in latency["by_origin"].values())
+    assert data["worker"]["steps"] > 0
+    assert data["worker"]["poll_interval"] == 5.0
 
 
 def test_sandbox_prints_a_config_that_doctor_accepts(tmp_path: Path) -> None:

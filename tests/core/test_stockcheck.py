@@ -8,12 +8,17 @@ above what is really available; once the orders are readable every channel is ex
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 import channelsync as cs
+from channelsync.core import schema as t
+from channelsync.core.outbox import ChannelMove
 from channelsync.core.retry import RetryPolicy
+from channelsync.core.stockcheck import sales_read
 from channelsync.sandbox import ManualClock, Sandbox
 
 NO_WAIT = RetryPolicy(attempts=3, sleep=lambda _s: None, jitter=lambda: 0.0)
@@ -97,3 +102,121 @@ def test_a_just_patched_amazon_listing_is_not_read_back_as_the_truth(world: Any)
     clock.advance(sb.amazon.patch_apply_delay)
     assert engine.stock("S-1").available == 33
     assert sb.amazon.quantity("S-1") == 33
+
+
+def test_a_sale_read_by_notification_is_not_taken_off_twice(store: cs.Store) -> None:
+    """Amazon sells 5 the order search does not show yet: the push keeps them off. The order
+    then arrives by ORDER_CHANGE notification, long before a pull could clear what was
+    remembered: from then on the ledger counts the 5, and nothing takes them off again."""
+    clock = ManualClock()
+    with Sandbox(channels=["amazon", "ebay"], clock=clock) as sb:
+        # writes show, and can be read back as the truth, 2 s later
+        sb.amazon.patch_apply_delay = sb.amazon.feed_processing_seconds = 2.0
+        sb.amazon.seed_listing("S-1", quantity=20, price="9.00")
+        sb.ebay.seed_listing("S-1", quantity=20, price="9.00")
+        amazon = sb.amazon.channel(account="amazon-eu", clock=clock, sleep=clock.sleep)
+        ebay = sb.ebay.channel(account="ebay-de", clock=clock)
+        engine = cs.SyncEngine(store, channels=[amazon, ebay], clock=clock, retry=NO_WAIT)
+        engine.set_on_hand("S-1", 20)
+        engine.run_once()
+        clock.advance(10)
+
+        order_id = sb.amazon.place_order("S-1", 5)  # Amazon shows 15; searchable 30 s+ later
+        clock.advance(10)
+        engine.adjust("S-1", 1, "receipt")  # 21 on hand
+        report = engine.run_once()
+        assert report.accounts["amazon-eu"].unseen_sales == 5
+        clock.advance(3)
+        assert sb.amazon.quantity("S-1") == 16  # 21 less its own unread 5
+
+        engine.record_order(amazon.fetch_order(order_id))  # the notification's getOrder
+        assert engine.stock("S-1").available == 16
+        clock.advance(3)
+        engine.adjust("S-1", 1, "receipt")  # 22 on hand, 5 sold: 17 everywhere
+        report = engine.run_once()
+        clock.advance(3)
+        assert _shown(sb) == {"amazon": 17, "ebay": 17}  # not 12: the 5 taken off once
+        assert report.accounts["amazon-eu"].unseen_sales == 0
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest) -> Iterator[cs.Store]:
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    s = cs.open_store(url)
+    yield s
+    s.close()
+
+
+def test_only_sales_made_before_the_read_leave_the_unseen_memory(any_store: cs.Store) -> None:
+    store = any_store
+    seen = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    before, after = seen - timedelta(seconds=5), seen + timedelta(seconds=5)
+    rows = [
+        ("amazon-eu", "A", 5),
+        ("amazon-eu", "B", 2),
+        ("amazon-eu", "C", 3),
+        ("ebay-de", "A", 4),
+    ]
+    store.run(
+        lambda conn: conn.execute(
+            t.unseen_sales.insert(),
+            [{"account": a, "sku": s, "units": n, "seen_at": seen} for a, s, n in rows],
+        )
+    )
+    moved = {
+        ("A", ""): [ChannelMove(2, before, False), ChannelMove(1, after, False)],  # 2 of 5 read
+        ("B", ""): [ChannelMove(2, before, False)],  # all read
+        ("C", ""): [ChannelMove(3, after, False), ChannelMove(-1, before, True)],  # none
+    }
+    store.run(lambda conn: sales_read(store, conn, "amazon-eu", moved))
+    with store.read() as conn:
+        left = {
+            (r.account, r.sku): r.units
+            for r in conn.execute(
+                sa.select(t.unseen_sales.c.account, t.unseen_sales.c.sku, t.unseen_sales.c.units)
+            )
+        }
+    assert left == {("amazon-eu", "A"): 3, ("amazon-eu", "C"): 3, ("ebay-de", "A"): 4}
+
+
+def test_a_sale_read_while_the_channel_is_being_read_is_not_remembered_unseen(
+    store: cs.Store,
+) -> None:
+    """The notification of Amazon's sale is applied while the lane reads Amazon (after a pull
+    that did not find the order yet): the drop the read shows is the sale the ledger has
+    just read, not an unseen one to take off again later."""
+    clock = ManualClock()
+    with Sandbox(channels=["amazon", "ebay"], clock=clock) as sb:
+        sb.amazon.patch_apply_delay = sb.amazon.feed_processing_seconds = 2.0
+        sb.amazon.seed_listing("S-1", quantity=20, price="9.00")
+        sb.ebay.seed_listing("S-1", quantity=20, price="9.00")
+        amazon = sb.amazon.channel(account="amazon-eu", clock=clock, sleep=clock.sleep)
+        ebay = sb.ebay.channel(account="ebay-de", clock=clock)
+        engine = cs.SyncEngine(store, channels=[amazon, ebay], clock=clock, retry=NO_WAIT)
+        engine.set_on_hand("S-1", 20)
+        engine.run_once()
+        clock.advance(10)
+
+        order_id = sb.amazon.place_order("S-1", 5)  # Amazon shows 15; not searchable yet
+        reads = []
+        read_stock = amazon.read_stock
+
+        def read_while_notified(listings: Any) -> Any:
+            reads.append(len(listings))
+            if len(reads) == 2:  # the read after the pull: the notification lands now
+                engine.record_order(amazon.fetch_order(order_id))
+            return read_stock(listings)
+
+        amazon.read_stock = read_while_notified  # type: ignore[method-assign]
+        clock.advance(10)
+        engine.adjust("S-1", 1, "receipt")  # 21 on hand
+        engine.run_once()
+        assert len(reads) == 2
+        amazon.read_stock = read_stock  # type: ignore[method-assign]
+        assert engine.stock("S-1").available == 16
+        clock.advance(3)
+        engine.adjust("S-1", 1, "receipt")  # 22 on hand, 5 sold: 17 everywhere
+        report = engine.run_once()
+        clock.advance(3)
+        assert _shown(sb) == {"amazon": 17, "ebay": 17}  # not 12: the 5 taken off once
+        assert report.accounts["amazon-eu"].unseen_sales == 0

@@ -45,6 +45,7 @@ from channelsync.core.locations import DEFAULT_LOCATION, FirstWithStock, Locatio
 from channelsync.core.models import Order, OrderStatus, Shipment
 from channelsync.core.outbox import ChannelMove, Outbox
 from channelsync.core.planner import Planner
+from channelsync.core.stockcheck import sales_read
 from channelsync.core.store import Store
 
 __all__ = ["OrderBook", "order_lock_keys"]
@@ -176,6 +177,7 @@ class OrderBook:
                 moves[c.account][(sku, slot)].append(move)
         for account in sorted(moves):
             self.outbox.channel_moved(conn, account, moves[account])
+            sales_read(self.store, conn, account, moves[account])
         return result
 
     def _read_account(

@@ -6,7 +6,8 @@ For a channel without compare-and-set that can read its listings in bulk
 have sold that the ledger had not read (the ``unseen_sales`` table, owned here): they stay
 off what is sent until an order pull has run long enough after they were found for the
 channel's order search to hold them (``ChannelLimits.search_lag``), by which time the ledger
-counts them itself. Rows that must wait are deferred in the outbox, not failed.
+counts them itself, or until the ledger reads those orders sooner, by webhook or
+notification (``sales_read``). Rows that must wait are deferred in the outbox, not failed.
 
 Shopify keeps compare-and-set; channels that cannot read are written as before.
 """
@@ -14,7 +15,8 @@ Shopify keeps compare-and-set; channels that cannot read are written as before.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -27,12 +29,12 @@ from channelsync.core.channel import Channel, SupportsReadStock
 from channelsync.core.errors import ChannelError
 from channelsync.core.guard import Facts, Verdict, judge
 from channelsync.core.leases import Claim
-from channelsync.core.outbox import Outbox, PendingStock
+from channelsync.core.outbox import ChannelMove, Outbox, PendingStock
 from channelsync.core.retry import RetryPolicy
 from channelsync.core.revisions import RevisionBudget, Write
 from channelsync.core.store import Store
 
-__all__ = ["Review", "StockCheck"]
+__all__ = ["Review", "StockCheck", "sales_read"]
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +159,10 @@ class StockCheck:
                 # Sent lower than desired: look again once the orders can be read.
                 defer.append((row.sku, now + wait, f"reduced: {verdict.reason}"))
             review.send.append((row, verdict.quantity))
-        self.store.run(partial(self._remember, account=account, unseen=review.unseen, now=now))
+        claimed = {r.sku: r.acked for r in rows}
+        self.store.run(
+            partial(self._remember, account=account, unseen=review.unseen, claimed=claimed, now=now)
+        )
         held = {sku for sku, _ in review.held}
         self.outbox.defer(claim, [d for d in defer if d[0] in held], release=True)
         self.outbox.defer(claim, [d for d in defer if d[0] not in held], release=False)
@@ -271,10 +276,29 @@ class StockCheck:
         return acked_at, unseen, others
 
     def _remember(
-        self, conn: Connection, *, account: str, unseen: dict[str, int], now: datetime
+        self,
+        conn: Connection,
+        *,
+        account: str,
+        unseen: dict[str, int],
+        claimed: Mapping[str, int | None],
+        now: datetime,
     ) -> None:
         if not unseen:
             return
+        # An order read meanwhile (a notification applied while the channel was being read)
+        # lowered the row's acknowledged value by its units: those are unseen no longer.
+        o = t.outbox.c
+        read_since: dict[str, int] = {}
+        for r in conn.execute(
+            sa.select(o.sku, o.acked).where(
+                o.account == account, o.location == "", self.store.among(o.sku, unseen)
+            )
+        ):
+            before = claimed.get(r.sku)
+            if before is not None and r.acked is not None and r.acked < before:
+                read_since[r.sku] = before - r.acked
+        unseen = {sku: n - read_since.get(sku, 0) for sku, n in unseen.items()}
         u = t.unseen_sales.c
         known = {
             r.sku: r.units
@@ -285,7 +309,10 @@ class StockCheck:
             )
         }
         for sku, units in unseen.items():
-            if sku not in known:
+            if units <= 0:
+                if sku in known:
+                    conn.execute(t.unseen_sales.delete().where(u.account == account, u.sku == sku))
+            elif sku not in known:
                 conn.execute(
                     t.unseen_sales.insert().values(
                         account=account, sku=sku, units=units, seen_at=now
@@ -297,3 +324,39 @@ class StockCheck:
                     .where(u.account == account, u.sku == sku)
                     .values(units=units, seen_at=now)
                 )
+
+
+def sales_read(
+    store: Store,
+    conn: Connection,
+    account: str,
+    moved: Mapping[tuple[str, str], Sequence[ChannelMove]],
+) -> None:
+    """The ledger has just read sales ``account`` made itself (``moved``, keyed by (SKU,
+    location)): they are unseen no longer.
+
+    Units a read found sold and unread are remembered until an order pull has surely read
+    them; an order brought sooner (a webhook, an Amazon notification, a pull soon after)
+    must take them off that memory, or the sale counts twice: once in the ledger, once
+    more off this listing and every other account's. Only sales made by the time of that
+    read (``at <= seen_at``) can be among the remembered units.
+    """
+    sold: dict[str, list[ChannelMove]] = defaultdict(list)
+    for (sku, _), moves in moved.items():
+        sold[sku] += [m for m in moves if m.units > 0]
+    sold = {sku: moves for sku, moves in sold.items() if moves}
+    if not sold:
+        return
+    u = t.unseen_sales.c
+    rows = conn.execute(
+        sa.select(u.sku, u.units, u.seen_at).where(u.account == account, store.among(u.sku, sold))
+    ).all()
+    for r in rows:
+        read = sum(m.units for m in sold[r.sku] if m.at <= r.seen_at)
+        if not read:
+            continue
+        where = (u.account == account) & (u.sku == r.sku)
+        if r.units > read:
+            conn.execute(t.unseen_sales.update().where(where).values(units=r.units - read))
+        else:
+            conn.execute(t.unseen_sales.delete().where(where))

@@ -10,6 +10,13 @@ Needs the ``channelsync[sandbox]`` extra.
 from channelsync.sandbox._base import CallLog, CallRecord, FakeMarketplace, Faults, WebhookDelivery
 from channelsync.sandbox._clock import ManualClock
 from channelsync.sandbox._config import SandboxConfig
+from channelsync.sandbox._propagation import (
+    LatencySummary,
+    Propagation,
+    PropagationWatcher,
+    percentile,
+    serve_receiver,
+)
 from channelsync.sandbox._runner import Sandbox, fake_kinds
 
 __all__ = [
@@ -17,9 +24,14 @@ __all__ = [
     "CallRecord",
     "FakeMarketplace",
     "Faults",
+    "LatencySummary",
     "ManualClock",
+    "Propagation",
+    "PropagationWatcher",
     "Sandbox",
     "SandboxConfig",
     "WebhookDelivery",
     "fake_kinds",
+    "percentile",
+    "serve_receiver",
 ]
