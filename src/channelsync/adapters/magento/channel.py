@@ -71,6 +71,9 @@ Inventory = Literal["msi", "legacy"]
 #: Bulk operation statuses (``Magento\\Framework\\Bulk\\OperationInterface``).
 _COMPLETE, _RETRIABLE, _FAILED, _OPEN, _REJECTED = 1, 2, 3, 4, 5
 _IDEMPOTENCY_TAG = "channelsync:"
+#: The order states Magento holds stock reserved in (an order leaves them once it is complete,
+#: closed or canceled, when the reservation is compensated).
+_OPEN_STATES = "new,pending_payment,processing,holded,payment_review"
 #: Where an order scan stands: (updated_at, entity_id after which that second continues).
 _OrderToken = tuple[str, int | None]
 
@@ -278,18 +281,23 @@ class MagentoChannel:
         if mark is None or not self.config.compensate_reservations:
             return {}
         totals: dict[str, int] = {}
+        for _, units in self._open_orders(mark):
+            _add(totals, units)
+        return totals
+
+    def _open_orders(self, upto: str | None) -> Iterator[tuple[str, dict[str, int]]]:
+        """(``updated_at``, SKU (lower-cased) -> units still to ship) of every order Magento
+        holds units reserved for (its unfinished states), changed at or before ``upto``
+        where given: one order search per page, keyset on ``entity_id``."""
         last = 0
         while True:
             after = last
 
             def build(size: int, after: int = after) -> SearchCriteria:
-                return (
-                    SearchCriteria(page_size=size)
-                    .where("state", "new,pending_payment,processing,holded,payment_review", "in")
-                    .where("updated_at", mark, "lteq")
-                    .where("entity_id", after, "gt")
-                    .order("entity_id")
-                )
+                criteria = SearchCriteria(page_size=size).where("state", _OPEN_STATES, "in")
+                if upto is not None:
+                    criteria.where("updated_at", upto, "lteq")
+                return criteria.where("entity_id", after, "gt").order("entity_id")
 
             page = self._search(self._client.orders, build)
             for order in page.items:
@@ -299,11 +307,10 @@ class MagentoChannel:
                     units = open_units(order.items)
                 except ORDER_DATA_ERRORS:
                     continue
-                for sku, qty in units.items():
-                    totals[sku] = totals.get(sku, 0) + qty
+                yield order.updated_at or order.created_at, units
             ids = [o.entity_id for o in page.items if isinstance(o, MagentoOrder)]
             if len(page.items) >= page.total_count or not ids:
-                return totals
+                return
             last = max(ids)
 
     def read_order(self, order_id: str) -> Order | OrderFailure | None:
@@ -573,6 +580,158 @@ class MagentoChannel:
             known |= found & set(chunk)
         return known
 
+    def read_stock(self, listings: Sequence[Listing]) -> dict[str, int | None]:
+        """SKU -> what buyers can buy now, by channelsync's account: read just before a write
+        so a sale the engine has not read yet is never overwritten (``SupportsReadStock``).
+
+        MSI stores: the default source's quantity less the units of Magento's unfinished
+        orders that the next write does not add back (with ``compensate_reservations`` every
+        open order's units, i.e. the salable quantity of that source; without it the units
+        of orders ``fetch_orders`` has not returned yet): ``GET /V1/inventory/source-items``
+        with ``sku in (…)`` and ``source_code``, one call per ``page_size`` SKUs, plus one
+        ``GET /V1/orders`` per page of unfinished orders. Stores without MSI: the stock
+        item's ``qty`` (Magento takes an order's units off it when the order is placed), from
+        ``GET /V1/products`` with ``sku in (…)``, one call per ``page_size`` SKUs.
+
+        None for a SKU the store has no product for, or whose stock Magento does not manage.
+        The figure may be negative (oversold).
+        """
+        skus = list(dict.fromkeys(x.sku for x in listings))
+        if not skus:
+            return {}
+        if self.inventory_mode() == "legacy":
+            return self._read_stock_items(skus)
+        source = self.config.source_code()
+        levels = self._read_sources(skus, [source])
+        return {sku: levels.get((sku, source)) for sku in skus}
+
+    def read_levels(
+        self, listings: Sequence[Listing], locations: Sequence[str]
+    ) -> dict[tuple[str, str], int | None]:
+        """(SKU, source code) -> what buyers can buy from that source now, by channelsync's
+        account (``SupportsReadLevels``), for the sources ``locations`` name (the account's
+        ``locations`` mapping gives source codes; a channelsync location name of ``sources``
+        works too).
+
+        One ``GET /V1/inventory/source-items`` with ``sku in (…)`` and ``source_code in (…)``
+        per ``page_size`` source items, plus one ``GET /V1/orders`` per page of unfinished
+        orders. Magento reserves an order's units on the stock, not on a source, until the
+        order ships from one: those units come off the default source's figure (where
+        ``compensate_reservations`` adds back the ones channelsync has read), the other
+        sources read their source item's quantity. A store without MSI has one stock item:
+        it is the default source's figure, and every other source reads None.
+        """
+        skus = list(dict.fromkeys(x.sku for x in listings))
+        if not skus or not locations:
+            return {}
+        codes: dict[str, str] = {}
+        for location in dict.fromkeys(locations):
+            try:
+                codes[location] = self.config.source_code(location)
+            except ConfigError:
+                codes[location] = location  # not configured: read it as a source code
+        if self.inventory_mode() == "legacy":
+            items = self._read_stock_items(skus)
+            default = self.config.source_code()
+            return {
+                (sku, loc): items.get(sku) if code == default else None
+                for sku in skus
+                for loc, code in codes.items()
+            }
+        levels = self._read_sources(skus, sorted(set(codes.values())))
+        return {(sku, loc): levels.get((sku, code)) for sku in skus for loc, code in codes.items()}
+
+    def _read_sources(
+        self, skus: Sequence[str], codes: Sequence[str]
+    ) -> dict[tuple[str, str], int]:
+        """(SKU, source code) -> the quantity buyers can buy there by channelsync's account,
+        for the SKUs that are products (a product not assigned to a source reads 0)."""
+        known = self._known(skus)
+        wanted = [s for s in skus if s in known]
+        by_key = {s.lower(): s for s in wanted}
+        raw: dict[tuple[str, str], int] = {}
+        step = self._page_size
+        for start in range(0, len(wanted), step):
+            chunk = ",".join(wanted[start : start + step])
+            page = 1
+            while True:
+                current = page
+
+                def build(size: int, current: int = current, chunk: str = chunk) -> SearchCriteria:
+                    return (
+                        SearchCriteria(page_size=size)
+                        .where("sku", chunk, "in")
+                        .where("source_code", ",".join(codes), "in")
+                        .order("sku")
+                        .order("source_code")
+                        .page(current)
+                    )
+
+                got = self._search(self._client.source_items, build)
+                for item in got.items:
+                    sku = by_key.get(item.sku.lower())
+                    if sku is not None and item.source_code in codes:
+                        raw[(sku, item.source_code)] = math.floor(item.quantity)
+                # A page past the end answers the last page again: stop on the count.
+                if not got.items or page * self._page_size >= got.total_count:
+                    break
+                page += 1
+        default = self.config.source_code()
+        off: dict[str, int] = {}
+        if default in codes and wanted:
+            off = self._unaccounted(by_key)
+        return {
+            (sku, code): raw.get((sku, code), 0) - (off.get(sku, 0) if code == default else 0)
+            for sku in wanted
+            for code in codes
+        }
+
+    def _unaccounted(self, by_key: Mapping[str, str]) -> dict[str, int]:
+        """SKU -> units Magento holds reserved that a write to the default source does not
+        add back: every unfinished order's with ``compensate_reservations`` (the write adds
+        the read ones back), else those of orders ``fetch_orders`` has not returned yet."""
+        with self._lock:
+            mark = self._watermark
+        compensate = self.config.compensate_reservations
+        out: dict[str, int] = {}
+        for updated_at, units in self._open_orders(None):
+            if not compensate and mark is not None and updated_at <= mark:
+                continue  # read, and not added back: the ledger has it
+            for key, qty in units.items():
+                sku = by_key.get(key)
+                if sku is not None:
+                    out[sku] = out.get(sku, 0) + qty
+        return out
+
+    def _read_stock_items(self, skus: Sequence[str]) -> dict[str, int | None]:
+        """SKU -> the legacy stock item's ``qty`` (None: no product, or stock not managed):
+        ``GET /V1/products`` with ``sku in (…)``, one call per ``page_size`` SKUs, and
+        ``GET /V1/stockItems/{sku}`` for a product whose list entry lacks its stock item."""
+        out: dict[str, int | None] = dict.fromkeys(skus)
+        by_key = {s.lower(): s for s in skus}
+        step = self._page_size
+        for start in range(0, len(skus), step):
+            chunk = ",".join(skus[start : start + step])
+
+            def build(size: int, chunk: str = chunk) -> SearchCriteria:
+                return SearchCriteria(page_size=size).where("sku", chunk, "in").order("entity_id")
+
+            for product in self._search(self._client.products, build).items:
+                sku = by_key.get(product.sku.lower())
+                if sku is None or product.type_id not in STOCK_TYPES:
+                    continue
+                ext = product.extension_attributes
+                stock = ext.stock_item if ext is not None else None
+                if stock is None:
+                    try:
+                        stock = self._client.stock_item(product.sku)
+                    except NotFound:
+                        continue
+                manages = bool(stock.use_config_manage_stock) or stock.manage_stock is not False
+                if manages and stock.qty is not None:
+                    out[sku] = math.floor(stock.qty)
+        return out
+
     def push_stock(self, updates: Sequence[StockUpdate]) -> list[PushResult]:
         """Set absolute quantities; one result per update, in order.
 
@@ -617,9 +776,16 @@ class MagentoChannel:
                 return _located(updates, results)
             reserved = self._reserved()
             if reserved:
+                # Reservations are per stock, not per source: they ride on the default
+                # source alone, or a push to several sources would add them several times.
+                default = self.config.source_code()
                 writes = [
                     _Write(
-                        w.position, w.sku, w.source_code, w.quantity, reserved.get(w.sku.lower(), 0)
+                        w.position,
+                        w.sku,
+                        w.source_code,
+                        w.quantity,
+                        reserved.get(w.sku.lower(), 0) if w.source_code == default else 0,
                     )
                     for w in writes
                 ]
@@ -1014,6 +1180,11 @@ def _raw(order: MagentoOrder | UnreadableOrder) -> dict[str, Any]:
         "updated_at": order.updated_at,
         "created_at": order.created_at,
     }
+
+
+def _add(totals: dict[str, int], units: Mapping[str, int]) -> None:
+    for sku, qty in units.items():
+        totals[sku] = totals.get(sku, 0) + qty
 
 
 def _int_or_none(value: Any) -> int | None:
