@@ -73,3 +73,6 @@ class TestMagentoContract(ChannelContract):
 
     def signed_webhook(self) -> None:
         return None
+
+    def contract_locations(self) -> list[str]:
+        return ["default", "berlin_wh"]
