@@ -7,14 +7,20 @@ above what is really available; once the orders are readable every channel is ex
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 import channelsync as cs
+from channelsync.core import schema
+from channelsync.core.errors import Unavailable
+from channelsync.core.ledger import ApplyResult
+from channelsync.core.results import AccountReport
 from channelsync.core.retry import RetryPolicy
 from channelsync.sandbox import ManualClock, Sandbox
+from channelsync.testing import FakeChannel
 
 NO_WAIT = RetryPolicy(attempts=3, sleep=lambda _s: None, jitter=lambda: 0.0)
 
@@ -97,3 +103,102 @@ def test_a_just_patched_amazon_listing_is_not_read_back_as_the_truth(world: Any)
     clock.advance(sb.amazon.patch_apply_delay)
     assert engine.stock("S-1").available == 33
     assert sb.amazon.quantity("S-1") == 33
+
+
+# -- rows per location (channels without compare-and-set that read per location) ---------
+
+
+class ReadingChannel(FakeChannel):
+    """A channel without compare-and-set that keeps a quantity per location and reads its
+    listings before writes (as Magento sources do)."""
+
+    def __init__(self, account: str, **kw: Any) -> None:
+        super().__init__(account, **kw)
+        self.level_reads = 0
+
+    def read_stock(self, listings: Sequence[cs.Listing]) -> dict[str, int | None]:
+        return {x.sku: self.quantities.get(x.sku) for x in listings}
+
+    def read_levels(
+        self, listings: Sequence[cs.Listing], locations: Sequence[str]
+    ) -> dict[tuple[str, str], int | None]:
+        self.level_reads += 1
+        return {
+            (x.sku, loc): self.levels.get(x.sku, {}).get(loc) for x in listings for loc in locations
+        }
+
+
+WHERE = {"berlin": "L-B", "hamburg": "L-H"}
+
+
+def _located(store: cs.Store, clock: ManualClock, **kw: Any) -> tuple[Any, cs.SyncEngine]:
+    channel = ReadingChannel("shop-loc", clock=clock, **kw)
+    channel.add_listing("S-1", levels={"L-B": 20, "L-H": 3}, price="9.00")
+    engine = cs.SyncEngine(
+        store, channels=[channel], clock=clock, retry=NO_WAIT, locations={"shop-loc": WHERE}
+    )
+    engine.set_on_hand("S-1", 20, location="berlin")
+    engine.set_on_hand("S-1", 3, location="hamburg")
+    assert engine.run_once().ok
+    return channel, engine
+
+
+def _step(engine: cs.SyncEngine, account: str) -> AccountReport:
+    """A worker's lane woken by a ledger change before its next order poll is due."""
+    report = AccountReport(account=account, kind="fake")
+    engine._lane(account).cycle(report, ApplyResult(), pull=False)
+    return report
+
+
+def test_a_location_is_read_and_its_unread_sale_pulled_before_the_write(store: cs.Store) -> None:
+    clock = ManualClock()
+    channel, engine = _located(store, clock)
+    clock.advance(10)
+    channel.place_order({"S-1": 5}, location="L-B")  # berlin shows 15
+    engine.adjust("S-1", 1, "receipt", location="berlin")
+    report = _step(engine, "shop-loc")
+    assert (report.pulled, report.orders_new, report.unseen_sales) == (True, 1, 0)
+    assert channel.levels["S-1"] == {"L-B": 16, "L-H": 3}
+    assert engine.stock("S-1").available == 19
+    assert engine.plan() == []
+
+
+def test_a_location_is_never_set_above_what_it_sold_when_the_orders_cannot_be_read(
+    store: cs.Store,
+) -> None:
+    clock = ManualClock()
+    channel, engine = _located(store, clock)
+    clock.advance(10)
+    channel.place_order({"S-1": 5}, location="L-B")
+    engine.adjust("S-1", 1, "receipt", location="berlin")
+    # The order read fails (every attempt): the 5 units berlin sold stay off its value.
+    channel.fail("fetch_orders", Unavailable("down", channel="shop-loc"), times=3)
+    report = _step(engine, "shop-loc")
+    assert report.unseen_sales == 5
+    assert channel.levels["S-1"] == {"L-B": 16, "L-H": 3}  # 21 less the 5 sold, not 21
+    with store.read() as conn:
+        u = schema.unseen_sales.c
+        rows = conn.execute(sa.select(u.sku, u.location, u.units)).all()
+    assert [tuple(r) for r in rows] == [("S-1", "berlin", 5)]
+    # Hamburg sold nothing: a receipt there goes out whole, berlin's unseen sale aside.
+    engine.adjust("S-1", 2, "receipt", location="hamburg")
+    _step(engine, "shop-loc")
+    assert channel.levels["S-1"] == {"L-B": 16, "L-H": 5}
+    # Once the orders are read, every figure is exact.
+    clock.advance(120)
+    assert engine.run_once().ok
+    clock.advance(120)
+    assert engine.run_once().ok
+    view = engine.stock("S-1")
+    assert (view.on_hand, view.committed, view.available) == (26, 5, 21)
+    assert channel.levels["S-1"] == {"L-B": 16, "L-H": 5}
+    assert engine.plan() == []
+
+
+def test_compare_and_set_locations_are_not_read(store: cs.Store) -> None:
+    clock = ManualClock()
+    channel, engine = _located(store, clock, compare_and_set=True)
+    engine.adjust("S-1", 4, "receipt", location="hamburg")
+    assert engine.run_once().ok
+    assert channel.levels["S-1"] == {"L-B": 20, "L-H": 7}
+    assert channel.level_reads == 0
