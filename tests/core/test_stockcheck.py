@@ -8,6 +8,7 @@ above what is really available; once the orders are readable every channel is ex
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -202,3 +203,40 @@ def test_compare_and_set_locations_are_not_read(store: cs.Store) -> None:
     assert engine.run_once().ok
     assert channel.levels["S-1"] == {"L-B": 20, "L-H": 7}
     assert channel.level_reads == 0
+
+
+def test_migration_0011_keys_unseen_sales_per_location(tmp_path: Path) -> None:
+    """A store at 0008 keeps its unseen sales as the listings' one quantity (location "");
+    going back drops the rows per location only."""
+    from alembic import command
+    from alembic.config import Config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", "channelsync.core:migrations")
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0008")
+        conn.exec_driver_sql(
+            "INSERT INTO unseen_sales (account, sku, units, seen_at)"
+            " VALUES ('amazon-eu', 'S-1', 5, '2026-11-01 12:00:00.000000')"
+        )
+        command.upgrade(cfg, "0011")
+        conn.exec_driver_sql(
+            "INSERT INTO unseen_sales (account, sku, location, units, seen_at)"
+            " VALUES ('magento-main', 'S-1', 'berlin', 3, '2026-11-01 12:00:00.000000'),"
+            " ('magento-main', 'S-1', 'hamburg', 1, '2026-11-01 12:00:00.000000')"
+        )
+        rows = conn.exec_driver_sql(
+            "SELECT account, sku, location, units FROM unseen_sales ORDER BY account, location"
+        ).all()
+        assert [tuple(r) for r in rows] == [
+            ("amazon-eu", "S-1", "", 5),
+            ("magento-main", "S-1", "berlin", 3),
+            ("magento-main", "S-1", "hamburg", 1),
+        ]
+        command.downgrade(cfg, "0008")
+        rows = conn.exec_driver_sql("SELECT account, sku, units FROM unseen_sales").all()
+        assert [tuple(r) for r in rows] == [("amazon-eu", "S-1", 5)]
+    engine.dispose()
