@@ -65,6 +65,21 @@ def test_read_stock_reads_source_items_in_bulk_less_what_magento_holds_reserved(
     assert got["R-1"] == mage.quantity("R-1")
 
 
+def test_read_stock_keeps_each_request_line_short_for_long_skus(sandbox: Sandbox) -> None:
+    mage: Any = sandbox.magento
+    # 200 SKUs of 60 characters (Magento allows 64): 63 characters each in the filter, at
+    # most 6,000 a request, so 95 a call (a web server refuses request lines over 8 KB).
+    skus = [f"LONG-{i:03d}-".ljust(60, "x") for i in range(200)]
+    for sku in skus:
+        mage.seed_listing(sku, quantity=2, price="1.00")
+    channel = mage.channel(account=ACCOUNT, page_size=300)
+    listings = list(channel.fetch_listings())
+    mage.calls.reset()
+    got = channel.read_stock(listings)
+    assert got == dict.fromkeys(skus, 2)
+    assert mage.calls["inventory/source-items"] == 3  # 95 + 95 + 10
+
+
 def test_read_stock_takes_units_of_orders_already_read_off_once(sandbox: Sandbox) -> None:
     mage: Any = sandbox.magento
     mage.seed_listing("RR", quantity=20, price="3.00")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import quote
 
 import httpx
 
@@ -74,6 +75,9 @@ _IDEMPOTENCY_TAG = "channelsync:"
 #: The order states Magento holds stock reserved in (an order leaves them once it is complete,
 #: closed or canceled, when the reservation is compensated).
 _OPEN_STATES = "new,pending_payment,processing,holded,payment_review"
+#: Most characters of SKUs (URL-encoded, with their commas) one ``sku in (…)`` filter carries:
+#: web servers refuse longer request lines (nginx's default buffer is 8 KB, Apache's 8,190).
+_FILTER_BUDGET = 6000
 #: Where an order scan stands: (updated_at, entity_id after which that second continues).
 _OrderToken = tuple[str, int | None]
 
@@ -556,8 +560,7 @@ class MagentoChannel:
             known = {s for s in skus if s in self._index}
             missing = {s for s in skus if s in self._missing}
         ask = [s for s in dict.fromkeys(skus) if s not in known and s not in missing]
-        for start in range(0, len(ask), self._page_size):
-            chunk = ask[start : start + self._page_size]
+        for chunk in _sku_chunks(ask, self._page_size):
             wanted = ",".join(chunk)
 
             def build(size: int, wanted: str = wanted) -> SearchCriteria:
@@ -650,9 +653,8 @@ class MagentoChannel:
         wanted = [s for s in skus if s in known]
         by_key = {s.lower(): s for s in wanted}
         raw: dict[tuple[str, str], int] = {}
-        step = self._page_size
-        for start in range(0, len(wanted), step):
-            chunk = ",".join(wanted[start : start + step])
+        for skus_of_call in _sku_chunks(wanted, self._page_size):
+            chunk = ",".join(skus_of_call)
             page = 1
             while True:
                 current = page
@@ -709,9 +711,8 @@ class MagentoChannel:
         ``GET /V1/stockItems/{sku}`` for a product whose list entry lacks its stock item."""
         out: dict[str, int | None] = dict.fromkeys(skus)
         by_key = {s.lower(): s for s in skus}
-        step = self._page_size
-        for start in range(0, len(skus), step):
-            chunk = ",".join(skus[start : start + step])
+        for skus_of_call in _sku_chunks(skus, self._page_size):
+            chunk = ",".join(skus_of_call)
 
             def build(size: int, chunk: str = chunk) -> SearchCriteria:
                 return SearchCriteria(page_size=size).where("sku", chunk, "in").order("entity_id")
@@ -1180,6 +1181,22 @@ def _raw(order: MagentoOrder | UnreadableOrder) -> dict[str, Any]:
         "updated_at": order.updated_at,
         "created_at": order.created_at,
     }
+
+
+def _sku_chunks(skus: Sequence[str], size: int) -> Iterator[list[str]]:
+    """``skus`` in runs of at most ``size`` whose ``sku in (…)`` filter stays within
+    ``_FILTER_BUDGET`` characters once URL-encoded (long SKUs make shorter runs)."""
+    chunk: list[str] = []
+    used = 0
+    for sku in skus:
+        cost = len(quote(sku, safe="")) + 3  # the comma, encoded
+        if chunk and (len(chunk) >= size or used + cost > _FILTER_BUDGET):
+            yield chunk
+            chunk, used = [], 0
+        chunk.append(sku)
+        used += cost
+    if chunk:
+        yield chunk
 
 
 def _add(totals: dict[str, int], units: Mapping[str, int]) -> None:
