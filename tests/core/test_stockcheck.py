@@ -167,6 +167,15 @@ def test_a_location_is_read_and_its_unread_sale_pulled_before_the_write(store: c
 def test_a_location_is_never_set_above_what_it_sold_when_the_orders_cannot_be_read(
     store: cs.Store,
 ) -> None:
+    _orders_unreadable(store)
+
+
+def test_unseen_sales_per_location_on_postgres(pg_url: str) -> None:
+    with cs.open_store(pg_url) as store:
+        _orders_unreadable(store)
+
+
+def _orders_unreadable(store: cs.Store) -> None:
     clock = ManualClock()
     channel, engine = _located(store, clock)
     clock.advance(10)
