@@ -54,6 +54,7 @@ from channelsync.core.channel import (
     WebhookEvent,
 )
 from channelsync.core.errors import (
+    AuthError,
     ConfigError,
     ItemError,
     NotFound,
@@ -423,7 +424,11 @@ class MagentoChannel:
 
     def fetch_listings(self) -> Iterator[Listing]:
         """Every product that holds stock (simple, virtual, downloadable, gift card), with
-        its quantity at the default location's source (MSI) or its stock item (legacy).
+        what buyers can buy from the default location's source (MSI: as ``read_stock``
+        reads it, one order search per page of unfinished orders) or its stock item (legacy);
+        where several sources are configured, its quantity at each of them too (``levels``,
+        source code -> units: what an account that keeps a quantity per source starts
+        from), read in the same source-item searches.
 
         Configurable products are not listings themselves; their children carry the
         parent's id and SKU in ``ids``. Products whose list entry lacks its stock item
@@ -439,8 +444,24 @@ class MagentoChannel:
                 for child in product.extension_attributes.configurable_product_links:
                     parents[child] = product
         source = self.config.source_code()
-        quantities = self._source_quantities(source) if mode == "msi" else {}
-        reserved = self._reserved() if mode == "msi" else {}
+        # Every configured source is read where there are several (the quantity per source,
+        # ``levels``, is what an account that keeps one per source starts from).
+        codes = list(dict.fromkeys([source, *self.config.sources.values()]))
+        quantities = self._source_quantities(codes) if mode == "msi" else {}
+        # What buyers can buy, in the terms ``read_stock`` reads (see ``_unaccounted``).
+        reserved: dict[str, int] = {}
+        if mode == "msi":
+            try:
+                reserved = self._unaccounted(
+                    {p.sku.lower(): p.sku for p in products if p.type_id in STOCK_TYPES}
+                )
+            except AuthError as exc:
+                log.warning(
+                    "account %s: listings read without Magento's reservations (the open"
+                    " orders cannot be read: %s)",
+                    self.account,
+                    exc,
+                )
         index: dict[str, Listing] = {}
         unmanaged: list[str] = []
         for product in products:
@@ -457,10 +478,18 @@ class MagentoChannel:
             manages = stock is not None and (
                 bool(stock.use_config_manage_stock) or stock.manage_stock is not False
             )
+            levels: dict[str, int | None] = {}
             if mode == "msi":
-                quantity = quantities.get(product.sku)
+                off = reserved.get(product.sku, 0)
+                quantity = quantities.get((product.sku, source))
                 if quantity is not None:
-                    quantity -= reserved.get(product.sku.lower(), 0)
+                    quantity -= off
+                for code in codes if len(codes) > 1 else ():
+                    if (product.sku, code) in quantities:
+                        level = quantities[(product.sku, code)]
+                        if level is not None and code == source:
+                            level -= off
+                        levels[code] = level
             else:
                 quantity = int(stock.qty) if stock is not None and stock.qty is not None else None
             listing = listing_from_product(
@@ -472,6 +501,7 @@ class MagentoChannel:
                 source_code=source if mode == "msi" else None,
                 stock_item_id=stock.item_id if stock is not None else None,
                 parent=parents.get(product.id),
+                levels=levels,
             )
             if not manages:
                 unmanaged.append(product.sku)
@@ -509,23 +539,25 @@ class MagentoChannel:
                 )
             last = newest
 
-    def _source_quantities(self, source: str) -> dict[str, int | None]:
-        out: dict[str, int | None] = {}
+    def _source_quantities(self, codes: Sequence[str]) -> dict[tuple[str, str], int | None]:
+        """(SKU, source code) -> the source item's quantity (None: not whole units), for
+        every source item of ``codes``: one search per page."""
+        out: dict[tuple[str, str], int | None] = {}
         page = 1
         while True:
             current = page
 
             def build(size: int, current: int = current) -> SearchCriteria:
-                return (
-                    SearchCriteria(page_size=size)
-                    .where("source_code", source)
-                    .order("sku")
-                    .page(current)
-                )
+                criteria = SearchCriteria(page_size=size)
+                if len(codes) == 1:
+                    criteria.where("source_code", codes[0])
+                else:
+                    criteria.where("source_code", ",".join(codes), "in")
+                return criteria.order("sku").order("source_code").page(current)
 
             got = self._search(self._client.source_items, build)
             for item in got.items:
-                out[item.sku] = (
+                out[(item.sku, item.source_code)] = (
                     int(item.quantity)
                     if item.quantity == item.quantity.to_integral_value()
                     else None

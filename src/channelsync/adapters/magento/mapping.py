@@ -456,9 +456,11 @@ def listing_from_product(
     source_code: str | None,
     stock_item_id: int | None = None,
     parent: Product | None = None,
+    levels: Mapping[str, int | None] | None = None,
 ) -> Listing:
     """A product that holds stock, as a ``Listing`` (``ids`` name its product id, stock item
-    id, source and, for a configurable's child, the parent)."""
+    id, source and, for a configurable's child, the parent; ``levels`` its quantity per
+    source code, for stores whose account keeps one per source)."""
     ids = {"product_id": str(product.id), "type_id": product.type_id}
     if stock_item_id is not None:
         ids["stock_item_id"] = str(stock_item_id)
@@ -482,6 +484,7 @@ def listing_from_product(
         title=product.name,
         manages_stock=manages_stock,
         ids=ids,
+        levels=dict(levels or {}),
     )
 
 
