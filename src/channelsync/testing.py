@@ -761,8 +761,9 @@ class ChannelContract:
         the seller can record it (eBay); by default nothing."""
 
     def contract_locations(self) -> list[str]:
-        """Channel location ids ``read_levels`` is checked at, the one a seeded listing is
-        stocked at first (channels with ``SupportsReadLevels``; empty: skip the check)."""
+        """Channel location ids ``read_levels`` must read for every listing, the one
+        ``seed_listing`` stocks first (channels with ``SupportsReadLevels``; empty: skip
+        the check)."""
         return []
 
     def inject(self, fault: str) -> None:
@@ -983,25 +984,24 @@ class ChannelContract:
         assert channel.read_stock([good]) == {"CT-READ-1": 9}
 
     def test_read_levels_reads_each_location(self) -> None:
-        """A channel that reads quantities per location (``SupportsReadLevels``) reads a
-        value for every (SKU, location) asked for; the channel's default location of a
-        seeded listing reads what the backend shows (its only location)."""
+        """A channel that reads quantities per location (``SupportsReadLevels``) reads what
+        a seeded listing shows at the location it is stocked at (``contract_locations()``:
+        the channel location id a seeded listing is stocked at first)."""
         channel = self.make_channel()
         if not isinstance(channel, SupportsReadLevels):
             self._skip(f"{channel.kind} offers no SupportsReadLevels")
         assert isinstance(channel, SupportsReadLevels)
-        if not isinstance(channel, SupportsReadStock):
-            self._skip(f"{channel.kind} reads per location only")
-        assert isinstance(channel, SupportsReadStock)
-        self.seed_listing("CT-LEVEL-1", 7)
-        listing = self._listings(channel, ["CT-LEVEL-1"])["CT-LEVEL-1"]
-        pooled = channel.read_stock([listing])["CT-LEVEL-1"]
         locations = self.contract_locations()
         if not locations:
-            self._skip("contract_locations() names no channel location")
-        levels = channel.read_levels([listing], locations)
-        assert set(levels) == {("CT-LEVEL-1", loc) for loc in locations}
-        assert levels[("CT-LEVEL-1", locations[0])] == pooled == 7
+            self._skip("contract_locations() names no channel location a listing is seeded at")
+        self.seed_listing("CT-LEVEL-1", 7)
+        self.seed_listing("CT-LEVEL-2", 3)
+        listings = self._listings(channel, ["CT-LEVEL-1", "CT-LEVEL-2"])
+        levels = channel.read_levels(list(listings.values()))
+        assert levels["CT-LEVEL-1"][locations[0]] == 7
+        assert levels["CT-LEVEL-2"][locations[0]] == 3
+        for sku in ("CT-LEVEL-1", "CT-LEVEL-2"):
+            assert set(levels[sku]) >= set(locations)
 
     def test_push_stock_compare_and_set_refuses_a_stale_expectation(self) -> None:
         """With compare-and-set, a push expecting the wrong current value changes nothing and

@@ -120,13 +120,9 @@ class ReadingChannel(FakeChannel):
     def read_stock(self, listings: Sequence[cs.Listing]) -> dict[str, int | None]:
         return {x.sku: self.quantities.get(x.sku) for x in listings}
 
-    def read_levels(
-        self, listings: Sequence[cs.Listing], locations: Sequence[str]
-    ) -> dict[tuple[str, str], int | None]:
+    def read_levels(self, listings: Sequence[cs.Listing]) -> dict[str, dict[str, int | None]]:
         self.level_reads += 1
-        return {
-            (x.sku, loc): self.levels.get(x.sku, {}).get(loc) for x in listings for loc in locations
-        }
+        return {x.sku: dict(self.levels.get(x.sku, {})) for x in listings}
 
 
 WHERE = {"berlin": "L-B", "hamburg": "L-H"}

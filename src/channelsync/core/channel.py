@@ -308,12 +308,11 @@ class SupportsReadLevels(Protocol):
     sees it and reads the account's orders first.
     """
 
-    def read_levels(
-        self, listings: Sequence[Listing], locations: Sequence[str]
-    ) -> dict[tuple[str, str], int | None]:
-        """(SKU, channel location id) -> the quantity buyers can buy there now (None: not
-        stocked there), for every listing at every one of ``locations``, in as few calls
-        as the channel allows. Raises ``ChannelError`` when the read fails."""
+    def read_levels(self, listings: Sequence[Listing]) -> dict[str, dict[str, int | None]]:
+        """SKU -> channel location id -> the quantity buyers can buy there now, for the
+        locations the channel keeps the listing at, in as few calls as the channel allows.
+        A location missing from a SKU's figures (or a SKU missing) was not read there: an
+        increase waits for a read. Raises ``ChannelError`` when the read fails."""
         ...
 
 

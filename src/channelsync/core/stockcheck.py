@@ -150,13 +150,12 @@ class StockCheck:
             if located:
                 assert isinstance(channel, SupportsReadLevels)
                 levels = channel
-                wanted = sorted({ids[r.location] for r in located if r.location in ids})
                 listings = _unique([r.listing for r in located if r.listing is not None])
-                per = policy.call(partial(levels.read_levels, listings, wanted)) if wanted else {}
-                ours = {cid: name for name, cid in ids.items()}
-                for (sku, cid), q in per.items():
-                    if cid in ours:
-                        shown[(sku, ours[cid])] = q
+                per = policy.call(partial(levels.read_levels, listings))
+                for r in located:
+                    cid = ids.get(r.location)
+                    if cid is not None:
+                        shown[r.key] = per.get(r.sku, {}).get(cid)
         except ChannelError as exc:
             log.warning(
                 "account %s: listings not read before writing (%s); increases wait",

@@ -640,13 +640,11 @@ class MagentoChannel:
         levels = self._read_sources(skus, [source])
         return {sku: levels.get((sku, source)) for sku in skus}
 
-    def read_levels(
-        self, listings: Sequence[Listing], locations: Sequence[str]
-    ) -> dict[tuple[str, str], int | None]:
-        """(SKU, source code) -> what buyers can buy from that source now, by channelsync's
-        account (``SupportsReadLevels``), for the sources ``locations`` name (the account's
-        ``locations`` mapping gives source codes; a channelsync location name of ``sources``
-        works too).
+    def read_levels(self, listings: Sequence[Listing]) -> dict[str, dict[str, int | None]]:
+        """SKU -> source code -> what buyers can buy from that source now, by channelsync's
+        account (``SupportsReadLevels``), at every source of ``sources`` (the codes the
+        account's ``locations`` mapping names); a product with no source item at a source
+        reads 0 there, a SKU the store has no product for is left out.
 
         One ``GET /V1/inventory/source-items`` with ``sku in (…)`` and ``source_code in (…)``
         per ``page_size`` source items, plus one ``GET /V1/orders`` per page of unfinished
@@ -654,27 +652,21 @@ class MagentoChannel:
         order ships from one: those units come off the default source's figure (where
         ``compensate_reservations`` adds back the ones channelsync has read), the other
         sources read their source item's quantity. A store without MSI has one stock item:
-        it is the default source's figure, and every other source reads None.
+        it is the default source's figure.
         """
         skus = list(dict.fromkeys(x.sku for x in listings))
-        if not skus or not locations:
+        if not skus:
             return {}
-        codes: dict[str, str] = {}
-        for location in dict.fromkeys(locations):
-            try:
-                codes[location] = self.config.source_code(location)
-            except ConfigError:
-                codes[location] = location  # not configured: read it as a source code
+        default = self.config.source_code()
         if self.inventory_mode() == "legacy":
             items = self._read_stock_items(skus)
-            default = self.config.source_code()
-            return {
-                (sku, loc): items.get(sku) if code == default else None
-                for sku in skus
-                for loc, code in codes.items()
-            }
-        levels = self._read_sources(skus, sorted(set(codes.values())))
-        return {(sku, loc): levels.get((sku, code)) for sku in skus for loc, code in codes.items()}
+            return {sku: {default: q} for sku, q in items.items() if q is not None}
+        codes = list(dict.fromkeys([default, *self.config.sources.values()]))
+        levels = self._read_sources(skus, codes)
+        out: dict[str, dict[str, int | None]] = {}
+        for (sku, code), q in levels.items():
+            out.setdefault(sku, {})[code] = q
+        return out
 
     def _read_sources(
         self, skus: Sequence[str], codes: Sequence[str]
