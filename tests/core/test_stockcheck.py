@@ -201,6 +201,26 @@ def _orders_unreadable(store: cs.Store) -> None:
     assert engine.plan() == []
 
 
+def test_a_sale_taken_at_another_location_than_the_ledger_charged_is_no_unseen_sale(
+    store: cs.Store,
+) -> None:
+    clock = ManualClock()
+    channel, engine = _located(store, clock)
+    clock.advance(10)
+    # The channel takes 3 off hamburg but its order names no location: the ledger charges
+    # berlin (the first location with stock) once it reads the order.
+    channel.place_order({"S-1": 3})
+    channel.levels["S-1"]["L-H"] -= 3
+    assert engine.run_once().ok
+    engine.adjust("S-1", 1, "receipt", location="berlin")
+    report = _step(engine, "shop-loc")
+    # Berlin reads 3 above what it should, hamburg 3 below: the total is what the ledger
+    # expects, so nothing is kept off and no order read is needed.
+    assert (report.pulled, report.unseen_sales) == (False, 0)
+    assert channel.levels["S-1"]["L-B"] == 18
+    assert engine.stock("S-1").at("berlin").available == 18
+
+
 def test_compare_and_set_locations_are_not_read(store: cs.Store) -> None:
     clock = ManualClock()
     channel, engine = _located(store, clock, compare_and_set=True)

@@ -152,10 +152,10 @@ class StockCheck:
                 levels = channel
                 listings = _unique([r.listing for r in located if r.listing is not None])
                 per = policy.call(partial(levels.read_levels, listings))
-                for r in located:
-                    cid = ids.get(r.location)
-                    if cid is not None:
-                        shown[r.key] = per.get(r.sku, {}).get(cid)
+                # Every mapped location of these SKUs: a sale may show at another one.
+                for sku in {r.sku for r in located}:
+                    for name, cid in ids.items():
+                        shown[(sku, name)] = per.get(sku, {}).get(cid)
         except ChannelError as exc:
             log.warning(
                 "account %s: listings not read before writing (%s); increases wait",
@@ -178,10 +178,10 @@ class StockCheck:
         account = channel.account
         limits = channel.limits
         now = self.clock()
-        acked_at, unseen, others = self.store.run(
+        acked_at, acked, unseen, others = self.store.run(
             partial(self._state, account=account, rows=[r.key for r in rows], lag=limits.search_lag)
         )
-        shown = self._read(channel, rows, ids, policy)
+        shown = _total_drops(self._read(channel, rows, ids, policy), acked)
         settle = timedelta(seconds=limits.write_settle_seconds)
         verdicts: list[tuple[PendingStock, Verdict]] = []
         facts_of: dict[Row, Facts] = {}
@@ -312,19 +312,21 @@ class StockCheck:
 
     def _state(
         self, conn: Connection, *, account: str, rows: list[Row], lag: float
-    ) -> tuple[dict[Row, datetime], dict[Row, int], dict[str, int]]:
+    ) -> tuple[dict[Row, datetime], dict[Row, int], dict[Row, int], dict[str, int]]:
         o, u, a = t.outbox.c, t.unseen_sales.c, t.accounts.c
         skus = sorted({sku for sku, _ in rows})
         wanted = set(rows)
-        acked_at = {
-            (r.sku, r.location): r.acked_at
-            for r in conn.execute(
-                sa.select(o.sku, o.location, o.acked_at).where(
-                    o.account == account, self.store.among(o.sku, skus)
-                )
+        acked_at: dict[Row, datetime] = {}
+        acked: dict[Row, int] = {}  # every row of these SKUs (each location's expectation)
+        for r in conn.execute(
+            sa.select(o.sku, o.location, o.acked, o.acked_at).where(
+                o.account == account, self.store.among(o.sku, skus)
             )
-            if r.acked_at is not None and (r.sku, r.location) in wanted
-        }
+        ):
+            if r.acked is not None:
+                acked[(r.sku, r.location)] = int(r.acked)
+            if r.acked_at is not None and (r.sku, r.location) in wanted:
+                acked_at[(r.sku, r.location)] = r.acked_at
         last_pull = conn.execute(sa.select(a.last_pull_at).where(a.account == account)).scalar()
         unseen: dict[Row, int] = {}
         expired: list[Row] = []
@@ -359,7 +361,7 @@ class StockCheck:
                     u.account == account, u.sku == sku, u.location == location
                 )
             )
-        return acked_at, unseen, others
+        return acked_at, acked, unseen, others
 
     def _remember(
         self, conn: Connection, *, account: str, unseen: dict[Row, int], now: datetime
@@ -388,6 +390,33 @@ class StockCheck:
                     .where(u.account == account, u.sku == sku, u.location == location)
                     .values(units=units, seen_at=now)
                 )
+
+
+def _total_drops(shown: dict[Row, int | None], acked: Mapping[Row, int]) -> dict[Row, int | None]:
+    """Per SKU at several locations, only a drop of the total is a sale not read yet.
+
+    A channel that does not say which location a sale took (eBay's Inventory API; Magento,
+    until a source ships the order) may lower another location than the one the ledger
+    charged: that location reads low while the charged one reads high. Units one location
+    shows above what it should make up for another's drop; what remains of the drops (the
+    SKU's total below the sum of its locations' expectations) is kept, on the locations
+    that dropped, and the rest of their drops is read as the expectation.
+    """
+    out = dict(shown)
+    by_sku: dict[str, list[tuple[Row, int, int]]] = {}
+    for key, value in shown.items():
+        if key[1] and value is not None and key in acked:
+            by_sku.setdefault(key[0], []).append((key, value, acked[key]))
+    for found in by_sku.values():
+        left = max(0, sum(expected - value for _, value, expected in found))
+        for key, value, expected in sorted(found):
+            drop = expected - value
+            if drop <= 0:
+                continue
+            kept = min(drop, left)
+            left -= kept
+            out[key] = expected - kept
+    return out
 
 
 def _unique(listings: Sequence[Listing]) -> list[Listing]:
