@@ -181,7 +181,8 @@ class StockCheck:
         acked_at, acked, unseen, others = self.store.run(
             partial(self._state, account=account, rows=[r.key for r in rows], lag=limits.search_lag)
         )
-        shown = _total_drops(self._read(channel, rows, ids, policy), acked)
+        read = self._read(channel, rows, ids, policy)
+        shown = _total_drops(read, acked)
         settle = timedelta(seconds=limits.write_settle_seconds)
         verdicts: list[tuple[PendingStock, Verdict]] = []
         facts_of: dict[Row, Facts] = {}
@@ -223,7 +224,7 @@ class StockCheck:
             if (
                 trusted
                 and not verdict.unseen
-                and verdict.quantity == row.acked == facts_of[key].shown
+                and verdict.quantity == row.acked == facts_of[key].shown == read.get(key)
             ):
                 confirmed.append((key, verdict.quantity))  # read back as written
                 continue
