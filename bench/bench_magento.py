@@ -14,6 +14,11 @@ for N stock changes with per-item results:
   limit; one call where limits are off);
 * stores without Multi-Source Inventory: N calls (one stock item per request).
 
+And the read before every write (``read_stock``, issue 12: never overwrite a Magento sale):
+ceil(N / page size) source-item searches (``sku in (…)``) plus one search per page of
+Magento's unfinished orders (their reservations); without MSI ceil(N / page size) product
+searches (``sku in (…)``, each product's stock item).
+
 Prints the calls each path made against that optimum, and the wall time; exits non-zero if
 a path made more calls than its optimum.
 """
@@ -57,6 +62,22 @@ def _push(
     return calls <= optimum and ok == len(results)
 
 
+def _read(label: str, fake: Any, channel: Any, listings: list[Any], optimum: int) -> bool:
+    fake.calls.reset()
+    started = time.perf_counter()
+    shown = channel.read_stock(listings)
+    took = time.perf_counter() - started
+    calls = fake.calls.total
+    read = sum(q is not None for q in shown.values())
+    detail = ", ".join(f"{op} {n}" for op, n in sorted(fake.calls.items()))
+    print(
+        f"{label}: {len(listings)} listings, {read} read, {calls} calls (optimum {optimum}:"
+        f" {'met' if calls == optimum else 'MISSED'}) [{detail}], {took:.2f} s,"
+        f" {len(listings) / took:.0f} listings/s"
+    )
+    return calls <= optimum and read == len(listings)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skus", type=int, default=10_000)
@@ -90,6 +111,13 @@ def main() -> int:
             optimum=3,
             note=" with one search of the open orders whose reservations are compensated",
         )
+        good &= _read(
+            "read_stock (MSI, page 300, 5 open orders)",
+            fake,
+            channel,
+            listings,
+            optimum=math.ceil(n / 300) + 1,
+        )
         sync = fake.channel(page_size=300, bulk="never")
         list(sync.fetch_listings())
         good &= _push("synchronous, limit 20", fake, sync, skus, optimum=math.ceil(n / 20))
@@ -111,8 +139,15 @@ def main() -> int:
         legacy.store.msi = False
         skus = _seed(legacy, args.legacy_skus, "LEG")
         channel = legacy.channel(page_size=300)
-        list(channel.fetch_listings())
+        listings = list(channel.fetch_listings())
         good &= _push("no MSI (stock items)", legacy, channel, skus, optimum=len(skus))
+        good &= _read(
+            "read_stock (no MSI, page 300)",
+            legacy,
+            channel,
+            listings,
+            optimum=math.ceil(len(skus) / 300),
+        )
     return 0 if good else 1
 
 

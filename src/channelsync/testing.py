@@ -46,7 +46,9 @@ from channelsync.core.channel import (
     StockUpdate,
     SupportsCancel,
     SupportsOperationStatus,
+    SupportsReadLevels,
     SupportsReadOrder,
+    SupportsReadStock,
     SupportsRefund,
     SupportsReturns,
     WebhookEvent,
@@ -758,6 +760,12 @@ class ChannelContract:
         """Let the buyer open a return of shipped units, where the channel needs one before
         the seller can record it (eBay); by default nothing."""
 
+    def contract_locations(self) -> list[str]:
+        """Channel location ids ``read_levels`` must read for every listing, the one
+        ``seed_listing`` stocks first (channels with ``SupportsReadLevels``; empty: skip
+        the check)."""
+        return []
+
     def inject(self, fault: str) -> None:
         """Make the backend answer its next request with ``"throttle"`` or ``"server_error"``."""
         raise NotImplementedError("implement inject() in the ChannelContract subclass")
@@ -940,6 +948,60 @@ class ChannelContract:
         assert not results["CT-MISSING"].ok
         assert isinstance(results["CT-MISSING"].error, ItemError)
         assert self.channel_quantity("CT-GOOD-1") == 6
+
+    def test_read_stock_reads_what_each_listing_shows(self) -> None:
+        """A channel that reads its listings (``SupportsReadStock``: channels without
+        compare-and-set, read before every write so a sale they counted is never
+        overwritten) reads what the backend shows for each, in one bulk call for several
+        listings; a listing the channel does not have reads None; a settled write reads back.
+        """
+        channel = self.make_channel()
+        if not isinstance(channel, SupportsReadStock):
+            self._skip(f"{channel.kind} offers no SupportsReadStock")
+        assert isinstance(channel, SupportsReadStock)
+        skus = ["CT-READ-1", "CT-READ-2", "CT-READ-3"]
+        for i, sku in enumerate(skus):
+            self.seed_listing(sku, 4 + i)
+        listings = self._listings(channel, skus)
+        got = channel.read_stock([listings[s] for s in skus])
+        assert {s: got.get(s) for s in skus} == {"CT-READ-1": 4, "CT-READ-2": 5, "CT-READ-3": 6}
+        assert [got[s] for s in skus] == [self.channel_quantity(s) for s in skus]
+        good = listings["CT-READ-1"]
+        ghost = Listing(
+            kind=channel.kind,
+            account=channel.account,
+            sku="CT-READ-MISSING",
+            listing_id="999999992",
+            ids={k: "999999992" for k in good.ids},
+        )
+        got = channel.read_stock([good, ghost])
+        assert got.get("CT-READ-MISSING") is None
+        assert got["CT-READ-1"] == 4
+        if channel.limits.write_settle_seconds > 0:
+            return  # the write shows only later (Amazon): read back by the engine once settled
+        results = channel.push_stock([StockUpdate(sku="CT-READ-1", quantity=9, listing=good)])
+        assert results[0].ok, results[0].error
+        assert channel.read_stock([good]) == {"CT-READ-1": 9}
+
+    def test_read_levels_reads_each_location(self) -> None:
+        """A channel that reads quantities per location (``SupportsReadLevels``) reads what
+        a seeded listing shows at the location it is stocked at (``contract_locations()``:
+        the channel location id a seeded listing is stocked at first)."""
+        channel = self.make_channel()
+        if not isinstance(channel, SupportsReadLevels):
+            self._skip(f"{channel.kind} offers no SupportsReadLevels")
+        assert isinstance(channel, SupportsReadLevels)
+        locations = self.contract_locations()
+        if not locations:
+            self._skip("contract_locations() names no channel location a listing is seeded at")
+        self.seed_listing("CT-LEVEL-1", 7)
+        self.seed_listing("CT-LEVEL-2", 3)
+        listings = self._listings(channel, ["CT-LEVEL-1", "CT-LEVEL-2"])
+        levels = channel.read_levels(list(listings.values()))
+        assert levels["CT-LEVEL-1"][locations[0]] == 7
+        assert levels["CT-LEVEL-2"][locations[0]] == 3
+        for sku in ("CT-LEVEL-1", "CT-LEVEL-2"):
+            assert set(levels[sku]) >= set(locations)
 
     def test_push_stock_compare_and_set_refuses_a_stale_expectation(self) -> None:
         """With compare-and-set, a push expecting the wrong current value changes nothing and

@@ -7,19 +7,25 @@ above what is really available; once the orders are readable every channel is ex
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 import channelsync as cs
+from channelsync.core import schema
 from channelsync.core import schema as t
+from channelsync.core.errors import Unavailable
+from channelsync.core.ledger import ApplyResult
 from channelsync.core.outbox import ChannelMove
+from channelsync.core.results import AccountReport
 from channelsync.core.retry import RetryPolicy
 from channelsync.core.stockcheck import sales_read
 from channelsync.sandbox import ManualClock, Sandbox
+from channelsync.testing import FakeChannel
 
 NO_WAIT = RetryPolicy(attempts=3, sleep=lambda _s: None, jitter=lambda: 0.0)
 
@@ -220,3 +226,164 @@ def test_a_sale_read_while_the_channel_is_being_read_is_not_remembered_unseen(
         clock.advance(3)
         assert _shown(sb) == {"amazon": 17, "ebay": 17}  # not 12: the 5 taken off once
         assert report.accounts["amazon-eu"].unseen_sales == 0
+
+
+# -- rows per location (channels without compare-and-set that read per location) ---------
+
+
+class ReadingChannel(FakeChannel):
+    """A channel without compare-and-set that keeps a quantity per location and reads its
+    listings before writes (as Magento sources do)."""
+
+    def __init__(self, account: str, **kw: Any) -> None:
+        super().__init__(account, **kw)
+        self.level_reads = 0
+
+    def read_stock(self, listings: Sequence[cs.Listing]) -> dict[str, int | None]:
+        return {x.sku: self.quantities.get(x.sku) for x in listings}
+
+    def read_levels(self, listings: Sequence[cs.Listing]) -> dict[str, dict[str, int | None]]:
+        self.level_reads += 1
+        return {x.sku: dict(self.levels.get(x.sku, {})) for x in listings}
+
+
+WHERE = {"berlin": "L-B", "hamburg": "L-H"}
+
+
+def _located(store: cs.Store, clock: ManualClock, **kw: Any) -> tuple[Any, cs.SyncEngine]:
+    channel = ReadingChannel("shop-loc", clock=clock, **kw)
+    channel.add_listing("S-1", levels={"L-B": 20, "L-H": 3}, price="9.00")
+    engine = cs.SyncEngine(
+        store, channels=[channel], clock=clock, retry=NO_WAIT, locations={"shop-loc": WHERE}
+    )
+    engine.set_on_hand("S-1", 20, location="berlin")
+    engine.set_on_hand("S-1", 3, location="hamburg")
+    assert engine.run_once().ok
+    return channel, engine
+
+
+def _step(engine: cs.SyncEngine, account: str) -> AccountReport:
+    """A worker's lane woken by a ledger change before its next order poll is due."""
+    report = AccountReport(account=account, kind="fake")
+    engine._lane(account).cycle(report, ApplyResult(), pull=False)
+    return report
+
+
+def test_a_location_is_read_and_its_unread_sale_pulled_before_the_write(store: cs.Store) -> None:
+    clock = ManualClock()
+    channel, engine = _located(store, clock)
+    clock.advance(10)
+    channel.place_order({"S-1": 5}, location="L-B")  # berlin shows 15
+    engine.adjust("S-1", 1, "receipt", location="berlin")
+    report = _step(engine, "shop-loc")
+    assert (report.pulled, report.orders_new, report.unseen_sales) == (True, 1, 0)
+    assert channel.levels["S-1"] == {"L-B": 16, "L-H": 3}
+    assert engine.stock("S-1").available == 19
+    assert engine.plan() == []
+
+
+def test_a_location_is_never_set_above_what_it_sold_when_the_orders_cannot_be_read(
+    store: cs.Store,
+) -> None:
+    _orders_unreadable(store)
+
+
+def test_unseen_sales_per_location_on_postgres(pg_url: str) -> None:
+    with cs.open_store(pg_url) as store:
+        _orders_unreadable(store)
+
+
+def _orders_unreadable(store: cs.Store) -> None:
+    clock = ManualClock()
+    channel, engine = _located(store, clock)
+    clock.advance(10)
+    channel.place_order({"S-1": 5}, location="L-B")
+    engine.adjust("S-1", 1, "receipt", location="berlin")
+    # The order read fails (every attempt): the 5 units berlin sold stay off its value.
+    channel.fail("fetch_orders", Unavailable("down", channel="shop-loc"), times=3)
+    report = _step(engine, "shop-loc")
+    assert report.unseen_sales == 5
+    assert channel.levels["S-1"] == {"L-B": 16, "L-H": 3}  # 21 less the 5 sold, not 21
+    with store.read() as conn:
+        u = schema.unseen_sales.c
+        rows = conn.execute(sa.select(u.sku, u.location, u.units)).all()
+    assert [tuple(r) for r in rows] == [("S-1", "berlin", 5)]
+    # Hamburg sold nothing: a receipt there goes out whole, berlin's unseen sale aside.
+    engine.adjust("S-1", 2, "receipt", location="hamburg")
+    _step(engine, "shop-loc")
+    assert channel.levels["S-1"] == {"L-B": 16, "L-H": 5}
+    # Once the orders are read, every figure is exact.
+    clock.advance(120)
+    assert engine.run_once().ok
+    clock.advance(120)
+    assert engine.run_once().ok
+    view = engine.stock("S-1")
+    assert (view.on_hand, view.committed, view.available) == (26, 5, 21)
+    assert channel.levels["S-1"] == {"L-B": 16, "L-H": 5}
+    assert engine.plan() == []
+
+
+def test_a_sale_taken_at_another_location_than_the_ledger_charged_is_no_unseen_sale(
+    store: cs.Store,
+) -> None:
+    clock = ManualClock()
+    channel, engine = _located(store, clock)
+    clock.advance(10)
+    # The channel takes 3 off hamburg but its order names no location: the ledger charges
+    # berlin (the first location with stock) once it reads the order.
+    channel.place_order({"S-1": 3})
+    channel.levels["S-1"]["L-H"] -= 3
+    assert engine.run_once().ok
+    engine.adjust("S-1", 1, "receipt", location="berlin")
+    report = _step(engine, "shop-loc")
+    # Berlin reads 3 above what it should, hamburg 3 below: the total is what the ledger
+    # expects, so nothing is kept off and no order read is needed.
+    assert (report.pulled, report.unseen_sales) == (False, 0)
+    assert channel.levels["S-1"]["L-B"] == 18
+    assert engine.stock("S-1").at("berlin").available == 18
+
+
+def test_compare_and_set_locations_are_not_read(store: cs.Store) -> None:
+    clock = ManualClock()
+    channel, engine = _located(store, clock, compare_and_set=True)
+    engine.adjust("S-1", 4, "receipt", location="hamburg")
+    assert engine.run_once().ok
+    assert channel.levels["S-1"] == {"L-B": 20, "L-H": 7}
+    assert channel.level_reads == 0
+
+
+def test_migration_0011_keys_unseen_sales_per_location(tmp_path: Path) -> None:
+    """A store at 0008 keeps its unseen sales as the listings' one quantity (location "");
+    going back drops the rows per location only."""
+    from alembic import command
+    from alembic.config import Config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", "channelsync.core:migrations")
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0008")
+        conn.exec_driver_sql(
+            "INSERT INTO unseen_sales (account, sku, units, seen_at)"
+            " VALUES ('amazon-eu', 'S-1', 5, '2026-11-01 12:00:00.000000')"
+        )
+        command.upgrade(cfg, "0011")
+        conn.exec_driver_sql(
+            "INSERT INTO unseen_sales (account, sku, location, units, seen_at)"
+            " VALUES ('magento-main', 'S-1', 'berlin', 3, '2026-11-01 12:00:00.000000'),"
+            " ('magento-main', 'S-1', 'hamburg', 1, '2026-11-01 12:00:00.000000')"
+        )
+        rows = conn.exec_driver_sql(
+            "SELECT account, sku, location, units FROM unseen_sales ORDER BY account, location"
+        ).all()
+        assert [tuple(r) for r in rows] == [
+            ("amazon-eu", "S-1", "", 5),
+            ("magento-main", "S-1", "berlin", 3),
+            ("magento-main", "S-1", "hamburg", 1),
+        ]
+        command.downgrade(cfg, "0008")
+        rows = conn.exec_driver_sql("SELECT account, sku, units FROM unseen_sales").all()
+        assert [tuple(r) for r in rows] == [("amazon-eu", "S-1", 5)]
+    engine.dispose()

@@ -350,15 +350,23 @@ def _upgrade_to_bigint_keeps_every_figure(url: str) -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "0008")
             for table, values in rows.items():
-                conn.execute(table.insert(), values)
+                # the columns of revision 0008 only (later revisions add some)
+                then = sa.Table(
+                    table.name,
+                    sa.MetaData(),
+                    *(sa.Column(c.name, c.type) for c in table.c if c.name in values[0]),
+                )
+                conn.execute(then.insert(), values)
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "0009")
         inspector = sa.inspect(engine)
         with engine.begin() as conn:
             for table, values in rows.items():
-                kept = [dict(r._mapping) for r in conn.execute(sa.select(table))]
-                assert [{k: r[k] for k in values[0]} for r in kept] == values, table.name
+                # the columns of revision 0009 only (later revisions add some)
+                columns = [table.c[k] for k in values[0]]
+                kept = [dict(r._mapping) for r in conn.execute(sa.select(*columns))]
+                assert kept == values, table.name
                 types = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
                 for column in m.QUANTITIES.get(table.name, ("on_hand", "committed")):
                     assert isinstance(types[column], sa.BigInteger), (table.name, column)

@@ -36,6 +36,7 @@ __all__ = [
     "SupportsCancel",
     "SupportsOperationStatus",
     "SupportsQuotas",
+    "SupportsReadLevels",
     "SupportsReadOrder",
     "SupportsReadStock",
     "SupportsRefund",
@@ -286,6 +287,32 @@ class SupportsReadStock(Protocol):
     def read_stock(self, listings: Sequence[Listing]) -> dict[str, int | None]:
         """SKU -> the quantity buyers can buy now (None: not listed there), in as few calls
         as the channel allows. Raises ``ChannelError`` when the read fails."""
+        ...
+
+
+@runtime_checkable
+class SupportsReadLevels(Protocol):
+    """A channel that keeps a quantity per location and can read them in bulk (optional).
+
+    The per-location counterpart of ``SupportsReadStock``, for channels without
+    compare-and-set whose accounts map our locations to channel location ids (Magento
+    sources): the engine reads the rows it is about to write, per (SKU, channel location),
+    and judges each one as it judges a pooled listing, so a sale the channel counted at a
+    location is never overwritten there. Channels with compare-and-set (Shopify
+    ``inventorySetQuantities``) need not implement it: the write itself refuses a stale
+    expectation.
+
+    A sale a channel has not yet placed at any location (Magento reserves an order's units
+    on the stock, not a source, until it ships) is charged to the location the channel
+    fills such sales from (Magento: the account's default source), so the engine still
+    sees it and reads the account's orders first.
+    """
+
+    def read_levels(self, listings: Sequence[Listing]) -> dict[str, dict[str, int | None]]:
+        """SKU -> channel location id -> the quantity buyers can buy there now, for the
+        locations the channel keeps the listing at, in as few calls as the channel allows.
+        A location missing from a SKU's figures (or a SKU missing) was not read there: an
+        increase waits for a read. Raises ``ChannelError`` when the read fails."""
         ...
 
 

@@ -1,7 +1,9 @@
 """Never overwrite a channel's own sale: what to send to a listing without compare-and-set.
 
-Pure decisions, no I/O. For each listing about to be set to an absolute quantity the guard
-gets what the ledger wants it to show (``desired``), what the channel should show by our
+Pure decisions, no I/O. For each listing about to be set to an absolute quantity (or each
+location of a listing, for channels that keep a quantity per location: Magento sources are
+judged one (SKU, source) at a time, with the figures of that location) the guard gets
+what the ledger wants it to show (``desired``), what the channel should show by our
 account (``expected``: the last value it acknowledged, less the sales of its own that the
 ledger has read since), what it shows now (``shown``, read just before the write, or None),
 whether that read can be believed (``settled``: our last write has had time to show;

@@ -486,14 +486,15 @@ class AccountLane:
                 claim, [(s, "no listing bound on this account", None, None) for s in unbound]
             )
             report.pushes_failed += len(unbound)
-            todo = [c for c in claim.items if c.listing is not None and not c.location]
-            # Rows per location go to channels that keep one quantity per location; they
-            # compare-and-set where the channel can (Shopify) and are pushed as they are.
-            located = [c for c in claim.items if c.listing is not None and c.location]
+            todo = [c for c in claim.items if c.listing is not None]
+            ids = self.parts.planner.locations.of(self.account).channel_ids
             # Issue 12 hook: read the channel before writing (never overwrite its own sale),
-            # keep within its revisions per day; or read the account's orders first.
+            # keep within its revisions per day; or read the account's orders first. Rows
+            # per location (channels that keep one quantity per location) are read and
+            # judged per (SKU, location) where the channel has no compare-and-set and can
+            # read them (Magento sources); Shopify's compare-and-set as they are.
             review = self.stock_check.review(
-                self.channel, claim, todo, pulled=pulled, policy=self.policy
+                self.channel, claim, todo, pulled=pulled, policy=self.policy, locations=ids
             )
             if review.pull:
                 self.outbox.release(claim)
@@ -505,7 +506,6 @@ class AccountLane:
                 continue
             report.held += len(review.held)
             report.unseen_sales = max(report.unseen_sales, sum(review.unseen.values()))
-            ids = self.parts.planner.locations.of(self.account).channel_ids
             updates = [
                 StockUpdate(
                     sku=c.sku,
@@ -516,7 +516,7 @@ class AccountLane:
                     + (f"@{c.location}" if c.location else ""),
                     location=ids.get(c.location) if c.location else None,
                 )
-                for c, quantity in [*review.send, *((c, c.desired) for c in located)]
+                for c, quantity in review.send
             ]
             try:
                 with self.outbox.keeper(claim):
@@ -541,7 +541,7 @@ class AccountLane:
                 raise
             conflicts += self._settle_stock(claim, updates, results, report)
             # Issue 12 hook: read back writes a channel applies later, once settled.
-            self.stock_check.after_push(self.channel, [r.sku for r in results if r.ok])
+            self.stock_check.after_push(self.channel, [self._row_of(r) for r in results if r.ok])
             if conflicts:
                 # Stop here: pushing the conflicted rows again before re-reading the orders
                 # would overwrite the sale the channel counted.

@@ -398,6 +398,8 @@ unseen_sales = sa.Table(
     metadata,
     sa.Column("account", _Key, primary_key=True),
     sa.Column("sku", _Key, primary_key=True),
+    # The channel location the units were found missing at ("": the listing's one quantity).
+    sa.Column("location", _Key, primary_key=True, server_default=""),
     sa.Column("units", sa.BigInteger, nullable=False),
     sa.Column("seen_at", UtcDateTime, nullable=False),
 )

@@ -20,7 +20,12 @@ class TestMagentoContract(ChannelContract):
             yield
 
     def make_channel(self) -> Any:
-        return self.fake.channel(account="magento-main", bulk="never")
+        # A second source (holding nothing) so read_levels reads per source too.
+        return self.fake.channel(
+            account="magento-main",
+            bulk="never",
+            sources={"default": "default", "berlin": "berlin_wh"},
+        )
 
     def seed_listing(self, sku: str, quantity: int, price: str = "10.00") -> None:
         self.fake.seed_listing(sku, quantity=quantity, price=price)
@@ -73,3 +78,6 @@ class TestMagentoContract(ChannelContract):
 
     def signed_webhook(self) -> None:
         return None
+
+    def contract_locations(self) -> list[str]:
+        return ["default", "berlin_wh"]

@@ -198,6 +198,31 @@ def test_shipments_and_credit_memos_map_to_line_ids() -> None:
     assert (refund.refund_id, str(refund.amount), refund.lines) == ("9", "11.67 EUR", {"6": 1})
 
 
+def test_a_shipped_line_carries_the_source_it_shipped_from() -> None:
+    def shipment(entity_id: int, source: str | None, items: list[dict[str, Any]]) -> Shipment:
+        return Shipment.model_validate(
+            {
+                "entity_id": entity_id,
+                "order_id": 42,
+                "items": items,
+                "extension_attributes": {"source_code": source} if source else {},
+            }
+        )
+
+    shipments = [
+        # The configurable's parent and child rows both name line "1": 2 units from berlin.
+        shipment(5, "berlin_wh", [{"order_item_id": 1, "qty": 2}, {"order_item_id": 2, "qty": 2}]),
+        shipment(6, "hamburg_wh", [{"order_item_id": 6, "qty": 1}]),
+        shipment(7, "berlin_wh", [{"order_item_id": 6, "qty": 1}]),
+        shipment(8, "hamburg_wh", [{"order_item_id": 6, "qty": 1}]),
+        shipment(9, None, [{"order_item_id": 3, "qty": 1}]),  # a store without MSI
+    ]
+    order = _order(order_42(), shipments=shipments)
+    located = {line.line_id: line.location_id for line in order.lines}
+    # Line 6 shipped 2 units from hamburg_wh and 1 from berlin_wh: it is at hamburg_wh.
+    assert located == {"1": "berlin_wh", "3": None, "4": None, "5": None, "6": "hamburg_wh"}
+
+
 def test_line_index_maps_a_configurable_child_to_its_parent_line() -> None:
     items = MagentoOrder.model_validate(order_42()).items
     assert line_index(items) == {1: "1", 2: "1", 3: "3", 4: "4", 5: "5", 6: "6"}

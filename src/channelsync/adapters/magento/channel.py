@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import quote
 
 import httpx
 
@@ -54,6 +55,7 @@ from channelsync.core.channel import (
     WebhookEvent,
 )
 from channelsync.core.errors import (
+    AuthError,
     ConfigError,
     ItemError,
     NotFound,
@@ -72,6 +74,12 @@ Inventory = Literal["msi", "legacy"]
 #: Bulk operation statuses (``Magento\\Framework\\Bulk\\OperationInterface``).
 _COMPLETE, _RETRIABLE, _FAILED, _OPEN, _REJECTED = 1, 2, 3, 4, 5
 _IDEMPOTENCY_TAG = "channelsync:"
+#: The order states Magento holds stock reserved in (an order leaves them once it is complete,
+#: closed or canceled, when the reservation is compensated).
+_OPEN_STATES = "new,pending_payment,processing,holded,payment_review"
+#: Most characters of SKUs (URL-encoded, with their commas) one ``sku in (…)`` filter carries:
+#: web servers refuse longer request lines (nginx's default buffer is 8 KB, Apache's 8,190).
+_FILTER_BUDGET = 6000
 #: Where an order scan stands: (updated_at, entity_id after which that second continues).
 _OrderToken = tuple[str, int | None]
 
@@ -279,18 +287,23 @@ class MagentoChannel:
         if mark is None or not self.config.compensate_reservations:
             return {}
         totals: dict[str, int] = {}
+        for _, units in self._open_orders(mark):
+            _add(totals, units)
+        return totals
+
+    def _open_orders(self, upto: str | None) -> Iterator[tuple[str, dict[str, int]]]:
+        """(``updated_at``, SKU (lower-cased) -> units still to ship) of every order Magento
+        holds units reserved for (its unfinished states), changed at or before ``upto``
+        where given: one order search per page, keyset on ``entity_id``."""
         last = 0
         while True:
             after = last
 
             def build(size: int, after: int = after) -> SearchCriteria:
-                return (
-                    SearchCriteria(page_size=size)
-                    .where("state", "new,pending_payment,processing,holded,payment_review", "in")
-                    .where("updated_at", mark, "lteq")
-                    .where("entity_id", after, "gt")
-                    .order("entity_id")
-                )
+                criteria = SearchCriteria(page_size=size).where("state", _OPEN_STATES, "in")
+                if upto is not None:
+                    criteria.where("updated_at", upto, "lteq")
+                return criteria.where("entity_id", after, "gt").order("entity_id")
 
             page = self._search(self._client.orders, build)
             for order in page.items:
@@ -300,11 +313,10 @@ class MagentoChannel:
                     units = open_units(order.items)
                 except ORDER_DATA_ERRORS:
                     continue
-                for sku, qty in units.items():
-                    totals[sku] = totals.get(sku, 0) + qty
+                yield order.updated_at or order.created_at, units
             ids = [o.entity_id for o in page.items if isinstance(o, MagentoOrder)]
             if len(page.items) >= page.total_count or not ids:
-                return totals
+                return
             last = max(ids)
 
     def read_order(self, order_id: str) -> Order | OrderFailure | None:
@@ -413,7 +425,11 @@ class MagentoChannel:
 
     def fetch_listings(self) -> Iterator[Listing]:
         """Every product that holds stock (simple, virtual, downloadable, gift card), with
-        its quantity at the default location's source (MSI) or its stock item (legacy).
+        what buyers can buy from the default location's source (MSI: as ``read_stock``
+        reads it, one order search per page of unfinished orders) or its stock item (legacy);
+        where several sources are configured, its quantity at each of them too (``levels``,
+        source code -> units: what an account that keeps a quantity per source starts
+        from), read in the same source-item searches.
 
         Configurable products are not listings themselves; their children carry the
         parent's id and SKU in ``ids``. Products whose list entry lacks its stock item
@@ -429,8 +445,24 @@ class MagentoChannel:
                 for child in product.extension_attributes.configurable_product_links:
                     parents[child] = product
         source = self.config.source_code()
-        quantities = self._source_quantities(source) if mode == "msi" else {}
-        reserved = self._reserved() if mode == "msi" else {}
+        # Every configured source is read where there are several (the quantity per source,
+        # ``levels``, is what an account that keeps one per source starts from).
+        codes = list(dict.fromkeys([source, *self.config.sources.values()]))
+        quantities = self._source_quantities(codes) if mode == "msi" else {}
+        # What buyers can buy, in the terms ``read_stock`` reads (see ``_unaccounted``).
+        reserved: dict[str, int] = {}
+        if mode == "msi":
+            try:
+                reserved = self._unaccounted(
+                    {p.sku.lower(): p.sku for p in products if p.type_id in STOCK_TYPES}
+                )
+            except AuthError as exc:
+                log.warning(
+                    "account %s: listings read without Magento's reservations (the open"
+                    " orders cannot be read: %s)",
+                    self.account,
+                    exc,
+                )
         index: dict[str, Listing] = {}
         unmanaged: list[str] = []
         for product in products:
@@ -449,10 +481,18 @@ class MagentoChannel:
             manages = stock is not None and (
                 bool(stock.use_config_manage_stock) or stock.manage_stock is not False
             )
+            levels: dict[str, int | None] = {}
             if mode == "msi":
-                quantity = quantities.get(product.sku)
+                off = reserved.get(product.sku, 0)
+                quantity = quantities.get((product.sku, source))
                 if quantity is not None:
-                    quantity -= reserved.get(product.sku.lower(), 0)
+                    quantity -= off
+                for code in codes if len(codes) > 1 else ():
+                    if (product.sku, code) in quantities:
+                        level = quantities[(product.sku, code)]
+                        if level is not None and code == source:
+                            level -= off
+                        levels[code] = level
             else:
                 quantity = int(stock.qty) if stock is not None and stock.qty is not None else None
             listing = listing_from_product(
@@ -464,6 +504,7 @@ class MagentoChannel:
                 source_code=source if mode == "msi" else None,
                 stock_item_id=stock.item_id if stock is not None else None,
                 parent=parents.get(product.id),
+                levels=levels,
             )
             if not manages:
                 unmanaged.append(product.sku)
@@ -501,23 +542,25 @@ class MagentoChannel:
                 )
             last = newest
 
-    def _source_quantities(self, source: str) -> dict[str, int | None]:
-        out: dict[str, int | None] = {}
+    def _source_quantities(self, codes: Sequence[str]) -> dict[tuple[str, str], int | None]:
+        """(SKU, source code) -> the source item's quantity (None: not whole units), for
+        every source item of ``codes``: one search per page."""
+        out: dict[tuple[str, str], int | None] = {}
         page = 1
         while True:
             current = page
 
             def build(size: int, current: int = current) -> SearchCriteria:
-                return (
-                    SearchCriteria(page_size=size)
-                    .where("source_code", source)
-                    .order("sku")
-                    .page(current)
-                )
+                criteria = SearchCriteria(page_size=size)
+                if len(codes) == 1:
+                    criteria.where("source_code", codes[0])
+                else:
+                    criteria.where("source_code", ",".join(codes), "in")
+                return criteria.order("sku").order("source_code").page(current)
 
             got = self._search(self._client.source_items, build)
             for item in got.items:
-                out[item.sku] = (
+                out[(item.sku, item.source_code)] = (
                     int(item.quantity)
                     if item.quantity == item.quantity.to_integral_value()
                     else None
@@ -552,8 +595,7 @@ class MagentoChannel:
             known = {s for s in skus if s in self._index}
             missing = {s for s in skus if s in self._missing}
         ask = [s for s in dict.fromkeys(skus) if s not in known and s not in missing]
-        for start in range(0, len(ask), self._page_size):
-            chunk = ask[start : start + self._page_size]
+        for chunk in _sku_chunks(ask, self._page_size):
             wanted = ",".join(chunk)
 
             def build(size: int, wanted: str = wanted) -> SearchCriteria:
@@ -575,6 +617,148 @@ class MagentoChannel:
                 self._missing.update(s for s in chunk if s not in found)
             known |= found & set(chunk)
         return known
+
+    def read_stock(self, listings: Sequence[Listing]) -> dict[str, int | None]:
+        """SKU -> what buyers can buy now, by channelsync's account: read just before a write
+        so a sale the engine has not read yet is never overwritten (``SupportsReadStock``).
+
+        MSI stores: the default source's quantity less the units of Magento's unfinished
+        orders that the next write does not add back (with ``compensate_reservations`` every
+        open order's units, i.e. the salable quantity of that source; without it the units
+        of orders ``fetch_orders`` has not returned yet): ``GET /V1/inventory/source-items``
+        with ``sku in (…)`` and ``source_code``, one call per ``page_size`` SKUs, plus one
+        ``GET /V1/orders`` per page of unfinished orders. Stores without MSI: the stock
+        item's ``qty`` (Magento takes an order's units off it when the order is placed), from
+        ``GET /V1/products`` with ``sku in (…)``, one call per ``page_size`` SKUs.
+
+        None for a SKU the store has no product for, or whose stock Magento does not manage.
+        The figure may be negative (oversold).
+        """
+        skus = list(dict.fromkeys(x.sku for x in listings))
+        if not skus:
+            return {}
+        if self.inventory_mode() == "legacy":
+            return self._read_stock_items(skus)
+        source = self.config.source_code()
+        levels = self._read_sources(skus, [source])
+        return {sku: levels.get((sku, source)) for sku in skus}
+
+    def read_levels(self, listings: Sequence[Listing]) -> dict[str, dict[str, int | None]]:
+        """SKU -> source code -> what buyers can buy from that source now, by channelsync's
+        account (``SupportsReadLevels``), at every source of ``sources`` (the codes the
+        account's ``locations`` mapping names); a product with no source item at a source
+        reads 0 there, a SKU the store has no product for is left out.
+
+        One ``GET /V1/inventory/source-items`` with ``sku in (…)`` and ``source_code in (…)``
+        per ``page_size`` source items, plus one ``GET /V1/orders`` per page of unfinished
+        orders. Magento reserves an order's units on the stock, not on a source, until the
+        order ships from one: those units come off the default source's figure (where
+        ``compensate_reservations`` adds back the ones channelsync has read), the other
+        sources read their source item's quantity. A store without MSI has one stock item:
+        it is the default source's figure.
+        """
+        skus = list(dict.fromkeys(x.sku for x in listings))
+        if not skus:
+            return {}
+        default = self.config.source_code()
+        if self.inventory_mode() == "legacy":
+            items = self._read_stock_items(skus)
+            return {sku: {default: q} for sku, q in items.items() if q is not None}
+        codes = list(dict.fromkeys([default, *self.config.sources.values()]))
+        levels = self._read_sources(skus, codes)
+        out: dict[str, dict[str, int | None]] = {}
+        for (sku, code), q in levels.items():
+            out.setdefault(sku, {})[code] = q
+        return out
+
+    def _read_sources(
+        self, skus: Sequence[str], codes: Sequence[str]
+    ) -> dict[tuple[str, str], int]:
+        """(SKU, source code) -> the quantity buyers can buy there by channelsync's account,
+        for the SKUs that are products (a product not assigned to a source reads 0)."""
+        known = self._known(skus)
+        wanted = [s for s in skus if s in known]
+        by_key = {s.lower(): s for s in wanted}
+        raw: dict[tuple[str, str], int] = {}
+        for skus_of_call in _sku_chunks(wanted, self._page_size):
+            chunk = ",".join(skus_of_call)
+            page = 1
+            while True:
+                current = page
+
+                def build(size: int, current: int = current, chunk: str = chunk) -> SearchCriteria:
+                    return (
+                        SearchCriteria(page_size=size)
+                        .where("sku", chunk, "in")
+                        .where("source_code", ",".join(codes), "in")
+                        .order("sku")
+                        .order("source_code")
+                        .page(current)
+                    )
+
+                got = self._search(self._client.source_items, build)
+                for item in got.items:
+                    sku = by_key.get(item.sku.lower())
+                    if sku is not None and item.source_code in codes:
+                        raw[(sku, item.source_code)] = math.floor(item.quantity)
+                # A page past the end answers the last page again: stop on the count.
+                if not got.items or page * self._page_size >= got.total_count:
+                    break
+                page += 1
+        default = self.config.source_code()
+        off: dict[str, int] = {}
+        if default in codes and wanted:
+            off = self._unaccounted(by_key)
+        return {
+            (sku, code): raw.get((sku, code), 0) - (off.get(sku, 0) if code == default else 0)
+            for sku in wanted
+            for code in codes
+        }
+
+    def _unaccounted(self, by_key: Mapping[str, str]) -> dict[str, int]:
+        """SKU -> units Magento holds reserved that a write to the default source does not
+        add back: every unfinished order's with ``compensate_reservations`` (the write adds
+        the read ones back), else those of orders ``fetch_orders`` has not returned yet."""
+        with self._lock:
+            mark = self._watermark
+        compensate = self.config.compensate_reservations
+        out: dict[str, int] = {}
+        for updated_at, units in self._open_orders(None):
+            if not compensate and mark is not None and updated_at <= mark:
+                continue  # read, and not added back: the ledger has it
+            for key, qty in units.items():
+                sku = by_key.get(key)
+                if sku is not None:
+                    out[sku] = out.get(sku, 0) + qty
+        return out
+
+    def _read_stock_items(self, skus: Sequence[str]) -> dict[str, int | None]:
+        """SKU -> the legacy stock item's ``qty`` (None: no product, or stock not managed):
+        ``GET /V1/products`` with ``sku in (…)``, one call per ``page_size`` SKUs, and
+        ``GET /V1/stockItems/{sku}`` for a product whose list entry lacks its stock item."""
+        out: dict[str, int | None] = dict.fromkeys(skus)
+        by_key = {s.lower(): s for s in skus}
+        for skus_of_call in _sku_chunks(skus, self._page_size):
+            chunk = ",".join(skus_of_call)
+
+            def build(size: int, chunk: str = chunk) -> SearchCriteria:
+                return SearchCriteria(page_size=size).where("sku", chunk, "in").order("entity_id")
+
+            for product in self._search(self._client.products, build).items:
+                sku = by_key.get(product.sku.lower())
+                if sku is None or product.type_id not in STOCK_TYPES:
+                    continue
+                ext = product.extension_attributes
+                stock = ext.stock_item if ext is not None else None
+                if stock is None:
+                    try:
+                        stock = self._client.stock_item(product.sku)
+                    except NotFound:
+                        continue
+                manages = bool(stock.use_config_manage_stock) or stock.manage_stock is not False
+                if manages and stock.qty is not None:
+                    out[sku] = math.floor(stock.qty)
+        return out
 
     def push_stock(self, updates: Sequence[StockUpdate]) -> list[PushResult]:
         """Set absolute quantities; one result per update, in order.
@@ -620,9 +804,16 @@ class MagentoChannel:
                 return _located(updates, results)
             reserved = self._reserved()
             if reserved:
+                # Reservations are per stock, not per source: they ride on the default
+                # source alone, or a push to several sources would add them several times.
+                default = self.config.source_code()
                 writes = [
                     _Write(
-                        w.position, w.sku, w.source_code, w.quantity, reserved.get(w.sku.lower(), 0)
+                        w.position,
+                        w.sku,
+                        w.source_code,
+                        w.quantity,
+                        reserved.get(w.sku.lower(), 0) if w.source_code == default else 0,
                     )
                     for w in writes
                 ]
@@ -1017,6 +1208,27 @@ def _raw(order: MagentoOrder | UnreadableOrder) -> dict[str, Any]:
         "updated_at": order.updated_at,
         "created_at": order.created_at,
     }
+
+
+def _sku_chunks(skus: Sequence[str], size: int) -> Iterator[list[str]]:
+    """``skus`` in runs of at most ``size`` whose ``sku in (…)`` filter stays within
+    ``_FILTER_BUDGET`` characters once URL-encoded (long SKUs make shorter runs)."""
+    chunk: list[str] = []
+    used = 0
+    for sku in skus:
+        cost = len(quote(sku, safe="")) + 3  # the comma, encoded
+        if chunk and (len(chunk) >= size or used + cost > _FILTER_BUDGET):
+            yield chunk
+            chunk, used = [], 0
+        chunk.append(sku)
+        used += cost
+    if chunk:
+        yield chunk
+
+
+def _add(totals: dict[str, int], units: Mapping[str, int]) -> None:
+    for sku, qty in units.items():
+        totals[sku] = totals.get(sku, 0) + qty
 
 
 def _int_or_none(value: Any) -> int | None:

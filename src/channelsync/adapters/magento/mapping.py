@@ -322,6 +322,35 @@ def address_from_payload(address: MagentoAddress | None) -> Address | None:
     )
 
 
+def _at_sources(
+    lines: Sequence[OrderLine], shipments: Sequence[Shipment], index: Mapping[int, str]
+) -> tuple[OrderLine, ...]:
+    """Each line carries the MSI source its units shipped from as ``location_id`` (the
+    source that shipped most of them), so the ledger ships them where Magento deducted
+    them; a line nothing has shipped of has no source yet (Magento picks one when it ships).
+    """
+    units: dict[str, dict[str, int]] = {}
+    for shipment in shipments:
+        ext = shipment.extension_attributes
+        source = ext.source_code if ext is not None else None
+        if not source:
+            continue
+        for item in shipment.items:
+            if item.qty > 0 and item.order_item_id in index:
+                by_source = units.setdefault(index[item.order_item_id], {})
+                by_source[source] = by_source.get(source, 0) + int(item.qty)
+    if not units:
+        return tuple(lines)
+    out = []
+    for line in lines:
+        shipped = units.get(line.line_id, {})
+        if shipped and line.location_id is None:
+            source = max(sorted(shipped), key=lambda code: shipped[code])
+            line = line.model_copy(update={"location_id": source})
+        out.append(line)
+    return tuple(out)
+
+
 def shipment_from_payload(shipment: Shipment, lines: Mapping[int, str]) -> ShipmentModel:
     """A Magento shipment (with its tracks) as a channelsync ``Shipment``."""
     track = shipment.tracks[0] if shipment.tracks else None
@@ -368,11 +397,12 @@ def order_from_payload(
     base = order.base_currency_code or currency
     if not base:
         raise ValueError("the order has no base_currency_code and no currency is configured")
-    lines = order_lines(order.items, base)
+    index = line_index(order.items)
+    shipments = tuple(shipments)
+    lines = _at_sources(order_lines(order.items, base), shipments, index)
     status = order_status(order.state, lines)
     created = parse_magento_time(order.created_at)
     updated = parse_magento_time(order.updated_at) if order.updated_at else created
-    index = line_index(order.items)
     customer = Customer(
         customer_id=str(order.customer_id) if order.customer_id else None,
         name=" ".join(p for p in (order.customer_firstname, order.customer_lastname) if p) or None,
@@ -426,9 +456,11 @@ def listing_from_product(
     source_code: str | None,
     stock_item_id: int | None = None,
     parent: Product | None = None,
+    levels: Mapping[str, int | None] | None = None,
 ) -> Listing:
     """A product that holds stock, as a ``Listing`` (``ids`` name its product id, stock item
-    id, source and, for a configurable's child, the parent)."""
+    id, source and, for a configurable's child, the parent; ``levels`` its quantity per
+    source code, for stores whose account keeps one per source)."""
     ids = {"product_id": str(product.id), "type_id": product.type_id}
     if stock_item_id is not None:
         ids["stock_item_id"] = str(stock_item_id)
@@ -452,6 +484,7 @@ def listing_from_product(
         title=product.name,
         manages_stock=manages_stock,
         ids=ids,
+        levels=dict(levels or {}),
     )
 
 

@@ -267,6 +267,12 @@ class ShipmentTrack(_Payload):
     created_at: str | None = None
 
 
+class ShipmentExtension(_Payload):
+    """The shipment's ``extension_attributes``: the MSI source its units left from."""
+
+    source_code: str | None = None
+
+
 class Shipment(_Payload):
     """``ShipmentInterface``."""
 
@@ -275,6 +281,7 @@ class Shipment(_Payload):
     created_at: str | None = None
     items: list[ShipmentItem] = Field(default_factory=list)
     tracks: list[ShipmentTrack] = Field(default_factory=list)
+    extension_attributes: ShipmentExtension | None = None
 
 
 class CreditmemoItem(_Payload):

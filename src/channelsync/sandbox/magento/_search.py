@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["Criteria", "SearchError", "paginate", "parse_criteria"]
@@ -144,14 +145,19 @@ def _like(value: Any, pattern: str) -> bool:
     return re.match(regex, str(value if value is not None else ""), re.IGNORECASE) is not None
 
 
+@lru_cache(maxsize=64)
+def _values(raw: str) -> frozenset[str]:
+    """The values of an ``in``/``nin`` filter (parsed once per search, not once per row)."""
+    return frozenset(v.strip() for v in raw.split(","))
+
+
 def _matches(value: Any, raw: str, condition: str) -> bool:
     if condition == "null":
         return value is None
     if condition == "notnull":
         return value is not None
     if condition in ("in", "nin"):
-        wanted = {v.strip() for v in raw.split(",")}
-        hit = str(value) in wanted
+        hit = str(value) in _values(raw)
         return hit if condition == "in" else not hit
     if condition == "like":
         return _like(value, raw)
