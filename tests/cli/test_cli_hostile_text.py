@@ -155,6 +155,12 @@ def test_import_customers_and_status_print_hostile_text(cli: Cli) -> None:
     customers = cli("customers", "list")
     assert customers.exit_code == 0, customers.stderr
     _shown(customers.stdout, "Ann [bold]B[/]")
+    person = cli.json("customers", "list", "--json")[0]["person_id"]
+    shown = cli("customers", "show", person)
+    assert shown.exit_code == 0, shown.stderr
+    _shown(shown.stdout, "Ann [bold]B[/]", ORDER, "[/c]")
+    edits = cli("customers", "edits")
+    assert edits.exit_code == 0, edits.stderr
     status = cli("status")
     assert "please report it" not in status.stderr
     _shown(status.stdout, "shop-a")

@@ -332,10 +332,10 @@ def show_customer(ctx: typer.Context, ref: PersonArg, as_json: JsonFlag = False)
         state.out.json(p.as_dict())
         return
     out = state.out.console
-    out.print(f"[bold]{p.name or p.person_id}[/]  ({p.person_id})")
-    out.print(f"identities: {', '.join(p.identities)}")
-    out.print(f"e-mails:    {', '.join(p.emails) or '-'}")
-    out.print(f"accounts:   {', '.join(p.accounts)}")
+    out.print(f"[bold]{esc(p.name or p.person_id)}[/]  ({esc(p.person_id)})")
+    out.print(f"identities: {esc(', '.join(p.identities))}")
+    out.print(f"e-mails:    {esc(', '.join(p.emails) or '-')}")
+    out.print(f"accounts:   {esc(', '.join(p.accounts))}")
     out.print(
         f"orders:     {p.orders}, first {p.first_order_at:%Y-%m-%d %H:%M},"
         f" last {p.last_order_at:%Y-%m-%d %H:%M} (UTC)"
@@ -345,7 +345,7 @@ def show_customer(ctx: typer.Context, ref: PersonArg, as_json: JsonFlag = False)
     out.print(f"returned:   {p.returned_units} units")
     table = Table("account", "order")
     for account, order_id in p.order_ids:
-        table.add_row(account, order_id)
+        table.add_row(esc(account), esc(order_id))
     out.print(table)
 
 
@@ -368,7 +368,9 @@ def merge_customers(
     if as_json:
         state.out.json(p.as_dict())
     else:
-        state.out.console.print(f"{p.person_id}: {len(p.identities)} identities, {p.orders} orders")
+        state.out.console.print(
+            f"{esc(p.person_id)}: {len(p.identities)} identities, {p.orders} orders"
+        )
 
 
 @customers.command("split")
@@ -390,7 +392,7 @@ def split_customer(
     if as_json:
         state.out.json(p.as_dict())
     else:
-        state.out.console.print(f"{p.person_id}: a customer of its own, {p.orders} orders")
+        state.out.console.print(f"{esc(p.person_id)}: a customer of its own, {p.orders} orders")
 
 
 @customers.command("edits")
@@ -404,8 +406,8 @@ def customer_edits(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     table = Table("at (UTC)", "action", "identity", "person", "by", "note")
     for e in rows:
         table.add_row(
-            e.at.strftime("%Y-%m-%d %H:%M"), e.action, e.identity, e.person, e.actor or "",
-            e.note or "",
+            e.at.strftime("%Y-%m-%d %H:%M"), e.action, esc(e.identity), esc(e.person),
+            esc(e.actor or ""), esc(e.note or ""),
         )  # fmt: skip
     state.out.console.print(table)
 
