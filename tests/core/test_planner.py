@@ -11,6 +11,7 @@ from tests.core.parts import build
 import channelsync as cs
 from channelsync.core import schema as t
 from channelsync.core.allocation import AllocationStep
+from channelsync.core.errors import InvalidInput
 from channelsync.core.planner import RuleBook
 
 
@@ -38,7 +39,7 @@ def test_the_most_specific_rule_applies() -> None:
         ("", cs.Rule(), ValueError, "must be an account name"),
         (("shop",), cs.Rule(), ValueError, r"must be \(account, sku\)"),
         (("shop", "", "berlin"), cs.Rule(), ValueError, "the SKU must be a string or None"),
-        ("shop", {"buffer": 1}, TypeError, "must be a channelsync.Rule"),
+        ("shop", {"buffer": 1}, InvalidInput, "must be a channelsync.Rule"),
     ],
 )
 def test_bad_rule_keys_are_refused(key: Any, rule: Any, error: type, message: str) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from tests.core.parts import Core, build
 
 import channelsync as cs
+from channelsync.core import schema as t
 from channelsync.core.reconcile import queue_corrections, reconcile
 from channelsync.core.results import Drift
 from channelsync.testing import FakeChannel
@@ -59,8 +61,15 @@ def test_queued_corrections_push_the_ledgers_figure_against_what_is_shown(core: 
     shop, lane = _shop(core)
     shop.quantities["MUG"] = 15
     result = reconcile(lane)
-    assert queue_corrections(lane, result.drift) == 1
+    assert queue_corrections(lane, result.drift, core.ledger, source="test") == 1
     assert core.outbox_rows("shop")[0] == ("MUG", 9, 15, True)
+    with core.store.read() as conn:  # journalled: who, from what to what; no figure moved
+        row = conn.execute(
+            sa.select(t.journal.c.reason, t.journal.c.source, t.journal.c.d_on_hand).where(
+                t.journal.c.sku == "MUG", t.journal.c.reason == "reconcile"
+            )
+        ).one()
+    assert tuple(row) == ("reconcile", "test", 0)
     report = cs.AccountReport(account="shop", kind="fake")
     assert lane.push_stock(report) == 0  # no conflicts
     assert (report.pushes_ok, report.pushes_failed) == (1, 0)
@@ -71,7 +80,7 @@ def test_queued_corrections_push_the_ledgers_figure_against_what_is_shown(core: 
 def test_corrections_of_another_account_or_unknown_figures_queue_nothing(core: Core) -> None:
     _, lane = _shop(core)
     other = [Drift("elsewhere", "MUG", 3, 9, 9), Drift("shop", "MUG", None, 9, 9)]
-    assert queue_corrections(lane, other) == 0
+    assert queue_corrections(lane, other, core.ledger) == 0
 
 
 def test_a_channel_error_is_reported_not_raised(core: Core) -> None:
