@@ -256,3 +256,35 @@ def test_return_is_recorded_here_only(fake: Any, channel: Any, store: cs.Store) 
     assert fake.creditmemos_of(order_id) == []  # Magento was not told
     with pytest.raises(cs.OperationRefused, match="1 came back already"):
         engine.record_return(ACCOUNT, order_id, {line_id: 2})
+
+
+def test_a_configurable_line_cancels_and_refunds_by_its_parent_row(fake: Any, channel: Any) -> None:
+    fake.seed_configurable("TEE", {"TEE-S": (5, "19.90"), "TEE-M": (5, "19.90")})
+    open_id = fake.place_order("TEE-S", 2)
+    parent = line_of(fake, open_id)
+    channel.push_fulfillment(open_id, cs.Shipment(carrier="DHL", lines={parent: 1}))
+    assert (fake.source_quantity("TEE-S"), fake.reserved("TEE-S")) == (4, 1)
+    # The one unit left open is the whole rest of the order: Magento cancels it.
+    channel.cancel_lines(
+        CancelOperation(order_id=open_id, lines={parent: 1}, idempotency_key="k-tee-1")
+    )
+    assert fake.order_json(open_id)["state"] == "canceled"
+    assert (fake.source_quantity("TEE-S"), fake.reserved("TEE-S")) == (4, 0)
+
+    paid_id = fake.place_order("TEE-S", 2, invoiced=True)  # 39.80 EUR
+    line = line_of(fake, paid_id)
+    channel.push_fulfillment(paid_id, cs.Shipment(carrier="DHL"))
+    assert fake.source_quantity("TEE-S") == 2
+    receipt = channel.refund(
+        RefundOperation(
+            order_id=paid_id,
+            amount=cs.Money.of("19.90", "EUR"),
+            lines={line: 1},
+            returned={line: 1},
+            idempotency_key="k-tee-2",
+        )
+    )
+    assert receipt.refund is not None
+    assert receipt.refund.amount == cs.Money.of("19.90", "EUR")
+    assert receipt.refund.lines == {line: 1}
+    assert fake.source_quantity("TEE-S") == 3  # the returned unit is back on the source

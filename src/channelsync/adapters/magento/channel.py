@@ -30,6 +30,7 @@ from channelsync.adapters.magento.mapping import (
     open_units,
     order_failure,
     order_from_payload,
+    order_lines,
     parse_magento_time,
     price_row,
     refund_from_creditmemo,
@@ -1246,14 +1247,17 @@ class MagentoChannel:
         oid = self._order_id(operation.order_id, "cancel_lines")
         if operation.lines:
             order = self._order(oid)
-            open_units = {lid: n for lid, n in _open_units(order).items() if n > 0}
+            left = _open_lines(order)
             asked = {lid: n for lid, n in operation.lines.items() if n > 0}
-            if asked != open_units:
+            whole = all(asked.get(lid, 0) >= n for lid, n in left.items()) and all(
+                n <= left.get(lid, 0) for lid, n in asked.items()
+            )
+            if not whole:
                 raise Rejected(
                     f"order {oid}: Magento cancels whole orders only (POST"
                     " /V1/orders/{id}/cancel takes no items); to take some units out, refund"
                     " those units with a credit memo instead (channelsync orders refund ..."
-                    " --line LINE=UNITS), which releases them",
+                    " --line LINE=UNITS; the order must be invoiced), which releases them",
                     channel=self.account,
                     operation="cancel_lines",
                 )
@@ -1318,10 +1322,11 @@ class MagentoChannel:
                 operation="refund",
             )
         tops = {str(i.item_id): i for i in order.items if i.parent_item_id is None}
+        rows = {str(i.item_id): i for i in order.items}  # a bundle's components are lines
         items: list[dict[str, Any]] = []
         priced = Decimal(0)
         for line_id, qty in sorted(operation.lines.items()):
-            item = tops.get(line_id)
+            item = rows.get(line_id)
             if item is None or qty <= 0 or qty > item.qty_invoiced - item.qty_refunded:
                 raise Rejected(
                     f"order {oid} has no line {line_id!r} with {qty} invoiced unit(s) not"
@@ -1341,7 +1346,7 @@ class MagentoChannel:
             items,
             positive=max(difference, Decimal(0)),
             negative=max(-difference, Decimal(0)),
-            restock=[int(lid) for lid in sorted(back) if lid in tops],
+            restock=[int(lid) for lid in sorted(back) if lid in rows],
             reason=note,
             idempotency_key=operation.idempotency_key,
         )
@@ -1410,15 +1415,15 @@ def _unit_value(item: OrderItem) -> Decimal:
     return (row + (item.base_tax_amount or 0) - (item.base_discount_amount or 0)) / ordered
 
 
-def _open_units(order: MagentoOrder) -> dict[str, int]:
-    """Line id -> units neither shipped, refunded nor cancelled (top-level rows)."""
-    out: dict[str, int] = {}
-    for item in order.items:
-        if item.parent_item_id is not None:
-            continue
-        left = item.qty_ordered - max(item.qty_shipped, item.qty_refunded) - item.qty_canceled
-        out[str(item.item_id)] = max(0, int(left))
-    return out
+def _open_lines(order: MagentoOrder) -> dict[str, int]:
+    """Line id -> units neither shipped, refunded nor cancelled, of the lines with stock (the
+    order's lines as ``read_order`` maps them: a bundle's components, a configurable's parent
+    row)."""
+    return {
+        line.line_id: line.quantity_open
+        for line in order_lines(order.items, None)
+        if line.sku and line.quantity_open > 0
+    }
 
 
 def _add(totals: dict[str, int], units: Mapping[str, int]) -> None:
