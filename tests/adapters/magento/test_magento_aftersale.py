@@ -288,3 +288,31 @@ def test_a_configurable_line_cancels_and_refunds_by_its_parent_row(fake: Any, ch
     assert receipt.refund.amount == cs.Money.of("19.90", "EUR")
     assert receipt.refund.lines == {line: 1}
     assert fake.source_quantity("TEE-S") == 3  # the returned unit is back on the source
+
+
+def test_a_refund_whose_answer_was_lost_finds_its_memo_on_the_retry(
+    fake: Any, channel: Any, store: cs.Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.seed_listing("M-11", quantity=0, price="24.99")
+    engine = engine_for(store, channel, **{"M-11": 10})
+    order_id = fake.place_order("M-11", 2, invoiced=True)
+    engine.run_once()
+    line_id = line_of(fake, order_id)
+    send = channel._client.refund_order
+
+    def lost(oid: int, body: Any) -> int:
+        send(oid, body)  # Magento makes the memo, the answer never arrives
+        raise cs.Unavailable("read timed out", channel=ACCOUNT, operation="POST order/{id}/refund")
+
+    monkeypatch.setattr(channel._client, "refund_order", lost)
+    with pytest.raises(cs.Unavailable):
+        engine.refund(ACCOUNT, order_id, lines={line_id: 1}, reason="out_of_stock")
+    assert memo_totals(fake, order_id) == [Decimal("24.99")]
+    assert figures(engine, "M-11") == (10, 2)  # nothing applied without an answer
+    monkeypatch.undo()
+    result = engine.refund(ACCOUNT, order_id, lines={line_id: 1}, reason="out_of_stock")
+    assert (result.status, result.repeated, result.released) == ("done", False, {"M-11": 1})
+    [memo] = fake.creditmemos_of(order_id)  # found by its key, not made twice
+    assert result.reference == str(memo["entity_id"])
+    assert figures(engine, "M-11") == (10, 1)
+    assert fake.reserved("M-11") == 1
