@@ -1412,7 +1412,8 @@ def _unit_value(item: OrderItem) -> Decimal:
         if item.base_row_total is not None
         else (item.base_price or Decimal(0)) * ordered
     )
-    return (row + (item.base_tax_amount or 0) - (item.base_discount_amount or 0)) / ordered
+    discount = abs(item.base_discount_amount or Decimal(0))  # positive on rows, as mapped
+    return (row + (item.base_tax_amount or Decimal(0)) - discount) / ordered
 
 
 def _open_lines(order: MagentoOrder) -> dict[str, int]:
