@@ -316,3 +316,25 @@ def test_a_refund_whose_answer_was_lost_finds_its_memo_on_the_retry(
     assert result.reference == str(memo["entity_id"])
     assert figures(engine, "M-11") == (10, 1)
     assert fake.reserved("M-11") == 1
+
+
+def test_cancel_of_an_invoiced_order_says_to_refund_it_and_changes_nothing(
+    fake: Any, channel: Any, store: cs.Store
+) -> None:
+    fake.seed_listing("M-12", quantity=0, price="8.00")
+    engine = engine_for(store, channel, **{"M-12": 5})
+    order_id = fake.place_order("M-12", 2, invoiced=True)
+    engine.run_once()
+    with pytest.raises(cs.Rejected, match=r"2 unit\(s\) not shipped are invoiced.*credit memo"):
+        engine.cancel(ACCOUNT, order_id, reason="customer_request")
+    order = fake.order_json(order_id)
+    assert (order["state"], order["items"][0]["qty_canceled"]) == ("processing", 0)
+    assert fake.reserved("M-12") == 2
+    assert figures(engine, "M-12") == (5, 2)
+    # The way it says: a credit memo of both units releases them.
+    line_id = line_of(fake, order_id)
+    result = engine.refund(ACCOUNT, order_id, lines={line_id: 2}, reason="customer_request")
+    assert result.released == {"M-12": 2}
+    assert memo_totals(fake, order_id) == [Decimal("16.00")]
+    assert (fake.order_json(order_id)["state"], fake.reserved("M-12")) == ("closed", 0)
+    assert figures(engine, "M-12") == (5, 0)

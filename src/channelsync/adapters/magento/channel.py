@@ -1241,10 +1241,12 @@ class MagentoChannel:
 
         Magento cancels whole orders only (the cancel call takes no items): ``lines`` naming
         every unit not shipped yet cancel the order; fewer units are refused (``Rejected``)
-        with the way to do it, a credit memo of those units (``refund``). A shipped,
-        complete or fully invoiced order is refused as ``cancel_order`` refuses it.
+        with the way to do it, a credit memo of those units (``refund``). Units not shipped
+        but invoiced are refused the same way (Magento's cancel would leave them), and a
+        shipped, complete or closed order as ``cancel_order`` refuses it.
         """
         oid = self._order_id(operation.order_id, "cancel_lines")
+        order: MagentoOrder | None = None
         if operation.lines:
             order = self._order(oid)
             left = _open_lines(order)
@@ -1261,6 +1263,17 @@ class MagentoChannel:
                     channel=self.account,
                     operation="cancel_lines",
                 )
+        if order is None:
+            order = self._order(oid)
+        paid = _invoiced_open(order)
+        if paid:
+            raise Rejected(
+                f"order {oid}: {paid} unit(s) not shipped are invoiced (paid); Magento cancels"
+                " only what is not invoiced: refund them with a credit memo instead"
+                " (channelsync orders refund ...), which releases them",
+                channel=self.account,
+                operation="cancel_lines",
+            )
         note = f"{operation.reason}: {operation.note}" if operation.note else operation.reason
         self.cancel_order(operation.order_id, note)
         return OperationReceipt(reference=str(oid), detail="order canceled")
@@ -1414,6 +1427,19 @@ def _unit_value(item: OrderItem) -> Decimal:
     )
     discount = abs(item.base_discount_amount or Decimal(0))  # positive on rows, as mapped
     return (row + (item.base_tax_amount or Decimal(0)) - discount) / ordered
+
+
+def _invoiced_open(order: MagentoOrder) -> int:
+    """Units not shipped that are invoiced: Magento's cancel leaves them (``canCancel``
+    counts only units neither invoiced nor shipped), a credit memo takes them out."""
+    count = Decimal(0)
+    for item in order.items:
+        if item.parent_item_id is not None:
+            continue
+        unshipped = item.qty_ordered - max(item.qty_shipped, item.qty_refunded) - item.qty_canceled
+        uninvoiced = item.qty_ordered - item.qty_invoiced - item.qty_canceled
+        count += max(Decimal(0), unshipped - max(Decimal(0), min(uninvoiced, unshipped)))
+    return int(count)
 
 
 def _open_lines(order: MagentoOrder) -> dict[str, int]:
