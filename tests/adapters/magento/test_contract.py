@@ -13,6 +13,10 @@ from channelsync.testing import ChannelContract
 
 
 class TestMagentoContract(ChannelContract):
+    #: Orders seeded invoiced (payment captured): Magento cancels only what is not invoiced
+    #: and refunds (credit memo) only what is, so the refund check seeds invoiced orders.
+    invoiced = False
+
     @pytest.fixture(autouse=True)
     def _sandbox(self) -> Iterator[None]:
         with Sandbox(channels=["magento"]) as sb:
@@ -32,7 +36,14 @@ class TestMagentoContract(ChannelContract):
 
     def seed_orders(self, count: int) -> list[str]:
         self.fake.seed_listing("CT-ORDER", quantity=100_000, price="5.00")
-        return [self.fake.place_order("CT-ORDER") for _ in range(count)]
+        return [self.fake.place_order("CT-ORDER", invoiced=self.invoiced) for _ in range(count)]
+
+    def test_refund_never_more_than_was_paid(self) -> None:
+        """The contract's refund check on an invoiced order (a credit memo needs one)."""
+        self.invoiced = True
+        super().test_refund_never_more_than_was_paid()
+        [memo] = [m for oid in self.fake.store.orders for m in self.fake.creditmemos_of(oid)]
+        assert memo["base_grand_total"] == 1.0  # the 1.00 part; the refused amount made none
 
     def seed_unreadable_order(self) -> str:
         # A fractional quantity (a product sold by the metre): channelsync counts units.

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -29,6 +30,7 @@ from channelsync.adapters.magento.mapping import (
     open_units,
     order_failure,
     order_from_payload,
+    order_lines,
     parse_magento_time,
     price_row,
     refund_from_creditmemo,
@@ -38,6 +40,7 @@ from channelsync.adapters.magento.mapping import (
 from channelsync.adapters.magento.payloads import (
     Creditmemo,
     MagentoOrder,
+    OrderItem,
     PriceUpdateResult,
     Product,
     SearchResults,
@@ -46,11 +49,14 @@ from channelsync.adapters.magento.payloads import (
 )
 from channelsync.adapters.magento.webhooks import MagentoWebhooks
 from channelsync.core.channel import (
+    CancelOperation,
     ChannelLimits,
+    OperationReceipt,
     OrderFailure,
     PriceUpdate,
     PushResult,
     RateLimit,
+    RefundOperation,
     StockUpdate,
     WebhookEvent,
 )
@@ -1140,11 +1146,9 @@ class MagentoChannel:
             )
         index = line_index(order.items)
         if idempotency_key:
-            tag = f"[{_IDEMPOTENCY_TAG}{idempotency_key}]"
-            for memo in self._by_order(self._client.creditmemos, [oid]):
-                comments = self._client.creditmemo_comments(memo.entity_id)
-                if any(tag in c.comment for c in comments):
-                    return refund_from_creditmemo(memo, currency, index)
+            found = self._memo_with_key(oid, idempotency_key)
+            if found is not None:
+                return refund_from_creditmemo(found, currency, index)
         items: list[dict[str, Any]] = []
         by_line = {str(i.item_id): i for i in order.items}
         if lines:
@@ -1162,6 +1166,44 @@ class MagentoChannel:
                 for i in order.items
                 if i.parent_item_id is None
             ]
+        memo_id, memo = self._create_memo(
+            oid,
+            items,
+            positive=amount.amount if amount is not None else Decimal(0),
+            negative=Decimal(0),
+            restock=[i["order_item_id"] for i in items if i["qty"] > 0] if restock else [],
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
+        if memo is None:
+            return Refund(refund_id=str(memo_id), amount=amount, reason=reason, restock=restock)
+        return refund_from_creditmemo(memo, currency, index).model_copy(
+            update={"restock": restock, "reason": reason}
+        )
+
+    def _memo_with_key(self, oid: int, idempotency_key: str) -> Creditmemo | None:
+        """The order's credit memo whose comment carries ``idempotency_key`` (None: none)."""
+        tag = f"[{_IDEMPOTENCY_TAG}{idempotency_key}]"
+        memos: list[Creditmemo] = self._by_order(self._client.creditmemos, [oid])
+        for memo in memos:
+            comments = self._client.creditmemo_comments(memo.entity_id)
+            if any(tag in c.comment for c in comments):
+                return memo
+        return None
+
+    def _create_memo(
+        self,
+        oid: int,
+        items: list[dict[str, Any]],
+        *,
+        positive: Decimal,
+        negative: Decimal,
+        restock: Sequence[int],
+        reason: str | None,
+        idempotency_key: str | None,
+    ) -> tuple[int, Creditmemo | None]:
+        """``POST /V1/order/{id}/refund`` with no shipping refunded: the memo's id and the
+        memo read back (None when the search does not list it yet)."""
         comment = " ".join(
             p
             for p in (
@@ -1170,12 +1212,13 @@ class MagentoChannel:
             )
             if p
         )
-        arguments: dict[str, Any] = {"shipping_amount": 0, "adjustment_negative": 0}
-        arguments["adjustment_positive"] = amount.amount if amount is not None else 0
+        arguments: dict[str, Any] = {
+            "shipping_amount": 0,
+            "adjustment_positive": positive,
+            "adjustment_negative": negative,
+        }
         if restock:
-            arguments["extension_attributes"] = {
-                "return_to_stock_items": [i["order_item_id"] for i in items if i["qty"] > 0]
-            }
+            arguments["extension_attributes"] = {"return_to_stock_items": list(restock)}
         body: dict[str, Any] = {
             "items": items,
             "notify": False,
@@ -1185,12 +1228,156 @@ class MagentoChannel:
         if comment:
             body["comment"] = {"comment": comment, "is_visible_on_front": 0}
         memo_id = self._client.refund_order(oid, body)
-        for memo in self._by_order(self._client.creditmemos, [oid]):
+        memos: list[Creditmemo] = self._by_order(self._client.creditmemos, [oid])
+        for memo in memos:
             if memo.entity_id == memo_id:
-                return refund_from_creditmemo(memo, currency, index).model_copy(
-                    update={"restock": restock, "reason": reason}
+                return memo_id, memo
+        return memo_id, None
+
+    # -- after-sale (SupportsCancel, SupportsRefund) ----------------------------------------
+
+    def cancel_lines(self, operation: CancelOperation) -> OperationReceipt:
+        """Cancel the whole order (``POST /V1/orders/{id}/cancel``; see ``cancel_order``).
+
+        Magento cancels whole orders only (the cancel call takes no items): ``lines`` naming
+        every unit not shipped yet cancel the order; fewer units are refused (``Rejected``)
+        with the way to do it, a credit memo of those units (``refund``). Units not shipped
+        but invoiced are refused the same way (Magento's cancel would leave them), and a
+        shipped, complete or closed order as ``cancel_order`` refuses it.
+        """
+        oid = self._order_id(operation.order_id, "cancel_lines")
+        order: MagentoOrder | None = None
+        if operation.lines:
+            order = self._order(oid)
+            left = _open_lines(order)
+            asked = {lid: n for lid, n in operation.lines.items() if n > 0}
+            whole = all(asked.get(lid, 0) >= n for lid, n in left.items()) and all(
+                n <= left.get(lid, 0) for lid, n in asked.items()
+            )
+            if not whole:
+                raise Rejected(
+                    f"order {oid}: Magento cancels whole orders only (POST"
+                    " /V1/orders/{id}/cancel takes no items); to take some units out, refund"
+                    " those units with a credit memo instead (channelsync orders refund ..."
+                    " --line LINE=UNITS; the order must be invoiced), which releases them",
+                    channel=self.account,
+                    operation="cancel_lines",
                 )
-        return Refund(refund_id=str(memo_id), amount=amount, reason=reason, restock=restock)
+        if order is None:
+            order = self._order(oid)
+        paid = _invoiced_open(order)
+        if paid:
+            raise Rejected(
+                f"order {oid}: {paid} unit(s) not shipped are invoiced (paid); Magento cancels"
+                " only what is not invoiced: refund them with a credit memo instead"
+                " (channelsync orders refund ...), which releases them",
+                channel=self.account,
+                operation="cancel_lines",
+            )
+        note = f"{operation.reason}: {operation.note}" if operation.note else operation.reason
+        self.cancel_order(operation.order_id, note)
+        return OperationReceipt(reference=str(oid), detail="order canceled")
+
+    def refund(self, operation: RefundOperation) -> OperationReceipt:
+        """An offline credit memo of exactly ``operation.amount`` (``POST /V1/order/{id}/refund``).
+
+        With ``lines`` the memo names those units; Magento prices them from the order (row
+        total with tax, less discount), and the difference to the amount is sent as
+        ``adjustment_positive`` or ``adjustment_negative``. Units cancelled (never shipped)
+        or returned are sent in ``return_to_stock_items``; units that stay with the buyer
+        are not. Without lines the amount is an adjustment alone. The amount may not exceed
+        what was paid (invoiced) less earlier refunds: refused (``Rejected``) before
+        anything is sent. The operation's key is written into the memo's comment, so a
+        repeat after a lost answer finds that memo instead of refunding twice.
+        """
+        oid = self._order_id(operation.order_id, "refund")
+        note = f"{operation.reason}: {operation.note}" if operation.note else operation.reason
+        order = self._order(oid)
+        currency = order.base_currency_code or self._currency or operation.amount.currency
+        index = line_index(order.items)
+        found = self._memo_with_key(oid, operation.idempotency_key)
+        if found is not None:
+            refund = refund_from_creditmemo(found, currency, index)
+            return OperationReceipt(
+                reference=refund.refund_id,
+                refund=refund.model_copy(update={"reason": note}),
+                detail="credit memo made before",
+            )
+        amount = operation.amount
+        if amount.currency != currency:
+            raise Rejected(
+                f"refund currency {amount.currency} differs from order {oid}'s base currency"
+                f" {currency}",
+                channel=self.account,
+                operation="refund",
+            )
+        invoiced = sum(
+            (i.qty_invoiced for i in order.items if i.parent_item_id is None), Decimal(0)
+        )
+        if invoiced <= 0:
+            raise Rejected(
+                f"order {oid} has no invoice: Magento refunds (credit memo) only what was"
+                " invoiced; cancel the order instead, or invoice it first",
+                channel=self.account,
+                operation="refund",
+            )
+        paid = (
+            order.base_total_paid if order.base_total_paid is not None else order.base_grand_total
+        )
+        left = (paid or Decimal(0)) - (order.base_total_refunded or Decimal(0))
+        if left == left.quantize(_CENT):
+            left = left.quantize(_CENT)  # Magento renders 16.00 as 16
+        if amount.amount > left:
+            raise Rejected(
+                f"order {oid}: {amount} is more than can be refunded ({left} {currency} paid"
+                " and not refunded yet)",
+                channel=self.account,
+                operation="refund",
+            )
+        tops = {str(i.item_id): i for i in order.items if i.parent_item_id is None}
+        rows = {str(i.item_id): i for i in order.items}  # a bundle's components are lines
+        items: list[dict[str, Any]] = []
+        priced = Decimal(0)
+        for line_id, qty in sorted(operation.lines.items()):
+            item = rows.get(line_id)
+            if item is None or qty <= 0 or qty > item.qty_invoiced - item.qty_refunded:
+                raise Rejected(
+                    f"order {oid} has no line {line_id!r} with {qty} invoiced unit(s) not"
+                    " refunded yet",
+                    channel=self.account,
+                    operation="refund",
+                )
+            items.append({"order_item_id": item.item_id, "qty": qty})
+            priced += _unit_value(item) * qty
+        priced = priced.quantize(_CENT)
+        if not items:
+            items = [{"order_item_id": i.item_id, "qty": 0} for i in tops.values()]
+        back = set(operation.cancelled) | set(operation.returned)
+        difference = amount.amount - priced
+        _, memo = self._create_memo(
+            oid,
+            items,
+            positive=max(difference, Decimal(0)),
+            negative=max(-difference, Decimal(0)),
+            restock=[int(lid) for lid in sorted(back) if lid in rows],
+            reason=note,
+            idempotency_key=operation.idempotency_key,
+        )
+        if memo is None:
+            raise TransientError(
+                f"order {oid}: the credit memo was made but is not listed yet; repeat the"
+                " refund (its key finds the memo)",
+                channel=self.account,
+                operation="refund",
+            )
+        refund = refund_from_creditmemo(memo, currency, index).model_copy(
+            update={"reason": note, "restock": bool(operation.returned)}
+        )
+        detail = None
+        if refund.amount is not None and refund.amount.amount != amount.amount:
+            detail = f"Magento made the credit memo {refund.amount}, not {amount}"
+            log.warning("%s: order %s: %s", self.account, oid, detail)
+        return OperationReceipt(reference=refund.refund_id, refund=refund, detail=detail)
 
     # -- webhooks -------------------------------------------------------------------------
 
@@ -1224,6 +1411,46 @@ def _sku_chunks(skus: Sequence[str], size: int) -> Iterator[list[str]]:
         used += cost
     if chunk:
         yield chunk
+
+
+_CENT = Decimal("0.01")
+
+
+def _unit_value(item: OrderItem) -> Decimal:
+    """What Magento refunds for one unit of an order row: its row total with tax, less
+    its discount, per unit ordered."""
+    ordered = item.qty_ordered or Decimal(1)
+    row = (
+        item.base_row_total
+        if item.base_row_total is not None
+        else (item.base_price or Decimal(0)) * ordered
+    )
+    discount = abs(item.base_discount_amount or Decimal(0))  # positive on rows, as mapped
+    return (row + (item.base_tax_amount or Decimal(0)) - discount) / ordered
+
+
+def _invoiced_open(order: MagentoOrder) -> int:
+    """Units not shipped that are invoiced: Magento's cancel leaves them (``canCancel``
+    counts only units neither invoiced nor shipped), a credit memo takes them out."""
+    count = Decimal(0)
+    for item in order.items:
+        if item.parent_item_id is not None:
+            continue
+        unshipped = item.qty_ordered - max(item.qty_shipped, item.qty_refunded) - item.qty_canceled
+        uninvoiced = item.qty_ordered - item.qty_invoiced - item.qty_canceled
+        count += max(Decimal(0), unshipped - max(Decimal(0), min(uninvoiced, unshipped)))
+    return int(count)
+
+
+def _open_lines(order: MagentoOrder) -> dict[str, int]:
+    """Line id -> units neither shipped, refunded nor cancelled, of the lines with stock (the
+    order's lines as ``read_order`` maps them: a bundle's components, a configurable's parent
+    row)."""
+    return {
+        line.line_id: line.quantity_open
+        for line in order_lines(order.items, None)
+        if line.sku and line.quantity_open > 0
+    }
 
 
 def _add(totals: dict[str, int], units: Mapping[str, int]) -> None:

@@ -223,6 +223,8 @@ class MagentoOrder(_Payload):
     base_tax_amount: Decimal | None = None
     base_discount_amount: Decimal | None = None
     base_total_refunded: Decimal | None = None
+    base_total_paid: Decimal | None = None
+    base_total_invoiced: Decimal | None = None
     customer_id: int | None = None
     customer_email: str | None = None
     customer_firstname: str | None = None

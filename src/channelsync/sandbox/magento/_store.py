@@ -5,8 +5,9 @@ Rules kept from Magento:
 * Multi-Source Inventory: a product's stock is one source item per source (quantity and
   status). A placed order does not touch source quantities: it adds a *reservation* (the
   salable quantity drops); shipping deducts the shipped units from the shipment's source
-  and compensates the reservation; cancelling compensates it. The legacy stock item of the
-  default source mirrors its quantity.
+  and compensates the reservation; cancelling compensates it, and so does a credit memo of
+  units not shipped yet (only shipped units go back to the source with "return to stock").
+  The legacy stock item of the default source mirrors its quantity.
 * Without the Inventory modules (``msi=False``): the legacy stock item's ``qty`` drops when an
   order is placed and rises again when it is cancelled.
 * Order states: ``new`` (not invoiced), ``processing`` (invoiced or partly shipped),
@@ -588,11 +589,19 @@ class Store:
             if qty <= 0:
                 continue
             item = by_id[item_id]
+            unshipped = self._to_ship(item)
             item["qty_refunded"] = _d(item["qty_refunded"]) + qty
+            # Units refunded before they shipped never leave: their reservation is
+            # compensated; only shipped units can go back to the source.
+            released = unshipped - self._to_ship(item)
+            if self.msi and released > 0 and item.get("sku"):
+                self.reserve(str(item["sku"]), -released)
             if item_id in restock and item.get("sku"):
                 if self.msi:
-                    current = self.source_quantity(str(item["sku"])) or Decimal(0)
-                    self.set_source_item(str(item["sku"]), "default", current + qty, 1)
+                    back = qty - released
+                    if back > 0:
+                        current = self.source_quantity(str(item["sku"])) or Decimal(0)
+                        self.set_source_item(str(item["sku"]), "default", current + back, 1)
                 else:
                     product = self.by_sku(str(item["sku"]))
                     if product is not None:

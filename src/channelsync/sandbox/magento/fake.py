@@ -631,6 +631,15 @@ class MagentoFake(FakeMarketplace):
             data: dict[str, Any] = json.loads(_json(self.store.order(int(order_id))))
             return data
 
+    def creditmemos_of(self, order_id: str | int) -> list[dict[str, Any]]:
+        """The order's credit memos, oldest first, each with its ``comments``."""
+        with self.lock:
+            return [
+                json.loads(_json(m | {"comments": self.store.creditmemo_comments.get(mid, [])}))
+                for mid, m in sorted(self.store.creditmemos.items())
+                if m["order_id"] == int(order_id)
+            ]
+
     def shipments_of(self, order_id: str | int) -> list[dict[str, Any]]:
         """The order's shipments (with tracks)."""
         with self.lock:
