@@ -127,6 +127,20 @@ def test_an_unmapped_channel_location_is_reported_and_not_pushed(store: cs.Store
     assert shop.levels["MUG"] == {BERLIN: 4, "gid://shop/Location/99": 5}
 
 
+def test_a_pooled_account_reports_only_items_stocked_at_several_channel_locations(
+    store: cs.Store,
+) -> None:
+    """One quantity per listing is what a pooled account means: an item stocked at one
+    channel location is as meant; one stocked at two has units the engine never writes."""
+    shop = FakeChannel("shopify-main", compare_and_set=True)
+    shop.add_listing("MUG", levels={BERLIN: 3})
+    shop.add_listing("CAP", levels={BERLIN: 1, "gid://shop/Location/99": 5})
+    engine = cs.SyncEngine(store, [shop], retry=NO_WAIT)
+    [result] = engine.import_listings().values()
+    assert not isinstance(result, Exception)
+    assert result.unmapped_locations == {BERLIN: 1, "gid://shop/Location/99": 1}
+
+
 def test_sourcing_is_replaceable(store: cs.Store) -> None:
     class Nearest:
         """Always Hamburg (the merchant's own rule)."""

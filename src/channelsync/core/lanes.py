@@ -212,12 +212,15 @@ class AccountLane:
     def _import_once(self) -> ImportResult:
         run = str(uuid.uuid4())
         result = ImportResult(self.account)
-        mapped = set(self.parts.planner.locations.of(self.account).channel_ids.values())
+        where = self.parts.planner.locations.of(self.account)
+        mapped = set(where.channel_ids.values())
         for page in _pages(self.channel.fetch_listings(), self.settings.import_page):
             fresh, twice = self.store.run(partial(self._bind_page, page, run))
             _count_page(result, fresh)
             result.duplicates += twice
             for listing in fresh:
+                if not where.per_location and len(listing.levels) < 2:
+                    continue  # a pooled account of an item stocked at one location: as meant
                 for cid in listing.levels:
                     if cid not in mapped:
                         result.unmapped_locations[cid] = result.unmapped_locations.get(cid, 0) + 1
