@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from channelsync.config._files import ENV_PREFIX
 from channelsync.core.allocation import Rule
+from channelsync.core.models import currency_code
 from channelsync.core.pricing import PriceRule
 from channelsync.core.store import DEFAULT_URL
 
@@ -70,10 +71,7 @@ class ReportSettings(_Section):
     def _currency_code(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        code = value.strip().upper()
-        if len(code) != 3 or not code.isalpha():
-            raise ValueError(f"{value!r} is not an ISO 4217 currency code (EUR, USD...)")
-        return code
+        return currency_code(value)
 
     @field_validator("timezone")
     @classmethod

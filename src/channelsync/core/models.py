@@ -118,6 +118,17 @@ _ISO_4217 = frozenset(
 )
 
 
+def currency_code(value: object) -> str:
+    """``value`` as an ISO 4217 code in use (trimmed, upper case); ``ValueError`` names it
+    otherwise. The one check of a currency code: money, orders, configuration, price rules."""
+    if not isinstance(value, str):
+        raise ValueError(f"currency must be an ISO 4217 code string, got {value!r}")
+    code = value.strip().upper()
+    if code not in _ISO_4217:
+        raise ValueError(f"currency {value!r} is not an ISO 4217 code (EUR, USD...)")
+    return code
+
+
 def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
@@ -171,12 +182,7 @@ class Money(_Frozen):
     @field_validator("currency", mode="before")
     @classmethod
     def _currency(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            raise ValueError(f"currency must be an ISO 4217 code string, got {value!r}")
-        code = value.strip().upper()
-        if code not in _ISO_4217:
-            raise ValueError(f"currency {value!r} is not an ISO 4217 code")
-        return code
+        return currency_code(value)
 
     @classmethod
     def of(cls, amount: str | int | Decimal, currency: str) -> Money:

@@ -27,7 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from channelsync.core.models import Money
+from channelsync.core.models import Money, currency_code
 from channelsync.core.rates import Rates
 
 __all__ = [
@@ -71,10 +71,7 @@ class PriceRule(BaseModel):
     def _code(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        code = value.strip().upper()
-        if len(code) != 3 or not code.isalpha():
-            raise ValueError(f"{value!r} is not an ISO 4217 currency code (EUR, USD...)")
-        return code
+        return currency_code(value)
 
     @field_validator("percent")
     @classmethod

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from channelsync.adapters._http import is_loopback_host
 from channelsync.core.errors import ConfigError
+from channelsync.core.models import currency_code
 
 __all__ = ["DEFAULT_LOCATION", "REST_PATH", "MagentoConfig"]
 
@@ -125,10 +126,7 @@ class MagentoConfig(BaseModel):
     def _currency(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        code = value.strip().upper()
-        if len(code) != 3 or not code.isalpha():
-            raise ValueError(f"currency must be an ISO 4217 code, got {value!r}")
-        return code
+        return currency_code(value)
 
     @field_validator("sources")
     @classmethod
