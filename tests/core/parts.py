@@ -8,13 +8,9 @@ from datetime import datetime
 from typing import Any
 
 import channelsync as cs
-from channelsync.core.accounts import Accounts
-from channelsync.core.gdpr import Privacy
-from channelsync.core.inbox import Inbox
 from channelsync.core.lanes import AccountLane, LaneSettings, Parts
 from channelsync.core.ledger import Ledger
 from channelsync.core.listings import Listings
-from channelsync.core.locations import FirstWithStock, LocationBook
 from channelsync.core.orderbook import OrderBook
 from channelsync.core.outbox import Outbox
 from channelsync.core.planner import Planner, RuleBook
@@ -81,35 +77,19 @@ def build(
     rules: Mapping[Any, cs.Rule] | None = None,
     locations: Mapping[str, Any] | None = None,
 ) -> Core:
-    """The parts as ``SyncEngine.__init__`` builds them."""
-    book = RuleBook(rules)
-    where = LocationBook(locations)
-    listings = Listings(store, clock)
-    outbox = Outbox(store, listings, clock, where)
-    planner = Planner(store, book, outbox, where)
-    ledger = Ledger(store, planner, clock)
-    orderbook = OrderBook(store, ledger, planner, outbox, clock, where, FirstWithStock())
-    privacy = Privacy(store, orderbook, clock)
-    parts = Parts(
-        store=store,
-        accounts=Accounts(store, clock),
-        listings=listings,
-        outbox=outbox,
-        planner=planner,
-        orderbook=orderbook,
-        inbox=Inbox(store, orderbook, listings, privacy, clock),
-        policy=NO_WAIT,
-        clock=clock,
-    )
+    """The parts exactly as ``SyncEngine.__init__`` wires them (taken from an engine with
+    no channel, so this helper cannot drift from the engine's wiring)."""
+    engine = cs.SyncEngine(store, [], rules, retry=NO_WAIT, clock=clock, locations=locations)
+    parts = engine._parts
     return Core(
         store,
         clock,
-        book,
-        listings,
-        outbox,
-        planner,
-        ledger,
-        orderbook,
+        engine._rules,
+        parts.listings,
+        parts.outbox,
+        parts.planner,
+        engine._ledger,
+        parts.orderbook,
         parts,
-        Views(store, planner),
+        engine._views,
     )
