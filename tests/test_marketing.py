@@ -19,15 +19,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
+import textwrap
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 import channelsync as cs
 from channelsync.charts import daily_figure
+from channelsync.core import schema as t
+from channelsync.core.salesbook import SalesBook
 from channelsync.marketing import channel_report, customer_report, render_channel_chart
 from channelsync.rates import Rates, load_rates
 from channelsync.reports import day_bounds, render_chart, sales_report
@@ -406,3 +413,92 @@ def test_channel_chart_is_a_png(engine: cs.SyncEngine, tmp_path: Path) -> None:
     rep = channel_report(engine.store, start=NOV[0], end=NOV[1], period="week")
     out = render_channel_chart(rep, tmp_path / "channels.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+_REFRESH = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import channelsync as cs
+    from channelsync.core.salesbook import SalesBook
+
+    url, ready, go = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    store = cs.open_store(url)
+    ready.touch()
+    while not go.exists():
+        time.sleep(0.001)
+    print(SalesBook(store).refresh())
+    """
+)
+
+
+@pytest.mark.postgres
+def test_two_processes_building_the_report_projection_at_once_agree(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Two report commands on PostgreSQL rebuild the same 600 orders' projection at the
+    same moment: each order's rows are written under its lock, so neither fails and every
+    order is projected once."""
+    with cs.open_store(pg_url) as store:
+        engine = cs.SyncEngine(store)
+        engine.set_on_hand_many({"MUG": 10_000})
+        day = datetime(2026, 11, 3, 10, tzinfo=UTC)
+        engine.record_orders(
+            [
+                cs.Order(
+                    kind="fake",
+                    account="shop",
+                    order_id=f"O{i}",
+                    status=cs.OrderStatus.OPEN,
+                    created_at=day,
+                    updated_at=day,
+                    currency="EUR",
+                    lines=(
+                        cs.OrderLine(
+                            line_id="1",
+                            sku="MUG",
+                            quantity=1,
+                            unit_price=cs.Money.of("5.00", "EUR"),
+                        ),
+                    ),
+                )
+                for i in range(600)
+            ]
+        )
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _REFRESH,
+                pg_url,
+                str(tmp_path / f"ready{n}"),
+                str(tmp_path / "go"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in (0, 1)
+    ]
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / f"ready{n}").exists() for n in (0, 1)):
+        assert time.monotonic() < deadline, "the report processes did not start"
+        assert all(p.poll() is None for p in procs), [p.stderr.read() for p in procs if p.stderr]
+        time.sleep(0.01)
+    (tmp_path / "go").touch()
+    rebuilt = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        rebuilt.append(int(out.strip()))
+    assert sum(rebuilt) >= 600  # each saw the 600 stale orders, or part of them
+    with cs.open_store(pg_url) as store, store.read() as conn:
+        rows = conn.execute(
+            sa.select(t.sales_orders.c.order_id, sa.func.count()).group_by(
+                t.sales_orders.c.order_id
+            )
+        ).all()
+        assert len(rows) == 600
+        assert {n for _, n in rows} == {1}
+        assert SalesBook(store).stale() == []

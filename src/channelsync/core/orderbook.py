@@ -48,7 +48,7 @@ from channelsync.core.planner import Planner
 from channelsync.core.stockcheck import sales_read
 from channelsync.core.store import Store
 
-__all__ = ["OrderBook", "order_lock_keys"]
+__all__ = ["OrderBook", "lock_orders", "order_lock_keys"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,22 @@ class _LineChange:
     moves: list[tuple[str, ChannelMove]]
     row: dict[str, Any]
     location: str | None = field(default=None)
+
+
+def lock_orders(store: Store, conn: Connection, keys: Iterable[tuple[str, str]]) -> None:
+    """Take the transaction-scoped lock of each (account, order_id) on PostgreSQL, in one
+    fixed order (SQLite: a no-op; it has one writer at a time). Every writer of an order's
+    rows, or of a projection of them, takes these first."""
+    if store.dialect != "postgresql":
+        return
+    ids = order_lock_keys(keys)
+    if not ids:
+        return
+    conn.exec_driver_sql(
+        "SELECT count(pg_advisory_xact_lock(k))"
+        " FROM (SELECT k FROM unnest(%(ids)s::bigint[]) AS k ORDER BY k) AS s",
+        {"ids": ids},
+    )
 
 
 def order_lock_keys(keys: Iterable[tuple[str, str]]) -> list[int]:
@@ -112,16 +128,7 @@ class OrderBook:
         Every writer of an order takes its lock before reading it, so reads are never
         stale, for orders the store does not have yet as well (a row lock cannot do that).
         """
-        if self.store.dialect != "postgresql":
-            return
-        ids = order_lock_keys(keys)
-        if not ids:
-            return
-        conn.exec_driver_sql(
-            "SELECT count(pg_advisory_xact_lock(k))"
-            " FROM (SELECT k FROM unnest(%(ids)s::bigint[]) AS k ORDER BY k) AS s",
-            {"ids": ids},
-        )
+        lock_orders(self.store, conn, keys)
 
     # -- applying orders ------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from channelsync.core import schema as t
 from channelsync.core.aftersale import recorded_refunds, with_recorded_refunds
 from channelsync.core.catalog import CostBook, read_costs
 from channelsync.core.models import Order, OrderStatus, Refund
+from channelsync.core.orderbook import lock_orders
 from channelsync.core.salesfacts import Returned, SalesFact, order_facts
 from channelsync.core.store import Store
 
@@ -409,6 +410,9 @@ class SalesBook:
     ) -> None:
         s = t.sales_orders.c
         f = t.sales_facts.c
+        # Two reports (or a report and a worker) rebuilding the same order: the second waits
+        # for the first, then replaces its rows instead of colliding with them.
+        lock_orders(self.store, conn, pairs)
         conn.execute(t.sales_facts.delete().where(sa.tuple_(f.account, f.order_id).in_(pairs)))
         conn.execute(t.sales_orders.delete().where(sa.tuple_(s.account, s.order_id).in_(pairs)))
         if order_rows:
