@@ -136,7 +136,8 @@ def _compare(left: Any, right: str) -> int:
     a, b = _number(left), _number(right)
     if a is not None and b is not None and not isinstance(left, str):
         return (a > b) - (a < b)
-    x, y = str(left if left is not None else ""), right
+    # MySQL's default collations (utf8mb4_general_ci) compare text without case.
+    x, y = str(left if left is not None else "").casefold(), right.casefold()
     return (x > y) - (x < y)
 
 
@@ -148,7 +149,7 @@ def _like(value: Any, pattern: str) -> bool:
 @lru_cache(maxsize=64)
 def _values(raw: str) -> frozenset[str]:
     """The values of an ``in``/``nin`` filter (parsed once per search, not once per row)."""
-    return frozenset(v.strip() for v in raw.split(","))
+    return frozenset(v.strip().casefold() for v in raw.split(","))
 
 
 def _matches(value: Any, raw: str, condition: str) -> bool:
@@ -157,7 +158,7 @@ def _matches(value: Any, raw: str, condition: str) -> bool:
     if condition == "notnull":
         return value is not None
     if condition in ("in", "nin"):
-        hit = str(value) in _values(raw)
+        hit = str(value).casefold() in _values(raw)
         return hit if condition == "in" else not hit
     if condition == "like":
         return _like(value, raw)
