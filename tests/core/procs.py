@@ -79,6 +79,15 @@ def run_worker(url: str, accounts: str, lease: str) -> None:
     )
 
 
+def listening_worker(url: str, log: str) -> None:
+    """``run_forever`` of one account that polls only every 10 minutes: a push it makes
+    sooner was woken by another process's commit (PostgreSQL ``LISTEN``/``NOTIFY``)."""
+    channel = FileChannel("shop", Path(log))
+    channel.add_listing("A", 0)
+    engine = cs.SyncEngine(cs.open_store(url), [channel], retry=cs.RetryPolicy(attempts=1))
+    engine.run_forever(poll_interval=600.0, idle_check=600.0)
+
+
 def slow_receiver(url: str, port: str, ready: str) -> None:
     """A webhook receiver whose applying hangs: deliveries are stored and answered only."""
     import uvicorn
@@ -103,4 +112,9 @@ def slow_receiver(url: str, port: str, ready: str) -> None:
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     role, *args = sys.argv[1:]
-    {"push": push_worker, "run": run_worker, "receiver": slow_receiver}[role](*args)
+    {
+        "push": push_worker,
+        "run": run_worker,
+        "listen": listening_worker,
+        "receiver": slow_receiver,
+    }[role](*args)

@@ -3,6 +3,7 @@ that survives a kill, and accounts shared by several worker processes."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -197,6 +198,45 @@ def test_workers_share_the_accounts_and_take_over_a_dead_ones(pg_url: str) -> No
         store.close()
     with cs.open_store(pg_url) as store:
         assert [w for w in cs.SyncEngine(store).status().workers if w.alive] == []
+
+
+@pytest.mark.postgres
+def test_a_count_committed_by_another_process_wakes_the_worker(pg_url: str, tmp_path: Path) -> None:
+    """An ERP script on another machine sets a count: the worker, which polls only every
+    10 minutes, pushes it within seconds, woken through PostgreSQL NOTIFY."""
+    log = tmp_path / "pushes.jsonl"
+    log.touch()
+
+    def pushed(value: int) -> float | None:
+        for line in log.read_text().splitlines():
+            entry = json.loads(line)
+            if entry["event"] == "done" and entry["items"].get("A") == value:
+                return float(entry["at"])
+        return None
+
+    with cs.open_store(pg_url) as store:
+        cs.SyncEngine(store).set_on_hand("A", 5)
+    worker = subprocess.Popen(
+        [sys.executable, str(PROCS), "listen", pg_url, str(log)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _until(lambda: pushed(5) is not None, timeout=60)  # its first pass
+        with cs.open_store(pg_url) as store:
+            cs.SyncEngine(store).set_on_hand("A", 7)  # another process, no channel of its own
+            committed = time.time()
+        _until(lambda: pushed(7) is not None, timeout=30)
+        took = (pushed(7) or 0.0) - committed
+        assert took < 10, f"the count reached the channel {took:.1f}s after its commit"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            _, err = worker.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            _, err = worker.communicate()
+    assert worker.returncode == 0, err
 
 
 class QuotaChannel(FakeChannel):
