@@ -87,9 +87,7 @@ def listening_worker(url: str, log: str) -> None:
     engine = cs.SyncEngine(cs.open_store(url), [channel], retry=cs.RetryPolicy(attempts=1))
     # Nothing else of the worker's own wakes the loop sooner: its lease rounds (a third of
     # the account lease) and its idle checks are as far apart as its polls.
-    engine.run_forever(
-        poll_interval=600.0, idle_check=600.0, account_lease=timedelta(seconds=1800)
-    )
+    engine.run_forever(poll_interval=600.0, idle_check=600.0, account_lease=timedelta(seconds=1800))
 
 
 def slow_receiver(url: str, port: str, ready: str) -> None:
